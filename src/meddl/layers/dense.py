@@ -1,0 +1,59 @@
+"""``Dense``: the textbook layer y = f(xW + b)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from meddl.errors import MeddlError
+from meddl.layers.base import Layer
+from meddl.layers.initializers import glorot_uniform_
+
+__all__ = ["Dense"]
+
+
+class Dense(Layer):
+    """Fully connected layer computing ``activation(x @ kernel + bias)`` on the last axis.
+
+    Args:
+        units: number of outputs.
+        activation: activation name (``"relu"``, ``"softmax"``, ...); ``None`` is linear.
+        use_bias: whether to add a bias vector.
+        input_shape: optional shape of one sample, e.g. ``(100,)``; inferred on first use otherwise.
+
+    The kernel has Keras's layout ``(inputs, units)`` and Keras's glorot-uniform start.
+
+    Example:
+        >>> from meddl.layers import Dense
+        >>> layer = Dense(64, activation="relu", input_shape=(100,))
+    """
+
+    def __init__(self, units: int, activation: str | None = None, *, use_bias: bool = True,
+                 name: str | None = None, input_shape: tuple[int, ...] | None = None, trainable: bool = True):
+        super().__init__(name=name, input_shape=input_shape, activation=activation, trainable=trainable)
+        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+            raise MeddlError(f"The 'units' parameter of Dense must be a positive integer. Got {units!r} instead.")
+        self.units = units
+        self.use_bias = bool(use_bias)
+        self.kernel: nn.Parameter | None = None
+        self.bias: nn.Parameter | None = None
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        fan_in = input_shape[-1]
+        self.kernel = nn.Parameter(glorot_uniform_(torch.empty(fan_in, self.units), fan_in, self.units))
+        if self.use_bias:
+            self.bias = nn.Parameter(torch.zeros(self.units))
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        if self.bias is not None and x.dim() == 2:
+            return torch.addmm(self.bias, x, self.kernel)
+        y = x @ self.kernel
+        return y + self.bias if self.bias is not None else y
+
+    def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "units": self.units, "use_bias": self.use_bias}

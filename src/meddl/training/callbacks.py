@@ -1,0 +1,156 @@
+"""Callbacks for ``fit``: EarlyStopping, ModelCheckpoint, ReduceLROnPlateau (Keras semantics)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from meddl.errors import MeddlError
+
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"]
+
+
+class Callback:
+    """Base class. ``self.model`` is the model being trained, ``self.trainer`` the loop (``.optimizer``, ``.stop_training``)."""
+
+    model: Any = None
+    trainer: Any = None
+
+    def set_context(self, model, trainer) -> None:
+        self.model, self.trainer = model, trainer
+
+    def on_train_begin(self, logs: dict | None = None) -> None: ...
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
+
+    def on_train_end(self, logs: dict | None = None) -> None: ...
+
+
+class _MonitorMixin:
+    """Shared 'is this better?' logic for callbacks that watch one logged value."""
+
+    def _init_monitor(self, monitor: str, mode: str, min_delta: float) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise MeddlError(f"The 'mode' parameter of {type(self).__name__} must be 'auto', 'min' or 'max'. Got {mode!r} instead.")
+        self.monitor = monitor
+        if mode == "auto":
+            mode = "max" if any(k in monitor for k in ("acc", "auc", "auroc")) else "min"
+        self.mode = mode
+        self.min_delta = abs(float(min_delta))
+        self.best = math.inf if mode == "min" else -math.inf
+
+    def _current(self, logs: dict | None) -> float | None:
+        logs = logs or {}
+        if self.monitor not in logs:
+            available = ", ".join(sorted(logs)) or "none"
+            raise MeddlError(f"{type(self).__name__} monitors '{self.monitor}', which is not logged. "
+                             f"Available: {available}. (Validation metrics need validation_data or validation_split.)")
+        value = logs[self.monitor]
+        return None if value is None or math.isnan(value) else float(value)
+
+    def _is_improvement(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(_MonitorMixin, Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs; optionally restore the best weights.
+
+    Example:
+        >>> from meddl.training.callbacks import EarlyStopping
+        >>> stop = EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
+    """
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, mode: str = "auto",
+                 restore_best_weights: bool = False, start_from_epoch: int = 0):
+        self._init_monitor(monitor, mode, min_delta)
+        self.patience = int(patience)
+        self.restore_best_weights = bool(restore_best_weights)
+        self.start_from_epoch = int(start_from_epoch)
+        self.best_weights = None
+        self.best_epoch: int | None = None
+        self.stopped_epoch: int | None = None
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_weights, self.best_epoch, self.stopped_epoch = None, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._current(logs)
+        if value is None or epoch < self.start_from_epoch:
+            return
+        if self._is_improvement(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = copy.deepcopy(self.model.state_dict())
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            self.trainer.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.load_state_dict(self.best_weights)
+
+
+class ModelCheckpoint(_MonitorMixin, Callback):
+    """Save the model after each epoch (or only when ``monitor`` improves, with ``save_best_only``).
+
+    ``filepath`` may hold ``{epoch}`` and logged values, e.g. ``"ckpt-{epoch:02d}"``.
+    """
+
+    def __init__(self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "auto"):
+        self._init_monitor(monitor, mode, 0.0)
+        self.filepath = str(filepath)
+        self.save_best_only = bool(save_best_only)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.save_best_only:
+            value = self._current(logs)
+            if value is None or not self._is_improvement(value):
+                return
+            self.best = value
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if not hasattr(self.model, "save"):
+            raise MeddlError("ModelCheckpoint needs a model with a save() method (e.g. meddl.Sequential).")
+        self.model.save(path)
+
+
+class ReduceLROnPlateau(_MonitorMixin, Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving for ``patience`` epochs."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, mode: str = "auto",
+                 min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0):
+        if not 0 < factor < 1:
+            raise MeddlError(f"The 'factor' parameter of ReduceLROnPlateau must be in (0, 1). Got {factor!r} instead.")
+        self._init_monitor(monitor, mode, min_delta)
+        self.factor, self.patience, self.cooldown, self.min_lr = float(factor), int(patience), int(cooldown), float(min_lr)
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.cooldown_counter = 0, 0
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = self._current(logs)
+        if logs is not None:
+            logs["learning_rate"] = self.trainer.optimizer.param_groups[0]["lr"]
+        if value is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._is_improvement(value):
+            self.best, self.wait = value, 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                for group in self.trainer.optimizer.param_groups:
+                    group["lr"] = max(group["lr"] * self.factor, self.min_lr)
+                self.cooldown_counter, self.wait = self.cooldown, 0

@@ -1,0 +1,222 @@
+"""Losses by name, Keras style, computed stably from logits where they can be.
+
+A loss knows what targets it needs (``prepare_targets`` validates and converts
+them once, before training) and computes the weighted batch mean
+``mean(w_i * l_i)``, as Keras does.
+
+When a model ends in ``sigmoid`` (binary cross-entropy) or ``softmax``
+(categorical cross-entropies), the model hands the loss its logits and the
+loss uses ``log-sum-exp`` forms: no ``log(0)``, no overflow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from meddl.errors import DataError, MeddlError, unknown_name_error
+
+__all__ = [
+    "Loss",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "get",
+    "LOSSES",
+]
+
+_EPSILON = 1e-7
+
+
+class Loss:
+    """Base class. Subclasses set ``name``, ``target_kind`` and ``logits_activation``."""
+
+    name = "loss"
+    target_kind = "regression"  # one of: regression, binary, categorical, sparse
+    logits_activation: str | None = None  # the final activation this loss can fold in
+
+    def __init__(self, from_logits: bool = False):
+        self.from_logits = bool(from_logits)
+
+    def __call__(self, outputs: torch.Tensor, targets: torch.Tensor,
+                 sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+        if sample_weight is None:
+            return self.batch_mean(outputs, targets)
+        return (self.per_sample(outputs, targets) * sample_weight).mean()
+
+    def batch_mean(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self.per_sample(outputs, targets).mean()
+
+    def per_sample(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def prepare_targets(self, y: np.ndarray, n_outputs: int, argument: str = "y") -> torch.Tensor:
+        """Validate ``y`` (already numeric and finite) against ``n_outputs`` and return a tensor."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "from_logits": self.from_logits}
+
+
+def _column_targets(y: np.ndarray, n_outputs: int, loss: str, argument: str) -> np.ndarray:
+    """Targets for one value per output: (N,) becomes (N, 1) when the model has one output."""
+    if y.ndim == 1:
+        if n_outputs != 1:
+            raise DataError(
+                f"The model has {n_outputs} outputs but '{argument}' has shape {y.shape} (one value per sample) "
+                f"for loss '{loss}'. Use Dense(1) as the last layer, or give '{argument}' shape (N, {n_outputs})."
+            )
+        return y.reshape(-1, 1)
+    if y.ndim == 2 and y.shape[1] == n_outputs:
+        return y
+    raise DataError(f"Loss '{loss}' needs '{argument}' of shape (N, {n_outputs}) to match the model's "
+                    f"{n_outputs} outputs; got shape {y.shape}.")
+
+
+class MeanSquaredError(Loss):
+    """Mean squared error, (1/n) Σ (y − ŷ)²."""
+
+    name = "mean_squared_error"
+
+    def batch_mean(self, outputs, targets):
+        return F.mse_loss(outputs, targets)
+
+    def per_sample(self, outputs, targets):
+        return (outputs - targets).pow(2).flatten(1).mean(dim=1)
+
+    def prepare_targets(self, y, n_outputs, argument="y"):
+        return torch.as_tensor(_column_targets(y, n_outputs, self.name, argument), dtype=torch.float32)
+
+
+class MeanAbsoluteError(MeanSquaredError):
+    """Mean absolute error, (1/n) Σ |y − ŷ|."""
+
+    name = "mean_absolute_error"
+
+    def batch_mean(self, outputs, targets):
+        return F.l1_loss(outputs, targets)
+
+    def per_sample(self, outputs, targets):
+        return (outputs - targets).abs().flatten(1).mean(dim=1)
+
+
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy for 0/1 labels, one sigmoid output per label."""
+
+    name = "binary_crossentropy"
+    target_kind = "binary"
+    logits_activation = "sigmoid"
+
+    def per_sample(self, outputs, targets):
+        if self.from_logits:
+            losses = F.binary_cross_entropy_with_logits(outputs, targets, reduction="none")
+        else:
+            losses = F.binary_cross_entropy(outputs.clamp(_EPSILON, 1 - _EPSILON), targets, reduction="none")
+        return losses.flatten(1).mean(dim=1)
+
+    def batch_mean(self, outputs, targets):
+        if self.from_logits:
+            return F.binary_cross_entropy_with_logits(outputs, targets)
+        return F.binary_cross_entropy(outputs.clamp(_EPSILON, 1 - _EPSILON), targets)
+
+    def prepare_targets(self, y, n_outputs, argument="y"):
+        y = _column_targets(y, n_outputs, self.name, argument)
+        bad = (y < 0) | (y > 1)
+        if bad.any():
+            first = int(np.flatnonzero(bad.any(axis=1))[0])
+            raise DataError(f"Loss 'binary_crossentropy' needs '{argument}' values in [0, 1] (class labels 0/1); "
+                            f"got {y[first].tolist()} at row {first}. For more than two classes use "
+                            "'sparse_categorical_crossentropy' with a softmax output.")
+        return torch.as_tensor(y, dtype=torch.float32)
+
+
+class CategoricalCrossentropy(Loss):
+    """Cross-entropy for one-hot (or soft) labels of shape (N, n_classes)."""
+
+    name = "categorical_crossentropy"
+    target_kind = "categorical"
+    logits_activation = "softmax"
+
+    def per_sample(self, outputs, targets):
+        log_probs = torch.log_softmax(outputs, dim=-1) if self.from_logits else outputs.clamp(_EPSILON, 1.0).log()
+        return -(targets * log_probs).sum(dim=-1)
+
+    def prepare_targets(self, y, n_outputs, argument="y"):
+        if y.ndim != 2 or y.shape[1] != n_outputs:
+            hint = " For integer class labels use 'sparse_categorical_crossentropy'." if y.ndim == 1 else ""
+            raise DataError(f"Loss 'categorical_crossentropy' needs one-hot '{argument}' of shape (N, {n_outputs}); "
+                            f"got shape {y.shape}.{hint}")
+        return torch.as_tensor(y, dtype=torch.float32)
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Cross-entropy for integer class labels in [0, n_classes)."""
+
+    name = "sparse_categorical_crossentropy"
+    target_kind = "sparse"
+    logits_activation = "softmax"
+
+    def batch_mean(self, outputs, targets):
+        if self.from_logits:
+            return F.cross_entropy(outputs, targets)
+        return F.nll_loss(outputs.clamp(_EPSILON, 1.0).log(), targets)
+
+    def per_sample(self, outputs, targets):
+        if self.from_logits:
+            return F.cross_entropy(outputs, targets, reduction="none")
+        return F.nll_loss(outputs.clamp(_EPSILON, 1.0).log(), targets, reduction="none")
+
+    def prepare_targets(self, y, n_outputs, argument="y"):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            hint = " For one-hot labels use 'categorical_crossentropy'." if y.ndim == 2 else ""
+            raise DataError(f"Loss 'sparse_categorical_crossentropy' needs integer class labels of shape (N,); "
+                            f"got '{argument}' of shape {y.shape}.{hint}")
+        if n_outputs < 2:
+            raise DataError("Loss 'sparse_categorical_crossentropy' needs a model with one output per class "
+                            f"(at least 2); the model has {n_outputs}. For 0/1 labels with Dense(1, "
+                            "activation='sigmoid') use 'binary_crossentropy'.")
+        if not np.all(np.equal(np.mod(y, 1), 0)):
+            raise DataError(f"'{argument}' must hold integer class labels for 'sparse_categorical_crossentropy'; "
+                            f"got non-integer values such as {y[np.mod(y, 1) != 0][:3].tolist()}.")
+        bad = (y < 0) | (y >= n_outputs)
+        if bad.any():
+            raise DataError(f"'{argument}' has labels outside [0, {n_outputs}) for a model with {n_outputs} outputs: "
+                            f"{np.unique(y[bad])[:5].astype(int).tolist()} (first at row {int(np.flatnonzero(bad)[0])}).")
+        return torch.as_tensor(y.astype(np.int64))
+
+
+LOSSES: dict[str, type[Loss]] = {
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+}
+
+
+def get(identifier: str | Loss) -> Loss:
+    """Return a fresh loss for a name (``"mse"``, ``"sparse_categorical_crossentropy"``, ...) or the object itself."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, dict):
+        identifier = dict(identifier)
+        name = identifier.pop("name", None)
+        return get(name).__class__(**identifier)
+    if not isinstance(identifier, str) or identifier.lower() not in LOSSES:
+        raise unknown_name_error("loss", identifier, LOSSES)
+    return LOSSES[identifier.lower()]()
+
+
+def check_loss(loss: Any) -> Loss:
+    if loss is None:
+        raise MeddlError("compile() needs a 'loss', e.g. loss='sparse_categorical_crossentropy' or loss='mse'.")
+    return get(loss)

@@ -1,0 +1,87 @@
+"""Training metrics by name (``accuracy``, ``auc``, ``mse``, ``mae``).
+
+They are computed exactly over all of an epoch's outputs (not averaged over
+batches), so ``auc`` is the real AUROC. ``accuracy`` follows the loss, as in
+Keras: arg-max for categorical losses, a 0.5 threshold for binary ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from meddl.errors import unknown_name_error
+
+__all__ = ["get", "METRICS", "accuracy", "auc", "mean_squared_error", "mean_absolute_error"]
+
+
+def accuracy(y_true: torch.Tensor, y_pred: torch.Tensor, kind: str) -> float:
+    if kind == "sparse":
+        return (y_pred.argmax(dim=-1) == y_true).float().mean().item()
+    if kind == "categorical":
+        return (y_pred.argmax(dim=-1) == y_true.argmax(dim=-1)).float().mean().item()
+    if kind == "binary":
+        return ((y_pred >= 0.5).float() == y_true).float().mean().item()
+    return (y_pred == y_true).float().mean().item()
+
+
+def auc(y_true: torch.Tensor, y_pred: torch.Tensor, kind: str) -> float:
+    """AUROC: binary, or macro one-vs-rest for several classes. NaN when only one class is present."""
+    from sklearn.metrics import roc_auc_score
+
+    truth = y_true.detach().cpu().numpy()
+    scores = y_pred.detach().float().cpu().numpy()
+    if kind == "categorical":
+        truth = truth.argmax(axis=-1)
+    if kind in ("binary", "regression"):
+        truth, scores = truth.reshape(-1), scores.reshape(-1)
+        if len(np.unique(truth)) < 2:
+            return math.nan
+        return float(roc_auc_score(truth, scores))
+    present = np.unique(truth)
+    if len(present) < 2:
+        return math.nan
+    if scores.shape[1] == 2:
+        return float(roc_auc_score(truth, scores[:, 1]))
+    if len(present) < scores.shape[1]:
+        # Macro one-vs-rest over the classes present in this split.
+        return float(np.mean([roc_auc_score(truth == c, scores[:, c]) for c in present]))
+    probabilities = scores / np.clip(scores.sum(axis=1, keepdims=True), 1e-12, None)
+    return float(roc_auc_score(truth, probabilities, multi_class="ovr", average="macro"))
+
+
+def mean_squared_error(y_true: torch.Tensor, y_pred: torch.Tensor, kind: str) -> float:
+    if kind == "sparse":
+        y_true = torch.nn.functional.one_hot(y_true, y_pred.shape[-1])
+    return (y_pred - y_true).pow(2).mean().item()
+
+
+def mean_absolute_error(y_true: torch.Tensor, y_pred: torch.Tensor, kind: str) -> float:
+    if kind == "sparse":
+        y_true = torch.nn.functional.one_hot(y_true, y_pred.shape[-1])
+    return (y_pred - y_true).abs().mean().item()
+
+
+MetricFunction = Callable[[torch.Tensor, torch.Tensor, str], float]
+
+METRICS: dict[str, MetricFunction] = {
+    "accuracy": accuracy,
+    "acc": accuracy,
+    "auc": auc,
+    "mse": mean_squared_error,
+    "mean_squared_error": mean_squared_error,
+    "mae": mean_absolute_error,
+    "mean_absolute_error": mean_absolute_error,
+}
+
+
+def get(identifier: str) -> tuple[str, MetricFunction]:
+    """Return ``(name, function)`` for a metric name; the name is how it appears in logs and History."""
+    if not isinstance(identifier, str) or identifier.lower() not in METRICS:
+        raise unknown_name_error("metric", identifier, METRICS)
+    name = identifier.lower()
+    canonical = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae"}.get(name, name)
+    return canonical, METRICS[name]

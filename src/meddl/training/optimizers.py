@@ -1,0 +1,139 @@
+"""Optimizers by name or object, with Keras's defaults, built on ``torch.optim``.
+
+``SGD`` with no momentum is plain gradient descent, w ← w − α·∂L/∂w.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+from meddl.errors import MeddlError, unknown_name_error
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get", "OPTIMIZERS"]
+
+
+def _check_positive(value: float, argument: str, owner: str, allow_zero: bool = False) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        rule = "[0, inf)" if allow_zero else "(0, inf)"
+        raise MeddlError(f"The '{argument}' parameter of {owner} must be a float in the range {rule}. Got {value!r} instead.")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: holds the settings; ``build(parameters)`` makes the torch optimizer."""
+
+    name = "optimizer"
+    default_learning_rate = 0.001
+
+    def __init__(self, learning_rate: float | None = None):
+        lr = self.default_learning_rate if learning_rate is None else learning_rate
+        self.learning_rate = _check_positive(lr, "learning_rate", type(self).__name__)
+
+    def build(self, parameters: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "learning_rate": self.learning_rate}
+
+
+class SGD(Optimizer):
+    """(Stochastic) gradient descent, optionally with (Nesterov) momentum. Keras default lr 0.01."""
+
+    name = "sgd"
+    default_learning_rate = 0.01
+
+    def __init__(self, learning_rate: float | None = None, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0):
+        super().__init__(learning_rate)
+        self.momentum = _check_positive(momentum, "momentum", "SGD", allow_zero=True)
+        self.nesterov = bool(nesterov)
+        self.weight_decay = _check_positive(weight_decay, "weight_decay", "SGD", allow_zero=True)
+
+    def build(self, parameters):
+        return torch.optim.SGD(parameters, lr=self.learning_rate, momentum=self.momentum, nesterov=self.nesterov,
+                               weight_decay=self.weight_decay, foreach=True)
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay}
+
+
+class Adam(Optimizer):
+    """Adam with Keras's defaults (lr 0.001, betas 0.9/0.999, epsilon 1e-7)."""
+
+    name = "adam"
+
+    def __init__(self, learning_rate: float | None = None, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, weight_decay: float = 0.0):
+        super().__init__(learning_rate)
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon = _check_positive(epsilon, "epsilon", type(self).__name__)
+        self.weight_decay = _check_positive(weight_decay, "weight_decay", type(self).__name__, allow_zero=True)
+
+    def build(self, parameters):
+        return torch.optim.Adam(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2), eps=self.epsilon,
+                                weight_decay=self.weight_decay, foreach=True)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                "weight_decay": self.weight_decay}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Keras's default weight_decay 0.004)."""
+
+    name = "adamw"
+
+    def __init__(self, learning_rate: float | None = None, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, weight_decay: float = 0.004):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay)
+
+    def build(self, parameters):
+        return torch.optim.AdamW(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2), eps=self.epsilon,
+                                 weight_decay=self.weight_decay, foreach=True)
+
+
+class RMSprop(Optimizer):
+    """RMSprop with Keras's defaults (lr 0.001, rho 0.9, epsilon 1e-7)."""
+
+    name = "rmsprop"
+
+    def __init__(self, learning_rate: float | None = None, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7):
+        super().__init__(learning_rate)
+        self.rho = float(rho)
+        self.momentum = _check_positive(momentum, "momentum", "RMSprop", allow_zero=True)
+        self.epsilon = _check_positive(epsilon, "epsilon", "RMSprop")
+
+    def build(self, parameters):
+        return torch.optim.RMSprop(parameters, lr=self.learning_rate, alpha=self.rho, eps=self.epsilon,
+                                   momentum=self.momentum, foreach=True)
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon}
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop)}
+
+
+def get(identifier: str | dict | Optimizer, learning_rate: float | None = None) -> Optimizer:
+    """Return an optimizer for a name (``"adam"``), a config dict or an ``Optimizer`` object."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, dict):
+        settings = dict(identifier)
+        name = settings.pop("name", None)
+        if learning_rate is not None:
+            settings["learning_rate"] = learning_rate
+        cls = get(name).__class__
+        try:
+            return cls(**settings)
+        except TypeError as exc:
+            raise MeddlError(f"Invalid settings for optimizer {name!r}: {exc}.") from None
+    if not isinstance(identifier, str) or identifier.lower() not in OPTIMIZERS:
+        raise unknown_name_error("optimizer", identifier, OPTIMIZERS)
+    return OPTIMIZERS[identifier.lower()](learning_rate=learning_rate)

@@ -22,6 +22,7 @@ class Dense(Layer):
         activation: activation name (``"relu"``, ``"softmax"``, ...); ``None`` is linear.
         use_bias: whether to add a bias vector.
         input_shape: optional shape of one sample, e.g. ``(100,)``; inferred on first use otherwise.
+        input_dim: Keras 2's ``input_dim=100``, the same as ``input_shape=(100,)``.
 
     The kernel has Keras's layout ``(inputs, units)`` and Keras's glorot-uniform start.
 
@@ -31,7 +32,12 @@ class Dense(Layer):
     """
 
     def __init__(self, units: int, activation: str | None = None, *, use_bias: bool = True,
-                 name: str | None = None, input_shape: tuple[int, ...] | None = None, trainable: bool = True):
+                 name: str | None = None, input_shape: tuple[int, ...] | None = None, input_dim: int | None = None,
+                 trainable: bool = True):
+        if input_dim is not None:  # Keras 2's spelling, used by the seed program
+            if input_shape is not None:
+                raise MeddlError("Give either 'input_shape' or 'input_dim' to Dense, not both.")
+            input_shape = (input_dim,)
         super().__init__(name=name, input_shape=input_shape, activation=activation, trainable=trainable)
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise MeddlError(f"The 'units' parameter of Dense must be a positive integer. Got {units!r} instead.")

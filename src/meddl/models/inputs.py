@@ -33,7 +33,9 @@ def as_array(value: Any, argument: str) -> np.ndarray:
         array = array.astype(np.float32)
     if not np.issubdtype(array.dtype, np.number):
         example = _first_non_numeric(array)
-        raise DataError(f"'{argument}' must be numeric; got values of type {array.dtype} such as {example!r}. "
+        example = example.item() if hasattr(example, "item") else example
+        kind = "text" if array.dtype.kind in "USO" else str(array.dtype)
+        raise DataError(f"'{argument}' must be numeric; got {kind} values such as {example!r}. "
                         "Encode text columns first (meddl.train does this for tables).")
     if array.ndim == 0:
         raise DataError(f"'{argument}' must be an array with one row per sample; got a scalar.")

@@ -154,3 +154,35 @@ def test_layers_are_built_lazily_and_names_are_unique():
     model.fit(x, np.zeros((5, 2)), verbose=0)
     assert model.built and model.input_shape_ == (7,)
     assert [layer.name for layer in model.layers] == ["dense", "dense_1", "dense_2"]
+
+
+def test_residual_block_shapes_params_and_shortcut():
+    from meddl.layers import ResidualBlock
+
+    model = Sequential([Input(shape=(8, 8, 4)), ResidualBlock(4), ResidualBlock(8, strides=2)])
+    assert model.output_shape == (4, 4, 8)
+    # block 1: 2 convs 3x3x4x4 (no bias) + 2 BN(4); block 2: 3x3x4x8 + 3x3x8x8 + 1x1x4x8 + 3 BN(8)
+    assert model.count_params() == (2 * 144 + 2 * 16) + (288 + 576 + 32 + 3 * 32)
+    model.eval()
+    assert model(torch.rand(2, 8, 8, 4)).min() >= 0  # ends in relu
+    clone = deserialize(serialize(model.layers[1]))
+    assert clone.get_config() == model.layers[1].get_config()
+    model.layers[1].set_trainable(False)
+    assert not any(p.requires_grad for p in model.layers[1].parameters())
+
+
+@pytest.mark.parametrize("name", ["RandomFlip", "RandomRotation", "RandomContrast", "RandomBrightness"])
+def test_augmentation_layers_act_only_in_training_and_are_seeded(name):
+    import meddl
+    from meddl import layers
+
+    x = torch.rand(6, 10, 10, 1)
+    model = Sequential([Input(shape=(10, 10, 1)), getattr(layers, name)()])
+    model.eval()
+    assert torch.equal(model(x), x)
+    model.train()
+    meddl.set_seed(3)
+    first = model(x)
+    meddl.set_seed(3)
+    assert torch.equal(model(x), first)
+    assert not torch.equal(first, x)

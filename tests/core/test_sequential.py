@@ -182,3 +182,21 @@ def test_seed_examples_learn(monkeypatch, capsys):
     for script, floor in (("seed_mlp.py", 0.5), ("seed_cnn.py", 0.8)):
         namespace = runpy.run_path(str(root / script), run_name="__main__")
         assert namespace["accuracy"] > floor, script  # chance is 0.1
+
+
+def test_early_stopping_breaks_ties_with_a_second_monitor():
+    from meddl.training.callbacks import EarlyStopping
+
+    class Trainer:
+        stop_training = False
+
+    class Model:
+        def state_dict(self):
+            return {}
+
+    stopper = EarlyStopping(monitor="val_auc", patience=1, tie_monitor="val_loss")
+    stopper.set_context(Model(), Trainer())
+    stopper.on_train_begin()
+    for epoch, (auc, loss) in enumerate([(1.0, 0.5), (1.0, 0.3), (1.0, 0.4), (0.9, 0.2)]):
+        stopper.on_epoch_end(epoch, {"val_auc": auc, "val_loss": loss})
+    assert stopper.best_epoch == 1 and stopper.trainer.stop_training

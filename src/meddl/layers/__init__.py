@@ -7,6 +7,7 @@ Example:
 """
 
 from meddl.layers import activations
+from meddl.layers.augmentation import RandomBrightness, RandomContrast, RandomFlip, RandomRotation
 from meddl.layers.base import Layer
 from meddl.layers.batch_normalization import BatchNormalization
 from meddl.layers.conv2d import Conv2D
@@ -14,6 +15,7 @@ from meddl.layers.core import Activation, Dropout, Flatten
 from meddl.layers.dense import Dense
 from meddl.layers.input_layer import Input, InputLayer
 from meddl.layers.pooling import AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, MaxPool2D, MaxPooling2D
+from meddl.layers.residual import ResidualBlock
 from meddl.layers.registry import deserialize, get_layer_class, serialize
 
 __all__ = [
@@ -31,6 +33,11 @@ __all__ = [
     "Layer",
     "MaxPool2D",
     "MaxPooling2D",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomFlip",
+    "RandomRotation",
+    "ResidualBlock",
     "activations",
     "deserialize",
     "get_layer_class",

@@ -6,19 +6,22 @@ from typing import Any
 
 from meddl.errors import MeddlError, unknown_name_error
 from meddl.layers.base import Layer
+from meddl.layers.augmentation import RandomBrightness, RandomContrast, RandomFlip, RandomRotation
 from meddl.layers.batch_normalization import BatchNormalization
 from meddl.layers.conv2d import Conv2D
 from meddl.layers.core import Activation, Dropout, Flatten
 from meddl.layers.dense import Dense
 from meddl.layers.input_layer import InputLayer
 from meddl.layers.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
+from meddl.layers.residual import ResidualBlock
 
 __all__ = ["serialize", "deserialize", "get_layer_class", "LAYER_CLASSES"]
 
 LAYER_CLASSES: dict[str, type[Layer]] = {
     cls.__name__: cls
     for cls in (InputLayer, Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
-                Flatten, Dropout, BatchNormalization, Activation)
+                Flatten, Dropout, BatchNormalization, Activation, ResidualBlock,
+                RandomFlip, RandomRotation, RandomContrast, RandomBrightness)
 }
 _ALIASES = {"Input": "InputLayer", "MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D"}
 

@@ -66,8 +66,11 @@ class EarlyStopping(_MonitorMixin, Callback):
     """
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, mode: str = "auto",
-                 restore_best_weights: bool = False, start_from_epoch: int = 0):
+                 restore_best_weights: bool = False, start_from_epoch: int = 0, tie_monitor: str | None = None):
         self._init_monitor(monitor, mode, min_delta)
+        # When `monitor` ties its best value (e.g. a validation AUROC of 1.0 from the first epoch on),
+        # a lower `tie_monitor` (e.g. val_loss) still counts as an improvement.
+        self.tie_monitor = tie_monitor
         self.patience = int(patience)
         self.restore_best_weights = bool(restore_best_weights)
         self.start_from_epoch = int(start_from_epoch)
@@ -78,14 +81,23 @@ class EarlyStopping(_MonitorMixin, Callback):
     def on_train_begin(self, logs=None):
         self.wait = 0
         self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_tie = math.inf
         self.best_weights, self.best_epoch, self.stopped_epoch = None, None, None
+
+    def _breaks_tie(self, value: float, logs: dict | None) -> bool:
+        if self.tie_monitor is None or value != self.best:
+            return False
+        tie = (logs or {}).get(self.tie_monitor)
+        return tie is not None and tie < self.best_tie
 
     def on_epoch_end(self, epoch, logs=None):
         value = self._current(logs)
         if value is None or epoch < self.start_from_epoch:
             return
-        if self._is_improvement(value):
+        if self._is_improvement(value) or self._breaks_tie(value, logs):
             self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.tie_monitor is not None:
+                self.best_tie = (logs or {}).get(self.tie_monitor, math.inf)
             if self.restore_best_weights:
                 self.best_weights = copy.deepcopy(self.model.state_dict())
             return

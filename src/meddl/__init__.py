@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from meddl.errors import ConfigError, DataError, MeddlError, ModelFileError, NotFittedError
 from meddl.models import Sequential, load_model
+from meddl.tasks import Run, RunConfig, load_config, load_run, train
 from meddl.training import History, set_seed
 
 __all__ = [
@@ -20,8 +21,13 @@ __all__ = [
     "MeddlError",
     "ModelFileError",
     "NotFittedError",
+    "Run",
+    "RunConfig",
     "Sequential",
     "__version__",
+    "load_config",
     "load_model",
+    "load_run",
     "set_seed",
+    "train",
 ]

@@ -170,24 +170,47 @@ class Run:
         return prediction_frame(ids, None, scores, self.class_names, self.threshold, self._conformal)
 
     def evaluate(self, data: Any, *, label: str | None = None, n_resamples: int = 1000, seed: int = 0) -> dict:
-        """Score the saved model on new labelled data (a table with the label column, or a config/path)."""
+        """Score the saved model on new labelled data, with 95% CIs.
+
+        ``data`` is a table (DataFrame or CSV/Parquet path holding the label column)
+        or a config (YAML path or dict) whose ``data`` section names labelled data
+        of the same kind; every row of it is scored.
+        """
         from meddl.evaluation import evaluate_predictions
         from meddl.tasks.supervised import encode_classes
 
-        label = label or self.info.get("label")
-        frame = _as_frame(data) if self.info["input"]["kind"] == "table" else None
-        if frame is None:
-            raise MeddlError("Run.evaluate on images needs a config; use meddl.evaluate_run(run, config).")
-        if label not in frame.columns:
-            raise DataError(f"The evaluation data has no label column {label!r}; columns: {list(frame.columns)[:20]}.")
-        x = self.preprocessor.transform(frame)
+        if self.task not in ("diagnosis", "regression"):
+            raise MeddlError(f"Run.evaluate is for diagnosis and regression runs; this run's task is {self.task!r}.")
+        x, truth = self._labelled(data, label)
         scores = self._scores(x)
         if self.class_names is not None:
-            y, _ = encode_classes(frame[label].to_numpy(), class_names=self.class_names)
+            y, _ = encode_classes(truth, class_names=self.class_names)
         else:
-            y = frame[label].to_numpy(dtype=float)
+            y = pd.to_numeric(pd.Series(truth), errors="coerce").to_numpy(dtype=float)
         return evaluate_predictions(self.info["problem"], y, scores, threshold=self.threshold,
                                     class_names=self.class_names, n_resamples=n_resamples, seed=seed)
+
+    def _labelled(self, data: Any, label: str | None) -> tuple[np.ndarray, np.ndarray]:
+        is_config = isinstance(data, dict) or (isinstance(data, (str, Path)) and str(data).endswith((".yaml", ".yml")))
+        if is_config:
+            from meddl.tasks.config import load_config
+            from meddl.tasks.datasets import load_data
+
+            config = load_config(data)
+            loaded = load_data(config.data, task=self.task)
+            if loaded.kind != self.info["input"]["kind"]:
+                raise DataError(f"The run's model takes {self.info['input']['kind']}s; the evaluation data holds "
+                                f"{loaded.kind}s.")
+            features = loaded.features
+            x = self.preprocessor.transform(features)
+            return x, loaded.target
+        label = label or self.info.get("label")
+        frame = _as_frame(data)
+        if label not in frame.columns:
+            raise DataError(f"The evaluation data has no label column {label!r}; columns: {list(map(str, frame.columns))[:20]}.")
+        if frame[label].isna().any():
+            raise DataError(f"{int(frame[label].isna().sum())} rows have a missing value in label column {label!r}.")
+        return self.preprocessor.transform(frame), frame[label].to_numpy()
 
 
 def load_run(path: str | Path) -> Run:

@@ -1,0 +1,5 @@
+import sys
+
+from meddl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,168 @@
+"""The ``meddl`` command: a thin layer over the Python API (parse → call → print).
+
+Every ``MeddlError`` becomes a one-line message and exit code 1; anything
+else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from meddl import __version__
+from meddl.errors import MeddlError
+
+__all__ = ["main", "build_parser"]
+
+
+def _metric_rows(split_metrics: dict) -> list[tuple[str, str]]:
+    rows = []
+    for name, entry in split_metrics.get("metrics", {}).items():
+        value, ci = entry.get("value"), entry.get("ci95")
+        if value is None:
+            rows.append((name, f"n/a ({entry.get('reason', 'not computable')})"))
+        elif ci:
+            rows.append((name, f"{value:.3f}  [{ci[0]:.3f}, {ci[1]:.3f}]"))
+        else:
+            rows.append((name, f"{value:.3f}"))
+    return rows
+
+
+def print_metrics(split_metrics: dict, title: str) -> None:
+    rows = _metric_rows(split_metrics)
+    width = max((len(n) for n, _ in rows), default=10) + 2
+    print(f"{title}  (value  [95% CI])")
+    for name, text in rows:
+        print(f"  {name:<{width}}{text}")
+
+
+def cmd_quickstart(args) -> int:
+    from meddl.tasks import train
+
+    print("Diagnosing breast cancer (malignant vs benign) from the Wisconsin diagnostic table that scikit-learn ships,")
+    print("with meddl's default tabular model. This takes a few seconds.\n")
+    run = train({"task": "diagnosis",
+                 "data": {"source": "builtin", "name": "wisconsin-breast-cancer", "positive_class": "malignant"},
+                 "training": {"seed": args.seed}}, out=args.out, verbose=args.verbose)
+    metrics = run.metrics
+    print_metrics(metrics["test"], f"Test set ({metrics['test']['n']} patients), threshold {run.threshold:.3f}")
+    example = Path(args.out) / "example_patient.csv"
+    _write_example_patient(run, example)
+    print(f"\nRun folder: {run.path}  (model, metrics.json, report.html, train.log)")
+    print("Predict a new patient from a CSV row (same columns as the training table, any order):")
+    print(f"  meddl predict {run.path} {example} --out predictions.csv")
+    return 0
+
+
+def _write_example_patient(run, path: Path) -> None:
+    import pandas as pd
+
+    from meddl.data import load_builtin
+    from meddl.io import atomic_write_text
+
+    frame = load_builtin("wisconsin-breast-cancer").frame
+    split = pd.read_csv(run.path / "split.csv", dtype={"row_id": str})
+    test_ids = split.loc[split["split"] == "test", "row_id"].head(1)
+    row = frame.loc[frame.index.astype(str).isin(test_ids)].drop(columns=[run.info["label"]])
+    atomic_write_text(path, row.to_csv(index=False))
+
+
+def cmd_train(args) -> int:
+    from meddl.tasks import train
+
+    run = train(args.config, out=args.out, verbose=args.verbose)
+    if "test" in run.metrics:
+        print_metrics(run.metrics["test"], "Test set")
+    print(f"Run folder: {run.path}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from meddl.io import atomic_write_text
+    from meddl.tasks import load_run
+
+    predictions = load_run(args.run_dir).predict(args.input)
+    if args.out:
+        atomic_write_text(args.out, predictions.to_csv(index=False))
+        print(f"Wrote {len(predictions)} prediction(s) to {args.out}")
+    else:
+        print(predictions.to_csv(index=False), end="")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from meddl.io import atomic_write_json
+    from meddl.tasks import load_run
+
+    metrics = load_run(args.run_dir).evaluate(args.data, n_resamples=args.resamples)
+    print_metrics(metrics, f"Evaluation on {args.data} ({metrics['n']} cases)")
+    if args.out:
+        atomic_write_json(args.out, metrics)
+        print(f"Wrote {args.out}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from meddl.evaluation import build_report
+
+    print(f"Wrote {build_report(args.run_dir)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="meddl", description="Deep learning for medicine: diagnosis, prognosis, "
+                                     "treatment — with confidence intervals and explanations.")
+    parser.add_argument("--version", action="version", version=f"meddl {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    quick = commands.add_parser("quickstart", help="train a breast-cancer classifier on built-in data and show its metrics")
+    quick.add_argument("--out", default="runs/quickstart", help="run folder (default: runs/quickstart)")
+    quick.add_argument("--seed", type=int, default=0)
+    quick.add_argument("--verbose", action="store_true", help="show the run log")
+    quick.set_defaults(handler=cmd_quickstart)
+
+    train = commands.add_parser("train", help="train and evaluate from a YAML config")
+    train.add_argument("config", help="YAML config (task, data, model, training, evaluation)")
+    train.add_argument("--out", required=True, help="run folder to write")
+    train.add_argument("--verbose", action="store_true", help="show the run log")
+    train.set_defaults(handler=cmd_train)
+
+    predict = commands.add_parser("predict", help="predict new inputs with a trained run")
+    predict.add_argument("run_dir")
+    predict.add_argument("input", help="CSV/Parquet table, image file or folder, or MedMNIST .npz")
+    predict.add_argument("--out", help="CSV file to write (default: print)")
+    predict.set_defaults(handler=cmd_predict)
+
+    evaluate = commands.add_parser("evaluate", help="score a trained run on new labelled data")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("--data", required=True, help="a labelled table, or a YAML config naming the data")
+    evaluate.add_argument("--out", help="metrics JSON to write")
+    evaluate.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
+    evaluate.set_defaults(handler=cmd_evaluate)
+
+    report = commands.add_parser("report", help="rebuild RUN_DIR/report.html")
+    report.add_argument("run_dir")
+    report.set_defaults(handler=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.handler(args)
+    except MeddlError as exc:
+        print(f"meddl {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+import pytest
+
+from meddl import ConfigError, load_config
+
+
+def test_only_task_and_data_are_required():
+    config = load_config({"task": "diagnosis", "data": {"source": "builtin", "name": "wisconsin-breast-cancer"}})
+    assert config.model.preset == "default" and config.training.seed == 0
+    assert config.evaluation.threshold.method == "youden"
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"data": {"source": "csv", "path": "a.csv"}}, r"task: this key is required"),
+    ({"task": "diagnosis", "data": {"source": "csv"}}, r"data: source 'csv' needs 'path'"),
+    ({"task": "diagnosis", "data": {"source": "xlsx", "path": "a"}}, r"data.source: Input should be 'csv'"),
+    ({"task": "diagnosis", "data": {"source": "csv", "path": "a", "lable": "y"}}, r"data.lable: unknown key. Did you mean 'label'"),
+    ({"task": "diagnosis", "data": {"source": "csv", "path": "a"}, "training": {"epochs": 0}},
+     r"training.epochs: Input should be greater than or equal to 1 \(got 0\)"),
+    ({"task": "diagnosis", "data": {"source": "csv", "path": "a"}, "evaluation": {"threshold": {"method": "sensitivity"}}},
+     r"evaluation.threshold: method 'sensitivity' needs 'target'"),
+    ({"task": "diagnosis", "data": {"source": "dicom", "path": "a"}}, r"needs 'labels_csv'"),
+])
+def test_errors_point_at_the_key(config, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(config)
+
+
+def test_yaml_file_paths_are_relative_to_the_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    config_file = tmp_path / "sub" / "run.yaml"
+    config_file.write_text("task: diagnosis\ndata:\n  source: csv\n  path: data.csv\n  label: y\nmodel: seed-mlp\n")
+    config = load_config(config_file)
+    assert config.data.path == str(tmp_path / "sub" / "data.csv")
+    assert config.model.preset == "seed-mlp"
+
+
+def test_bad_yaml_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    bad.write_text("- just a list\n")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        load_config(bad)

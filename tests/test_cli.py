@@ -1,0 +1,65 @@
+"""The CLI is a thin layer: parse, call the API, print; MeddlError → exit code 1."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from meddl import __version__
+from meddl.cli import main
+
+from .tasks.conftest import diagnosis_config, patient_table
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and f"meddl {__version__}" in capsys.readouterr().out
+    assert main([]) == 0
+    assert "quickstart" in capsys.readouterr().out
+
+
+def test_console_script_is_installed_or_module_runs():
+    result = subprocess.run([sys.executable, "-m", "meddl", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "train" in result.stdout
+
+
+def test_quickstart_trains_and_explains_how_to_predict(tmp_path, capsys):
+    out = tmp_path / "qs"
+    assert main(["quickstart", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "auroc" in printed and "[" in printed and f"meddl predict {out}" in printed
+    assert (out / "model" / "model.safetensors").is_file() and (out / "report.html").is_file()
+    assert main(["predict", str(out), str(out / "example_patient.csv"), "--out", str(tmp_path / "p.csv")]) == 0
+    predictions = pd.read_csv(tmp_path / "p.csv")
+    assert list(predictions.columns[:3]) == ["row_id", "prob_benign", "prob_malignant"]
+
+
+def test_train_predict_evaluate_report(tmp_path, capsys):
+    import yaml
+
+    data = tmp_path / "patients.csv"
+    patient_table().to_csv(data, index=False)
+    config = tmp_path / "dx.yaml"
+    config.write_text(yaml.safe_dump(diagnosis_config("patients.csv")))
+    run_dir = tmp_path / "run"
+    assert main(["train", str(config), "--out", str(run_dir)]) == 0
+    assert main(["evaluate", str(run_dir), "--data", str(data), "--out", str(tmp_path / "m.json"),
+                 "--resamples", "20"]) == 0
+    assert json.loads((tmp_path / "m.json").read_text())["n"] == 300
+    (run_dir / "report.html").unlink()
+    assert main(["report", str(run_dir)]) == 0 and (run_dir / "report.html").is_file()
+    assert main(["predict", str(run_dir), str(data)]) == 0
+    assert "prob_sepsis" in capsys.readouterr().out
+
+
+def test_errors_are_one_line_and_exit_code_1(tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "missing-run"), "x.csv"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("meddl predict: error: No run folder at") and "Traceback" not in err
+    config = tmp_path / "bad.yaml"
+    config.write_text("task: diagnosis\ndata: {source: csv, path: a.csv, lable: y}\n")
+    assert main(["train", str(config), "--out", str(tmp_path / "r")]) == 1
+    assert "data.lable: unknown key. Did you mean 'label'?" in capsys.readouterr().err

@@ -1,0 +1,26 @@
+"""Guard the public names: each package's __all__ exists, resolves, and the top level is what we promise."""
+
+import importlib
+
+import pytest
+
+import meddl
+
+PACKAGES = ["meddl", "meddl.layers", "meddl.models", "meddl.training", "meddl.data", "meddl.evaluation",
+            "meddl.tasks", "meddl.errors", "meddl.io"]
+
+
+def test_top_level_api():
+    assert set(meddl.__all__) == {
+        "ConfigError", "DataError", "History", "MeddlError", "ModelFileError", "NotFittedError", "Run", "RunConfig",
+        "Sequential", "__version__", "load_config", "load_model", "load_run", "set_seed", "train",
+    }
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_every_public_name_resolves(name):
+    module = importlib.import_module(name)
+    assert module.__all__, name
+    assert len(set(module.__all__)) == len(module.__all__)
+    for public in module.__all__:
+        assert hasattr(module, public), f"{name}.{public}"

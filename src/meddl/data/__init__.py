@@ -1,0 +1,72 @@
+"""meddl.data: read medical data, check it, split it and preprocess it.
+
+Readers: tables (:func:`read_table`), built-in datasets (:func:`load_builtin`),
+MedMNIST (:func:`load_medmnist`), image folders, DICOM, NIfTI, DeepSurv HDF5
+and IHDP CSV files. Then :func:`train_val_test_split` / :func:`kfold_splits`
+(stratified, patient-grouped) and :class:`TabularPreprocessor`.
+
+Optional packages (pydicom, nibabel, pillow, MONAI, h5py, pyarrow,
+scikit-survival) are imported only by the functions that need them.
+"""
+
+from meddl.data._optional import MissingDependencyError
+from meddl.data.builtin import BUILTIN_DATASETS, BuiltinDataset, load_builtin
+from meddl.data.checks import check_labels
+from meddl.data.dicom import read_dicom_dataset, read_dicom_image
+from meddl.data.image_folder import read_image_folder
+from meddl.data.images import ImageDataset
+from meddl.data.medmnist import (
+    load_medmnist,
+    load_medmnist_npz,
+    medmnist_data_dir,
+    medmnist_info,
+    resolve_medmnist,
+)
+from meddl.data.nifti import read_nifti, read_nifti_dataset
+from meddl.data.preprocessing import TabularPreprocessor
+from meddl.data.splits import (
+    CrossValidationFolds,
+    SplitIndices,
+    kfold_splits,
+    split_assignments,
+    split_fingerprint,
+    train_val_test_split,
+)
+from meddl.data.survival_files import (
+    SurvivalArrays,
+    read_deepsurv_h5,
+    read_ihdp_csv,
+    validate_survival_target,
+)
+from meddl.data.tables import read_table
+
+__all__ = [
+    "BUILTIN_DATASETS",
+    "BuiltinDataset",
+    "CrossValidationFolds",
+    "ImageDataset",
+    "MissingDependencyError",
+    "SplitIndices",
+    "SurvivalArrays",
+    "TabularPreprocessor",
+    "check_labels",
+    "kfold_splits",
+    "load_builtin",
+    "load_medmnist",
+    "load_medmnist_npz",
+    "medmnist_data_dir",
+    "medmnist_info",
+    "read_deepsurv_h5",
+    "read_dicom_dataset",
+    "read_dicom_image",
+    "read_ihdp_csv",
+    "read_image_folder",
+    "read_nifti",
+    "read_nifti_dataset",
+    "read_table",
+    "resolve_medmnist",
+    "split_assignments",
+    "split_fingerprint",
+    "train_val_test_split",
+    "validate_survival_target",
+]

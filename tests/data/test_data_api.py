@@ -1,0 +1,36 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import meddl.data
+
+EXPECTED = {
+    "BUILTIN_DATASETS", "BuiltinDataset", "CrossValidationFolds", "ImageDataset", "MissingDependencyError",
+    "SplitIndices", "SurvivalArrays", "TabularPreprocessor", "check_labels", "kfold_splits", "load_builtin",
+    "load_medmnist", "load_medmnist_npz", "medmnist_data_dir", "medmnist_info", "read_deepsurv_h5",
+    "read_dicom_dataset", "read_dicom_image", "read_ihdp_csv", "read_image_folder", "read_nifti",
+    "read_nifti_dataset", "read_table", "resolve_medmnist", "split_assignments", "split_fingerprint",
+    "train_val_test_split", "validate_survival_target",
+}
+OPTIONAL = ["monai", "pydicom", "nibabel", "PIL", "sksurv", "h5py"]
+
+
+def test_public_names_are_listed_exported_and_documented():
+    assert set(meddl.data.__all__) == EXPECTED
+    for name in meddl.data.__all__:
+        obj = getattr(meddl.data, name)
+        if callable(obj):
+            assert obj.__doc__ and obj.__doc__.strip(), f"{name} has no docstring"
+
+
+def test_importing_meddl_data_loads_no_optional_package():
+    # Compare with `import meddl` alone, so only what meddl.data adds is measured.
+    code = (
+        "import json, sys; import meddl; before = set(sys.modules); import meddl.data; "
+        f"print(json.dumps([m for m in {OPTIONAL!r} if m in sys.modules and m not in before]))"
+    )
+    src = str(Path(meddl.data.__file__).resolve().parents[2])
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

@@ -23,6 +23,18 @@ def _check_positive(value: float, argument: str, owner: str, allow_zero: bool = 
     return float(value)
 
 
+def _kernel_options(parameters: list) -> dict:
+    """Fused kernels where torch has them for these tensors (CPU and CUDA float32), else foreach.
+
+    On a 2-core CPU the fused Adam step made the seed MLP's training about 1.5x faster than
+    the foreach one (bench/seed_throughput.py); the arithmetic is the same.
+    """
+    tensors = [t for item in parameters for t in (item["params"] if isinstance(item, dict) else [item])]
+    if tensors and all(t.dtype == torch.float32 and t.device.type in ("cpu", "cuda") for t in tensors):
+        return {"fused": True}
+    return {"foreach": True}
+
+
 class Optimizer:
     """Base class: holds the settings; ``build(parameters)`` makes the torch optimizer."""
 
@@ -54,8 +66,9 @@ class SGD(Optimizer):
         self.weight_decay = _check_positive(weight_decay, "weight_decay", "SGD", allow_zero=True)
 
     def build(self, parameters):
+        parameters = list(parameters)
         return torch.optim.SGD(parameters, lr=self.learning_rate, momentum=self.momentum, nesterov=self.nesterov,
-                               weight_decay=self.weight_decay, foreach=True)
+                               weight_decay=self.weight_decay, **_kernel_options(parameters))
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov,
@@ -75,8 +88,9 @@ class Adam(Optimizer):
         self.weight_decay = _check_positive(weight_decay, "weight_decay", type(self).__name__, allow_zero=True)
 
     def build(self, parameters):
+        parameters = list(parameters)
         return torch.optim.Adam(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2), eps=self.epsilon,
-                                weight_decay=self.weight_decay, foreach=True)
+                                weight_decay=self.weight_decay, **_kernel_options(parameters))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
@@ -93,8 +107,9 @@ class AdamW(Adam):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay)
 
     def build(self, parameters):
+        parameters = list(parameters)
         return torch.optim.AdamW(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2), eps=self.epsilon,
-                                 weight_decay=self.weight_decay, foreach=True)
+                                 weight_decay=self.weight_decay, **_kernel_options(parameters))
 
 
 class RMSprop(Optimizer):

@@ -83,7 +83,7 @@ def cmd_predict(args) -> int:
     from meddl.io import atomic_write_text
     from meddl.tasks import load_run
 
-    predictions = load_run(args.run_dir).predict(args.input)
+    predictions = load_run(args.run_dir).predict(args.input, runtime=args.runtime)
     if args.out:
         atomic_write_text(args.out, predictions.to_csv(index=False))
         print(f"Wrote {len(predictions)} prediction(s) to {args.out}")
@@ -111,6 +111,19 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from meddl.deployment import export_onnx
+
+    report = export_onnx(args.run_dir, quantize=args.quantize)
+    print(f"Wrote {args.run_dir}/{report['file']} (max |ONNX - PyTorch| on the test split: "
+          f"{report.get('max_abs_difference_vs_torch', float('nan')):.2e})")
+    if "int8" in report:
+        print(f"Wrote {args.run_dir}/{report['int8']['file']}; test metrics int8 vs fp32:")
+        for name, change in report["int8"].get("metrics_change", {}).items():
+            print(f"  {name:<20}{change['fp32']:.4f} -> {change['int8']:.4f}  ({change['change']:+.4f})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="meddl", description="Deep learning for medicine: diagnosis, prognosis, "
                                      "treatment — with confidence intervals and explanations.")
@@ -133,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("run_dir")
     predict.add_argument("input", help="CSV/Parquet table, image file or folder, or MedMNIST .npz")
     predict.add_argument("--out", help="CSV file to write (default: print)")
+    predict.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
+                         help="run the PyTorch model or the exported ONNX model (meddl export first)")
     predict.set_defaults(handler=cmd_predict)
 
     evaluate = commands.add_parser("evaluate", help="score a trained run on new labelled data")
@@ -141,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", help="metrics JSON to write")
     evaluate.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    export = commands.add_parser("export", help="export a run's model to ONNX (optionally int8-quantised)")
+    export.add_argument("run_dir")
+    export.add_argument("--format", choices=["onnx"], default="onnx")
+    export.add_argument("--quantize", choices=["int8"], default=None)
+    export.set_defaults(handler=cmd_export)
 
     report = commands.add_parser("report", help="rebuild RUN_DIR/report.html")
     report.add_argument("run_dir")

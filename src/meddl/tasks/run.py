@@ -100,6 +100,7 @@ class Run:
         self.threshold = self.info.get("threshold")
         self._calibrator = self._load_calibrator()
         self._conformal = self._load_conformal()
+        self._onnx = None
 
     def _load_preprocessor(self):
         path = self.path / "preprocessing.json"
@@ -148,25 +149,58 @@ class Run:
         images, ids = _as_images(data)
         return self.preprocessor.transform(images), ids, None
 
-    def _scores(self, x: np.ndarray) -> np.ndarray:
+    def _scores(self, x: np.ndarray, runtime: str = "torch") -> np.ndarray:
+        if runtime == "onnx":
+            from meddl.deployment import OnnxModel
+
+            if self._onnx is None:
+                self._onnx = OnnxModel(self.path / "model.onnx")
+            logits = self._onnx.logits(x)
+        elif runtime == "torch":
+            logits = self.model.predict_tensor(self.model._to_device(x), logits=True).cpu().numpy()
+        else:
+            raise MeddlError(f"The 'runtime' must be 'torch' or 'onnx'. Got {runtime!r} instead.")
+        return self.scores_from_logits(logits)
+
+    def scores_from_logits(self, logits: np.ndarray) -> np.ndarray:
+        """The network's logits → probabilities (with the run's calibration) or predictions (regression)."""
         from meddl.tasks.supervised import output_to_scores
 
-        logits = self.model.predict_tensor(self.model._to_device(x), logits=True).cpu().numpy().astype(np.float64)
-        return output_to_scores(logits, self.class_names is not None, self._calibrator, self.info.get("target_scaling"))
+        return output_to_scores(np.asarray(logits, dtype=np.float64), self.class_names is not None, self._calibrator,
+                                self.info.get("target_scaling"))
 
-    def predict(self, data: Any) -> pd.DataFrame:
+    def split_data(self, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
+        """Features and encoded targets of one of the run's own splits, re-read from its data source."""
+        from meddl.tasks.datasets import load_data
+        from meddl.tasks.supervised import encode_classes
+
+        assignment = pd.read_csv(self.path / "split.csv", dtype={"row_id": str})
+        loaded = load_data(self.config.data, task=self.task)
+        if len(loaded) != len(assignment):
+            raise DataError(f"The run's data source now has {len(loaded)} rows but the run was trained on "
+                            f"{len(assignment)}; the {split} split cannot be rebuilt.")
+        rows = np.flatnonzero(assignment["split"].to_numpy() == split)
+        features = loaded.features.iloc[rows] if loaded.kind == "table" else loaded.features[rows]
+        x = self.preprocessor.transform(features)
+        truth = loaded.target[rows]
+        if self.class_names is not None:
+            return x, encode_classes(truth, class_names=self.class_names)[0]
+        return x, np.asarray(truth, dtype=np.float64)
+
+    def predict(self, data: Any, *, runtime: str = "torch") -> pd.DataFrame:
         """Predictions for raw input: a table (DataFrame, CSV/Parquet path) or images (array, file, folder, .npz).
 
         Classification: one ``prob_<class>`` column per class, ``predicted`` (with
         the run's threshold for two classes) and ``prediction_set`` (conformal)
-        when the run has one. Regression: ``predicted``.
+        when the run has one. Regression: ``predicted``. ``runtime="onnx"`` runs the
+        exported ``model.onnx`` with ONNX Runtime instead of PyTorch (``meddl export`` first).
         """
         from meddl.tasks.supervised import prediction_frame
 
         if self.task not in ("diagnosis", "regression"):
             raise MeddlError(f"Run.predict is for diagnosis and regression runs; this run's task is {self.task!r}.")
         x, ids, _ = self.features(data)
-        scores = self._scores(x)
+        scores = self._scores(x, runtime)
         return prediction_frame(ids, None, scores, self.class_names, self.threshold, self._conformal)
 
     def evaluate(self, data: Any, *, label: str | None = None, n_resamples: int = 1000, seed: int = 0) -> dict:

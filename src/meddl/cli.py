@@ -72,11 +72,22 @@ def _write_example_patient(run, path: Path) -> None:
 def cmd_train(args) -> int:
     from meddl.tasks import train
 
+    if args.nproc > 1:
+        return _launch_data_parallel(args)
     run = train(args.config, out=args.out, verbose=args.verbose)
     if "test" in run.metrics:
         print_metrics(run.metrics["test"], "Test set")
     print(f"Run folder: {run.path}")
     return 0
+
+
+def _launch_data_parallel(args) -> int:
+    """Re-run this command under torchrun with N processes (gloo on CPU, NCCL on GPU)."""
+    import subprocess
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}",
+               "-m", "meddl", "train", args.config, "--out", args.out] + (["--verbose"] if args.verbose else [])
+    return subprocess.call(command)
 
 
 def cmd_predict(args) -> int:
@@ -140,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("config", help="YAML config (task, data, model, training, evaluation)")
     train.add_argument("--out", required=True, help="run folder to write")
     train.add_argument("--verbose", action="store_true", help="show the run log")
+    train.add_argument("--nproc", type=int, default=1,
+                       help="data-parallel processes (torchrun + DistributedDataParallel; the batch size stays global)")
     train.set_defaults(handler=cmd_train)
 
     predict = commands.add_parser("predict", help="predict new inputs with a trained run")

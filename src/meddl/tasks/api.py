@@ -34,10 +34,14 @@ def train(config: str | Path | dict[str, Any] | RunConfig, out: str | Path | Non
         ...                    "data": {"source": "builtin", "name": "wisconsin-breast-cancer"}},
         ...                   out="runs/wisconsin")    # doctest: +SKIP
     """
+    from meddl.training.distributed import barrier, init_from_environment, is_main_process, rank_and_world
+
     config = load_config(config)
     out = Path(out) if out is not None else default_run_dir(config)
-    log = RunLog(echo=verbose)
-    log(f"meddl run: task {config.task}, data source {config.data.source}.")
+    distributed = init_from_environment()
+    log = RunLog(echo=verbose and is_main_process())
+    log(f"meddl run: task {config.task}, data source {config.data.source}"
+        + (f", data-parallel on {rank_and_world()[1]} processes" if distributed else "") + ".")
     if config.task in ("diagnosis", "regression"):
         from meddl.tasks.supervised import train_supervised
 
@@ -45,5 +49,7 @@ def train(config: str | Path | dict[str, Any] | RunConfig, out: str | Path | Non
     else:
         raise ConfigError(f"task {config.task!r} is not available yet in meddl.train.")
     log(f"Done in {log.elapsed:.1f}s; writing the run folder '{out}'.")
-    write_run(out, result, log.text())
+    if is_main_process():  # with several processes, rank 0 alone writes
+        write_run(out, result, log.text())
+    barrier()
     return Run(out)

@@ -23,6 +23,7 @@ import torch
 
 from meddl.errors import MeddlError
 from meddl.training.callbacks import Callback
+from meddl.training.distributed import all_sum, gather_rows, rank_and_world
 from meddl.training.history import History
 
 __all__ = ["TrainingLoop", "resolve_device", "PRECISIONS"]
@@ -98,7 +99,7 @@ class TrainingLoop:
         n = train[0].shape[0]
         if n == 0:
             raise MeddlError("Cannot train on an empty data set: 'x' has 0 samples.")
-        size = n if batch_size is None else min(int(batch_size), n)
+        size = n if batch_size is None else min(int(batch_size), n)  # the global batch size
         n_batches = math.ceil(n / size)
         history = History()
         callbacks = list(callbacks)
@@ -109,42 +110,67 @@ class TrainingLoop:
             callback.on_train_begin()
         module, optimizer, step_loss = self.module, self.optimizer, self.step_loss
         record_outputs = bool(self.metrics)
+        rank, world = rank_and_world()
+        # One shuffling generator, seeded from torch's (seeded) global one: every rank draws the same
+        # permutation, whatever dropout or augmentation consumed from the global generator.
+        shuffle_seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
         for epoch in range(initial_epoch, epochs):
             for callback in callbacks:
                 callback.on_epoch_begin(epoch)
             started = time.perf_counter()
             module.train()
             if shuffle and n_batches > 1:
-                order = torch.randperm(n, device=self.device)
+                generator = torch.Generator().manual_seed(shuffle_seed + epoch)
+                order = torch.randperm(n, generator=generator).to(self.device)
                 data = tuple(t[order] for t in train)
             else:
                 data = train
             losses: list[torch.Tensor] = []
+            counts: list[int] = []
             outputs: list[torch.Tensor] = []
-            bar = _progress_bar(n_batches, epoch, epochs) if verbose == 1 else None
+            targets: list[torch.Tensor] = []
+            bar = _progress_bar(n_batches, epoch, epochs) if verbose == 1 and rank == 0 else None
             for index in range(n_batches):
-                batch = tuple(t[index * size:(index + 1) * size] for t in data)
+                start, stop = index * size, min((index + 1) * size, n)
+                if world > 1:  # this rank's share of the global batch
+                    start, stop = start + (stop - start) * rank // world, start + (stop - start) * (rank + 1) // world
+                batch = tuple(t[start:stop] for t in data)
                 optimizer.zero_grad(set_to_none=True)
                 with self._autocast():
                     loss, out = step_loss(batch)
-                loss.backward()
+                count = stop - start
+                if world > 1:
+                    # Gradients are averaged over ranks: scale each rank's mean so the result is the
+                    # global batch mean even when the shares differ (an uneven last batch).
+                    global_count = min((index + 1) * size, n) - index * size
+                    scaled = loss * (count * world / global_count) if count else out.sum() * 0.0
+                    scaled.backward()
+                else:
+                    loss.backward()
                 optimizer.step()
-                losses.append(loss.detach())
-                if record_outputs:
+                if count:
+                    losses.append(loss.detach())
+                    counts.append(count)
+                if record_outputs and count:
                     outputs.append(out.detach())
+                    if world > 1:
+                        targets.append(batch[1])
                 if bar is not None:
                     bar.update(1)
                     if index % 50 == 0:
                         bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
-            batch_sizes = torch.full((n_batches,), float(size), device=self.device)
-            batch_sizes[-1] = n - size * (n_batches - 1)
-            epoch_loss = float((torch.stack(losses).float() * batch_sizes).sum() / n)
+            total = (torch.stack(losses).float() * torch.tensor(counts, dtype=torch.float32, device=self.device)).sum() \
+                if losses else torch.zeros((), device=self.device)
+            epoch_loss = float(all_sum(total.reshape(1))[0] / n)
             if not math.isfinite(epoch_loss):
                 raise MeddlError(f"The training loss became {epoch_loss} in epoch {epoch + 1}. Lower the "
                                  "learning_rate, scale the inputs, or check the data for extreme values.")
             logs = {"loss": epoch_loss}
             if record_outputs:
-                logs.update(self._metric_logs(data[1], torch.cat(outputs)))
+                if world > 1:
+                    logs.update(self._metric_logs(gather_rows(torch.cat(targets)), gather_rows(torch.cat(outputs))))
+                else:
+                    logs.update(self._metric_logs(data[1], torch.cat(outputs)))
             if validation is not None:
                 logs.update({f"val_{k}": v for k, v in self.evaluate(validation, batch_size=batch_size).items()})
             for callback in callbacks:

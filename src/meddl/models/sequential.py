@@ -63,6 +63,11 @@ class Sequential(nn.Module):
         self.history: History | None = None
         self._torch_optimizer: torch.optim.Optimizer | None = None
         self._trained = False
+        # Training-only hooks (not saved): a per-layer learning-rate factor {layer name: factor}
+        # (e.g. 0.1 for pretrained layers), and a transform applied to each training batch
+        # (x, y[, w]) -> (x, y[, w]) before the forward pass (augmentation, mixup).
+        self.learning_rate_factors: dict[str, float] = {}
+        self.batch_transform = None
         for layer in layers or []:
             self.add(layer)
 
@@ -135,7 +140,9 @@ class Sequential(nn.Module):
         self._torch_optimizer = None
 
     # -- computation -------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
+        if logits:
+            return self.forward_logits(x)
         for layer in self.layers:
             x = layer(x)
         return x
@@ -196,17 +203,17 @@ class Sequential(nn.Module):
         activation = self.final_activation
         return (not self.loss.from_logits) and self.loss.logits_activation == activation
 
-    def _step_loss(self, logits_mode: bool):
+    def _step_loss(self, logits_mode: bool, module: nn.Module | None = None):
         loss, model = self.loss, self
+        module = self if module is None else module  # the DistributedDataParallel wrapper when distributed
         if logits_mode:
             loss = type(self.loss)(**{k: v for k, v in self.loss.get_config().items() if k != "name"})
             loss.from_logits = True
-            forward = model.forward_logits
-        else:
-            forward = model.forward
 
         def step_loss(batch):
-            out = forward(batch[0])
+            if model.batch_transform is not None and model.training:
+                batch = model.batch_transform(batch)
+            out = module(batch[0], logits=logits_mode)
             return loss(out, batch[1], batch[2] if len(batch) > 2 else None), out
 
         return step_loss
@@ -214,16 +221,45 @@ class Sequential(nn.Module):
     def _loop(self) -> TrainingLoop:
         logits_mode = self._uses_logits()
         if self._torch_optimizer is None:
-            trainable = [p for p in self.parameters() if p.requires_grad]
-            if not trainable:
+            groups = self.parameter_groups()
+            if not groups:
                 raise MeddlError("The model has no trainable weights (all layers are frozen).")
-            self._torch_optimizer = self.optimizer.build(trainable)
+            self._torch_optimizer = self.optimizer.build(groups)
         return TrainingLoop(
-            self, self._step_loss(logits_mode), self._torch_optimizer,
+            self, self._step_loss(logits_mode, self._data_parallel()), self._torch_optimizer,
             metrics=self.metric_functions, metric_kind=self.loss.target_kind,
             output_transform=activations.get(self.final_activation) if logits_mode else None,
             device=self.device, precision=self.precision,
         )
+
+    def parameter_groups(self) -> list:
+        """The trainable weights for the optimizer: one list, or torch param groups when
+        ``learning_rate_factors`` gives some layers a learning rate of ``factor x`` the optimizer's."""
+        if not self.learning_rate_factors:
+            return [p for p in self.parameters() if p.requires_grad]
+        unknown = sorted(set(self.learning_rate_factors) - {layer.name for layer in self.layers})
+        if unknown:
+            raise MeddlError(f"learning_rate_factors names layers this model does not have: {unknown}.")
+        by_factor: dict[float, list] = {}
+        for layer in self.layers:
+            factor = float(self.learning_rate_factors.get(layer.name, 1.0))
+            by_factor.setdefault(factor, []).extend(p for p in layer.parameters() if p.requires_grad)
+        return [{"params": params, "lr": self.optimizer.learning_rate * factor}
+                for factor, params in by_factor.items() if params]
+
+    def _data_parallel(self) -> nn.Module:
+        """Inside a ``torchrun`` launch, wrap the model in DistributedDataParallel (once)."""
+        from meddl.training.distributed import rank_and_world
+
+        if rank_and_world()[1] == 1:
+            return self
+        if getattr(self, "_ddp", None) is None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            # Stored outside nn.Module's registry so the wrapper is not part of this model's state.
+            object.__setattr__(self, "_ddp", DistributedDataParallel(
+                self, device_ids=[self.device.index] if self.device.type == "cuda" else None))
+        return self._ddp
 
     def _prepare_x(self, x: Any, argument: str = "x") -> np.ndarray:
         array = as_array(x, argument)

@@ -330,6 +330,7 @@ class Sequential(nn.Module):
                            callbacks=callbacks or (), verbose=verbose, initial_epoch=initial_epoch)
         self._trained = True
         self.history = history
+        self.precision_used_ = loop.precision  # what "auto" chose, or the precision asked for
         return history
 
     def _sample_weights(self, y_t: torch.Tensor, class_weight, sample_weight) -> torch.Tensor | None:

@@ -28,7 +28,7 @@ from meddl.training.history import History
 
 __all__ = ["TrainingLoop", "resolve_device", "PRECISIONS"]
 
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 StepLoss = Callable[[tuple[torch.Tensor, ...]], tuple[torch.Tensor, torch.Tensor | None]]
 
@@ -74,13 +74,34 @@ class TrainingLoop:
         self.device = torch.device(device)
         self.precision = precision
         self.stop_training = False
+        # fp16 on CUDA needs loss scaling; bf16 and fp32 do not.
+        self._scaler = torch.amp.GradScaler("cuda") if precision == "fp16" and self.device.type == "cuda" else None
+        self.precision_timings: dict[str, float] = {}
 
     # -- helpers -----------------------------------------------------------
     def _autocast(self):
-        if self.precision == "fp32":
+        if self.precision in ("fp32", "auto"):
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
         return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        """Backward pass and optimizer step (through the gradient scaler for fp16 on CUDA)."""
+        if self._scaler is None:
+            loss.backward()
+            self.optimizer.step()
+        else:
+            self._scaler.scale(loss).backward()
+            self._scaler.step(self.optimizer)
+            self._scaler.update()
+
+    def _resolve_auto_precision(self, train: tuple[torch.Tensor, ...], size: int) -> None:
+        from meddl.training.precision import choose_precision
+
+        chosen, self.precision_timings = choose_precision(self, tuple(t[:size] for t in train))
+        self.precision = chosen
+        if chosen == "fp16" and self.device.type == "cuda":
+            self._scaler = torch.amp.GradScaler("cuda")
 
     def _metric_logs(self, y_true: torch.Tensor, outputs: torch.Tensor, prefix: str = "") -> dict[str, float]:
         if not self.metrics:
@@ -108,6 +129,8 @@ class TrainingLoop:
         self.stop_training = False
         for callback in callbacks:
             callback.on_train_begin()
+        if self.precision == "auto":
+            self._resolve_auto_precision(train, size)
         module, optimizer, step_loss = self.module, self.optimizer, self.step_loss
         record_outputs = bool(self.metrics)
         rank, world = rank_and_world()
@@ -143,11 +166,12 @@ class TrainingLoop:
                     # Gradients are averaged over ranks: scale each rank's mean so the result is the
                     # global batch mean even when the shares differ (an uneven last batch).
                     global_count = min((index + 1) * size, n) - index * size
-                    scaled = loss * (count * world / global_count) if count else out.sum() * 0.0
-                    scaled.backward()
-                else:
+                    self._backward(loss * (count * world / global_count) if count else out.sum() * 0.0)
+                elif self._scaler is None:
                     loss.backward()
-                optimizer.step()
+                    optimizer.step()
+                else:
+                    self._backward(loss)
                 if count:
                     losses.append(loss.detach())
                     counts.append(count)

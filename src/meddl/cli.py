@@ -103,6 +103,21 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_recommend(args) -> int:
+    from meddl.io import atomic_write_text
+    from meddl.tasks import load_run
+
+    table = load_run(args.run_dir).recommend(args.input)
+    withheld = int((~table["in_support"]).sum())
+    if args.out:
+        atomic_write_text(args.out, table.to_csv(index=False))
+        print(f"Wrote {len(table)} recommendation(s) to {args.out}; {withheld} without a recommendation "
+              "(outside the data's support).")
+    else:
+        print(table.to_csv(index=False), end="")
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from meddl.io import atomic_write_json
     from meddl.tasks import load_run
@@ -135,6 +150,56 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_cv(args) -> int:
+    from meddl.tasks.cross_validation import cross_validate
+
+    result = cross_validate(args.config, folds=args.folds, repeats=args.repeats, out=args.out, refit=args.refit,
+                            verbose=args.verbose)
+    summary = result.summary
+    print(f"{summary['folds']}-fold cross-validation x {summary['repeats']} repeat(s), {summary['n_rows']} rows  "
+          "(mean ± sd over folds; pooled out-of-fold value [95% CI])")
+    pooled = summary["out_of_fold"]["0"]["metrics"]
+    for name, entry in summary["metrics"].items():
+        if entry["mean"] is None:
+            continue
+        spread = f" ± {entry['sd']:.3f}" if entry["sd"] is not None else ""
+        ci = (pooled.get(name) or {}).get("ci95")
+        value = (pooled.get(name) or {}).get("value")
+        tail = f"   pooled {value:.3f}" + (f"  [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "") if value is not None else ""
+        print(f"  {name:<24}{entry['mean']:.3f}{spread}{tail}")
+    print(f"Folder: {result.path}  (folds.csv, fold_metrics.csv, summary.json, predictions_oof.csv"
+          + (", refit/" if result.refit is not None else "") + ")")
+    return 0
+
+
+def cmd_learning_curve(args) -> int:
+    import pandas as pd
+
+    from meddl.tasks.learning_curve import learning_curve
+
+    result = learning_curve(args.config, fractions=args.fractions, out=args.out, verbose=args.verbose)
+    metric = "auroc" if "val_auroc" in result.points else "r2"
+    print(f"{'fraction':>9}{'rows':>8}   validation {metric} [95% CI]")
+    for row in result.points.to_dict("records"):
+        value, low, high = row[f"val_{metric}"], row[f"val_{metric}_low"], row[f"val_{metric}_high"]
+        text = "n/a" if pd.isna(value) else f"{value:.3f}"
+        if not pd.isna(low):
+            text += f"  [{low:.3f}, {high:.3f}]"
+        print(f"{row['fraction']:>9.2f}{row['n_train']:>8}   {text}")
+    print(result.reading["text"])
+    print(f"Folder: {result.path}  (learning_curve.png, learning_curve.csv, learning_curve.json)")
+    return 0
+
+
+def cmd_pretrain(args) -> int:
+    from meddl.tasks.pretrain import pretrain
+
+    out = pretrain(args.config, out=args.out, epochs=args.epochs, batch_size=args.batch_size,
+                   temperature=args.temperature, verbose=args.verbose)
+    print(f"Pretrained encoder: {out}  (start a run from it with model: {{init_from: {out}}})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="meddl", description="Deep learning for medicine: diagnosis, prognosis, "
                                      "treatment — with confidence intervals and explanations.")
@@ -163,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="run the PyTorch model or the exported ONNX model (meddl export first)")
     predict.set_defaults(handler=cmd_predict)
 
+    recommend = commands.add_parser("recommend", help="per-patient treatment recommendations from a treatment run")
+    recommend.add_argument("run_dir")
+    recommend.add_argument("input", help="CSV/Parquet table of patients (the run's covariate columns)")
+    recommend.add_argument("--out", help="CSV file to write (default: print)")
+    recommend.set_defaults(handler=cmd_recommend)
+
     evaluate = commands.add_parser("evaluate", help="score a trained run on new labelled data")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--data", required=True, help="a labelled table, or a YAML config naming the data")
@@ -175,6 +246,33 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["onnx"], default="onnx")
     export.add_argument("--quantize", choices=["int8"], default=None)
     export.set_defaults(handler=cmd_export)
+
+    cv = commands.add_parser("cv", help="cross-validate a config: stratified, patient-grouped folds")
+    cv.add_argument("config", help="YAML config (task diagnosis or regression)")
+    cv.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    cv.add_argument("--repeats", type=int, default=1, help="repetitions with different folds (default 1)")
+    cv.add_argument("--refit", action="store_true", help="also train a final model on all rows (OUT/refit)")
+    cv.add_argument("--out", required=True, help="folder to write")
+    cv.add_argument("--verbose", action="store_true", help="show the log")
+    cv.set_defaults(handler=cmd_cv)
+
+    curve = commands.add_parser("learning-curve", help="validation metric against training-set size: would more "
+                                "data help?")
+    curve.add_argument("config", help="YAML config (task diagnosis or regression)")
+    curve.add_argument("--fractions", default="0.1,0.25,0.5,1.0",
+                       help="shares of the training split, comma-separated (default 0.1,0.25,0.5,1.0)")
+    curve.add_argument("--out", required=True, help="folder to write")
+    curve.add_argument("--verbose", action="store_true", help="show the log")
+    curve.set_defaults(handler=cmd_learning_curve)
+
+    pre = commands.add_parser("pretrain", help="self-supervised (SimCLR) pretraining of the image encoder")
+    pre.add_argument("config", help="YAML config naming image data (labels are not used)")
+    pre.add_argument("--out", required=True, help="run folder to write (use it as model.init_from)")
+    pre.add_argument("--epochs", type=int, default=None, help="default: training.epochs, else 20")
+    pre.add_argument("--batch-size", type=int, default=None, help="default: max(training.batch_size, 128)")
+    pre.add_argument("--temperature", type=float, default=0.2, help="NT-Xent temperature (default 0.2)")
+    pre.add_argument("--verbose", action="store_true", help="show the log")
+    pre.set_defaults(handler=cmd_pretrain)
 
     report = commands.add_parser("report", help="rebuild RUN_DIR/report.html")
     report.add_argument("run_dir")

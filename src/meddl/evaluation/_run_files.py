@@ -107,6 +107,8 @@ def read_run(run_dir: str | Path) -> RunFiles:
     predictions = {}
     for split in ("test", "val"):
         path = run_dir / f"predictions_{split}.csv"
+        if problem in ("survival", "treatment"):
+            continue  # their predictions have no y_true/prob_ columns; those tasks add their own sections
         if path.exists():
             predictions[split] = read_predictions(path, problem or "", class_names)
         else:

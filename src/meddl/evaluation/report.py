@@ -24,6 +24,7 @@ from meddl.evaluation._run_files import Predictions, RunFiles, read_run
 from meddl.evaluation.calibration import reliability_curve
 from meddl.evaluation.decision_curve import decision_curve
 from meddl.evaluation.metrics import confusion_matrix
+from meddl.errors import ModelFileError
 
 __all__ = ["build_report", "REPORT_SECTIONS", "NOT_FOR_CLINICAL_USE"]
 
@@ -318,13 +319,30 @@ SECTION_BUILDERS: list[tuple[str, SectionBuilder]] = [
 REPORT_SECTIONS = tuple(title for title, _ in SECTION_BUILDERS)
 
 
+SAVED_SECTIONS_FILE = "report_sections.json"
+
+
+def saved_sections(run_dir: Path) -> list[tuple[str, str]]:
+    """Task-specific sections a run saved with itself (survival curves, propensity overlap, explanations)."""
+    import json
+
+    path = Path(run_dir) / SAVED_SECTIONS_FILE
+    if not path.is_file():
+        return []
+    try:
+        return [(str(title), str(body)) for title, body in json.loads(path.read_text(encoding="utf-8"))]
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(f"'{path}' is corrupted ({exc}).") from None
+
+
 def build_report(run_dir: str | Path, *, extra_sections: Sequence[tuple[str, str]] = (),
                  filename: str = "report.html") -> Path:
     """Write ``run_dir/report.html`` and return its path.
 
     Args:
         run_dir: a run folder (see the module docstring for the files it reads).
-        extra_sections: ``(title, html)`` pairs appended before the model card,
+        extra_sections: ``(title, html)`` pairs appended before the model card (after the
+            sections the run saved in ``report_sections.json``),
             e.g. an explanation section from :mod:`meddl.explain`. The HTML is
             inserted as given; keep it self-contained (``data:`` images only).
         filename: name of the file written inside ``run_dir``.
@@ -342,6 +360,7 @@ def build_report(run_dir: str | Path, *, extra_sections: Sequence[tuple[str, str
         if body is not None:
             sections.append((title, body))
     card = sections.pop() if sections and sections[-1][0] == "Model card" else None
+    sections += [(str(title), str(body)) for title, body in saved_sections(files.run_dir)]
     sections += [(str(title), str(body)) for title, body in extra_sections]
     if card:
         sections.append(card)

@@ -46,6 +46,14 @@ def train(config: str | Path | dict[str, Any] | RunConfig, out: str | Path | Non
         from meddl.tasks.supervised import train_supervised
 
         result = train_supervised(config, log=log)
+    elif config.task == "survival":
+        from meddl.tasks.survival import train_survival
+
+        result = train_survival(config, log=log)
+    elif config.task == "treatment":
+        from meddl.tasks.treatment import train_treatment
+
+        result = train_treatment(config, log=log)
     else:
         raise ConfigError(f"task {config.task!r} is not available yet in meddl.train.")
     log(f"Done in {log.elapsed:.1f}s; writing the run folder '{out}'.")

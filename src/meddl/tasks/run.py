@@ -56,11 +56,14 @@ def write_run(out: str | Path, result: dict[str, Any], log_text: str) -> Path:
             frame.to_csv(tmp / f"predictions_{name}.csv", index=False)
         for name, writer in result.get("extra_files", {}).items():
             writer(tmp / name)
+        if result.get("report_sections"):
+            (tmp / "report_sections.json").write_text(json.dumps([list(s) for s in result["report_sections"]]),
+                                                      encoding="utf-8")
         (tmp / "train.log").write_text(log_text, encoding="utf-8")
         try:
             from meddl.evaluation import build_report
 
-            build_report(tmp, extra_sections=result.get("report_sections", ()))
+            build_report(tmp)  # includes report_sections.json
         except MeddlError as exc:  # the run is still valid without its report; say why in the log
             with open(tmp / "train.log", "a", encoding="utf-8") as handle:
                 handle.write(f"Report not built: {exc}\n")
@@ -93,7 +96,16 @@ class Run:
             raise ModelFileError(f"No run folder at '{self.path}'.")
         self.info = _read_json(self.path / "run.json")
         self.config = load_config(self.path / "config.yaml")
-        self.model = load_model(self.path / "model", device="cpu")
+        if self.info.get("task") == "survival":
+            from meddl.survival import load_survival_model
+
+            self.model = load_survival_model(self.path / "model")
+        elif self.info.get("task") == "treatment":
+            from meddl.treatment import load
+
+            self.model = load(self.path / "model")
+        else:
+            self.model = load_model(self.path / "model", device="cpu")
         self.preprocessor = self._load_preprocessor()
         self.task = self.info.get("task")
         self.class_names = self.info.get("class_names")
@@ -101,6 +113,7 @@ class Run:
         self._calibrator = self._load_calibrator()
         self._conformal = self._load_conformal()
         self._onnx = None
+        self.members = self._load_members()
 
     def _load_preprocessor(self):
         path = self.path / "preprocessing.json"
@@ -114,6 +127,20 @@ class Run:
         from meddl.data import TabularPreprocessor
 
         return TabularPreprocessor.from_dict(data)
+
+    def _load_members(self) -> list:
+        """Ensemble runs: every member (``model/``, ``model_1/``, ...); otherwise ``[self.model]``."""
+        n_members = int((self.info.get("ensemble") or {}).get("members", 1))
+        if n_members == 1:
+            return [self.model]
+        from meddl.tasks.ensemble import load_members
+
+        return load_members(self.path, n_members, first=self.model)
+
+    def _ensemble_outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from meddl.tasks.ensemble import combine_outputs, member_outputs
+
+        return combine_outputs(member_outputs(self.members, x), self.class_names is not None)
 
     def _load_calibrator(self):
         saved = self.info.get("calibration")
@@ -153,14 +180,38 @@ class Run:
         if runtime == "onnx":
             from meddl.deployment import OnnxModel
 
+            if len(self.members) > 1:
+                raise MeddlError(f"runtime 'onnx' runs one network, but this run is an ensemble of "
+                                 f"{len(self.members)} members; use runtime='torch'.")
+
             if self._onnx is None:
                 self._onnx = OnnxModel(self.path / "model.onnx")
             logits = self._onnx.logits(x)
+        elif runtime == "torch" and len(self.members) > 1:
+            logits = self._ensemble_outputs(x)[0]
         elif runtime == "torch":
             logits = self.model.predict_tensor(self.model._to_device(x), logits=True).cpu().numpy()
         else:
             raise MeddlError(f"The 'runtime' must be 'torch' or 'onnx'. Got {runtime!r} instead.")
         return self.scores_from_logits(logits)
+
+    def recommend(self, data: Any) -> pd.DataFrame:
+        """Per patient: outcome under each arm, effect with interval, recommended arm and benefit (treatment runs).
+
+        Patients whose propensity lies outside the run's support get "no recommendation:
+        outside the data's support" instead of a guess.
+        """
+        from meddl.tasks.treatment import LinearPropensity
+        from meddl.treatment import recommend
+
+        if self.task != "treatment":
+            raise MeddlError(f"Run.recommend is for treatment runs; this run's task is {self.task!r}.")
+        x, ids, _ = self.features(data)
+        propensity = LinearPropensity.from_dict(self.info["propensity"]).predict_propensity(x)
+        lower, upper = self.info["support"]
+        table = recommend(self.model, x, propensity=propensity, higher_is_better=self.info["higher_is_better"],
+                          lower=lower, upper=upper, index=pd.Index(ids, name="row_id"))
+        return table.reset_index()
 
     def scores_from_logits(self, logits: np.ndarray) -> np.ndarray:
         """The network's logits → probabilities (with the run's calibration) or predictions (regression)."""
@@ -194,12 +245,26 @@ class Run:
         the run's threshold for two classes) and ``prediction_set`` (conformal)
         when the run has one. Regression: ``predicted``. ``runtime="onnx"`` runs the
         exported ``model.onnx`` with ONNX Runtime instead of PyTorch (``meddl export`` first).
+        Ensembles add the spread across members: ``prob_<class>_sd``, ``prob_<class>_low``
+        and ``prob_<class>_high`` (a 95% interval; ``predicted_*`` for regression).
         """
         from meddl.tasks.supervised import prediction_frame
 
+        if self.task == "survival":
+            from meddl.tasks.survival import survival_prediction_frame
+
+            x, ids, _ = self.features(data)
+            return survival_prediction_frame(self.model, x, ids, self.info["horizons"])
         if self.task not in ("diagnosis", "regression"):
             raise MeddlError(f"Run.predict is for diagnosis and regression runs; this run's task is {self.task!r}.")
         x, ids, _ = self.features(data)
+        if len(self.members) > 1 and runtime == "torch":
+            from meddl.tasks.ensemble import spread_columns
+
+            combined, per_member = self._ensemble_outputs(x)
+            return prediction_frame(ids, None, self.scores_from_logits(combined), self.class_names, self.threshold,
+                                    self._conformal, extra=spread_columns(per_member, self.class_names,
+                                                                          self.info.get("target_scaling")))
         scores = self._scores(x, runtime)
         return prediction_frame(ids, None, scores, self.class_names, self.threshold, self._conformal)
 

@@ -170,3 +170,75 @@ def test_task_and_source_mismatch(tmp_path):
     write_png_folder(tmp_path / "images", n_per_class=3)
     with pytest.raises(ConfigError, match="holds images"):
         meddl.train({"task": "regression", "data": {"source": "image_folder", "path": str(tmp_path / "images")}})
+
+
+def _scan(rng, label, size=20):
+    pixels = rng.integers(0, 200, (size, size)).astype(np.uint16)
+    if label == "lesion":
+        pixels[4:10, 4:10] += 900
+    return pixels
+
+
+def test_dicom_source_with_labels_csv(tmp_path):
+    from ..data.conftest import write_dicom
+
+    rng = np.random.default_rng(0)
+    rows = []
+    (tmp_path / "scans").mkdir()
+    for i in range(40):
+        label = "lesion" if i % 2 else "normal"
+        write_dicom(tmp_path / "scans" / f"s{i}.dcm", _scan(rng, label), slope=1, intercept=-1024)
+        rows.append({"file": f"s{i}.dcm", "finding": label})
+    pd.DataFrame(rows).to_csv(tmp_path / "labels.csv", index=False)
+    run = meddl.train({"task": "diagnosis",
+                       "data": {"source": "dicom", "path": str(tmp_path / "scans"), "labels_csv": str(tmp_path / "labels.csv"),
+                                "label_column": "finding", "image_size": 16},
+                       "model": "seed-cnn", "training": {**FAST, "epochs": 3},
+                       "evaluation": {"n_resamples": 0, "conformal_coverage": None}}, out=tmp_path / "run")
+    assert run.info["input"]["input_shape"] == [16, 16, 1]
+    assert run.info["data_summary"]["n_rows"] == 40
+    assert len(run.predict(tmp_path / "scans" / "s1.dcm")) == 1
+
+
+def test_nifti_source_with_labels_csv(tmp_path):
+    import nibabel
+
+    rng = np.random.default_rng(1)
+    rows = []
+    (tmp_path / "nii").mkdir()
+    for i in range(40):
+        label = "lesion" if i % 2 else "normal"
+        nibabel.save(nibabel.Nifti1Image(_scan(rng, label).astype(np.float32), np.eye(4)), tmp_path / "nii" / f"v{i}.nii.gz")
+        rows.append({"file": f"v{i}.nii.gz", "label": label})
+    pd.DataFrame(rows).to_csv(tmp_path / "labels.csv", index=False)
+    run = meddl.train({"task": "diagnosis",
+                       "data": {"source": "nifti", "path": str(tmp_path / "nii"), "labels_csv": str(tmp_path / "labels.csv")},
+                       "model": "seed-cnn", "training": {**FAST, "epochs": 3},
+                       "evaluation": {"n_resamples": 0, "conformal_coverage": None}}, out=tmp_path / "run")
+    assert run.info["input"]["input_shape"] == [20, 20, 1]
+
+
+def test_corrupt_image_fails_with_its_path_or_is_skipped(tmp_path):
+    write_png_folder(tmp_path / "images", n_per_class=12)
+    (tmp_path / "images" / "normal" / "broken.png").write_bytes(b"not a png at all")
+    config = {"task": "diagnosis", "data": {"source": "image_folder", "path": str(tmp_path / "images")},
+              "model": "seed-cnn", "training": {**FAST, "epochs": 1},
+              "evaluation": {"n_resamples": 0, "conformal_coverage": None}}
+    with pytest.raises(DataError, match="broken.png"):
+        meddl.train(config, out=tmp_path / "run")
+    config["data"]["skip_unreadable"] = True
+    run = meddl.train(config, out=tmp_path / "run")
+    log = (run.path / "train.log").read_text()
+    assert "1 unreadable file(s) skipped" in log and run.info["data_summary"]["n_rows"] == 24
+
+
+def test_images_are_resized_to_the_model_input_with_a_note(tmp_path):
+    write_png_folder(tmp_path / "images", n_per_class=12, size=24)
+    run = meddl.train({"task": "diagnosis", "data": {"source": "image_folder", "path": str(tmp_path / "images"),
+                                                     "image_size": 16},
+                       "model": "seed-cnn", "training": {**FAST, "epochs": 1},
+                       "evaluation": {"n_resamples": 0, "conformal_coverage": None}}, out=tmp_path / "run")
+    assert run.info["input"]["input_shape"] == [16, 16, 1]
+    assert "resized" in (run.path / "train.log").read_text().lower()
+    write_png_folder(tmp_path / "bigger", n_per_class=2, size=32)
+    assert len(run.predict(tmp_path / "bigger")) == 4  # 32-px images resized to the model's 16 px

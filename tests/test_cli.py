@@ -63,3 +63,18 @@ def test_errors_are_one_line_and_exit_code_1(tmp_path, capsys):
     config.write_text("task: diagnosis\ndata: {source: csv, path: a.csv, lable: y}\n")
     assert main(["train", str(config), "--out", str(tmp_path / "r")]) == 1
     assert "data.lable: unknown key. Did you mean 'label'?" in capsys.readouterr().err
+
+
+def test_compare_two_runs_on_the_same_test_set(tmp_path, capsys):
+    data = tmp_path / "patients.csv"
+    patient_table().to_csv(data, index=False)
+    import meddl
+
+    run_a = meddl.train(diagnosis_config(data), out=tmp_path / "a")
+    run_b = meddl.train({**diagnosis_config(data), "model": "seed-mlp"}, out=tmp_path / "b")
+    assert main(["compare", str(run_a.path), str(run_b.path), "--resamples", "50", "--out", str(tmp_path / "c.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "auroc" in printed and "delong" in printed
+    result = json.loads((tmp_path / "c.json").read_text())
+    assert result["metrics"]["auroc"]["difference"] == pytest.approx(
+        result["metrics"]["auroc"]["a"] - result["metrics"]["auroc"]["b"])

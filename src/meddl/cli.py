@@ -130,6 +130,28 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from meddl.evaluation import compare_runs
+    from meddl.io import atomic_write_json
+
+    result = compare_runs(args.run_a, args.run_b, split=args.split, n_resamples=args.resamples)
+    print(f"{args.run_a} (A) vs {args.run_b} (B) on the same {result['n']} {args.split} cases")
+    print(f"  {'metric':<20}{'A':>8}{'B':>8}{'A - B':>9}  {'95% CI':<18}{'p':>8}  method")
+    for name, entry in result["metrics"].items():
+        if entry.get("difference") is None:
+            print(f"  {name:<20}{'n/a':>8}  ({entry.get('reason', 'not computable')})")
+            continue
+        ci = entry.get("ci95") or [None, None]
+        value = lambda v, spec=".3f": "n/a" if v is None else format(v, spec)  # noqa: E731
+        print(f"  {name:<20}{value(entry.get('a')):>8}{value(entry.get('b')):>8}{value(entry['difference'], '+.3f'):>9}  "
+              f"[{value(ci[0], '+.3f')}, {value(ci[1], '+.3f')}]  {value(entry.get('p_value'), '.3g'):>8}  "
+              f"{entry.get('method', '')}")
+    if args.out:
+        atomic_write_json(args.out, result)
+        print(f"Wrote {args.out}")
+    return 0
+
+
 def cmd_report(args) -> int:
     from meddl.evaluation import build_report
 
@@ -273,6 +295,14 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--temperature", type=float, default=0.2, help="NT-Xent temperature (default 0.2)")
     pre.add_argument("--verbose", action="store_true", help="show the log")
     pre.set_defaults(handler=cmd_pretrain)
+
+    compare = commands.add_parser("compare", help="do two runs differ on the same test set? (paired DeLong / bootstrap)")
+    compare.add_argument("run_a")
+    compare.add_argument("run_b")
+    compare.add_argument("--split", default="test", choices=["test", "val"])
+    compare.add_argument("--resamples", type=int, default=1000)
+    compare.add_argument("--out", help="JSON file to write")
+    compare.set_defaults(handler=cmd_compare)
 
     report = commands.add_parser("report", help="rebuild RUN_DIR/report.html")
     report.add_argument("run_dir")

@@ -13,7 +13,8 @@ PACKAGES = ["meddl", "meddl.layers", "meddl.models", "meddl.training", "meddl.da
 def test_top_level_api():
     assert set(meddl.__all__) == {
         "ConfigError", "DataError", "History", "MeddlError", "ModelFileError", "NotFittedError", "Run", "RunConfig",
-        "Sequential", "__version__", "load_config", "load_model", "load_run", "set_seed", "train",
+        "Sequential", "__version__", "cross_validate", "learning_curve", "load_config", "load_model", "load_run",
+        "pretrain", "set_seed", "train",
     }
 
 

@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 from meddl.errors import ConfigError, DataError, MeddlError, ModelFileError, NotFittedError
 from meddl.models import Sequential, load_model
-from meddl.tasks import Run, RunConfig, load_config, load_run, train
+from meddl.tasks import Run, RunConfig, cross_validate, learning_curve, load_config, load_run, pretrain, train
 from meddl.training import History, set_seed
 
 __all__ = [
@@ -25,9 +25,12 @@ __all__ = [
     "RunConfig",
     "Sequential",
     "__version__",
+    "cross_validate",
+    "learning_curve",
     "load_config",
     "load_model",
     "load_run",
+    "pretrain",
     "set_seed",
     "train",
 ]

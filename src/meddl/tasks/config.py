@@ -22,13 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from meddl.errors import ConfigError, did_you_mean
 
-__all__ = ["RunConfig", "DataConfig", "ModelConfig", "TrainingConfig", "EvaluationConfig", "load_config",
-           "TASKS", "SOURCES", "TABLE_SOURCES", "IMAGE_SOURCES"]
+__all__ = ["RunConfig", "DataConfig", "ModelConfig", "TrainingConfig", "EvaluationConfig", "AugmentationConfig",
+           "LossConfig", "load_config", "TASKS", "SOURCES", "TABLE_SOURCES", "IMAGE_SOURCES", "AUGMENTATION_POLICIES"]
 
 TASKS = ("diagnosis", "regression", "survival", "treatment")
 TABLE_SOURCES = ("csv", "parquet", "builtin", "deepsurv_h5", "ihdp")
 IMAGE_SOURCES = ("medmnist", "image_folder", "dicom", "nifti")
 SOURCES = TABLE_SOURCES + IMAGE_SOURCES
+AUGMENTATION_POLICIES = ("none", "light", "medium", "strong")
 
 
 class _Section(BaseModel):
@@ -90,11 +91,58 @@ class ModelConfig(_Section):
     preset: str = "default"
     layers: list[dict[str, Any]] | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    # transfer learning (meddl.tasks.transfer): start from another run's weights, matched by layer name and shape
+    init_from: str | None = None  # a run folder (or a saved model folder)
+    freeze: list[str] | None = None  # layer names, or "all_but_head"
+    pretrained_learning_rate_factor: float = Field(1.0, gt=0, le=1)  # learning rate x this for loaded layers
+
+    @field_validator("freeze", mode="before")
+    @classmethod
+    def _freeze_shorthand(cls, value):
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_transfer(self):
+        if self.freeze and not self.init_from:
+            raise ValueError("'freeze' keeps layers at their pretrained weights, so it needs 'init_from' "
+                             "(a run folder to start from)")
+        return self
 
 
 class EarlyStoppingConfig(_Section):
     patience: int = Field(15, ge=0)
     monitor: str | None = None  # default: val_auc for classification, val_loss otherwise
+
+
+class AugmentationConfig(_Section):
+    """Image augmentation while training (never at inference): a named policy, then overrides.
+
+    Geometry: ``flip``, ``rotation`` (degrees), affine ``scale``/``translate``
+    (fractions)/``shear`` (degrees), ``elastic`` (pixels); intensity:
+    ``contrast``, ``brightness``, ``gamma``; ``noise`` (Gaussian sd, images in
+    [0, 1]); ``mixup`` (Beta(alpha, alpha) mixing of images and labels; 0 = off).
+    """
+
+    policy: Literal["none", "light", "medium", "strong"] = "none"
+    flip: Literal["none", "horizontal", "vertical", "horizontal_and_vertical"] | None = None
+    rotation: float | None = Field(None, ge=0, le=180)
+    scale: float | None = Field(None, ge=0, lt=1)
+    translate: float | None = Field(None, ge=0, le=0.5)
+    shear: float | None = Field(None, ge=0, le=45)
+    elastic: float | None = Field(None, ge=0, le=20)
+    elastic_spacing: int | None = Field(None, ge=2)
+    contrast: float | None = Field(None, ge=0, le=1)
+    brightness: float | None = Field(None, ge=0, le=1)
+    gamma: float | None = Field(None, ge=0, le=1)
+    noise: float | None = Field(None, ge=0, le=1)
+    mixup: float | None = Field(None, ge=0)
+
+
+class LossConfig(_Section):
+    """The training loss: ``auto`` (cross-entropy, or MSE for regression) or ``focal`` (diagnosis)."""
+
+    name: Literal["auto", "cross_entropy", "focal"] = "auto"
+    gamma: float = Field(2.0, ge=0)  # focal: (1 - p_t)^gamma; 0 is cross-entropy
 
 
 class TrainingConfig(_Section):
@@ -105,10 +153,40 @@ class TrainingConfig(_Section):
     seed: int = Field(0, ge=0)
     early_stopping: EarlyStoppingConfig | None = EarlyStoppingConfig()
     class_weight: Literal["auto", "balanced", "none"] = "auto"
-    augmentation: bool | None = None  # None: on for images, off for tables
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    augmentation: bool | str | AugmentationConfig | None = None  # None: light for images, off for tables; true = light
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
     device: str = "auto"
     verbose: int = Field(0, ge=0, le=2)
+    ensemble: int = Field(1, ge=1, le=50)  # members trained with seeds seed, seed+1, ...; probabilities averaged
+    sampling: Literal["shuffle", "balanced"] = "shuffle"  # balanced: every class equally often per epoch
+    loss: LossConfig = LossConfig()
+
+    @field_validator("augmentation", mode="before")
+    @classmethod
+    def _augmentation_name(cls, value):
+        if isinstance(value, str) and value not in AUGMENTATION_POLICIES:
+            raise ValueError(f"must be one of {', '.join(AUGMENTATION_POLICIES)}, true/false or a mapping."
+                             f"{did_you_mean(value, AUGMENTATION_POLICIES)}")
+        if isinstance(value, dict):  # validated here so errors name the key, not every member of the union
+            try:
+                return AugmentationConfig.model_validate(value)
+            except ValidationError as exc:
+                problems = []
+                for item in exc.errors():
+                    key = ".".join(str(p) for p in item["loc"])
+                    if item["type"] == "extra_forbidden":
+                        problems.append(f"unknown key '{key}'.{did_you_mean(key, AugmentationConfig.model_fields)}")
+                    else:
+                        problems.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
+                raise ValueError("; ".join(problems)) from None
+        if not isinstance(value, (bool, str, AugmentationConfig, type(None))):
+            raise ValueError(f"must be one of {', '.join(AUGMENTATION_POLICIES)}, true/false or a mapping")
+        return value
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _loss_shorthand(cls, value):
+        return {"name": value} if isinstance(value, str) else value
 
 
 class ThresholdConfig(_Section):
@@ -132,6 +210,15 @@ class EvaluationConfig(_Section):
     calibration: Literal["none", "temperature", "platt"] = "none"
     conformal_coverage: float | None = Field(0.9, gt=0, lt=1)
     horizons: list[float] | None = None  # survival
+    support: tuple[float, float] = (0.05, 0.95)  # treatment: recommend only where the propensity lies inside
+    higher_is_better: bool = True  # treatment: whether a larger outcome is better (False for risks, hazards)
+
+    @field_validator("support")
+    @classmethod
+    def _check_support(cls, value):
+        if not 0 <= value[0] < value[1] <= 1:
+            raise ValueError(f"must be [lower, upper] with 0 <= lower < upper <= 1 (got {list(value)})")
+        return value
 
 
 class RunConfig(_Section):
@@ -215,4 +302,7 @@ def load_config(config: str | Path | dict[str, Any] | RunConfig) -> RunConfig:
             value = getattr(resolved.data, key)
             if value and not Path(value).expanduser().is_absolute():
                 setattr(resolved.data, key, str(base / value))
+        init_from = resolved.model.init_from
+        if init_from and not Path(init_from).expanduser().is_absolute():
+            resolved.model.init_from = str(base / init_from)
     return resolved

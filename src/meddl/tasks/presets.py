@@ -15,7 +15,7 @@ from meddl.layers import (Activation, BatchNormalization, Conv2D, Dense, Dropout
                           deserialize)
 from meddl.models import Sequential
 
-__all__ = ["build_model", "PRESETS", "default_epochs"]
+__all__ = ["build_model", "PRESETS", "default_epochs", "image_encoder"]
 
 PRESETS = ("default", "seed-mlp", "seed-cnn", "custom")
 
@@ -42,12 +42,19 @@ def augmentation_layers(options: dict[str, Any]) -> list:
             RandomContrast(options.get("contrast", 0.1))]
 
 
-def _image_default(n_outputs, output_activation, options):
-    width = int(options.get("width", 32))
+def image_encoder(options: dict[str, Any] | None = None) -> list:
+    """The ``default`` image preset without its head: residual CNN -> global average pooling (``4 * width`` features).
+
+    ``meddl pretrain`` trains these layers; ``model.init_from`` loads them back by name.
+    """
+    width = int((options or {}).get("width", 32))
     return [Conv2D(width, 3, padding="same", use_bias=False, name="stem"), BatchNormalization(momentum=0.9),
             Activation("relu"), ResidualBlock(width), ResidualBlock(2 * width, strides=2),
-            ResidualBlock(4 * width, strides=2), GlobalAveragePooling2D(), Dropout(options.get("dropout", 0.3)),
-            _head(n_outputs, output_activation)]
+            ResidualBlock(4 * width, strides=2), GlobalAveragePooling2D()]
+
+
+def _image_default(n_outputs, output_activation, options):
+    return [*image_encoder(options), Dropout(options.get("dropout", 0.3)), _head(n_outputs, output_activation)]
 
 
 def _seed_cnn(n_outputs, output_activation, options):

@@ -105,12 +105,14 @@ def _fit_features(data: LoadedData, splits: PreparedSplits, config: RunConfig, l
         log(f"Preprocessing fitted on {len(splits.train)} training rows: {len(preprocessor.input_columns_)} columns "
             f"-> {preprocessor.n_features_out_} features ({len(preprocessor.categorical_columns_)} categorical, "
             f"{len(preprocessor.missing_indicator_columns_)} missing-value indicators).")
-        matrices = [preprocessor.transform(frame.iloc[rows]) for rows in (splits.train, splits.val, splits.test)]
+        matrices = [preprocessor.transform(frame.iloc[rows]) if len(rows) else None
+                    for rows in (splits.train, splits.val, splits.test)]
     else:
         from meddl.tasks.image_preprocessing import ImagePreprocessor
 
         preprocessor = ImagePreprocessor().fit(data.features[splits.train])
-        matrices = [preprocessor.transform(data.features[rows]) for rows in (splits.train, splits.val, splits.test)]
+        matrices = [preprocessor.transform(data.features[rows]) if len(rows) else None
+                    for rows in (splits.train, splits.val, splits.test)]
         log(f"Images {preprocessor.input_shape_} scaled by {preprocessor.scaling_}.")
     return preprocessor, matrices
 
@@ -125,20 +127,27 @@ def _class_weight(y_train: np.ndarray, setting: str, log: RunLog):
     return None
 
 
-def train_supervised(config: RunConfig, *, log: RunLog) -> dict[str, Any]:
-    """Train and evaluate; return everything the run folder needs (see ``meddl.tasks.run.write_run``)."""
+def train_supervised(config: RunConfig, *, log: RunLog, data: LoadedData | None = None,
+                     splits: PreparedSplits | None = None) -> dict[str, Any]:
+    """Train and evaluate; return everything the run folder needs (see ``meddl.tasks.run.write_run``).
+
+    ``data`` (from ``load_data``) and ``splits`` let cross-validation and learning curves reuse
+    loaded data with rows of their own; an empty ``splits.test`` (a model refitted on all
+    data) gives validation metrics and predictions only.
+    """
     from meddl.evaluation import choose_threshold, evaluate_predictions
-    from meddl.tasks.presets import build_model, default_epochs
-    from meddl.training import EarlyStopping, set_seed
+    from meddl.tasks.ensemble import spread_columns
+    from meddl.tasks.fitting import fit_models, recipe_outputs
 
     task = config.task
     classification = task == "diagnosis"
     subgroup_columns = list(config.evaluation.subgroups)
-    data = load_data(config.data, task=task, extra_columns=[c for c in subgroup_columns
-                                                              if not config.data.features or c not in config.data.features])
-    for note in data.notes:
-        log(note)
-    log(f"Loaded {len(data)} rows from {data.source}.")
+    if data is None:
+        data = load_data(config.data, task=task, extra_columns=[c for c in subgroup_columns
+                                                                  if not config.data.features or c not in config.data.features])
+        for note in data.notes:
+            log(note)
+        log(f"Loaded {len(data)} rows from {data.source}.")
     if classification:
         y, class_names = encode_classes(data.target, class_names=data.class_names,
                                         positive_class=config.data.positive_class)
@@ -149,9 +158,11 @@ def train_supervised(config: RunConfig, *, log: RunLog) -> dict[str, Any]:
             raise DataError(f"The outcome column {config.data.label!r} must be numeric and finite for task 'regression'; "
                             f"rows {bad} are not.")
         class_names = None
-    splits = split_rows(data, y, config, stratify=None if classification else False)
+    if splits is None:
+        splits = split_rows(data, y, config, stratify=None if classification else False)
     for note in splits.notes:
         log(note)
+    evaluated = ("val", "test") if len(splits.test) else ("val",)
     preprocessor, (x_train, x_val, x_test) = _fit_features(data, splits, config, log)
     y_train, y_val, y_test = y[splits.train], y[splits.val], y[splits.test]
     target_scaling = None
@@ -165,40 +176,18 @@ def train_supervised(config: RunConfig, *, log: RunLog) -> dict[str, Any]:
 
     training = config.training
     seed = training.seed
-    set_seed(seed)
-    augment = data.kind == "image" if training.augmentation is None else training.augmentation
     n_outputs = len(class_names) if classification else 1
-    model = build_model(config.model.preset, kind=data.kind, input_shape=x_train.shape[1:], n_outputs=n_outputs,
-                        output_activation="softmax" if classification else "linear", augment=augment,
-                        options=config.model.options, layers=config.model.layers)
-    if model.output_shape != (n_outputs,):
-        raise ConfigError(f"model.layers: the last layer must have {n_outputs} output(s) for this data; "
-                          f"it has shape {model.output_shape}.")
-    model.compile(optimizer=training.optimizer, learning_rate=training.learning_rate,
-                  loss="sparse_categorical_crossentropy" if classification else "mse",
-                  metrics=["auc"] if classification else ["mae"], device=training.device, precision=training.precision)
-    callbacks = []
-    if training.early_stopping is not None:
-        monitor = training.early_stopping.monitor or ("val_auc" if classification else "val_loss")
-        callbacks.append(EarlyStopping(monitor=monitor, patience=training.early_stopping.patience,
-                                       restore_best_weights=True,
-                                       tie_monitor="val_loss" if monitor != "val_loss" else None))
-    epochs = training.epochs or default_epochs(data.kind)
-    class_weight = _class_weight(y_train, training.class_weight, log) if classification else None
-    log(f"Model '{config.model.preset}': {model.count_params():,} parameters; training up to {epochs} epochs, "
-        f"batch size {training.batch_size}, {training.optimizer}"
-        + (", augmentation on" if augment and data.kind == "image" else "") + ".")
-    history = model.fit(x_train, y_fit, validation_data=(x_val, y_val_fit), epochs=epochs,
-                        batch_size=training.batch_size, class_weight=class_weight, callbacks=callbacks,
-                        verbose=training.verbose, seed=seed)
-    stopped = callbacks[0] if callbacks else None
-    log(f"Trained {len(history.epoch)} epochs in {log.elapsed:.1f}s"
-        + (f"; best epoch {stopped.best_epoch + 1} ({stopped.monitor} {stopped.best:.4f}), weights restored."
-           if stopped is not None and stopped.best_epoch is not None else "."))
+    # Balanced sampling already evens out the classes; weighting them as well would correct twice.
+    class_weight = (_class_weight(y_train, training.class_weight, log)
+                    if classification and training.sampling != "balanced" else None)
+    fitted = fit_models(config, kind=data.kind, x_train=x_train, y_train=y_fit, x_val=x_val, y_val=y_val_fit,
+                        classification=classification, n_outputs=n_outputs, class_weight=class_weight, log=log)
+    model, history = fitted.model, fitted.history
 
     calibrator = None
-    outputs = {name: model.predict_tensor(model._to_device(x), logits=True).cpu().numpy().astype(np.float64)
-               for name, x in (("val", x_val), ("test", x_test))}
+    combined = {name: fitted.outputs(x, classification) for name, x in (("val", x_val), ("test", x_test))
+                if name in evaluated}
+    outputs = {name: out for name, (out, _) in combined.items()}
     if classification and config.evaluation.calibration != "none":
         calibrator = _fit_calibrator(config.evaluation.calibration, outputs["val"], y_val, len(class_names))
         log(f"Post-hoc calibration ({config.evaluation.calibration}) fitted on the validation split.")
@@ -217,7 +206,7 @@ def train_supervised(config: RunConfig, *, log: RunLog) -> dict[str, Any]:
 
     frame = data.frame
     metrics: dict[str, Any] = {}
-    for name, rows, truth in (("val", splits.val, y_val), ("test", splits.test, y_test)):
+    for name, rows, truth in (("val", splits.val, y_val), ("test", splits.test, y_test))[:len(evaluated)]:
         subgroups = {c: frame[c].astype(str).to_numpy()[rows] for c in subgroup_columns} if subgroup_columns else None
         groups = data.groups[rows] if data.groups is not None else None
         metrics[name] = evaluate_predictions(problem, truth, scores[name], threshold=threshold, class_names=class_names,
@@ -236,11 +225,15 @@ def train_supervised(config: RunConfig, *, log: RunLog) -> dict[str, Any]:
     split_labels[:] = "unused"
     for name, rows in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
         split_labels[rows] = name
+    spreads = ({name: spread_columns(per_member, class_names, target_scaling) for name, (_, per_member) in combined.items()}
+               if training.ensemble > 1 else {})
     predictions = {name: prediction_frame(data.row_ids[rows], truth_labels(truth, class_names), scores[name],
                                           class_names, threshold, conformal,
                                           extra={**({"patient_id": data.groups[rows]} if data.groups is not None else {}),
-                                                 **{c: frame[c].to_numpy()[rows] for c in subgroup_columns}})
-                   for name, rows, truth in (("val", splits.val, y_val), ("test", splits.test, y_test))}
+                                                 **{c: frame[c].to_numpy()[rows] for c in subgroup_columns},
+                                                 **spreads.get(name, {})})
+                   for name, rows, truth in (("val", splits.val, y_val), ("test", splits.test, y_test))
+                   if name in evaluated}
     info = {
         "task": task,
         "problem": problem,
@@ -265,11 +258,18 @@ def train_supervised(config: RunConfig, *, log: RunLog) -> dict[str, Any]:
                   "epochs_trained": len(history.epoch)},
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "seed": seed,
+        "training_recipe": fitted.recipe,
+        "transfer": fitted.transfer,
+        "ensemble": {"members": training.ensemble} if training.ensemble > 1 else None,
     }
-    return {"config": config, "info": info, "model": model, "preprocessor": preprocessor, "history": history,
-            "metrics": metrics, "predictions": predictions,
-            "split": pd.DataFrame({"row_id": data.row_ids, "split": split_labels,
-                                   **({"patient_id": data.groups} if data.groups is not None else {})})}
+    result = {"config": config, "info": info, "model": model, "preprocessor": preprocessor, "history": history,
+              "metrics": metrics, "predictions": predictions,
+              "split": pd.DataFrame({"row_id": data.row_ids, "split": split_labels,
+                                     **({"patient_id": data.groups} if data.groups is not None else {})}),
+              "extra_files": {}, "report_sections": []}
+    recipe_outputs(result, fitted, combined, x_train=x_train, y_train=y_train, problem=problem,
+                   class_names=class_names, target_scaling=target_scaling, truths={"val": y_val, "test": y_test}, log=log)
+    return result
 
 
 def truth_labels(y: np.ndarray, class_names: list[str] | None) -> np.ndarray:
@@ -317,9 +317,10 @@ def _fit_conformal(coverage, scores, y_val, y_test, problem, metrics, log):
     except DataError as exc:
         log(f"Conformal prediction sets skipped: {exc}")
         return None
-    metrics["test"]["conformal"] = conformal.summary(matrix(scores["test"]), y_test)
-    log(f"Conformal sets ({coverage:.0%} target) on test: coverage {metrics['test']['conformal']['coverage']:.3f}, "
-        f"mean set size {metrics['test']['conformal']['mean_set_size']:.2f}.")
+    if "test" in scores:
+        metrics["test"]["conformal"] = conformal.summary(matrix(scores["test"]), y_test)
+        log(f"Conformal sets ({coverage:.0%} target) on test: coverage {metrics['test']['conformal']['coverage']:.3f}, "
+            f"mean set size {metrics['test']['conformal']['mean_set_size']:.2f}.")
     return conformal
 
 

@@ -108,3 +108,14 @@ def test_weights_that_do_not_fit_the_architecture(tmp_path):
 def test_saving_an_unbuilt_model_is_an_error(tmp_path):
     with pytest.raises(meddl.NotFittedError, match="not built"):
         Sequential([Dense(2)]).save(tmp_path / "m")
+
+
+def test_frozen_layers_round_trip(tmp_path):
+    model, x, _ = trained_cnn()
+    for layer in model.layers:
+        layer.set_trainable(False)
+    model.save(tmp_path / "m")
+    loaded = meddl.load_model(tmp_path / "m")
+    assert not any(layer.trainable for layer in loaded.layers)
+    assert not any(p.requires_grad for p in loaded.parameters())
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))

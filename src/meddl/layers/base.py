@@ -70,7 +70,11 @@ class Layer(nn.Module):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Layer":
-        return cls(**config)
+        config = dict(config)
+        trainable = config.pop("trainable", True)  # every layer can be frozen, whatever its __init__ takes
+        layer = cls(**config)
+        layer.trainable = bool(trainable)
+        return layer
 
     # -- shared machinery --------------------------------------------------
     @property

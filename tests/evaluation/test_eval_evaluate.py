@@ -123,8 +123,11 @@ def test_sensitivity_threshold_is_the_largest_reaching_the_target():
     y, p = make_binary(300, seed=7)
     threshold = choose_threshold(y, p, method="sensitivity", target=0.9)
     assert binary_metrics(y, p, threshold)["sensitivity"] >= 0.9
-    higher = np.min(p[p > threshold])
-    assert binary_metrics(y, p, higher)["sensitivity"] < 0.9
+    above = np.unique(p[p > threshold])  # above[0] is the cut's own score: same decisions as the threshold
+    assert binary_metrics(y, p, above[0])["sensitivity"] == binary_metrics(y, p, threshold)["sensitivity"]
+    assert binary_metrics(y, p, above[1])["sensitivity"] < 0.9
+    below = np.max(p[p < threshold])
+    assert threshold == pytest.approx((above[0] + below) / 2)  # halfway to the next lower score
 
 
 def test_fixed_threshold_and_threshold_errors():

@@ -128,14 +128,16 @@ def choose_threshold(y_true: object, y_score: object, method: str = "youden", ta
         y_true: 0/1 outcomes.
         y_score: probability of the positive class.
         method: "youden" -- maximise sensitivity + specificity - 1 (the highest such
-            threshold when several tie); "sensitivity" -- the largest threshold whose
-            sensitivity reaches ``target``; "fixed" -- return ``target``.
+            cut when several tie); "sensitivity" -- the largest cut whose sensitivity
+            reaches ``target``; "fixed" -- return ``target``. The threshold returned lies
+            halfway between the cut's score and the next lower validation score: it makes
+            the same decisions on the validation split and is less brittle on new cases.
         target: the sensitivity to reach, or the fixed threshold.
 
-    >>> choose_threshold([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-    0.8
-    >>> choose_threshold([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], method="sensitivity", target=1.0)
-    0.35
+    >>> round(choose_threshold([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 6)
+    0.6
+    >>> round(choose_threshold([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], method="sensitivity", target=1.0), 6)
+    0.225
     """
     if method not in _THRESHOLD_METHODS:
         raise unknown_name_error("threshold method", method, _THRESHOLD_METHODS, error_class=ConfigError)
@@ -153,8 +155,14 @@ def choose_threshold(y_true: object, y_score: object, method: str = "youden", ta
     finite = np.isfinite(thresholds) & (thresholds <= 1)
     fpr, tpr, thresholds = fpr[finite], tpr[finite], thresholds[finite]
     if method == "youden":
-        return float(thresholds[int(np.argmax(tpr - fpr))])
-    if target is None:
-        raise ConfigError("choose_threshold(method='sensitivity') needs target, the sensitivity to reach (e.g. 0.9).")
-    target = check_fraction(target, "target", "choose_threshold")
-    return float(thresholds[int(np.argmax(tpr >= target - 1e-12))])
+        index = int(np.argmax(tpr - fpr))
+    else:
+        if target is None:
+            raise ConfigError("choose_threshold(method='sensitivity') needs target, the sensitivity to reach (e.g. 0.9).")
+        target = check_fraction(target, "target", "choose_threshold")
+        index = int(np.argmax(tpr >= target - 1e-12))
+    # Halfway to the next lower validation score: the same decisions on the validation split, but new cases
+    # just below the lowest chosen score (common when the validation classes separate) are not cut off.
+    if index + 1 < len(thresholds):
+        return float((thresholds[index] + thresholds[index + 1]) / 2)
+    return float(thresholds[index])

@@ -7,7 +7,8 @@ import pytest
 import meddl
 
 PACKAGES = ["meddl", "meddl.layers", "meddl.models", "meddl.training", "meddl.data", "meddl.evaluation",
-            "meddl.tasks", "meddl.errors", "meddl.io"]
+            "meddl.tasks", "meddl.errors", "meddl.io", "meddl.explain", "meddl.survival", "meddl.treatment",
+            "meddl.deployment"]
 
 
 def test_top_level_api():

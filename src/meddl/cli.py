@@ -130,6 +130,28 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_explain(args) -> int:
+    from meddl.explain import explain_run, explanation_section
+
+    result = explain_run(args.run_dir, args.input, out_dir=args.out, methods=args.method or None,
+                         target=args.target, layer=args.layer, n_steps=args.steps, seed=args.seed)
+    if result.kind == "table":
+        print(f"Top columns by mean |attribution| ({result.methods[0]}):")
+        for row in result.importance[result.methods[0]].head(5).itertuples():
+            print(f"  {row.feature:<24}{row.importance:.4f}  [{row.ci_low:.4f}, {row.ci_high:.4f}]")
+    for method, checks in result.trust.items():
+        randomization, curves = checks["randomization"], checks["deletion_insertion"]
+        print(f"  {method}: randomisation Spearman {randomization['spearman']} "
+              f"({'passed' if randomization['passed'] else 'FAILED'}); better than a random order: "
+              f"{'yes' if curves['faithful'] else 'NO'}")
+    if args.report:
+        from meddl.evaluation import build_report
+
+        print(f"Wrote {build_report(args.run_dir, extra_sections=[explanation_section(result)])}")
+    print(f"Wrote {result.out_dir}")
+    return 0
+
+
 def cmd_compare(args) -> int:
     from meddl.evaluation import compare_runs
     from meddl.io import atomic_write_json
@@ -295,6 +317,19 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--temperature", type=float, default=0.2, help="NT-Xent temperature (default 0.2)")
     pre.add_argument("--verbose", action="store_true", help="show the log")
     pre.set_defaults(handler=cmd_pretrain)
+
+    explain = commands.add_parser("explain", help="explain a run's predictions (attributions, Grad-CAM) and check them")
+    explain.add_argument("run_dir")
+    explain.add_argument("input", nargs="?", default=None, help="table or images (default: the run's test split)")
+    explain.add_argument("--out", default=None, help="output folder (default RUN_DIR/explanations)")
+    explain.add_argument("--method", action="append",
+                         help="repeatable: integrated_gradients, gradient_shap, kernel_shap, occlusion, grad_cam")
+    explain.add_argument("--target", default=None, help="class name or 'predicted'")
+    explain.add_argument("--layer", default=None, help="Grad-CAM layer name (default: the last convolutional layer)")
+    explain.add_argument("--steps", type=int, default=64, help="Integrated Gradients steps")
+    explain.add_argument("--seed", type=int, default=0)
+    explain.add_argument("--report", action="store_true", help="rebuild report.html with an Explanations section")
+    explain.set_defaults(handler=cmd_explain)
 
     compare = commands.add_parser("compare", help="do two runs differ on the same test set? (paired DeLong / bootstrap)")
     compare.add_argument("run_a")

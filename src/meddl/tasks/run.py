@@ -195,6 +195,12 @@ class Run:
             raise MeddlError(f"The 'runtime' must be 'torch' or 'onnx'. Got {runtime!r} instead.")
         return self.scores_from_logits(logits)
 
+    def explain(self, data: Any = None, **kwargs):
+        """Explain predictions, with trust checks; see :func:`meddl.explain.explain_run`."""
+        from meddl.explain import explain_run
+
+        return explain_run(self, data, **kwargs)
+
     def recommend(self, data: Any) -> pd.DataFrame:
         """Per patient: outcome under each arm, effect with interval, recommended arm and benefit (treatment runs).
 

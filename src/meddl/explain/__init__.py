@@ -1,0 +1,59 @@
+"""Explain every prediction, and show whether the explanation can be trusted.
+
+Typical use::
+
+    from meddl.explain import explain_run, explanation_section
+
+    result = explain_run("runs/sepsis")                 # writes runs/sepsis/explanations/
+    result.importance["integrated_gradients"]           # global importance, 95% CIs
+    result.trust["integrated_gradients"]                # randomisation, deletion/insertion, completeness
+    title, html = explanation_section(result)           # for build_report(..., extra_sections=[...])
+
+Any differentiable torch function can be explained (a survival risk score, a
+treatment effect ``mu1(x) - mu0(x)``)::
+
+    from meddl.explain import attribute
+    values = attribute(lambda x: model.mu1(x) - model.mu0(x), x, "integrated_gradients", baseline=x_train.mean(0))
+
+Needs Captum (``pip install 'meddl[explain]'``).
+"""
+
+from meddl.explain.core import ATTRIBUTION_METHODS, attribute
+from meddl.explain.explain_run import DEFAULT_METHODS, IMAGE_METHODS, TABLE_METHODS, explain_run
+from meddl.explain.gradcam import conv_layers, find_target_layer, grad_cam
+from meddl.explain.importance import mean_abs_importance, permutation_importance
+from meddl.explain.overlays import overlay_data_uri, overlay_figure, overlay_panels, save_overlay, select_cases
+from meddl.explain.result import Explanation
+from meddl.explain.section import explanation_section
+from meddl.explain.tabular import TableBaseline, group_attributions, table_baseline
+from meddl.explain.trust import (completeness_error, deletion_insertion, model_randomization_test, randomize_weights,
+                                 rank_correlation)
+
+__all__ = [
+    "ATTRIBUTION_METHODS",
+    "DEFAULT_METHODS",
+    "Explanation",
+    "IMAGE_METHODS",
+    "TABLE_METHODS",
+    "TableBaseline",
+    "attribute",
+    "completeness_error",
+    "conv_layers",
+    "deletion_insertion",
+    "explain_run",
+    "explanation_section",
+    "find_target_layer",
+    "grad_cam",
+    "group_attributions",
+    "mean_abs_importance",
+    "model_randomization_test",
+    "overlay_data_uri",
+    "overlay_figure",
+    "overlay_panels",
+    "permutation_importance",
+    "randomize_weights",
+    "rank_correlation",
+    "save_overlay",
+    "select_cases",
+    "table_baseline",
+]

@@ -132,7 +132,11 @@ def cmd_evaluate(args) -> int:
 
 def cmd_explain(args) -> int:
     from meddl.explain import explain_run, explanation_section
+    from meddl.tasks import load_run
 
+    run = load_run(args.run_dir)
+    if run.task in ("survival", "treatment"):
+        return _explain_outcome(run, args)
     result = explain_run(args.run_dir, args.input, out_dir=args.out, methods=args.method or None,
                          target=args.target, layer=args.layer, n_steps=args.steps, seed=args.seed)
     if result.kind == "table":
@@ -145,11 +149,30 @@ def cmd_explain(args) -> int:
               f"({'passed' if randomization['passed'] else 'FAILED'}); better than a random order: "
               f"{'yes' if curves['faithful'] else 'NO'}")
     if args.report:
-        from meddl.evaluation import build_report
-
-        print(f"Wrote {build_report(args.run_dir, extra_sections=[explanation_section(result)])}")
+        _save_section_and_rebuild(args.run_dir, explanation_section(result))
     print(f"Wrote {result.out_dir}")
     return 0
+
+
+def _explain_outcome(run, args) -> int:
+    from meddl.explain import explain_outcome_run, outcome_section
+
+    result = explain_outcome_run(run, args.input, out_dir=args.out, seed=args.seed)
+    print(f"Top columns by mean |attribution| of the {result['quantity']} (KernelSHAP):")
+    for row in result["importance"].head(5).itertuples():
+        print(f"  {row.feature:<24}{row.mean_abs_attribution:.4f}")
+    if args.report:
+        _save_section_and_rebuild(run.path, outcome_section(result))
+    print(f"Wrote {result['out_dir']}")
+    return 0
+
+
+def _save_section_and_rebuild(run_dir, section) -> None:
+    from meddl.evaluation import build_report
+    from meddl.evaluation.report import save_section
+
+    save_section(run_dir, *section)
+    print(f"Wrote {build_report(run_dir)}")
 
 
 def cmd_compare(args) -> int:

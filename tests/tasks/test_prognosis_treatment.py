@@ -38,6 +38,9 @@ def test_survival_run_predicts_risk_median_and_horizons_with_intervals(tmp_path)
         assert column in predictions.columns
     assert (predictions["survival@30"] >= predictions["survival@60"]).all()
     assert (predictions["risk_lower"] <= predictions["risk_upper"]).all()
+    explained = run.explain(max_rows=20, n_samples=128)  # which features raise the risk score?
+    assert set(explained["importance"]["feature"].head(2)) == {"age", "marker"}
+    assert (run.path / "explanations" / "attributions.csv").is_file()
 
 
 def test_survival_rejects_bad_durations_and_events(tmp_path):
@@ -81,6 +84,10 @@ def test_treatment_run_recommends_safely_and_reports_policy_value(tmp_path):
     assert (table.loc[outside, "recommendation"] == "no recommendation: outside the data's support").all()
     assert table.loc[~outside, "recommended_arm"].notna().all()
     assert main(["recommend", str(run.path), str(tmp_path / "t.csv"), "--out", str(tmp_path / "r.csv")]) == 0
+    explained = run.explain(max_rows=20, n_samples=128)  # the effect is 1 + 2 b: b makes patients benefit
+    assert explained["importance"]["feature"].iloc[0] == "b"
+    assert main(["explain", str(run.path), "--report"]) == 0
+    assert "Explanations" in (run.path / "report.html").read_text()
 
 
 def test_ihdp_layout_reports_pehe(tmp_path):

@@ -335,6 +335,16 @@ def saved_sections(run_dir: Path) -> list[tuple[str, str]]:
         raise ModelFileError(f"'{path}' is corrupted ({exc}).") from None
 
 
+def save_section(run_dir: str | Path, title: str, body: str) -> None:
+    """Add (or replace, by title) a section kept in ``report_sections.json``, so report rebuilds keep it."""
+    import json
+
+    from meddl.io import atomic_write_text
+
+    sections = [(t, b) for t, b in saved_sections(Path(run_dir)) if t != title] + [(title, body)]
+    atomic_write_text(Path(run_dir) / SAVED_SECTIONS_FILE, json.dumps([list(s) for s in sections]))
+
+
 def build_report(run_dir: str | Path, *, extra_sections: Sequence[tuple[str, str]] = (),
                  filename: str = "report.html") -> Path:
     """Write ``run_dir/report.html`` and return its path.

@@ -29,7 +29,12 @@ from meddl.explain.tabular import TableBaseline, group_attributions, table_basel
 from meddl.explain.trust import (completeness_error, deletion_insertion, model_randomization_test, randomize_weights,
                                  rank_correlation)
 
+from meddl.explain.outcomes import explain_outcome_run, outcome_function, outcome_section
+
 __all__ = [
+    "explain_outcome_run",
+    "outcome_function",
+    "outcome_section",
     "ATTRIBUTION_METHODS",
     "DEFAULT_METHODS",
     "Explanation",

@@ -196,9 +196,12 @@ class Run:
         return self.scores_from_logits(logits)
 
     def explain(self, data: Any = None, **kwargs):
-        """Explain predictions, with trust checks; see :func:`meddl.explain.explain_run`."""
-        from meddl.explain import explain_run
+        """Explain predictions: :func:`meddl.explain.explain_run` (diagnosis, regression, with trust checks) or
+        :func:`meddl.explain.explain_outcome_run` (the risk score of survival runs, the effect of treatment runs)."""
+        from meddl.explain import explain_outcome_run, explain_run
 
+        if self.task in ("survival", "treatment"):
+            return explain_outcome_run(self, data, **kwargs)
         return explain_run(self, data, **kwargs)
 
     def recommend(self, data: Any) -> pd.DataFrame:

@@ -1,0 +1,101 @@
+"""``EffectEnsemble``: several seeds of one estimator, for a steadier τ̂ and a spread of it.
+
+Which uncertainty this is: each member is the same estimator trained from a
+different seed (weights, validation split, batch order) on the *same* data. The
+interval is the 2.5th–97.5th percentile of the members' τ̂(x) — the variability of
+training, not a calibrated confidence interval for the true effect (it ignores
+sampling variability of the data and any bias). With 5 members it is close to the
+members' range. Use it to flag unstable predictions; report population effects
+with :func:`meddl.treatment.aipw_ate`, whose interval is calibrated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+
+from meddl.errors import ConfigError
+from meddl.treatment._checks import check_fitted, validate_params
+
+__all__ = ["EffectEnsemble"]
+
+
+class EffectEnsemble(BaseEstimator):
+    """Average ``n_members`` copies of ``base`` trained from different seeds.
+
+    Args:
+        base: an unfitted estimator with a ``random_state`` parameter and
+            ``fit(x, t, y)`` / ``predict_outcomes(x)`` (e.g. :class:`~meddl.treatment.TARNet`).
+        n_members: number of copies.
+        coverage: central share of the members' τ̂ reported by ``predict_effect_interval``.
+        random_state: seed from which the members' seeds are drawn.
+
+    Example:
+        >>> from meddl.treatment import EffectEnsemble, TARNet
+        >>> ensemble = EffectEnsemble(TARNet(), n_members=5, random_state=0)
+    """
+
+    _parameter_constraints = {"n_members": ("int", 2, None), "coverage": ("float", ("open", 0.0), ("open", 1.0)),
+                              "random_state": ("seed",)}
+
+    def __init__(self, base: Any, n_members: int = 5, *, coverage: float = 0.95, random_state: int | None = 0):
+        self.base = base
+        self.n_members = n_members
+        self.coverage = coverage
+        self.random_state = random_state
+
+    def fit(self, x: Any, t: Any, y: Any) -> "EffectEnsemble":
+        """Fit every member on the same ``(x, t, y)``; return ``self``."""
+        validate_params(self, self._parameter_constraints)
+        if not hasattr(self.base, "get_params") or "random_state" not in self.base.get_params(deep=False):
+            raise ConfigError(f"The 'base' of EffectEnsemble must be an estimator with a 'random_state' parameter "
+                              f"(TARNet, CFRNet, Dragonnet); got {type(self.base).__name__}.")
+        seeds = np.random.default_rng(self.random_state).integers(0, 2**31 - 1, size=self.n_members)
+        self.estimators_ = [clone(self.base).set_params(random_state=int(seed)).fit(x, t, y) for seed in seeds]
+        self.n_features_in_ = self.estimators_[0].n_features_in_
+        return self
+
+    def predict_member_outcomes(self, x: Any) -> np.ndarray:
+        """Each member's [μ0, μ1]: shape (n_members, N, 2)."""
+        check_fitted(self)
+        return np.stack([member.predict_outcomes(x) for member in self.estimators_])
+
+    def predict_outcomes(self, x: Any) -> np.ndarray:
+        """Members' mean predicted outcome under control and treatment, (N, 2)."""
+        return self.predict_member_outcomes(x).mean(axis=0)
+
+    def predict_effect(self, x: Any) -> np.ndarray:
+        """Members' mean τ̂(x), shape (N,)."""
+        outcomes = self.predict_outcomes(x)
+        return outcomes[:, 1] - outcomes[:, 0]
+
+    def predict_effect_interval(self, x: Any) -> np.ndarray:
+        """Percentiles ``(1 − coverage)/2`` and ``(1 + coverage)/2`` of the members' τ̂: shape (N, 2).
+
+        Training variability only; see the module documentation.
+        """
+        members = self.predict_member_outcomes(x)
+        effects = members[..., 1] - members[..., 0]
+        tail = 50.0 * (1.0 - self.coverage)
+        return np.percentile(effects, [tail, 100.0 - tail], axis=0).T
+
+    def predict_propensity(self, x: Any) -> np.ndarray:
+        """Members' mean propensity (only for a base with a propensity head, e.g. Dragonnet)."""
+        check_fitted(self)
+        if not hasattr(self.estimators_[0], "predict_propensity"):
+            raise ConfigError(f"{type(self.base).__name__} has no propensity head; fit a PropensityModel instead.")
+        return np.mean([member.predict_propensity(x) for member in self.estimators_], axis=0)
+
+    def save(self, path, *, metadata: dict[str, Any] | None = None):
+        """Save every member (JSON + safetensors) into one folder, atomically."""
+        from meddl.treatment.saving import save_estimator
+
+        return save_estimator(self, path, metadata=metadata)
+
+    @classmethod
+    def load(cls, path) -> "EffectEnsemble":
+        from meddl.treatment.saving import load
+
+        return load(path, expected=cls)

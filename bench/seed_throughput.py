@@ -20,6 +20,9 @@ from torch import nn
 
 from meddl import Sequential, set_seed
 from meddl.layers import Conv2D, Dense, Flatten, MaxPooling2D
+from meddl.training import MemoryMonitor, peak_memory_mb
+
+MEMORY: dict[str, float] = {}
 
 
 def synthetic(kind: str, n: int, seed: int = 0):
@@ -58,9 +61,12 @@ def plain_model(kind: str) -> nn.Module:
 def run_meddl(kind, x, y, epochs) -> float:
     set_seed(0)
     model = meddl_model(kind)
+    monitor = MemoryMonitor()
     start = time.perf_counter()
-    model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
-    return len(x) * epochs / (time.perf_counter() - start)
+    model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, callbacks=[monitor])
+    rate = len(x) * epochs / (time.perf_counter() - start)
+    MEMORY[kind] = monitor.growth_mb(skip=1)
+    return rate
 
 
 def run_plain(kind, x, y, epochs) -> float:
@@ -101,7 +107,9 @@ def main() -> None:
             plain.append(run_plain(kind, x, y, args.epochs))
             ours.append(run_meddl(kind, x, y, args.epochs))
         p, m = statistics.median(plain), statistics.median(ours)
-        print(f"{kind:<6}{p:>26,.0f}{m:>20,.0f}{m / p:>8.2f}")
+        print(f"{kind:<6}{p:>26,.0f}{m:>20,.0f}{m / p:>8.2f}   memory growth epoch 1 -> {args.epochs}: "
+              f"{MEMORY[kind]:+.1f} MB")
+    print(f"peak resident memory of the process: {peak_memory_mb():.0f} MB")
 
 
 if __name__ == "__main__":

@@ -200,3 +200,17 @@ def test_early_stopping_breaks_ties_with_a_second_monitor():
     for epoch, (auc, loss) in enumerate([(1.0, 0.5), (1.0, 0.3), (1.0, 0.4), (0.9, 0.2)]):
         stopper.on_epoch_end(epoch, {"val_auc": auc, "val_loss": loss})
     assert stopper.best_epoch == 1 and stopper.trainer.stop_training
+
+
+def test_memory_does_not_grow_across_epochs():
+    from meddl.training import MemoryMonitor
+
+    rng = np.random.default_rng(0)
+    x = rng.random((512, 16, 16, 1), dtype=np.float32)
+    y = rng.integers(0, 2, 512)
+    model = Sequential([Conv2D(8, 3, activation="relu"), MaxPooling2D(), Flatten(), Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy", "auc"])
+    monitor = MemoryMonitor()
+    model.fit(x, y, epochs=12, validation_split=0.2, verbose=0, callbacks=[monitor])
+    assert len(monitor.memory_mb_) == 12 and monitor.memory_mb_[0] > 0
+    assert monitor.growth_mb(skip=3) < 20  # MB, from epoch 3 to epoch 12

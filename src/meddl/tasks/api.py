@@ -56,7 +56,11 @@ def train(config: str | Path | dict[str, Any] | RunConfig, out: str | Path | Non
         result = train_treatment(config, log=log)
     else:
         raise ConfigError(f"task {config.task!r} is not available yet in meddl.train.")
-    log(f"Done in {log.elapsed:.1f}s; writing the run folder '{out}'.")
+    from meddl.training import peak_memory_mb
+
+    result["info"]["peak_memory_mb"] = round(peak_memory_mb(), 1)
+    log(f"Done in {log.elapsed:.1f}s; peak memory of this process {peak_memory_mb():.0f} MB (resident); "
+        f"writing the run folder '{out}'.")
     if is_main_process():  # with several processes, rank 0 alone writes
         write_run(out, result, log.text())
     barrier()

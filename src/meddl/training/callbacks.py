@@ -8,7 +8,8 @@ from typing import Any
 
 from meddl.errors import MeddlError
 
-__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"]
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "MemoryMonitor", "peak_memory_mb",
+           "resident_memory_mb"]
 
 
 class Callback:
@@ -166,3 +167,40 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
                 for group in self.trainer.optimizer.param_groups:
                     group["lr"] = max(group["lr"] * self.factor, self.min_lr)
                 self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+def resident_memory_mb() -> float:
+    """This process's resident memory now, in MB (Linux /proc; 0.0 where unavailable)."""
+    import os
+
+    try:
+        with open("/proc/self/statm") as handle:
+            pages = int(handle.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory so far, in MB."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+class MemoryMonitor(Callback):
+    """Record resident memory after every epoch (``memory_mb_``), to show it does not grow."""
+
+    def on_train_begin(self, logs=None):
+        self.memory_mb_: list[float] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.memory_mb_.append(resident_memory_mb())
+
+    def growth_mb(self, skip: int = 2) -> float:
+        """Memory after the last epoch minus after epoch ``skip`` (the first epochs warm caches up)."""
+        if len(self.memory_mb_) <= skip:
+            return 0.0
+        return self.memory_mb_[-1] - self.memory_mb_[skip - 1]

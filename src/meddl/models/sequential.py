@@ -229,8 +229,20 @@ class Sequential(nn.Module):
             self, self._step_loss(logits_mode, self._data_parallel()), self._torch_optimizer,
             metrics=self.metric_functions, metric_kind=self.loss.target_kind,
             output_transform=activations.get(self.final_activation) if logits_mode else None,
-            device=self.device, precision=self.precision,
+            device=self.device, precision=self.precision, threads=self._training_threads(),
         )
+
+    # Below this many multiply-adds per batch (about 2 x parameters x batch size), one CPU thread trains a
+    # dense network faster than two: the seed MLP at batch 32 went from 75k to 81k samples/s on 2 cores
+    # (bench/seed_throughput.py), and far more on a busy machine. Convolutions keep torch's threads.
+    SINGLE_THREAD_WORK = 4_000_000
+
+    def _training_threads(self, batch_size: int = 32) -> int | None:
+        from meddl.layers import Conv2D, ResidualBlock
+
+        if self.device.type != "cpu" or any(isinstance(layer, (Conv2D, ResidualBlock)) for layer in self.layers):
+            return None
+        return 1 if 2 * self.count_params() * batch_size < self.SINGLE_THREAD_WORK else None
 
     def parameter_groups(self) -> list:
         """The trainable weights for the optimizer: one list, or torch param groups when

@@ -62,7 +62,7 @@ class TrainingLoop:
     def __init__(self, module: torch.nn.Module, step_loss: StepLoss, optimizer: torch.optim.Optimizer, *,
                  metrics: Sequence[tuple[str, Callable]] = (), metric_kind: str = "regression",
                  output_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                 device: torch.device | str = "cpu", precision: str = "fp32"):
+                 device: torch.device | str = "cpu", precision: str = "fp32", threads: int | None = None):
         if precision not in PRECISIONS:
             raise MeddlError(f"The 'precision' must be one of {PRECISIONS}. Got {precision!r} instead.")
         self.module = module
@@ -73,6 +73,7 @@ class TrainingLoop:
         self.output_transform = output_transform
         self.device = torch.device(device)
         self.precision = precision
+        self.threads = threads  # CPU threads while training (None: leave torch's setting alone)
         self.stop_training = False
         # fp16 on CUDA needs loss scaling; bf16 and fp32 do not.
         self._scaler = torch.amp.GradScaler("cuda") if precision == "fp16" and self.device.type == "cuda" else None
@@ -112,11 +113,25 @@ class TrainingLoop:
         return {prefix + name: fn(y_true, predictions, self.metric_kind) for name, fn in self.metrics}
 
     # -- public ------------------------------------------------------------
-    def fit(self, train: tuple[torch.Tensor, ...], *, epochs: int = 1, batch_size: int | None = 32,
+    def fit(self, train: tuple[torch.Tensor, ...], **kwargs) -> History:
+        """Run ``epochs`` epochs over ``train`` (tensors on ``self.device``); return the History.
+
+        Keyword arguments: ``epochs``, ``batch_size`` (global; ``None`` = full batch), ``validation``,
+        ``shuffle``, ``callbacks``, ``verbose``, ``model_for_callbacks``, ``initial_epoch``.
+        """
+        if self.threads is None or self.device.type != "cpu":
+            return self._fit(train, **kwargs)
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            return self._fit(train, **kwargs)
+        finally:
+            torch.set_num_threads(previous)
+
+    def _fit(self, train: tuple[torch.Tensor, ...], *, epochs: int = 1, batch_size: int | None = 32,
             validation: tuple[torch.Tensor, ...] | None = None, shuffle: bool = True,
             callbacks: Sequence[Callback] = (), verbose: int = 1, model_for_callbacks=None,
             initial_epoch: int = 0) -> History:
-        """Run ``epochs`` epochs over ``train`` (tensors on ``self.device``); return the History."""
         n = train[0].shape[0]
         if n == 0:
             raise MeddlError("Cannot train on an empty data set: 'x' has 0 samples.")

@@ -12,27 +12,19 @@ checksum is verified, so a truncated or tampered file is refused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from meddl.errors import MeddlError, ModelFileError
 from meddl.io import atomic_directory
+from meddl.io import sha256_file as _sha256
 
 __all__ = ["save_model", "load_model", "FORMAT", "WEIGHTS_FILE", "CONFIG_FILE"]
 
 FORMAT = "meddl.sequential/1"
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "model.json"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def save_model(model, path, *, metadata: dict[str, Any] | None = None) -> Path:

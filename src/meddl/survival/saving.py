@@ -21,7 +21,8 @@ import torch
 
 from meddl.errors import MeddlError, ModelFileError
 from meddl.io import atomic_directory
-from meddl.models.saving import _sha256, load_model
+from meddl.io import sha256_file as _sha256
+from meddl.models.saving import load_model
 
 __all__ = ["FORMAT", "save_survival_model", "load_survival_model"]
 

@@ -13,7 +13,6 @@ every checksum is verified.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -22,16 +21,13 @@ import numpy as np
 
 from meddl.errors import MeddlError, ModelFileError
 from meddl.io import atomic_directory
+from meddl.io import sha256_file as _sha256
 
 __all__ = ["save_estimator", "load", "FORMAT"]
 
 FORMAT = "meddl.treatment/1"
 CONFIG_FILE = "estimator.json"
 WEIGHTS_FILE = "weights.safetensors"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _estimator_classes() -> dict[str, type]:

@@ -31,12 +31,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import meddl
+from meddl.data import load_builtin
 
 
 def wisconsin(seeds: int, out: Path) -> None:
     print("Wisconsin breast cancer: test AUROC / accuracy over", seeds, "seeds (same splits for every model)")
     scores: dict[str, list[tuple[float, float]]] = {"meddl default": [], "LogisticRegression": [], "HistGradientBoosting": []}
-    frame = meddl.data.load_builtin("wisconsin-breast-cancer").frame
+    frame = load_builtin("wisconsin-breast-cancer").frame
     x_all = frame.drop(columns=["diagnosis"]).to_numpy()
     y_all = (frame["diagnosis"].to_numpy() == 0).astype(int)  # 1 = malignant
     for seed in range(seeds):

@@ -26,7 +26,8 @@ def _metric_rows(split_metrics: dict) -> list[tuple[str, str]]:
         elif ci:
             rows.append((name, f"{value:.3f}  [{ci[0]:.3f}, {ci[1]:.3f}]"))
         else:
-            rows.append((name, f"{value:.3f}"))
+            reason = entry.get("reason") or entry.get("ci_reason")
+            rows.append((name, f"{value:.3f}" + (f"  (no CI: {reason})" if reason else "")))
     return rows
 
 

@@ -1,4 +1,4 @@
-"""Small generated files for the meddl.data tests (nothing here reads /work/shared/data)."""
+"""Small generated files for the meddl.data tests (nothing here reads the shared benchmark data)."""
 
 from __future__ import annotations
 

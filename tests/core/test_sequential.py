@@ -214,3 +214,27 @@ def test_memory_does_not_grow_across_epochs():
     model.fit(x, y, epochs=12, validation_split=0.2, verbose=0, callbacks=[monitor])
     assert len(monitor.memory_mb_) == 12 and monitor.memory_mb_[0] > 0
     assert monitor.growth_mb(skip=3) < 20  # MB, from epoch 3 to epoch 12
+
+
+def test_sampler_draws_each_epochs_rows_afresh():
+    x, y = blobs(n=120, classes=2)
+    minority = np.flatnonzero(y == 1)[:10]
+    majority = np.flatnonzero(y == 0)
+    calls = []
+
+    def sampler(epoch):
+        calls.append(epoch)
+        rng = np.random.default_rng(epoch)
+        return np.concatenate([majority, rng.choice(minority, len(majority))])  # balanced, redrawn each epoch
+
+    model = mlp(2)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=3, verbose=0, sampler=sampler)
+    assert calls == [0, 1, 2] and len(history.epoch) == 3
+    full = mlp(2)
+    full.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    one_class = full.fit(x, y, epochs=1, batch_size=None, verbose=0, sampler=lambda epoch: majority, seed=0)
+    reference = mlp(2)
+    reference.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    direct = reference.fit(x[majority], y[majority], epochs=1, batch_size=None, shuffle=False, verbose=0, seed=0)
+    assert one_class.history["loss"] == pytest.approx(direct.history["loss"], rel=1e-5)

@@ -300,13 +300,14 @@ class Sequential(nn.Module):
             callbacks: Sequence[Callback] | None = None, validation_split: float = 0.0,
             validation_data: tuple | None = None, shuffle: bool = True,
             class_weight: dict[int, float] | str | None = None, sample_weight: Any = None,
-            initial_epoch: int = 0, seed: int | None = None) -> History:
+            initial_epoch: int = 0, seed: int | None = None, sampler=None) -> History:
         """Train for ``epochs`` epochs; return a :class:`~meddl.training.History`.
 
         ``batch_size=None`` is full-batch gradient descent. ``validation_split``
         holds out the last fraction of ``x``/``y`` (before shuffling, as Keras).
         ``class_weight`` is a ``{class: weight}`` dict or ``"balanced"``.
         ``seed`` makes the run repeatable (and re-draws the initial weights of a never-trained model).
+        ``sampler`` (``epoch -> row indices``) draws each epoch's rows, e.g. balanced sampling.
         """
         self._require_compiled("fit")
         _check_int(epochs, "epochs", minimum=1)
@@ -339,7 +340,7 @@ class Sequential(nn.Module):
         train = (x_t, y_t) if weights is None else (x_t, y_t, weights)
         loop = self._loop()
         history = loop.fit(train, epochs=epochs, batch_size=batch_size, validation=validation, shuffle=shuffle,
-                           callbacks=callbacks or (), verbose=verbose, initial_epoch=initial_epoch)
+                           callbacks=callbacks or (), verbose=verbose, initial_epoch=initial_epoch, sampler=sampler)
         self._trained = True
         self.history = history
         self.precision_used_ = loop.precision  # what "auto" chose, or the precision asked for

@@ -7,13 +7,11 @@ compiled with the configured loss (cross-entropy or focal, soft-target
 versions when mixup is on), given the augmentation policy as its training-batch
 transform, and fitted with early stopping on the validation split.
 
-Balanced sampling (``training.sampling: balanced``) is random oversampling:
-before training, each class's rows are drawn (seeded, every row at least
-``floor(majority / class size)`` times, the rest without replacement) up to
-the majority class's count, so every epoch sees the classes equally often;
-the loop's per-epoch shuffle then mixes them. (A fresh weighted draw every
-epoch needs a sampler hook in ``TrainingLoop.fit``; see the note in
-``balanced_indices``.)
+Balanced sampling (``training.sampling: balanced``) is random oversampling,
+drawn afresh every epoch through the training loop's ``sampler`` hook: each
+class's rows are drawn (seeded, every row at least ``floor(majority / class
+size)`` times, the rest without replacement) up to the majority class's count,
+so every epoch sees the classes equally often.
 """
 
 from __future__ import annotations
@@ -87,9 +85,8 @@ def balanced_indices(y: np.ndarray, seed: int) -> np.ndarray:
 
     Each row of a class of size ``n_c`` appears ``majority // n_c`` times, plus
     ``majority % n_c`` rows of it drawn once more without replacement; the
-    result is shuffled. A per-epoch weighted permutation would need a hook in
-    ``TrainingLoop.fit`` (``sampler(epoch) -> indices`` in place of
-    ``torch.randperm``); until then the draw is made once, before training.
+    result is shuffled. Training draws it afresh every epoch (seed + epoch) through the
+    training loop's ``sampler`` hook.
     """
     y = np.asarray(y)
     rng = np.random.default_rng(seed)
@@ -158,10 +155,11 @@ def fit_models(config, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x
                       precision=training.precision)
         if policy.active:
             model.batch_transform = ImageAugmenter(policy, seed=member_seed)
-        x_fit, y_fit = x_train, y_train
+        x_fit, y_fit, sampler = x_train, y_train, None
         if training.sampling == "balanced":
-            rows = balanced_indices(y_train if not soft else y_train.argmax(axis=1), member_seed)
-            x_fit, y_fit = x_train[rows], y_train[rows]
+            labels = y_train if not soft else y_train.argmax(axis=1)
+            sampler = lambda epoch, labels=labels, seed=member_seed: balanced_indices(labels, seed + epoch)  # noqa: E731
+            rows_per_epoch = len(sampler(0))
         callbacks = []
         if training.early_stopping is not None:
             monitor = training.early_stopping.monitor or ("val_auc" if classification else "val_loss")
@@ -172,12 +170,14 @@ def fit_models(config, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x
             log(f"Model '{config.model.preset}': {model.count_params():,} parameters; training up to {epochs} epochs, "
                 f"batch size {training.batch_size}, {training.optimizer}, loss {loss if isinstance(loss, str) else loss['name']}"
                 + (f", augmentation '{name}'" if policy.active else "")
-                + (f", balanced sampling ({len(x_fit)} rows per epoch)" if training.sampling == "balanced" else "")
+                + (f", balanced sampling ({rows_per_epoch} rows per epoch, drawn afresh each epoch)"
+                   if training.sampling == "balanced" else "")
                 + (f", ensemble of {training.ensemble}" if training.ensemble > 1 else "") + ".")
         # A model initialised from another run must not have its weights re-drawn by fit(seed=...).
         history = model.fit(x_fit, y_fit, validation_data=(x_val, y_val), epochs=epochs,
                             batch_size=training.batch_size, class_weight=class_weight, callbacks=callbacks,
-                            verbose=training.verbose, seed=None if config.model.init_from else member_seed)
+                            verbose=training.verbose, seed=None if config.model.init_from else member_seed,
+                            sampler=sampler)
         stop = callbacks[0] if callbacks else None
         log(("Trained" if training.ensemble == 1 else f"Member {member} (seed {member_seed}): trained")
             + f" {len(history.epoch)} epochs in {log.elapsed:.1f}s"

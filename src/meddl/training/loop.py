@@ -18,7 +18,9 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
+import numpy as np
 import torch
 
 from meddl.errors import MeddlError
@@ -117,7 +119,9 @@ class TrainingLoop:
         """Run ``epochs`` epochs over ``train`` (tensors on ``self.device``); return the History.
 
         Keyword arguments: ``epochs``, ``batch_size`` (global; ``None`` = full batch), ``validation``,
-        ``shuffle``, ``callbacks``, ``verbose``, ``model_for_callbacks``, ``initial_epoch``.
+        ``shuffle``, ``callbacks``, ``verbose``, ``model_for_callbacks``, ``initial_epoch``, and
+        ``sampler``: ``epoch -> row indices`` drawn afresh every epoch (e.g. balanced sampling), used in place
+        of the shuffle; the epoch then runs over those rows.
         """
         if self.threads is None or self.device.type != "cpu":
             return self._fit(train, **kwargs)
@@ -131,7 +135,7 @@ class TrainingLoop:
     def _fit(self, train: tuple[torch.Tensor, ...], *, epochs: int = 1, batch_size: int | None = 32,
             validation: tuple[torch.Tensor, ...] | None = None, shuffle: bool = True,
             callbacks: Sequence[Callback] = (), verbose: int = 1, model_for_callbacks=None,
-            initial_epoch: int = 0) -> History:
+            initial_epoch: int = 0, sampler: Callable[[int], Any] | None = None) -> History:
         n = train[0].shape[0]
         if n == 0:
             raise MeddlError("Cannot train on an empty data set: 'x' has 0 samples.")
@@ -157,7 +161,13 @@ class TrainingLoop:
                 callback.on_epoch_begin(epoch)
             started = time.perf_counter()
             module.train()
-            if shuffle and n_batches > 1:
+            if sampler is not None:
+                order = torch.as_tensor(np.asarray(sampler(epoch)), dtype=torch.long, device=self.device)
+                data = tuple(t[order] for t in train)
+                n = len(order)
+                size = n if batch_size is None else min(int(batch_size), n)
+                n_batches = math.ceil(n / size)
+            elif shuffle and n_batches > 1:
                 generator = torch.Generator().manual_seed(shuffle_seed + epoch)
                 order = torch.randperm(n, generator=generator).to(self.device)
                 data = tuple(t[order] for t in train)

@@ -7,7 +7,6 @@ else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

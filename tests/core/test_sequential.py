@@ -7,7 +7,7 @@ import torch
 
 import meddl
 from meddl import Sequential
-from meddl.layers import BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, Input, MaxPooling2D
+from meddl.layers import BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, MaxPooling2D
 from meddl.training import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
 from meddl.training.optimizers import SGD, Adam
 

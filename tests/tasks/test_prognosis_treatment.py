@@ -1,6 +1,5 @@
 """Survival and treatment tasks end to end: config → run folder → predict / recommend."""
 
-import json
 
 import numpy as np
 import pandas as pd

@@ -29,6 +29,7 @@ from meddl.layers.input_layer import InputLayer
 from meddl.layers.registry import deserialize, serialize
 from meddl.models.inputs import as_array, check_finite, check_input_shape, check_same_length
 from meddl.models.summary import format_summary
+from meddl.models.weighting import sample_weights
 from meddl.training import losses as losses_module
 from meddl.training import metrics as metrics_module
 from meddl.training import optimizers as optimizers_module
@@ -320,7 +321,7 @@ class Sequential(nn.Module):
             if self.built and not self._trained:
                 self._reset_weights()
         x_t, y_t = self._prepare_xy(x, y)
-        weights = self._sample_weights(y_t, class_weight, sample_weight)
+        weights = sample_weights(y_t, self.loss, class_weight, sample_weight)
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
@@ -345,45 +346,6 @@ class Sequential(nn.Module):
         self.history = history
         self.precision_used_ = loop.precision  # what "auto" chose, or the precision asked for
         return history
-
-    def _sample_weights(self, y_t: torch.Tensor, class_weight, sample_weight) -> torch.Tensor | None:
-        weights = None
-        if sample_weight is not None:
-            array = as_array(sample_weight, "sample_weight").astype(np.float32).reshape(-1)
-            check_finite(array, "sample_weight")
-            if len(array) != len(y_t):
-                raise DataError(f"'sample_weight' must have one weight per sample ({len(y_t)}); got {len(array)}.")
-            if (array < 0).any():
-                raise DataError("'sample_weight' must be non-negative.")
-            weights = torch.as_tensor(array, device=self.device)
-        if class_weight is not None:
-            classes = self._class_indices(y_t)
-            if isinstance(class_weight, str):
-                if class_weight != "balanced":
-                    raise MeddlError(f"The 'class_weight' must be a dict {{class: weight}} or 'balanced'. Got {class_weight!r} instead.")
-                counts = torch.bincount(classes).float()
-                table = torch.where(counts > 0, len(classes) / (len(counts[counts > 0]) * counts.clamp(min=1)), 0.0)
-            else:
-                if not isinstance(class_weight, dict):
-                    raise MeddlError(f"The 'class_weight' must be a dict {{class: weight}} or 'balanced'. Got {type(class_weight).__name__} instead.")
-                size = max(int(classes.max()) + 1, max(int(k) for k in class_weight) + 1)
-                table = torch.ones(size)
-                for key, value in class_weight.items():
-                    table[int(key)] = float(value)
-            per_sample = table.to(self.device)[classes]
-            weights = per_sample if weights is None else weights * per_sample
-        return weights
-
-    def _class_indices(self, y_t: torch.Tensor) -> torch.Tensor:
-        kind = self.loss.target_kind
-        if kind == "sparse":
-            return y_t
-        if kind == "categorical":
-            return y_t.argmax(dim=-1)
-        if kind == "binary":
-            return y_t[:, 0].round().long()
-        raise MeddlError("'class_weight' needs a classification loss; the loss is "
-                         f"'{self.loss.name}'. Use sample_weight instead.")
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int = 0,
                  return_dict: bool = False):

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from meddl.errors import DataError, MeddlError, ModelFileError
-from meddl.io import atomic_directory, atomic_write_json
+from meddl.io import atomic_directory
 
 __all__ = ["Run", "load_run", "write_run"]
 

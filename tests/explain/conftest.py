@@ -9,9 +9,11 @@ import torch
 
 import meddl
 
+# PATCH: where the bright patch of the "opacity" images lies (rows, columns) in the 16 x 16 images.
+from ..tasks.conftest import OPACITY_PATCH as PATCH
+from ..tasks.conftest import write_png_folder as write_labelled_pngs
+
 SIGNAL_COLUMNS = ("lactate", "heart_rate")
-#: Where the bright patch of the "opacity" images lies (rows, columns) in the 16 x 16 images.
-PATCH = (slice(3, 9), slice(3, 9))
 
 
 @contextlib.contextmanager
@@ -65,19 +67,8 @@ def table_config(path):
 
 
 def write_png_folder(root, n_per_class=30, size=16, seed=0):
-    """Grey noise images; the "opacity" class has a bright square at PATCH."""
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    for label in ("normal", "opacity"):
-        folder = root / label
-        folder.mkdir(parents=True)
-        for i in range(n_per_class):
-            image = rng.integers(0, 60, (size, size), dtype=np.uint8)
-            if label == "opacity":
-                image[PATCH] = 220
-            Image.fromarray(image).save(folder / f"{label}_{i}.png")
-    return root
+    """Grey noise images; the "opacity" class has a bright square at PATCH (the tasks tests' helper)."""
+    return write_labelled_pngs(root, n_per_class=n_per_class, size=size, seed=seed)
 
 
 def image_config(path):

@@ -38,7 +38,11 @@ def diagnosis_config(path, **data):
             "training": dict(FAST), "evaluation": {"n_resamples": 50}}
 
 
+OPACITY_PATCH = (slice(3, 9), slice(3, 9))  # where the "opacity" class has its bright square
+
+
 def write_png_folder(root, n_per_class=24, size=16, seed=0):
+    """Grey noise PNGs in root/normal and root/opacity; "opacity" images have a bright square at OPACITY_PATCH."""
     from PIL import Image
 
     rng = np.random.default_rng(seed)
@@ -48,6 +52,6 @@ def write_png_folder(root, n_per_class=24, size=16, seed=0):
         for i in range(n_per_class):
             image = rng.integers(0, 60, (size, size), dtype=np.uint8)
             if label == "opacity":
-                image[3:9, 3:9] = 220
+                image[OPACITY_PATCH] = 220
             Image.fromarray(image).save(folder / f"{label}_{i}.png")
     return root

@@ -10,7 +10,7 @@ import torch
 import meddl
 
 # PATCH: where the bright patch of the "opacity" images lies (rows, columns) in the 16 x 16 images.
-from ..tasks.conftest import OPACITY_PATCH as PATCH
+from ..tasks.conftest import OPACITY_PATCH as PATCH  # noqa: F401 - re-exported for test_explain_run
 from ..tasks.conftest import write_png_folder as write_labelled_pngs
 
 SIGNAL_COLUMNS = ("lactate", "heart_rate")

@@ -56,7 +56,7 @@ def run_case(name: str, repeats: int) -> dict:
     import torch
 
     from meddl.explain import attribute, grad_cam
-    from meddl.tasks.presets import build_model
+    from meddl.models.presets import build_model
 
     torch.manual_seed(0)
     rng = np.random.default_rng(0)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 import meddl
-from meddl.deployment import OnnxModel, export_onnx
+from meddl.models.onnx import OnnxModel, export_onnx
 
 
 def latency(fn, x: np.ndarray, calls: int) -> tuple[float, float]:

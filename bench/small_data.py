@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 import meddl
-from meddl.tasks.learning_curve import nested_subsets
+from meddl.studies.learning_curve import nested_subsets
 
 CLASSES = ["normal", "pneumonia"]
 

@@ -8,7 +8,7 @@ import meddl
 
 PACKAGES = ["meddl", "meddl.layers", "meddl.models", "meddl.training", "meddl.data", "meddl.evaluation",
             "meddl.tasks", "meddl.errors", "meddl.io", "meddl.explain", "meddl.survival", "meddl.treatment",
-            "meddl.deployment"]
+            "meddl.models.onnx"]
 
 
 def test_top_level_api():

@@ -7,12 +7,12 @@ Example:
     >>> model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy", "auc"])
 """
 
-__version__ = "0.1.0"
-
 from meddl.errors import ConfigError, DataError, MeddlError, ModelFileError, NotFittedError
 from meddl.models import Sequential, load_model
-from meddl.tasks import Run, RunConfig, cross_validate, learning_curve, load_config, load_run, pretrain, train
+from meddl.runs import Run, RunConfig, load_config, load_run, train
+from meddl.studies import cross_validate, learning_curve, pretrain
 from meddl.training import History, set_seed
+from meddl.version import __version__
 
 __all__ = [
     "ConfigError",

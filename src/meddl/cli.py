@@ -7,11 +7,21 @@ else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
-from meddl import __version__
+import pandas as pd
+
+from meddl.data import load_builtin
 from meddl.errors import MeddlError
+from meddl.explain import Explanation, explanation_section
+from meddl.io import atomic_write_json, atomic_write_text
+from meddl.runs import (RunFolder, compare_runs, export_onnx, load_run, rebuild_report, train, write_report)
+from meddl.runs.explain_outcomes import outcome_section
+from meddl.sections import Section
+from meddl.studies import cross_validate, learning_curve, pretrain
+from meddl.version import __version__
 
 __all__ = ["main", "build_parser"]
 
@@ -39,8 +49,6 @@ def print_metrics(split_metrics: dict, title: str) -> None:
 
 
 def cmd_quickstart(args) -> int:
-    from meddl.tasks import train
-
     print("Diagnosing breast cancer (malignant vs benign) from the Wisconsin diagnostic table that scikit-learn ships,")
     print("with meddl's default tabular model. This takes a few seconds.\n")
     run = train({"task": "diagnosis",
@@ -57,21 +65,14 @@ def cmd_quickstart(args) -> int:
 
 
 def _write_example_patient(run, path: Path) -> None:
-    import pandas as pd
-
-    from meddl.data import load_builtin
-    from meddl.io import atomic_write_text
-
     frame = load_builtin("wisconsin-breast-cancer").frame
-    split = pd.read_csv(run.path / "split.csv", dtype={"row_id": str})
+    split = run.folder.read_split()
     test_ids = split.loc[split["split"] == "test", "row_id"].head(1)
     row = frame.loc[frame.index.astype(str).isin(test_ids)].drop(columns=[run.info["label"]])
     atomic_write_text(path, row.to_csv(index=False))
 
 
 def cmd_train(args) -> int:
-    from meddl.tasks import train
-
     if args.nproc > 1:
         return _launch_data_parallel(args)
     run = train(args.config, out=args.out, verbose=args.verbose)
@@ -83,17 +84,12 @@ def cmd_train(args) -> int:
 
 def _launch_data_parallel(args) -> int:
     """Re-run this command under torchrun with N processes (gloo on CPU, NCCL on GPU)."""
-    import subprocess
-
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}",
                "-m", "meddl", "train", args.config, "--out", args.out] + (["--verbose"] if args.verbose else [])
     return subprocess.call(command)
 
 
 def cmd_predict(args) -> int:
-    from meddl.io import atomic_write_text
-    from meddl.tasks import load_run
-
     predictions = load_run(args.run_dir).predict(args.input, runtime=args.runtime)
     if args.out:
         atomic_write_text(args.out, predictions.to_csv(index=False))
@@ -104,9 +100,6 @@ def cmd_predict(args) -> int:
 
 
 def cmd_recommend(args) -> int:
-    from meddl.io import atomic_write_text
-    from meddl.tasks import load_run
-
     table = load_run(args.run_dir).recommend(args.input)
     withheld = int((~table["in_support"]).sum())
     if args.out:
@@ -119,9 +112,6 @@ def cmd_recommend(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from meddl.io import atomic_write_json
-    from meddl.tasks import load_run
-
     metrics = load_run(args.run_dir).evaluate(args.data, n_resamples=args.resamples)
     print_metrics(metrics, f"Evaluation on {args.data} ({metrics['n']} cases)")
     if args.out:
@@ -131,14 +121,26 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from meddl.explain import explain_run, explanation_section
-    from meddl.tasks import load_run
-
     run = load_run(args.run_dir)
-    if run.task in ("survival", "treatment"):
-        return _explain_outcome(run, args)
-    result = explain_run(args.run_dir, args.input, out_dir=args.out, methods=args.method or None,
-                         target=args.target, layer=args.layer, n_steps=args.steps, seed=args.seed)
+    options = {key: value for key, value in (("methods", args.method), ("target", args.target),
+                                             ("layer", args.layer), ("n_steps", args.steps)) if value}
+    result = run.explain(args.input, out_dir=args.out, seed=args.seed, **options)
+    if isinstance(result, Explanation):
+        _print_explanation(result)
+        section, written = explanation_section(result), result.out_dir
+    else:
+        print(f"Top columns by mean |attribution| of the {result['quantity']} (KernelSHAP):")
+        for row in result["importance"].head(5).itertuples():
+            print(f"  {row.feature:<24}{row.mean_abs_attribution:.4f}")
+        section, written = outcome_section(result), result["out_dir"]
+    if args.report:
+        run.folder.save_section(Section(*section))
+        print(f"Wrote {write_report(run.folder)}")
+    print(f"Wrote {written}")
+    return 0
+
+
+def _print_explanation(result: Explanation) -> None:
     if result.kind == "table":
         print(f"Top columns by mean |attribution| ({result.methods[0]}):")
         for row in result.importance[result.methods[0]].head(5).itertuples():
@@ -148,37 +150,9 @@ def cmd_explain(args) -> int:
         print(f"  {method}: randomisation Spearman {randomization['spearman']} "
               f"({'passed' if randomization['passed'] else 'FAILED'}); better than a random order: "
               f"{'yes' if curves['faithful'] else 'NO'}")
-    if args.report:
-        _save_section_and_rebuild(args.run_dir, explanation_section(result))
-    print(f"Wrote {result.out_dir}")
-    return 0
-
-
-def _explain_outcome(run, args) -> int:
-    from meddl.explain import explain_outcome_run, outcome_section
-
-    result = explain_outcome_run(run, args.input, out_dir=args.out, seed=args.seed)
-    print(f"Top columns by mean |attribution| of the {result['quantity']} (KernelSHAP):")
-    for row in result["importance"].head(5).itertuples():
-        print(f"  {row.feature:<24}{row.mean_abs_attribution:.4f}")
-    if args.report:
-        _save_section_and_rebuild(run.path, outcome_section(result))
-    print(f"Wrote {result['out_dir']}")
-    return 0
-
-
-def _save_section_and_rebuild(run_dir, section) -> None:
-    from meddl.evaluation import build_report
-    from meddl.evaluation.report import save_section
-
-    save_section(run_dir, *section)
-    print(f"Wrote {build_report(run_dir)}")
 
 
 def cmd_compare(args) -> int:
-    from meddl.evaluation import compare_runs
-    from meddl.io import atomic_write_json
-
     result = compare_runs(args.run_a, args.run_b, split=args.split, n_resamples=args.resamples)
     print(f"{args.run_a} (A) vs {args.run_b} (B) on the same {result['n']} {args.split} cases")
     print(f"  {'metric':<20}{'A':>8}{'B':>8}{'A - B':>9}  {'95% CI':<18}{'p':>8}  method")
@@ -198,15 +172,17 @@ def cmd_compare(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from meddl.evaluation import build_report
-
-    print(f"Wrote {build_report(args.run_dir)}")
+    print(f"Wrote {rebuild_report(args.run_dir)}")
     return 0
 
 
-def cmd_export(args) -> int:
-    from meddl.deployment import export_onnx
+def cmd_verify(args) -> int:
+    result = RunFolder(args.run_dir).verify()
+    print(result.summary())
+    return 0 if result.ok else 1
 
+
+def cmd_export(args) -> int:
     report = export_onnx(args.run_dir, quantize=args.quantize)
     print(f"Wrote {args.run_dir}/{report['file']} (max |ONNX - PyTorch| on the test split: "
           f"{report.get('max_abs_difference_vs_torch', float('nan')):.2e})")
@@ -218,8 +194,6 @@ def cmd_export(args) -> int:
 
 
 def cmd_cv(args) -> int:
-    from meddl.tasks.cross_validation import cross_validate
-
     result = cross_validate(args.config, folds=args.folds, repeats=args.repeats, out=args.out, refit=args.refit,
                             verbose=args.verbose)
     summary = result.summary
@@ -240,10 +214,6 @@ def cmd_cv(args) -> int:
 
 
 def cmd_learning_curve(args) -> int:
-    import pandas as pd
-
-    from meddl.tasks.learning_curve import learning_curve
-
     result = learning_curve(args.config, fractions=args.fractions, out=args.out, verbose=args.verbose)
     metric = "auroc" if "val_auroc" in result.points else "r2"
     print(f"{'fraction':>9}{'rows':>8}   validation {metric} [95% CI]")
@@ -259,8 +229,6 @@ def cmd_learning_curve(args) -> int:
 
 
 def cmd_pretrain(args) -> int:
-    from meddl.tasks.pretrain import pretrain
-
     out = pretrain(args.config, out=args.out, epochs=args.epochs, batch_size=args.batch_size,
                    temperature=args.temperature, verbose=args.verbose)
     print(f"Pretrained encoder: {out}  (start a run from it with model: {{init_from: {out}}})")
@@ -349,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="repeatable: integrated_gradients, gradient_shap, kernel_shap, occlusion, grad_cam")
     explain.add_argument("--target", default=None, help="class name or 'predicted'")
     explain.add_argument("--layer", default=None, help="Grad-CAM layer name (default: the last convolutional layer)")
-    explain.add_argument("--steps", type=int, default=64, help="Integrated Gradients steps")
+    explain.add_argument("--steps", type=int, default=None, help="Integrated Gradients steps (default 64)")
     explain.add_argument("--seed", type=int, default=0)
     explain.add_argument("--report", action="store_true", help="rebuild report.html with an Explanations section")
     explain.set_defaults(handler=cmd_explain)
@@ -365,6 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="rebuild RUN_DIR/report.html")
     report.add_argument("run_dir")
     report.set_defaults(handler=cmd_report)
+
+    verify = commands.add_parser("verify", help="check every file of a run folder against its manifest "
+                                 "(exit 1 on any difference)")
+    verify.add_argument("run_dir")
+    verify.set_defaults(handler=cmd_verify)
     return parser
 
 

@@ -7,7 +7,9 @@ so callers can catch one class, and the CLI turns it into exit code 1.
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Iterable
+from types import ModuleType
 
 __all__ = [
     "MeddlError",
@@ -15,8 +17,11 @@ __all__ = [
     "DataError",
     "NotFittedError",
     "ModelFileError",
+    "RunFolderError",
     "did_you_mean",
     "unknown_name_error",
+    "MissingDependencyError",
+    "import_optional",
 ]
 
 
@@ -40,6 +45,10 @@ class ModelFileError(MeddlError):
     """A saved model or run folder is missing, truncated or tampered with."""
 
 
+class RunFolderError(MeddlError):
+    """A run cannot be written where it was asked to go (the target is not a run folder, locked, read-only)."""
+
+
 def did_you_mean(name: str, options: Iterable[str]) -> str:
     """Return ``" Did you mean 'x'?"`` for the closest option, or ``""``."""
     matches = difflib.get_close_matches(str(name).lower(), [o.lower() for o in options], n=1, cutoff=0.6)
@@ -55,3 +64,48 @@ def unknown_name_error(kind: str, name: object, options: Iterable[str], error_cl
     options = sorted(set(options))
     listed = ", ".join(repr(o) for o in options)
     return error_class(f"Unknown {kind} {name!r}. Expected one of: {listed}.{did_you_mean(str(name), options)}")
+
+# module name -> (pip package name, meddl extra that installs it)
+_PACKAGES = {
+    "PIL": ("pillow", "imaging"),
+    "pydicom": ("pydicom", "imaging"),
+    "nibabel": ("nibabel", "imaging"),
+    "monai": ("monai", "imaging"),
+    "h5py": ("h5py", "survival"),
+    "sksurv": ("scikit-survival", "survival"),
+    "pyarrow": ("pyarrow", "parquet"),
+    "onnx": ("onnx", "onnx"),
+    "onnxruntime": ("onnxruntime", "onnx"),
+    "captum": ("captum", "explain"),
+    "fastapi": ("fastapi", "serve"),
+    "uvicorn": ("uvicorn", "serve"),
+    "sqlalchemy": ("sqlalchemy", "serve"),
+    "optuna": ("optuna", "tune"),
+    "mlflow": ("mlflow-skinny", "mlflow"),
+}
+
+
+class MissingDependencyError(MeddlError, ImportError):
+    """An optional package needed for this feature is not installed.
+
+    It is both a :class:`MeddlError` (so the CLI reports it
+    cleanly) and an :class:`ImportError` (so ``except ImportError`` works).
+    """
+
+
+def import_optional(module: str, purpose: str) -> ModuleType:
+    """Import ``module`` or raise :class:`MissingDependencyError` with the pip command.
+
+    Args:
+        module: Dotted module name, e.g. ``"pydicom"`` or ``"monai.transforms"``.
+        purpose: What needs it, for the message, e.g. ``"Reading DICOM files"``.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.split(".")[0]
+        package, extra = _PACKAGES.get(top, (top, "all"))
+        raise MissingDependencyError(
+            f"{purpose} needs the '{package}' package, which is not installed "
+            f"({exc}). Install it with: pip install 'meddl[{extra}]'"
+        ) from exc

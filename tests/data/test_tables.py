@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from meddl.data import MissingDependencyError, read_table
-from meddl.data._optional import import_optional
+from meddl.errors import import_optional
 from meddl.errors import DataError, MeddlError
 
 FRAME = pd.DataFrame({"age": [61, 45], "sex": ["f", "m"], "weight": [70.5, None]})

@@ -9,7 +9,7 @@ import torch
 
 from meddl import ConfigError, DataError
 from meddl.explain import attribute, explain_run, explanation_section, group_attributions, table_baseline
-from meddl.explain._run_data import model_output
+from meddl.runs.explain_data import model_output
 
 from .conftest import PATCH, SIGNAL_COLUMNS, signal_table
 

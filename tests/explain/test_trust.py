@@ -7,7 +7,7 @@ import torch
 from meddl import ConfigError, DataError, Sequential
 from meddl.explain import (attribute, completeness_error, deletion_insertion, group_attributions,
                            model_randomization_test, randomize_weights, rank_correlation, table_baseline)
-from meddl.explain._run_data import model_output
+from meddl.runs.explain_data import model_output
 from meddl.layers import BatchNormalization, Dense
 
 

@@ -9,8 +9,8 @@ import torch
 
 import meddl
 from meddl import ConfigError, MeddlError
-from meddl.tasks.augmentation import POLICIES, AugmentationPolicy, ImageAugmenter, resolve_policy
-from meddl.tasks.config import AugmentationConfig
+from meddl.data.augmentation import POLICIES, AugmentationPolicy, ImageAugmenter, resolve_policy
+from meddl.runs.config import AugmentationConfig
 
 from .conftest import image_config
 
@@ -78,7 +78,7 @@ def test_mixup_mixes_images_and_labels_with_the_same_weights():
 
 
 def test_the_transform_acts_on_training_batches_only(image_npz):
-    from meddl.tasks.presets import build_model
+    from meddl.models.presets import build_model
 
     calls = []
 

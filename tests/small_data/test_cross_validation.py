@@ -10,7 +10,7 @@ import meddl
 from meddl import ConfigError
 from meddl.cli import main
 from meddl.data import kfold_splits
-from meddl.tasks.cross_validation import _carve_validation
+from meddl.studies.cross_validation import _carve_validation
 
 from .conftest import patient_table, table_config
 

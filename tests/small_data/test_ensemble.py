@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import meddl
-from meddl.tasks.ensemble import combine_outputs, spread_columns
+from meddl.models.ensemble import combine_outputs, spread_columns
 
 from .conftest import patient_table, table_config
 

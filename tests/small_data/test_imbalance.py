@@ -8,7 +8,7 @@ import torch
 
 import meddl
 from meddl import ConfigError, MeddlError
-from meddl.tasks.fitting import balanced_indices
+from meddl.runs.fitting import balanced_indices
 from meddl.training import losses
 
 from .conftest import patient_table, table_config
@@ -66,7 +66,7 @@ def test_focal_loss_and_balanced_sampling_in_a_run(tmp_path):
 
 
 def test_the_loss_follows_the_config_and_the_targets():
-    from meddl.tasks.fitting import training_loss
+    from meddl.runs.fitting import training_loss
 
     focal = meddl.load_config({"task": "diagnosis", "data": {"source": "csv", "path": "x.csv"},
                                "training": {"loss": {"name": "focal", "gamma": 3}}})

@@ -8,7 +8,7 @@ import pytest
 
 from meddl import ConfigError
 from meddl.cli import main
-from meddl.tasks.learning_curve import learning_curve, nested_subsets, read_learning_curve
+from meddl.studies.learning_curve import learning_curve, nested_subsets, read_learning_curve
 
 from .conftest import patient_table, table_config
 

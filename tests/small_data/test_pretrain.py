@@ -9,8 +9,8 @@ import torch.nn.functional as F
 
 import meddl
 from meddl import ConfigError, MeddlError
-from meddl.tasks.pretrain import PROJECTION_LAYERS, nt_xent_loss
-from meddl.tasks.presets import build_model
+from meddl.studies.pretrain import PROJECTION_LAYERS, nt_xent_loss
+from meddl.models.presets import build_model
 
 from .conftest import image_config, table_config, patient_table
 

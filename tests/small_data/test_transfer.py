@@ -6,8 +6,8 @@ import torch
 
 import meddl
 from meddl import ConfigError
-from meddl.tasks.presets import build_model
-from meddl.tasks.transfer import initialise_from, match_weights, read_source_weights
+from meddl.models.presets import build_model
+from meddl.models.transfer import initialise_from, match_weights, read_source_weights
 
 from .conftest import image_config, patient_table, table_config
 

@@ -10,7 +10,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from meddl.treatment import SLearner, TLearner, XLearner, sqrt_pehe
-from meddl.treatment.meta_learners import fit_clone, predict_response
+from meddl.treatment.outcome_models import fit_clone, predict_response
 
 
 def _least_squares(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -3,17 +3,26 @@
 Readers: tables (:func:`read_table`), built-in datasets (:func:`load_builtin`),
 MedMNIST (:func:`load_medmnist`), image folders, DICOM, NIfTI, DeepSurv HDF5
 and IHDP CSV files. Then :func:`train_val_test_split` / :func:`kfold_splits`
-(stratified, patient-grouped) and :class:`TabularPreprocessor`.
+(stratified, patient-grouped), :class:`TabularPreprocessor` and :class:`ImagePreprocessor`,
+and the one image augmentation system (:class:`ImageAugmenter`).
 
 Optional packages (pydicom, nibabel, pillow, MONAI, h5py, pyarrow,
 scikit-survival) are imported only by the functions that need them.
 """
 
-from meddl.data._optional import MissingDependencyError
+from meddl.errors import MissingDependencyError
 from meddl.data.builtin import BUILTIN_DATASETS, BuiltinDataset, load_builtin
 from meddl.data.checks import check_labels
 from meddl.data.dicom import read_dicom_dataset, read_dicom_image
 from meddl.data.image_folder import read_image_folder
+from meddl.data.augmentation import (
+    AugmentationPolicy,
+    ImageAugmenter,
+    augmentation_examples_png,
+    augmentation_section,
+    resolve_policy,
+)
+from meddl.data.image_preprocessing import ImagePreprocessor, resize_images
 from meddl.data.images import ImageDataset
 from meddl.data.medmnist import (
     load_medmnist,
@@ -41,6 +50,13 @@ from meddl.data.survival_files import (
 from meddl.data.tables import read_table
 
 __all__ = [
+    "AugmentationPolicy",
+    "ImageAugmenter",
+    "ImagePreprocessor",
+    "augmentation_examples_png",
+    "augmentation_section",
+    "resize_images",
+    "resolve_policy",
     "BUILTIN_DATASETS",
     "BuiltinDataset",
     "CrossValidationFolds",

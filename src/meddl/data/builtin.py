@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from meddl.data._optional import import_optional
+from meddl.errors import import_optional
 from meddl.errors import ConfigError, unknown_name_error
 
 __all__ = ["BuiltinDataset", "load_builtin", "BUILTIN_DATASETS"]

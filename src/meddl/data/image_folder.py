@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from meddl.data._optional import import_optional
+from meddl.errors import import_optional
 from meddl.data.images import ImageDataset, size_mismatch_error, target_size
 from meddl.errors import ConfigError, DataError
 

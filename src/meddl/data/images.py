@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from meddl.data._optional import import_optional
+from meddl.errors import import_optional
 from meddl.data.checks import check_labels
 from meddl.data.tables import read_table
 from meddl.errors import ConfigError, DataError, did_you_mean

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from meddl.data._optional import import_optional
+from meddl.errors import import_optional
 from meddl.data.images import ImageDataset, read_labelled_dataset
 from meddl.errors import DataError
 

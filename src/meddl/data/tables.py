@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from meddl.data._optional import import_optional
+from meddl.errors import import_optional
 from meddl.errors import DataError
 
 __all__ = ["read_table", "TABLE_SUFFIXES"]

@@ -1,44 +1,44 @@
-"""Clinical-grade evaluation: metrics with confidence intervals, calibration, reports.
+"""Clinical-grade evaluation: metrics with confidence intervals, calibration, comparisons.
 
-Typical use by a task pipeline::
+Arrays in, results out: nothing here reads a run folder. Typical use by a task pipeline::
 
-    from meddl.evaluation import build_report, choose_threshold, evaluate_predictions
+    from meddl.evaluation import choose_threshold, evaluate_predictions
 
     threshold = choose_threshold(y_val, p_val, method="youden")
     metrics = {
         "val": evaluate_predictions("binary", y_val, p_val, threshold=threshold, groups=patient_val),
         "test": evaluate_predictions("binary", y_test, p_test, threshold=threshold, groups=patient_test),
     }
-    # ... write run.json, metrics.json, history.csv, predictions_*.csv, then:
-    build_report(run_dir)
 """
 
+from meddl.evaluation import plots
 from meddl.evaluation.bootstrap import bootstrap_metrics, bootstrap_weights, iter_bootstrap_weights, resampled_metrics
 from meddl.evaluation.calibration import PlattScaler, TemperatureScaler, reliability_curve
-from meddl.evaluation.compare import bootstrap_p_value, compare_predictions, compare_runs
+from meddl.evaluation.compare import bootstrap_p_value, compare_predictions
 from meddl.evaluation.conformal import ConformalClassifier, mean_set_size, set_coverage, sets_to_lists
 from meddl.evaluation.decision_curve import decision_curve, net_benefit
 from meddl.evaluation.delong import delong_auroc, delong_covariance, delong_test
 from meddl.evaluation.evaluate import choose_threshold, evaluate_predictions
-from meddl.evaluation.metrics import MetricDict, binary_metrics, multiclass_metrics, regression_metrics
-from meddl.evaluation.report import NOT_FOR_CLINICAL_USE, REPORT_SECTIONS, build_report
+from meddl.evaluation.ensemble import ensemble_section, ensemble_summary
+from meddl.evaluation.metrics import (MetricDict, binary_metrics, confusion_matrix, multiclass_metrics,
+                                     regression_metrics)
 from meddl.evaluation.subgroups import flag_subgroup, subgroup_metrics
 
 __all__ = [
+    "plots",
     "ConformalClassifier",
     "MetricDict",
-    "NOT_FOR_CLINICAL_USE",
     "PlattScaler",
-    "REPORT_SECTIONS",
     "TemperatureScaler",
     "binary_metrics",
     "bootstrap_metrics",
     "bootstrap_p_value",
     "bootstrap_weights",
-    "build_report",
     "choose_threshold",
     "compare_predictions",
-    "compare_runs",
+    "confusion_matrix",
+    "ensemble_section",
+    "ensemble_summary",
     "decision_curve",
     "delong_auroc",
     "delong_covariance",

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from meddl.evaluation import _kernels
-from meddl.evaluation._checks import (
+from meddl.validation import (
     as_float_array,
     binary_labels,
     binary_scores,
@@ -35,9 +35,9 @@ from meddl.evaluation._checks import (
     check_positive_int,
     check_same_length,
     check_task,
-    json_float,
     multiclass_inputs,
 )
+from meddl.io import json_float
 from meddl.errors import DataError
 from meddl.evaluation.metrics import binary_reasons, class_keys, multiclass_reasons
 

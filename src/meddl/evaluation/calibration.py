@@ -19,7 +19,7 @@ from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit, log_softmax, softmax
 
 from meddl.errors import ConfigError, DataError, NotFittedError, unknown_name_error
-from meddl.evaluation._checks import (
+from meddl.validation import (
     as_float_array,
     binary_labels,
     binary_scores,

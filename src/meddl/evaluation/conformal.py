@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from meddl.errors import ConfigError, DataError, NotFittedError, unknown_name_error
-from meddl.evaluation._checks import check_fraction, check_same_length, encode_labels, multiclass_inputs
+from meddl.validation import check_fraction, check_same_length, encode_labels, multiclass_inputs
 
 __all__ = ["ConformalClassifier", "set_coverage", "mean_set_size", "sets_to_lists"]
 

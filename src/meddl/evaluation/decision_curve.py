@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from meddl.errors import DataError
-from meddl.evaluation._checks import as_float_array, binary_labels, binary_scores, check_same_length
+from meddl.validation import as_float_array, binary_labels, binary_scores, check_same_length
 
 __all__ = ["decision_curve", "net_benefit"]
 

@@ -21,7 +21,7 @@ from scipy.special import ndtri
 from scipy.stats import norm, rankdata
 
 from meddl.errors import DataError
-from meddl.evaluation._checks import as_float_array, binary_labels, check_fraction, check_same_length
+from meddl.validation import as_float_array, binary_labels, check_fraction, check_same_length
 
 __all__ = ["delong_covariance", "delong_auroc", "delong_test"]
 

@@ -27,15 +27,15 @@ import numpy as np
 from sklearn.metrics import roc_curve
 
 from meddl.errors import ConfigError, DataError, unknown_name_error
-from meddl.evaluation._checks import (
+from meddl.validation import (
     binary_labels,
     binary_scores,
     check_fraction,
     check_same_length,
     check_task,
-    json_safe,
     multiclass_inputs,
 )
+from meddl.io import json_safe
 from meddl.evaluation.bootstrap import bootstrap_metrics
 from meddl.evaluation.delong import delong_auroc
 from meddl.evaluation.metrics import confusion_matrix

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from meddl.evaluation import _kernels
-from meddl.evaluation._checks import (
+from meddl.validation import (
     as_float_array,
     binary_labels,
     binary_scores,

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from meddl.errors import DataError
-from meddl.evaluation._checks import check_same_length
+from meddl.validation import check_same_length
 from meddl.evaluation.bootstrap import bootstrap_metrics
 
 __all__ = ["subgroup_metrics", "flag_subgroup"]

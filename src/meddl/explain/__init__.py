@@ -1,13 +1,13 @@
 """Explain every prediction, and show whether the explanation can be trusted.
 
-Typical use::
+Computes from a model (or any differentiable function), inputs and a
+baseline; it never needs a run folder (``Run.explain`` and ``meddl explain``
+are the glue, in :mod:`meddl.runs.explain`). Typical use::
 
-    from meddl.explain import explain_run, explanation_section
-
-    result = explain_run("runs/sepsis")                 # writes runs/sepsis/explanations/
+    result = meddl.load_run("runs/sepsis").explain()     # writes runs/sepsis/explanations/
     result.importance["integrated_gradients"]           # global importance, 95% CIs
     result.trust["integrated_gradients"]                # randomisation, deletion/insertion, completeness
-    title, html = explanation_section(result)           # for build_report(..., extra_sections=[...])
+    section = explanation_section(result)               # a report Section
 
 Any differentiable torch function can be explained (a survival risk score, a
 treatment effect ``mu1(x) - mu0(x)``)::
@@ -19,7 +19,7 @@ Needs Captum (``pip install 'meddl[explain]'``).
 """
 
 from meddl.explain.core import ATTRIBUTION_METHODS, attribute
-from meddl.explain.explain_run import DEFAULT_METHODS, IMAGE_METHODS, TABLE_METHODS, explain_run
+from meddl.explain.methods import DEFAULT_METHODS, IMAGE_METHODS, TABLE_METHODS
 from meddl.explain.gradcam import conv_layers, find_target_layer, grad_cam
 from meddl.explain.importance import mean_abs_importance, permutation_importance
 from meddl.explain.overlays import overlay_data_uri, overlay_figure, overlay_panels, save_overlay, select_cases
@@ -29,12 +29,7 @@ from meddl.explain.tabular import TableBaseline, group_attributions, table_basel
 from meddl.explain.trust import (completeness_error, deletion_insertion, model_randomization_test, randomize_weights,
                                  rank_correlation)
 
-from meddl.explain.outcomes import explain_outcome_run, outcome_function, outcome_section
-
 __all__ = [
-    "explain_outcome_run",
-    "outcome_function",
-    "outcome_section",
     "ATTRIBUTION_METHODS",
     "DEFAULT_METHODS",
     "Explanation",
@@ -45,7 +40,6 @@ __all__ = [
     "completeness_error",
     "conv_layers",
     "deletion_insertion",
-    "explain_run",
     "explanation_section",
     "find_target_layer",
     "grad_cam",

@@ -30,9 +30,9 @@ import numpy as np
 import torch
 
 from meddl.errors import ConfigError, DataError, unknown_name_error
-from meddl.explain._checks import (OutputFunction, as_baseline, as_input_tensor, auto_batch_size, captum_attr,
+from meddl.explain.checks import (OutputFunction, as_baseline, as_input_tensor, auto_batch_size, captum_attr,
                                    check_batch_size, check_seed, check_target, eval_mode, seeded)
-from meddl.evaluation._checks import check_positive_int
+from meddl.validation import check_positive_int
 
 __all__ = ["attribute", "ATTRIBUTION_METHODS"]
 

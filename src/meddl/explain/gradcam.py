@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from meddl.errors import ConfigError, DataError, did_you_mean
-from meddl.explain._checks import (OutputFunction, as_input_tensor, auto_batch_size, captum_attr, check_batch_size,
+from meddl.explain.checks import (OutputFunction, as_input_tensor, auto_batch_size, captum_attr, check_batch_size,
                                    check_target, eval_mode)
 from meddl.layers.base import Layer
 from meddl.layers.conv2d import Conv2D

@@ -22,9 +22,9 @@ import pandas as pd
 import torch
 
 from meddl.errors import ConfigError, DataError, unknown_name_error
-from meddl.evaluation._checks import check_positive_int, encode_labels
+from meddl.validation import check_positive_int, encode_labels
 from meddl.evaluation.bootstrap import bootstrap_weights, resampled_metrics
-from meddl.explain._checks import (OutputFunction, as_input_tensor, auto_batch_size, check_batch_size, check_seed,
+from meddl.explain.checks import (OutputFunction, as_input_tensor, auto_batch_size, check_batch_size, check_seed,
                                    eval_mode)
 
 __all__ = ["mean_abs_importance", "permutation_importance", "PERMUTATION_METRICS", "PROBLEMS"]

@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from meddl.errors import DataError
-from meddl.evaluation._checks import check_positive_int
+from meddl.validation import check_positive_int
 
 __all__ = ["overlay_panels", "overlay_figure", "save_overlay", "overlay_data_uri", "select_cases", "CASE_KINDS"]
 

@@ -23,7 +23,9 @@ import numpy as np
 import pandas as pd
 
 from meddl.errors import ConfigError
-from meddl.evaluation._checks import json_safe
+from meddl.io import json_safe
+from meddl.io import atomic_directory
+from meddl.explain.overlays import save_overlay
 
 __all__ = ["Explanation"]
 
@@ -106,8 +108,6 @@ class Explanation:
 
     def write(self, out_dir: str | Path, images: np.ndarray | None = None) -> Path:
         """Write the files listed in the module docstring to ``out_dir`` (replaced atomically)."""
-        from meddl.io import atomic_directory
-
         out_dir = Path(out_dir)
         files: list[str] = []
         with atomic_directory(out_dir) as tmp:
@@ -125,8 +125,6 @@ class Explanation:
         return out_dir
 
     def _write_images(self, folder: Path, images: np.ndarray | None) -> list[str]:
-        from meddl.explain.overlays import save_overlay
-
         files = []
         np.savez_compressed(folder / "heatmaps.npz", ids=self.predictions["id"].to_numpy(dtype=str),
                             **{method: maps.astype(np.float32) for method, maps in self.heatmaps.items()})

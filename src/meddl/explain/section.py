@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from meddl.errors import ConfigError
-from meddl.evaluation._html import Raw, esc, figure, fmt, paragraph, table
+from meddl.sections import Raw, esc, figure, fmt, paragraph, table
 from meddl.evaluation.plots import figure_to_data_uri
 from meddl.explain.result import Explanation
 

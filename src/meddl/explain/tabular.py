@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from meddl.errors import ConfigError, DataError, NotFittedError
+from meddl.errors import unknown_name_error
 
 __all__ = ["TableBaseline", "table_baseline", "group_attributions", "TABLE_BASELINES"]
 
@@ -101,8 +102,6 @@ def table_baseline(preprocessor: Any, baseline: str | Mapping[str, Any] | pd.Dat
             return TableBaseline("mean", np.zeros(preprocessor.n_features_out_), values,
                                  "all features zero in the standardised space: numeric columns at their training "
                                  "mean, no category level and no missing-value indicator set")
-        from meddl.errors import unknown_name_error
-
         raise unknown_name_error("table baseline", baseline, TABLE_BASELINES, error_class=ConfigError)
     if isinstance(baseline, pd.DataFrame):
         if len(baseline) != 1:

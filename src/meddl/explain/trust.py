@@ -26,9 +26,9 @@ import torch
 from scipy.stats import rankdata
 
 from meddl.errors import ConfigError, DataError
-from meddl.explain._checks import (ELEMENTS_PER_BATCH, OutputFunction, as_baseline, as_input_tensor,
+from meddl.explain.checks import (ELEMENTS_PER_BATCH, OutputFunction, as_baseline, as_input_tensor,
                                    auto_batch_size, check_batch_size, check_seed, check_target, eval_mode)
-from meddl.evaluation._checks import check_fraction, check_positive_int
+from meddl.validation import check_fraction, check_positive_int
 
 __all__ = ["randomize_weights", "rank_correlation", "model_randomization_test", "completeness_error",
            "deletion_insertion", "RANDOMIZATION_THRESHOLD"]

@@ -37,10 +37,16 @@ from meddl.training.callbacks import Callback
 from meddl.training.history import History
 from meddl.training.loop import TrainingLoop, inference_batch_size, resolve_device
 from meddl.training.seeding import set_seed
+from meddl.training.loop import PRECISIONS
+from meddl.layers import Conv2D, ResidualBlock
+from meddl.training.distributed import rank_and_world
+from meddl.models.saving import save_model
+from meddl.saving import register_class
 
 __all__ = ["Sequential"]
 
 
+@register_class("model")
 class Sequential(nn.Module):
     """A linear stack of meddl layers; a ``torch.nn.Module`` you can also use directly.
 
@@ -184,8 +190,6 @@ class Sequential(nn.Module):
             metrics = [metrics]
         self.metric_functions = [metrics_module.get(m) for m in (metrics or [])]
         self.device = resolve_device(device)
-        from meddl.training.loop import PRECISIONS
-
         if precision not in PRECISIONS:
             raise MeddlError(f"The 'precision' must be one of {PRECISIONS}. Got {precision!r} instead.")
         self.precision = precision
@@ -239,8 +243,6 @@ class Sequential(nn.Module):
     SINGLE_THREAD_WORK = 4_000_000
 
     def _training_threads(self, batch_size: int = 32) -> int | None:
-        from meddl.layers import Conv2D, ResidualBlock
-
         if self.device.type != "cpu" or any(isinstance(layer, (Conv2D, ResidualBlock)) for layer in self.layers):
             return None
         return 1 if 2 * self.count_params() * batch_size < self.SINGLE_THREAD_WORK else None
@@ -262,8 +264,6 @@ class Sequential(nn.Module):
 
     def _data_parallel(self) -> nn.Module:
         """Inside a ``torchrun`` launch, wrap the model in DistributedDataParallel (once)."""
-        from meddl.training.distributed import rank_and_world
-
         if rank_and_world()[1] == 1:
             return self
         if getattr(self, "_ddp", None) is None:
@@ -436,8 +436,6 @@ class Sequential(nn.Module):
 
     def save(self, path, *, metadata: dict[str, Any] | None = None) -> None:
         """Save to a folder: architecture + compile settings as JSON, weights as safetensors (atomic)."""
-        from meddl.models.saving import save_model
-
         save_model(self, path, metadata=metadata)
 
 

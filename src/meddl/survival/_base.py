@@ -22,6 +22,8 @@ from meddl.training.callbacks import Callback, EarlyStopping
 from meddl.training.loop import TrainingLoop, resolve_device
 from meddl.training.optimizers import Adam
 from meddl.training.seeding import set_seed
+from meddl.layers import BatchNormalization, Dense, Dropout, Input
+from meddl.survival.saving import load_survival_model, save_survival_model
 
 __all__ = ["SurvivalModel", "build_mlp"]
 
@@ -49,8 +51,6 @@ def build_mlp(n_features: int, hidden_units, n_outputs: int, *, activation: str 
               batch_norm: bool = False, output_bias: bool = True) -> Sequential:
     """An MLP ``Dense → [BatchNorm] → [Dropout]`` per hidden layer, then ``Dense(n_outputs)`` (linear)."""
     units = (hidden_units,) if isinstance(hidden_units, (int, np.integer)) else tuple(hidden_units)
-    from meddl.layers import BatchNormalization, Dense, Dropout, Input
-
     layers: list = [Input(shape=(n_features,))]
     for width in units:
         layers.append(Dense(int(width), activation=activation))
@@ -300,16 +300,12 @@ class SurvivalModel:
 
     def save(self, path) -> None:
         """Save to a folder without pickle: JSON config, safetensors network weights and arrays."""
-        from meddl.survival.saving import save_survival_model
-
         self._require_fitted("save")
         save_survival_model(self, path)
 
     @classmethod
     def load(cls, path, *, device: str = "cpu") -> "SurvivalModel":
         """Load a model saved with :meth:`save`; predictions are identical."""
-        from meddl.survival.saving import load_survival_model
-
         model = load_survival_model(path, device=device)
         if cls is not SurvivalModel and not isinstance(model, cls):
             raise MeddlError(f"'{path}' holds a {type(model).__name__}, not a {cls.__name__}; "

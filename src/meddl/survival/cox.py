@@ -25,6 +25,7 @@ from meddl.survival._base import NETWORK_CONSTRAINTS, SurvivalModel, build_mlp
 from meddl.survival.baseline import BreslowBaseline
 from meddl.survival.losses import TIES, cox_ph_loss
 from meddl.training.callbacks import Callback, ReduceLROnPlateau
+from meddl.saving import register_class
 
 __all__ = ["DeepSurv", "LinearCox"]
 
@@ -75,6 +76,7 @@ class _CoxModel(SurvivalModel):
         self.baseline_ = BreslowBaseline.from_arrays(arrays["baseline_times_"], arrays["baseline_cumulative_hazard_"])
 
 
+@register_class("survival")
 class DeepSurv(_CoxModel):
     """DeepSurv (Katzman et al. 2018): a multilayer perceptron log-risk trained with the Cox partial likelihood.
 
@@ -147,6 +149,7 @@ class _Converged(Callback):
             self.trainer.stop_training = True
 
 
+@register_class("survival")
 class LinearCox(_CoxModel):
     """The linear Cox proportional-hazards model, η(x) = x·β, as a baseline with DeepSurv's API.
 

@@ -21,6 +21,8 @@ import numpy as np
 from meddl.errors import MeddlError, NotFittedError
 from meddl.survival._base import SurvivalModel
 from meddl.survival._checks import check_times
+from meddl.survival.saving import load_survival_model, save_survival_model
+from meddl.saving import register_class
 
 __all__ = ["SurvivalEnsemble"]
 
@@ -44,6 +46,7 @@ def _median_of_curves(times: np.ndarray, curves: np.ndarray, *, step: bool) -> n
     return np.where(reached, median, np.inf)
 
 
+@register_class("survival")
 class SurvivalEnsemble:
     """An ensemble of ``n_members`` copies of ``base`` with seeds ``base.seed + k`` (or ``seeds``).
 
@@ -148,15 +151,11 @@ class SurvivalEnsemble:
 
     def save(self, path) -> None:
         """Save every member (see :mod:`meddl.survival.saving`)."""
-        from meddl.survival.saving import save_survival_model
-
         self._require_fitted("save")
         save_survival_model(self, path)
 
     @classmethod
     def load(cls, path, *, device: str = "cpu") -> "SurvivalEnsemble":
-        from meddl.survival.saving import load_survival_model
-
         model = load_survival_model(path, device=device)
         if not isinstance(model, cls):
             raise MeddlError(f"'{path}' holds a {type(model).__name__}, not a SurvivalEnsemble.")

@@ -19,10 +19,12 @@ import torch
 
 from meddl.survival._base import NETWORK_CONSTRAINTS, SurvivalModel, build_mlp
 from meddl.survival.losses import discretize, logistic_hazard_loss, make_cuts
+from meddl.saving import register_class
 
 __all__ = ["LogisticHazard"]
 
 
+@register_class("survival")
 class LogisticHazard(SurvivalModel):
     """Discrete-time logistic-hazard survival network.
 

@@ -49,6 +49,7 @@ from meddl.survival._target import (
     usable_horizon,
 )
 from meddl.survival.calibration import calibration_error_resampled, calibration_table
+from meddl.evaluation.bootstrap import iter_bootstrap_weights
 
 __all__ = [
     "harrell_c_index",
@@ -233,8 +234,6 @@ def survival_metrics(duration, event, risk, *, survival: Callable[[np.ndarray], 
 
 def _survival_metrics(duration, event, risk, survival, horizons, train, brier_times, tau, calibration_bins,
                       n_resamples, seed) -> dict[str, dict]:
-    from meddl.evaluation.bootstrap import iter_bootstrap_weights
-
     target = Target(duration, event, train)
     scores = risk_vector(risk, target.n)
     n_resamples = int(n_resamples)

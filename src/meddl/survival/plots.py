@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from meddl.errors import DataError
 from meddl.survival._checks import _as_vector, check_survival_target, check_times
 from meddl.survival.calibration import risk_groups
+from meddl.evaluation.plots import figure_to_data_uri
 
 __all__ = ["plot_km_by_risk_group", "plot_calibration", "plot_survival_curves", "survival_report_sections"]
 
@@ -33,8 +34,6 @@ def _figure(width: float = 6.4, height: float = 4.0) -> Figure:
 
 
 def _uri(fig: Figure) -> str:
-    from meddl.evaluation.plots import figure_to_data_uri
-
     return figure_to_data_uri(fig)
 
 

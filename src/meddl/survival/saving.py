@@ -12,17 +12,15 @@ The training history (``history_``) is not saved; everything prediction needs is
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from meddl.errors import MeddlError, ModelFileError
 from meddl.io import atomic_directory
-from meddl.io import sha256_file as _sha256
 from meddl.models.saving import load_model
+from meddl.saving import read_arrays, read_document, registered_class, write_arrays, write_document
 
 __all__ = ["FORMAT", "save_survival_model", "load_survival_model"]
 
@@ -30,14 +28,7 @@ FORMAT = "meddl.survival/1"
 CONFIG_FILE = "survival.json"
 ARRAYS_FILE = "arrays.safetensors"
 NETWORK_FOLDER = "network"
-
-
-def _classes() -> dict[str, type]:
-    from meddl.survival.cox import DeepSurv, LinearCox
-    from meddl.survival.ensemble import SurvivalEnsemble
-    from meddl.survival.logistic_hazard import LogisticHazard
-
-    return {cls.__name__: cls for cls in (DeepSurv, LinearCox, LogisticHazard, SurvivalEnsemble)}
+FAMILY = "survival"
 
 
 def _json_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -51,26 +42,19 @@ def _json_params(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _restore_params(params: dict[str, Any]) -> dict[str, Any]:
+def _restore_params(params: dict[str, Any], where: Path) -> dict[str, Any]:
     out = {}
     for key, value in params.items():
-        if key == "hidden_units" and isinstance(value, list):
-            value = tuple(value)
-        if key == "seeds" and isinstance(value, list):
+        if key in ("hidden_units", "seeds") and isinstance(value, list):
             value = tuple(value)
         if isinstance(value, dict) and "class" in value and "params" in value:
-            value = _classes()[value["class"]](**_restore_params(value["params"]))
+            value = registered_class(FAMILY, value["class"], where)(**_restore_params(value["params"], where))
         out[key] = value
     return out
 
 
 def _write(model, folder: Path) -> None:
-    from safetensors.torch import save_file
-
-    from meddl import __version__
-
-    document: dict[str, Any] = {"format": FORMAT, "meddl_version": __version__, "class": type(model).__name__,
-                                "params": _json_params(model.get_params())}
+    document: dict[str, Any] = {"class": type(model).__name__, "params": _json_params(model.get_params())}
     if hasattr(model, "members_"):
         document["members"] = []
         for index, member in enumerate(model.members_):
@@ -81,15 +65,10 @@ def _write(model, folder: Path) -> None:
     else:
         arrays = {key: torch.as_tensor(np.ascontiguousarray(value, dtype=np.float64))
                   for key, value in model._state_arrays().items()}
-        save_file(arrays, str(folder / ARRAYS_FILE), metadata={"format": FORMAT})
+        document["arrays"] = write_arrays(folder / ARRAYS_FILE, arrays, format=FORMAT)
         model.network_.save(folder / NETWORK_FOLDER)
         document["state"] = {"n_features_in_": int(model.n_features_in_), "best_epoch_": int(model.best_epoch_)}
-        document["arrays"] = {"file": ARRAYS_FILE, "sha256": _sha256(folder / ARRAYS_FILE)}
-    try:
-        text = json.dumps(document, indent=2, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise MeddlError(f"The model's parameters must be JSON-serialisable to save it: {exc}.") from None
-    (folder / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
+    write_document(folder / CONFIG_FILE, document, format=FORMAT)
 
 
 def save_survival_model(model, path) -> Path:
@@ -101,36 +80,15 @@ def save_survival_model(model, path) -> Path:
 
 
 def _read(folder: Path, device: str):
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     config_path = folder / CONFIG_FILE
-    if not config_path.is_file():
-        raise ModelFileError(f"No saved meddl survival model at '{folder}': expected a folder holding {CONFIG_FILE}.")
-    try:
-        document = json.loads(config_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"'{config_path}' is not valid JSON ({exc}); the file is corrupted or "
-                             "truncated.") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ModelFileError(f"'{config_path}' is not a meddl survival model (expected format {FORMAT!r}).")
-    classes = _classes()
-    if document.get("class") not in classes:
-        raise ModelFileError(f"'{config_path}' names an unknown model class {document.get('class')!r}; "
-                             f"expected one of {sorted(classes)}.")
-    model = classes[document["class"]](**_restore_params(document.get("params", {})))
+    document = read_document(config_path, format=FORMAT, what="meddl survival model")
+    model_class = registered_class(FAMILY, document.get("class"), config_path)
+    model = model_class(**_restore_params(document.get("params", {}), config_path))
     if "members" in document:
         model.members_ = [_read(folder / name, device) for name in document["members"]]
         return model
-    arrays_path = folder / ARRAYS_FILE
-    if not arrays_path.is_file() or _sha256(arrays_path) != document.get("arrays", {}).get("sha256"):
-        raise ModelFileError(f"The arrays file '{arrays_path}' is missing or does not match the checksum in "
-                             f"{CONFIG_FILE}: it was truncated, corrupted or changed after saving.")
-    try:
-        arrays = {key: tensor.numpy() for key, tensor in load_file(str(arrays_path)).items()}
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelFileError(f"Could not read '{arrays_path}': {exc}.") from None
-    model._load_state_arrays(arrays)
+    arrays = read_arrays(folder, document.get("arrays"), ARRAYS_FILE, document=CONFIG_FILE)
+    model._load_state_arrays({key: tensor.numpy() for key, tensor in arrays.items()})
     model.network_ = load_model(folder / NETWORK_FOLDER, device=device)
     for key, value in document.get("state", {}).items():
         setattr(model, key, value)

@@ -27,6 +27,7 @@ from meddl.errors import MeddlError
 from meddl.training.callbacks import Callback
 from meddl.training.distributed import all_sum, gather_rows, rank_and_world
 from meddl.training.history import History
+from meddl.training.precision import choose_precision
 
 __all__ = ["TrainingLoop", "resolve_device", "PRECISIONS"]
 
@@ -99,8 +100,6 @@ class TrainingLoop:
             self._scaler.update()
 
     def _resolve_auto_precision(self, train: tuple[torch.Tensor, ...], size: int) -> None:
-        from meddl.training.precision import choose_precision
-
         chosen, self.precision_timings = choose_precision(self, tuple(t[:size] for t in train))
         self.precision = chosen
         if chosen == "fp16" and self.device.type == "cuda":

@@ -25,7 +25,7 @@ from meddl.treatment.ensemble import EffectEnsemble
 from meddl.treatment.meta_learners import SLearner, TLearner, XLearner
 from meddl.treatment.metrics import ate_error, effect_metrics, effect_metrics_by_sample, sqrt_pehe
 from meddl.treatment.policy import Nuisances, aipw_ate, cross_fit_nuisances, policy_values
-from meddl.treatment.propensity import NO_SUPPORT, PropensityModel, overlap_mask, overlap_plot
+from meddl.treatment.propensity import NO_SUPPORT, LinearPropensity, PropensityModel, overlap_mask, overlap_plot
 from meddl.treatment.recommend import RECOMMENDATION_COLUMNS, recommend
 from meddl.treatment.saving import load
 from meddl.treatment.survival import SurvivalRecommender, recommendation_survival
@@ -37,6 +37,7 @@ __all__ = [
     "EffectEnsemble",
     "NO_SUPPORT",
     "Nuisances",
+    "LinearPropensity",
     "PropensityModel",
     "RECOMMENDATION_COLUMNS",
     "SLearner",

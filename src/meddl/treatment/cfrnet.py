@@ -6,10 +6,12 @@ import torch
 
 from meddl.treatment.balance import IPMS, get_ipm
 from meddl.treatment.neural import DEFAULT_ACTIVATION, COMMON_CONSTRAINTS, NeuralEffectEstimator
+from meddl.saving import register_class
 
 __all__ = ["CFRNet"]
 
 
+@register_class("treatment")
 class CFRNet(NeuralEffectEstimator):
     """Counterfactual Regression: TARNet's loss + ``alpha`` · IPM(Φ | treated, Φ | control).
 

@@ -9,10 +9,12 @@ import torch
 import torch.nn.functional as F
 
 from meddl.treatment.neural import DEFAULT_ACTIVATION, COMMON_CONSTRAINTS, NeuralEffectEstimator
+from meddl.saving import register_class
 
 __all__ = ["Dragonnet"]
 
 
+@register_class("treatment")
 class Dragonnet(NeuralEffectEstimator):
     """TARNet with a propensity head on the shared representation, trained jointly.
 

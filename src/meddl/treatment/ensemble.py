@@ -18,10 +18,13 @@ from sklearn.base import BaseEstimator, clone
 
 from meddl.errors import ConfigError
 from meddl.treatment._checks import check_fitted, validate_params
+from meddl.treatment.saving import load, save_estimator
+from meddl.saving import register_class
 
 __all__ = ["EffectEnsemble"]
 
 
+@register_class("treatment")
 class EffectEnsemble(BaseEstimator):
     """Average ``n_members`` copies of ``base`` trained from different seeds.
 
@@ -90,12 +93,8 @@ class EffectEnsemble(BaseEstimator):
 
     def save(self, path, *, metadata: dict[str, Any] | None = None):
         """Save every member (JSON + safetensors) into one folder, atomically."""
-        from meddl.treatment.saving import save_estimator
-
         return save_estimator(self, path, metadata=metadata)
 
     @classmethod
     def load(cls, path) -> "EffectEnsemble":
-        from meddl.treatment.saving import load
-
         return load(path, expected=cls)

@@ -13,44 +13,23 @@ gives risks and τ̂ is a risk difference.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.base import BaseEstimator
 
 from meddl.errors import ConfigError
 from meddl.treatment._checks import check_features, check_fitted, check_min_per_arm, check_xty
+from meddl.treatment.outcome_models import fit_clone, predict_response
+from meddl.treatment.propensity import PropensityModel
 
-__all__ = ["SLearner", "TLearner", "XLearner", "fit_clone", "predict_response"]
+__all__ = ["SLearner", "TLearner", "XLearner"]
 
 
 def _check_estimator(estimator: Any, argument: str, owner: str) -> None:
     if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
         raise ConfigError(f"The '{argument}' of {owner} must have fit(x, y) and predict(x) methods; got "
                           f"{type(estimator).__name__}.")
-
-
-def fit_clone(estimator: Any, x: np.ndarray, y: np.ndarray) -> Any:
-    """Fit a fresh copy of ``estimator`` (``sklearn.clone``, or a deep copy for non-scikit-learn objects)."""
-    model = clone(estimator) if hasattr(estimator, "get_params") else copy.deepcopy(estimator)
-    model.fit(x, y)
-    return model
-
-
-def _is_classifier(model: Any) -> bool:
-    """scikit-learn's ``is_classifier``, False for objects that are not scikit-learn estimators."""
-    try:
-        return bool(is_classifier(model))
-    except (AttributeError, TypeError):
-        return False
-
-
-def predict_response(model: Any, x: np.ndarray) -> np.ndarray:
-    """A fitted model's prediction as a 1-D float vector: P(y = 1) for a classifier, else ``predict``."""
-    if _is_classifier(model) and hasattr(model, "predict_proba"):
-        return np.asarray(model.predict_proba(x), dtype=np.float64)[:, 1]
-    return np.asarray(model.predict(x), dtype=np.float64).reshape(len(x), -1)[:, 0]
 
 
 class _MetaLearner(BaseEstimator):
@@ -140,8 +119,6 @@ class XLearner(_MetaLearner):
         self.propensity_model = propensity_model
 
     def fit(self, x: Any, t: Any, y: Any) -> "XLearner":
-        from meddl.treatment.propensity import PropensityModel
-
         _check_estimator(self.estimator, "estimator", "XLearner")
         effect = self.estimator if self.effect_estimator is None else self.effect_estimator
         _check_estimator(effect, "effect_estimator", "XLearner")

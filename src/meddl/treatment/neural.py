@@ -32,6 +32,7 @@ from meddl.treatment._checks import (
     validate_params,
 )
 from meddl.treatment._network import EffectNetwork, NetworkOutput, build_network
+from meddl.treatment.saving import load, save_estimator
 
 __all__ = ["NeuralEffectEstimator", "DEFAULT_ACTIVATION"]
 
@@ -217,13 +218,9 @@ class NeuralEffectEstimator(BaseEstimator):
     # -- persistence -------------------------------------------------------------
     def save(self, path, *, metadata: dict[str, Any] | None = None):
         """Save to a folder (JSON + safetensors, written atomically); see :func:`meddl.treatment.load`."""
-        from meddl.treatment.saving import save_estimator
-
         return save_estimator(self, path, metadata=metadata)
 
     @classmethod
     def load(cls, path) -> "NeuralEffectEstimator":
         """Load an estimator saved with ``save(path)``; its predictions are identical."""
-        from meddl.treatment.saving import load
-
         return load(path, expected=cls)

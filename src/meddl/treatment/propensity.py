@@ -18,15 +18,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from meddl.errors import ConfigError
+from meddl.errors import ConfigError, ModelFileError
 from meddl.treatment._checks import (
     check_features,
     check_fitted,
     check_probabilities,
     check_treatment,
 )
+from meddl.treatment.outcome_models import fit_clone
 
-__all__ = ["PropensityModel", "overlap_mask", "overlap_plot", "NO_SUPPORT", "DEFAULT_SUPPORT"]
+__all__ = ["PropensityModel", "LinearPropensity", "overlap_mask", "overlap_plot", "NO_SUPPORT", "DEFAULT_SUPPORT"]
 
 DEFAULT_SUPPORT = (0.05, 0.95)
 NO_SUPPORT = "no recommendation: outside the data's support"
@@ -52,8 +53,6 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
 
     def fit(self, x: Any, t: Any) -> "PropensityModel":
         """Fit P(t = 1 | x); ``t`` must be 0/1 with both arms present."""
-        from meddl.treatment.meta_learners import fit_clone
-
         x = check_features(x)
         t = check_treatment(t, len(x))
         estimator = self.estimator
@@ -83,6 +82,34 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
     def predict(self, x: Any) -> np.ndarray:
         """The more likely arm (0/1)."""
         return (self.predict_propensity(x) > 0.5).astype(np.int64)
+
+
+class LinearPropensity:
+    """Standardised logistic regression for P(treated | x), saved as JSON (never pickled)."""
+
+    def fit(self, x: np.ndarray, t: np.ndarray) -> "LinearPropensity":
+        model = PropensityModel().fit(x, t).model_
+        scaler, logistic = model[0], model[-1]
+        self.mean_, self.scale_ = scaler.mean_.astype(float), scaler.scale_.astype(float)
+        self.coef_, self.intercept_ = logistic.coef_[0].astype(float), float(logistic.intercept_[0])
+        return self
+
+    def predict_propensity(self, x: np.ndarray) -> np.ndarray:
+        z = ((np.asarray(x, dtype=np.float64) - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def to_dict(self) -> dict:
+        return {"type": "LinearPropensity", "mean": self.mean_.tolist(), "scale": self.scale_.tolist(),
+                "coef": self.coef_.tolist(), "intercept": self.intercept_}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LinearPropensity":
+        if not isinstance(data, dict) or data.get("type") != "LinearPropensity":
+            raise ModelFileError(f"Not a saved propensity model: {str(data)[:200]}")
+        obj = cls()
+        obj.mean_, obj.scale_ = np.asarray(data["mean"]), np.asarray(data["scale"])
+        obj.coef_, obj.intercept_ = np.asarray(data["coef"]), float(data["intercept"])
+        return obj
 
 
 def _check_support(lower: float, upper: float, owner: str) -> tuple[float, float]:

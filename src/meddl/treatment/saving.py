@@ -13,7 +13,6 @@ every checksum is verified.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,31 +20,25 @@ import numpy as np
 
 from meddl.errors import MeddlError, ModelFileError
 from meddl.io import atomic_directory
-from meddl.io import sha256_file as _sha256
+from meddl.saving import (read_arrays, read_document, registered_class, registered_classes, write_arrays,
+                          write_document)
+from meddl.treatment._checks import check_fitted
+from meddl.treatment._network import EffectNetwork
 
 __all__ = ["save_estimator", "load", "FORMAT"]
 
 FORMAT = "meddl.treatment/1"
 CONFIG_FILE = "estimator.json"
 WEIGHTS_FILE = "weights.safetensors"
-
-
-def _estimator_classes() -> dict[str, type]:
-    from meddl.treatment.cfrnet import CFRNet
-    from meddl.treatment.dragonnet import Dragonnet
-    from meddl.treatment.ensemble import EffectEnsemble
-    from meddl.treatment.tarnet import TARNet
-
-    return {cls.__name__: cls for cls in (TARNet, CFRNet, Dragonnet, EffectEnsemble)}
+FAMILY = "treatment"
 
 
 def save_estimator(estimator, path, *, metadata: dict[str, Any] | None = None) -> Path:
     """Write a fitted neural estimator or ensemble to the folder ``path`` atomically; return the path."""
-    from meddl.treatment._checks import check_fitted
-
     check_fitted(estimator)
-    if type(estimator).__name__ not in _estimator_classes():
-        raise MeddlError(f"Cannot save a {type(estimator).__name__}: only {sorted(_estimator_classes())} are supported.")
+    if type(estimator).__name__ not in registered_classes(FAMILY):
+        raise MeddlError(f"Cannot save a {type(estimator).__name__}: only {sorted(registered_classes(FAMILY))} are "
+                         "supported.")
     path = Path(path)
     with atomic_directory(path) as tmp:
         _write(estimator, tmp, metadata or {})
@@ -53,11 +46,9 @@ def save_estimator(estimator, path, *, metadata: dict[str, Any] | None = None) -
 
 
 def _write(estimator, folder: Path, metadata: dict[str, Any]) -> None:
-    from meddl import __version__
-
-    document: dict[str, Any] = {"format": FORMAT, "meddl_version": __version__, "class": type(estimator).__name__,
-                                "params": _json_params(estimator), "metadata": metadata}
-    if type(estimator).__name__ == "EffectEnsemble":
+    document: dict[str, Any] = {"class": type(estimator).__name__, "params": _json_params(estimator),
+                                "metadata": metadata}
+    if hasattr(estimator, "estimators_"):  # an ensemble: its members, each in a folder of its own
         document["members"] = []
         for index, member in enumerate(estimator.estimators_):
             name = f"member_{index}"
@@ -66,10 +57,7 @@ def _write(estimator, folder: Path, metadata: dict[str, Any]) -> None:
             document["members"].append(name)
         document["base"] = {"class": type(estimator.base).__name__, "params": _json_params(estimator.base)}
     else:
-        from safetensors.torch import save_file
-
-        weights = {key: value.detach().cpu().contiguous() for key, value in estimator.network_.named_weights().items()}
-        save_file(weights, str(folder / WEIGHTS_FILE), metadata={"format": FORMAT})
+        document["weights"] = write_arrays(folder / WEIGHTS_FILE, estimator.network_.named_weights(), format=FORMAT)
         document["fitted"] = {
             "n_features_in_": int(estimator.n_features_in_), "outcome_type_": estimator.outcome_type_,
             "x_mean_": estimator.x_mean_.tolist(), "x_scale_": estimator.x_scale_.tolist(),
@@ -77,12 +65,7 @@ def _write(estimator, folder: Path, metadata: dict[str, Any]) -> None:
             "best_epoch_": int(estimator.best_epoch_),
         }
         document["network"] = estimator.network_.get_config()
-        document["weights"] = {"file": WEIGHTS_FILE, "sha256": _sha256(folder / WEIGHTS_FILE)}
-    try:
-        text = json.dumps(document, indent=2, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise MeddlError(f"The estimator's parameters and metadata must be JSON-serialisable: {exc}.") from None
-    (folder / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
+    write_document(folder / CONFIG_FILE, document, format=FORMAT)
 
 
 def _json_params(estimator) -> dict[str, Any]:
@@ -110,47 +93,29 @@ def load(path, *, expected: type | None = None):
 
 
 def _read(path: Path):
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    from meddl.treatment._network import EffectNetwork
-
     config_path = path / CONFIG_FILE
     if not path.is_dir() or not config_path.is_file():
         raise ModelFileError(f"No saved treatment estimator at '{path}': expected a folder holding {CONFIG_FILE}.")
-    try:
-        document = json.loads(config_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"'{config_path}' is not valid JSON ({exc}); the file is corrupted or truncated.") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ModelFileError(f"'{config_path}' is not a meddl treatment estimator (expected format {FORMAT!r}).")
-    classes = _estimator_classes()
-    name = document.get("class")
-    if name not in classes:
-        raise ModelFileError(f"'{config_path}' names an unknown estimator class {name!r}; expected one of {sorted(classes)}.")
+    document = read_document(config_path, format=FORMAT, what="meddl treatment estimator")
+    estimator_class = registered_class(FAMILY, document.get("class"), config_path)
     params = {key: tuple(value) if isinstance(value, list) else value for key, value in document["params"].items()}
-    if name == "EffectEnsemble":
+    if "members" in document:  # an ensemble
         base_spec = document["base"]
-        base = classes[base_spec["class"]](**{k: tuple(v) if isinstance(v, list) else v
-                                              for k, v in base_spec["params"].items()})
-        ensemble = classes[name](base, **params)
+        base = registered_class(FAMILY, base_spec["class"], config_path)(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in base_spec["params"].items()})
+        ensemble = estimator_class(base, **params)
         ensemble.estimators_ = [_read(path / member) for member in document["members"]]
         ensemble.n_features_in_ = ensemble.estimators_[0].n_features_in_
         ensemble.metadata = document.get("metadata", {})
         return ensemble
 
-    estimator = classes[name](**params)
-    weights_path = path / WEIGHTS_FILE
-    expected_hash = (document.get("weights") or {}).get("sha256")
-    if not weights_path.is_file() or expected_hash != _sha256(weights_path):
-        raise ModelFileError(f"The weights file '{weights_path}' is missing or does not match the checksum in "
-                             f"{CONFIG_FILE}: it was truncated, corrupted or changed after saving.")
+    estimator = estimator_class(**params)
+    weights = read_arrays(path, document.get("weights"), WEIGHTS_FILE, document=CONFIG_FILE)
     try:
-        weights = load_file(str(weights_path))
         network = EffectNetwork.from_config(document["network"])
         network.load_named_weights(weights)
-    except (SafetensorError, OSError, KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"The weights in '{weights_path}' do not fit the saved architecture: {exc}.") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"The weights in '{path / WEIGHTS_FILE}' do not fit the saved architecture: {exc}.") from None
     network.eval()
     fitted = document["fitted"]
     estimator.network_ = network

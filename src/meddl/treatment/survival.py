@@ -22,6 +22,9 @@ from sklearn.base import BaseEstimator
 from meddl.errors import ConfigError, DataError, MeddlError, ModelFileError
 from meddl.io import atomic_directory
 from meddl.treatment._checks import check_features, check_fitted, check_treatment, check_vector, validate_params
+from meddl.survival import DeepSurv
+from meddl.treatment.recommend import recommend
+from meddl.survival import load_survival_model
 
 __all__ = ["SurvivalRecommender", "recommendation_survival"]
 
@@ -62,8 +65,6 @@ class SurvivalRecommender(BaseEstimator):
 
     def fit(self, x: Any, t: Any, duration: Any, event: Any) -> "SurvivalRecommender":
         """Fit h(x, t) on covariates ``x``, treatment ``t`` (0/1), ``duration`` and ``event`` (1 = event)."""
-        from meddl.survival import DeepSurv
-
         if self.validation_fraction is not None:
             validate_params(self, {"validation_fraction": ("float", ("open", 0.0), ("open", 1.0))})
         x = check_features(x)
@@ -95,8 +96,6 @@ class SurvivalRecommender(BaseEstimator):
 
     def recommend(self, x: Any, *, propensity: Any, **options) -> Any:
         """:func:`meddl.treatment.recommend` with ``higher_is_better=False`` (outcomes are log-hazards)."""
-        from meddl.treatment.recommend import recommend
-
         return recommend(self, x, propensity=propensity, higher_is_better=False, **options)
 
     # -- persistence ---------------------------------------------------------------
@@ -114,8 +113,6 @@ class SurvivalRecommender(BaseEstimator):
     @classmethod
     def load(cls, path) -> "SurvivalRecommender":
         """Load a recommender saved with :meth:`save`."""
-        from meddl.survival import load_survival_model
-
         path = Path(path)
         config = path / RECOMMENDER_FILE
         if not config.is_file():

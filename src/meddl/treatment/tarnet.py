@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from meddl.treatment.neural import DEFAULT_ACTIVATION, NeuralEffectEstimator
+from meddl.saving import register_class
 
 __all__ = ["TARNet"]
 
 
+@register_class("treatment")
 class TARNet(NeuralEffectEstimator):
     """Treatment-Agnostic Representation Network: x → Φ(x) → [μ0(Φ), μ1(Φ)].
 

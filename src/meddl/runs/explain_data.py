@@ -1,0 +1,134 @@
+"""The rows ``explain_run`` works on: the run's own test split (reloaded from its config) or given inputs.
+
+A run folder stores its split (``split.csv``) but not its data, so the test
+split is rebuilt from the data source named in ``config.yaml`` and checked
+against ``split.csv`` row by row: if the data changed since training, we say
+so rather than explain the wrong patients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from meddl.errors import DataError, MeddlError
+from meddl.runs.supervised import encode_classes
+from meddl.runs.datasets import load_data
+
+_SPLIT_NAMES = ("train", "val", "test")
+
+
+@dataclass
+class RunRows:
+    """Preprocessed rows, their ids, the raw input (for ``Run.predict``) and the labels when known."""
+
+    x: np.ndarray
+    ids: np.ndarray
+    raw: Any
+    y: np.ndarray | None
+    source: str
+
+    def take(self, positions: np.ndarray, source: str | None = None) -> "RunRows":
+        raw = self.raw.iloc[positions] if isinstance(self.raw, pd.DataFrame) else self.raw[positions]
+        return RunRows(self.x[positions], self.ids[positions], raw, None if self.y is None else self.y[positions],
+                       source or self.source)
+
+
+class ModelOutput(nn.Module):
+    """What is explained, as ``Run.predict`` computes it before any post-hoc calibration.
+
+    Classification: the class probabilities (softmax of the logits; for an
+    ensemble run, the members' mean probabilities). Regression: the predicted
+    value in the outcome's units (an ensemble's mean). Being one module, it can
+    be explained, and randomised for the randomisation test, as a whole.
+    """
+
+    def __init__(self, members: list[nn.Module], classification: bool, target_scaling: dict | None = None):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.classification = classification
+        self.scale = float((target_scaling or {}).get("std", 1.0))
+        self.shift = float((target_scaling or {}).get("mean", 0.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = torch.stack([member.forward_logits(x) for member in self.members])
+        if self.classification:
+            return torch.softmax(logits, dim=-1).mean(dim=0)
+        return logits[..., :1].mean(dim=0) * self.scale + self.shift
+
+
+def model_output(run: Any, members: list[nn.Module] | None = None) -> ModelOutput:
+    """The run's explained function (all ensemble members), or the same function of other ``members``."""
+    if members is None:
+        members = list(getattr(run, "members", None) or [run.model])
+    return ModelOutput(members, run.class_names is not None, run.info.get("target_scaling")).eval()
+
+
+def _labels(run: Any, target: np.ndarray) -> np.ndarray:
+    if run.class_names is None:
+        return pd.to_numeric(pd.Series(target), errors="coerce").to_numpy(dtype=np.float64)
+    y, _ = encode_classes(target, class_names=run.class_names)
+    return y
+
+
+def load_split_rows(run: Any) -> tuple[RunRows, np.ndarray]:
+    """All rows of the run's data, preprocessed, and each row's split name (from ``split.csv``)."""
+    split_path = run.path / "split.csv"
+    if not split_path.is_file():
+        raise DataError(f"The run folder '{run.path}' has no split.csv, so its test split cannot be rebuilt; pass "
+                        f"the rows to explain as 'inputs'.")
+    split = pd.read_csv(split_path, dtype={"row_id": str})
+    try:
+        data = load_data(run.config.data, task=run.task)
+    except (MeddlError, OSError) as exc:
+        raise DataError(f"Cannot reload the run's data ({run.config.data.source}"
+                        f"{': ' + str(run.config.data.path) if run.config.data.path else ''}) to rebuild its test "
+                        f"split: {exc} Pass the rows to explain as 'inputs'.") from None
+    ids = np.asarray(data.row_ids).astype(str)
+    if len(ids) != len(split) or not np.array_equal(ids, split["row_id"].to_numpy(dtype=str)):
+        raise DataError(f"The data at the run's source no longer matches its split.csv ({len(ids)} rows now, "
+                        f"{len(split)} at training); it changed since training. Pass the rows to explain as 'inputs'.")
+    features = np.asarray(run.preprocessor.transform(data.features), dtype=np.float32)
+    raw = data.features if isinstance(data.features, pd.DataFrame) else features
+    return RunRows(features, ids, raw, _labels(run, data.target), "all rows"), split["split"].to_numpy()
+
+
+def split_rows(run: Any, name: str) -> RunRows:
+    """The preprocessed rows of one split (``"train"``, ``"val"`` or ``"test"``) of the run's data."""
+    rows, splits = load_split_rows(run)
+    positions = np.flatnonzero(splits == name)
+    if not len(positions):
+        raise DataError(f"The run's split.csv has no {name!r} rows.")
+    return rows.take(positions, f"the run's {name} split")
+
+
+def given_rows(run: Any, inputs: Any) -> RunRows:
+    """Rows given by the caller, checked and preprocessed exactly as ``Run.predict`` does (``Run.features``)."""
+    x, ids, frame = run.features(inputs)
+    x = np.asarray(x, dtype=np.float32)
+    # Preprocessed images are already in [0, 1] at the model's size; Run.predict leaves them unchanged.
+    return RunRows(x, np.asarray(ids).astype(str), frame if frame is not None else x, None, "given inputs")
+
+
+class RunData:
+    """The run's reloaded data, loaded at most once; remembers why it could not be loaded."""
+
+    def __init__(self, run: Any):
+        self.run, self._rows, self.error = run, None, None
+
+    def split(self, name: str) -> RunRows | None:
+        if self._rows is None and self.error is None:
+            try:
+                self._rows = load_split_rows(self.run)
+            except MeddlError as exc:
+                self.error = str(exc)
+        if self._rows is None:
+            return None
+        rows, splits = self._rows
+        positions = np.flatnonzero(splits == name)
+        return rows.take(positions, f"the run's {name} split") if len(positions) else None

@@ -1,0 +1,243 @@
+"""``Run``: a trained run loaded from its folder; it hands every task-specific step to its task plug-in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+
+from meddl.data import (ImagePreprocessor, TabularPreprocessor, load_medmnist_npz, read_dicom_image, read_nifti,
+                        read_table, resize_images)
+from meddl.errors import DataError, MeddlError
+from meddl.evaluation import ConformalClassifier, PlattScaler, TemperatureScaler
+from meddl.models.ensemble import combine_outputs, member_outputs
+from meddl.models.onnx import OnnxModel
+from meddl.runs.folder import RunFolder
+from meddl.runs.registry import get_task, load_config
+from meddl.runs.result import RunInfo
+from meddl.runs.supervised import encode_classes, output_to_scores
+
+__all__ = ["Run", "load_run"]
+
+
+class Run:
+    """A trained run, loaded from its folder: ``predict``, ``evaluate``, ``recommend``, ``explain``, ``metrics``.
+
+    Loading checks every file against the run's manifest (a run edited after
+    training is refused, naming the file) and that this meddl reads the folder's format.
+
+    Example:
+        >>> run = meddl.load_run("runs/quickstart")       # doctest: +SKIP
+        >>> run.predict("new_patients.csv")                 # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path):
+        self.folder = RunFolder(path).require()
+        self.folder.check_integrity()
+        self.path = self.folder.path
+        self.info = self.folder.read_info()
+        self.run_info = RunInfo.from_dict(self.info)
+        self.task = self.run_info.task
+        self.task_plugin = get_task(self.task)
+        self.config = load_config(self.folder.read_config())
+        self.model = self.task_plugin.load_model(self.folder, self.info)
+        self.preprocessor = _load_preprocessor(self.folder)
+        self.class_names = self.run_info.class_names
+        self.threshold = self.run_info.threshold
+        self.calibrator = _load_calibrator(self.info.get("calibration"))
+        self.conformal = ConformalClassifier.from_dict(self.info["conformal"]) if self.info.get("conformal") else None
+        n_members = int((self.info.get("ensemble") or {}).get("members", 1))
+        self.members = [self.model] if n_members == 1 else self.folder.load_members(n_members, first=self.model)
+        self._onnx = None
+
+    @property
+    def metrics(self) -> dict:
+        return self.folder.read_metrics()
+
+    def __repr__(self) -> str:
+        return f"Run('{self.path}', task={self.task!r})"
+
+    # -- what the task does -------------------------------------------------
+    def predict(self, data: Any, *, runtime: str = "torch") -> pd.DataFrame:
+        """Predictions for raw input: a table (DataFrame, CSV/Parquet path) or images (array, file, folder, .npz).
+
+        Classification: one ``prob_<class>`` column per class, ``predicted`` (with
+        the run's threshold for two classes) and ``prediction_set`` (conformal)
+        when the run has one. Regression: ``predicted``. Survival: risk, median
+        survival and survival at each horizon. ``runtime="onnx"`` runs the
+        exported ``model.onnx`` with ONNX Runtime instead of PyTorch (``meddl export`` first).
+        Ensembles add the spread across members: ``prob_<class>_sd``, ``prob_<class>_low``
+        and ``prob_<class>_high`` (a 95% interval; ``predicted_*`` for regression).
+        """
+        return self.task_plugin.predict(self, data, runtime=runtime)
+
+    def evaluate(self, data: Any, *, label: str | None = None, n_resamples: int = 1000, seed: int = 0) -> dict:
+        """Score the saved model on new labelled data, with 95% CIs.
+
+        ``data`` is a table (DataFrame or CSV/Parquet path holding the label column)
+        or a config (YAML path or dict) whose ``data`` section names labelled data
+        of the same kind; every row of it is scored.
+        """
+        return self.task_plugin.evaluate(self, data, label=label, n_resamples=n_resamples, seed=seed)
+
+    def recommend(self, data: Any) -> pd.DataFrame:
+        """Per patient: outcome under each arm, effect with interval, recommended arm and benefit (treatment runs).
+
+        Patients whose propensity lies outside the run's support get "no recommendation:
+        outside the data's support" instead of a guess.
+        """
+        return self.task_plugin.recommend(self, data)
+
+    def explain(self, data: Any = None, **kwargs):
+        """Explain predictions (attributions, Grad-CAM, with trust checks); what is explained depends on the task."""
+        return self.task_plugin.explain(self, data, **kwargs)
+
+    # -- inputs and outputs, for the task plug-ins -----------------------------
+    def features(self, data: Any) -> tuple[np.ndarray, np.ndarray, pd.DataFrame | None]:
+        """Turn raw input into model features; returns (features, row ids, the raw table or None)."""
+        if self.preprocessor is None:
+            raise MeddlError(f"'{self.path / RunFolder.PREPROCESSING}' is missing: this run cannot turn raw input "
+                             f"into features. Train the run again.")
+        if self.info["input"]["kind"] == "table":
+            frame = _as_frame(data)
+            return self.preprocessor.transform(frame), np.asarray(frame.index.astype(str)), frame
+        images, ids = _as_images(data)
+        return self.preprocessor.transform(images), ids, None
+
+    def scores(self, x: np.ndarray, runtime: str = "torch") -> np.ndarray:
+        """Probabilities (classification, calibrated as trained) or values (regression) for features ``x``."""
+        if runtime == "onnx":
+            if len(self.members) > 1:
+                raise MeddlError(f"runtime 'onnx' runs one network, but this run is an ensemble of "
+                                 f"{len(self.members)} members; use runtime='torch'.")
+            if self._onnx is None:
+                self._onnx = OnnxModel(self.folder.file(RunFolder.ONNX))
+            logits = self._onnx.logits(x)
+        elif runtime == "torch" and len(self.members) > 1:
+            logits = self.ensemble_outputs(x)[0]
+        elif runtime == "torch":
+            logits = self.model.predict_tensor(self.model._to_device(x), logits=True).cpu().numpy()
+        else:
+            raise MeddlError(f"The 'runtime' must be 'torch' or 'onnx'. Got {runtime!r} instead.")
+        return self.scores_from_logits(logits)
+
+    def ensemble_outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(combined, per_member)`` outputs of an ensemble's networks."""
+        return combine_outputs(member_outputs(self.members, x), self.class_names is not None)
+
+    def scores_from_logits(self, logits: np.ndarray) -> np.ndarray:
+        """The network's logits → probabilities (with the run's calibration) or predictions (regression)."""
+        return output_to_scores(np.asarray(logits, dtype=np.float64), self.class_names is not None, self.calibrator,
+                                self.info.get("target_scaling"))
+
+    def split_data(self, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
+        """Features and encoded targets of one of the run's own splits, re-read from its data source."""
+        assignment = self.folder.read_split()
+        loaded = self.task_plugin.load_data(self.config)
+        if len(loaded) != len(assignment):
+            raise DataError(f"The run's data source now has {len(loaded)} rows but the run was trained on "
+                            f"{len(assignment)}; the {split} split cannot be rebuilt.")
+        rows = np.flatnonzero(assignment["split"].to_numpy() == split)
+        features = loaded.features.iloc[rows] if loaded.kind == "table" else loaded.features[rows]
+        x = self.preprocessor.transform(features)
+        truth = loaded.target[rows]
+        if self.class_names is not None:
+            return x, encode_classes(truth, class_names=self.class_names)[0]
+        return x, np.asarray(truth, dtype=np.float64)
+
+    def labelled_data(self, data: Any, label: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """Features and raw labels of new labelled data: a table with the label column, or a config."""
+        is_config = isinstance(data, dict) or (isinstance(data, (str, Path)) and str(data).endswith((".yaml", ".yml")))
+        if is_config:
+            loaded = self.task_plugin.load_data(load_config(data))
+            if loaded.kind != self.info["input"]["kind"]:
+                raise DataError(f"The run's model takes {self.info['input']['kind']}s; the evaluation data holds "
+                                f"{loaded.kind}s.")
+            return self.preprocessor.transform(loaded.features), loaded.target
+        label = label or self.info.get("label")
+        frame = _as_frame(data)
+        if label not in frame.columns:
+            raise DataError(f"The evaluation data has no label column {label!r}; columns: "
+                            f"{list(map(str, frame.columns))[:20]}.")
+        if frame[label].isna().any():
+            raise DataError(f"{int(frame[label].isna().sum())} rows have a missing value in label column {label!r}.")
+        return self.preprocessor.transform(frame), frame[label].to_numpy()
+
+
+def load_run(path: str | Path) -> Run:
+    """Load a run folder written by ``meddl.train`` (every file is checked against the run's manifest)."""
+    return Run(path)
+
+
+def _load_preprocessor(folder: RunFolder):
+    saved = folder.read_preprocessing()
+    if saved is None:
+        return None
+    if saved.get("type") == "ImagePreprocessor":
+        return ImagePreprocessor.from_dict(saved)
+    return TabularPreprocessor.from_dict(saved)
+
+
+def _load_calibrator(saved: dict | None):
+    if not saved:
+        return None
+    return (PlattScaler if saved.get("type") == "PlattScaler" else TemperatureScaler).from_dict(saved)
+
+
+def _as_frame(data: Any) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, pd.Series):
+        return data.to_frame().T
+    if isinstance(data, dict):
+        return pd.DataFrame([data])
+    if isinstance(data, (str, Path)):
+        return read_table(data)
+    raise DataError(f"Input for a table model must be a DataFrame, a dict (one patient) or a CSV/Parquet path; "
+                    f"got {type(data).__name__}.")
+
+
+def _as_images(data: Any) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(data, np.ndarray):
+        return data, np.asarray([str(i) for i in range(len(data))])
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if path.suffix == ".npz":
+            split = load_medmnist_npz(path)
+            name = "test" if "test" in split else next(iter(split))
+            images = split[name][0]
+            return images, np.asarray([f"{name}-{i}" for i in range(len(images))])
+        if path.is_dir() or path.suffix.lower() in (".png", ".jpg", ".jpeg"):
+            return _read_plain_images(path)
+        if path.suffix.lower() in (".dcm", ""):
+            image = read_dicom_image(path)
+            return image[None] if image.ndim == 3 else image[None, ..., None], np.asarray([str(path)])
+        if path.name.endswith((".nii", ".nii.gz")):
+            image = read_nifti(path)
+            return image[None, ..., None] if image.ndim == 2 else image[None], np.asarray([str(path)])
+    raise DataError(f"Input for an image model must be an array (N, H, W[, C]), an image file, a folder of images "
+                    f"or a MedMNIST .npz; got {data!r:.100}.")
+
+
+def _read_plain_images(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    files = sorted(p for p in (path.rglob("*") if path.is_dir() else [path])
+                   if p.suffix.lower() in (".png", ".jpg", ".jpeg") and not p.name.startswith("."))
+    if not files:
+        raise DataError(f"No PNG or JPEG images found in '{path}'.")
+    arrays = []
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                arrays.append(np.asarray(image.convert("L") if image.mode in ("L", "I;16", "I") else image.convert("RGB")))
+        except (OSError, UnidentifiedImageError) as exc:
+            raise DataError(f"Cannot read image '{file}': {exc}.") from None
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        target = arrays[0].shape[:2]
+        arrays = [a if a.shape[:2] == target else resize_images((a[..., None] if a.ndim == 2 else a)[None].astype(np.float32), target)[0].squeeze()
+                  for a in arrays]
+    stacked = np.stack(arrays)
+    return (stacked[..., None] if stacked.ndim == 3 else stacked), np.asarray([str(f) for f in files])

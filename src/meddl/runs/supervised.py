@@ -1,0 +1,304 @@
+"""Diagnosis (classification) and progression (regression) from tables or images, end to end.
+
+``train_supervised(config)`` loads the data, splits it without leakage, fits the
+preprocessing on the training split only, trains the preset model with early
+stopping on the validation split, picks the operating threshold on validation,
+and evaluates validation and test with confidence intervals. The diagnosis and
+regression task plug-ins (:mod:`meddl.runs.diagnosis`) call it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from meddl.data import ImagePreprocessor, TabularPreprocessor
+from meddl.errors import ConfigError, DataError
+from meddl.evaluation import (ConformalClassifier, PlattScaler, TemperatureScaler, choose_threshold,
+                              evaluate_predictions)
+from meddl.models.ensemble import spread_columns
+from meddl.runs.config import RunConfig
+from meddl.runs.datasets import (LoadedData, PreparedSplits, load_data, missingness, split_labels, split_rows,
+                                 table_schema)
+from meddl.runs.fitting import fit_models, recipe_outputs
+from meddl.runs.log import RunLog
+from meddl.runs.result import RunInfo, RunResult
+
+__all__ = ["train_supervised", "encode_classes", "output_to_scores", "prediction_frame", "truth_labels"]
+
+# A class is "imbalanced" (class_weight: auto -> balanced) when it has fewer than this share of the majority.
+_IMBALANCE_RATIO = 0.5
+
+
+def _sort_key(value: Any):
+    try:
+        return (0, float(value), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(value))
+
+
+def encode_classes(target: np.ndarray, *, class_names: list[str] | None = None,
+                   positive_class: str | None = None) -> tuple[np.ndarray, list[str]]:
+    """Class names (binary: the positive class last) and each row's class index."""
+    as_text = np.asarray([str(v) for v in target], dtype=object)
+    present = sorted(set(as_text), key=_sort_key)
+    names = list(class_names) if class_names else present
+    unknown = sorted(set(present) - set(names))
+    if unknown:
+        raise DataError(f"Labels {unknown[:5]} are not among the class names {names}.")
+    if len(names) < 2:
+        raise DataError(f"Diagnosis needs at least two classes in the label column; found only {names}.")
+    if positive_class is not None:
+        if len(names) != 2:
+            raise ConfigError(f"data.positive_class is for two classes; the data has {len(names)}: {names}.")
+        if str(positive_class) not in names:
+            raise ConfigError(f"data.positive_class {positive_class!r} is not a class; classes are {names}.")
+        names = [n for n in names if n != str(positive_class)] + [str(positive_class)]
+    index = {name: i for i, name in enumerate(names)}
+    return np.asarray([index[v] for v in as_text], dtype=np.int64), names
+
+
+def _fit_features(data: LoadedData, splits: PreparedSplits, config: RunConfig, log: RunLog):
+    """Fit preprocessing on the training rows only; return it and the three feature matrices."""
+    if data.kind == "table":
+        preprocessor = TabularPreprocessor(numeric=config.data.numeric, categorical=config.data.categorical)
+        frame = data.features
+        preprocessor.fit(frame.iloc[splits.train])
+        log(f"Preprocessing fitted on {len(splits.train)} training rows: {len(preprocessor.input_columns_)} columns "
+            f"-> {preprocessor.n_features_out_} features ({len(preprocessor.categorical_columns_)} categorical, "
+            f"{len(preprocessor.missing_indicator_columns_)} missing-value indicators).")
+        matrices = [preprocessor.transform(frame.iloc[rows]) if len(rows) else None
+                    for rows in (splits.train, splits.val, splits.test)]
+    else:
+        preprocessor = ImagePreprocessor().fit(data.features[splits.train])
+        matrices = [preprocessor.transform(data.features[rows]) if len(rows) else None
+                    for rows in (splits.train, splits.val, splits.test)]
+        log(f"Images {preprocessor.input_shape_} scaled by {preprocessor.scaling_}.")
+    return preprocessor, matrices
+
+
+def _class_weight(y_train: np.ndarray, setting: str, log: RunLog):
+    if setting == "none":
+        return None
+    counts = np.bincount(y_train)
+    if setting == "balanced" or counts.min() < _IMBALANCE_RATIO * counts.max():
+        log(f"Class weights: balanced (training counts {counts.tolist()}).")
+        return "balanced"
+    return None
+
+
+def load_supervised_data(config: RunConfig, *, classification: bool) -> LoadedData:
+    """The labelled table or images a diagnosis/regression config names (subgroup columns kept aside)."""
+    subgroups = list(config.evaluation.subgroups)
+    return load_data(config.data, classification=classification,
+                     extra_columns=[c for c in subgroups if not config.data.features or c not in config.data.features])
+
+
+def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, data: LoadedData | None = None,
+                     splits: PreparedSplits | None = None) -> RunResult:
+    """Train and evaluate; return everything the run folder needs.
+
+    ``data`` (from ``load_supervised_data``) and ``splits`` let cross-validation and learning curves reuse
+    loaded data with rows of their own; an empty ``splits.test`` (a model refitted on all
+    data) gives validation metrics and predictions only.
+    """
+    task = config.task
+    subgroup_columns = list(config.evaluation.subgroups)
+    if data is None:
+        data = load_supervised_data(config, classification=classification)
+        for note in data.notes:
+            log(note)
+        log(f"Loaded {len(data)} rows from {data.source}.")
+    if classification:
+        y, class_names = encode_classes(data.target, class_names=data.class_names,
+                                        positive_class=config.data.positive_class)
+    else:
+        y = pd.to_numeric(pd.Series(data.target), errors="coerce").to_numpy(dtype=np.float64)
+        if not np.isfinite(y).all():
+            bad = np.flatnonzero(~np.isfinite(y))[:5].tolist()
+            raise DataError(f"The outcome column {config.data.label!r} must be numeric and finite for task 'regression'; "
+                            f"rows {bad} are not.")
+        class_names = None
+    if splits is None:
+        splits = split_rows(data, y, config.data.split, stratify=None if classification else False)
+    for note in splits.notes:
+        log(note)
+    evaluated = ("val", "test") if len(splits.test) else ("val",)
+    preprocessor, (x_train, x_val, x_test) = _fit_features(data, splits, config, log)
+    y_train, y_val, y_test = y[splits.train], y[splits.val], y[splits.test]
+    target_scaling = None
+    if not classification:
+        mean, std = float(y_train.mean()), float(y_train.std() or 1.0)
+        target_scaling = {"mean": mean, "std": std}
+        scale = lambda v: (v - mean) / std  # noqa: E731
+        y_fit, y_val_fit = scale(y_train), scale(y_val)
+    else:
+        y_fit, y_val_fit = y_train, y_val
+
+    training = config.training
+    seed = training.seed
+    n_outputs = len(class_names) if classification else 1
+    members = config.ensemble_members
+    # Balanced sampling already evens out the classes; weighting them as well would correct twice.
+    class_weight = (_class_weight(y_train, training.class_weight, log)
+                    if classification and training.sampling != "balanced" else None)
+    fitted = fit_models(config, kind=data.kind, x_train=x_train, y_train=y_fit, x_val=x_val, y_val=y_val_fit,
+                        classification=classification, n_outputs=n_outputs, class_weight=class_weight, log=log)
+    model, history = fitted.model, fitted.history
+
+    calibrator = None
+    combined = {name: fitted.outputs(x, classification) for name, x in (("val", x_val), ("test", x_test))
+                if name in evaluated}
+    outputs = {name: out for name, (out, _) in combined.items()}
+    if classification and config.evaluation.calibration != "none":
+        calibrator = _fit_calibrator(config.evaluation.calibration, outputs["val"], y_val, len(class_names))
+        log(f"Post-hoc calibration ({config.evaluation.calibration}) fitted on the validation split.")
+    scores = {name: output_to_scores(out, classification, calibrator, target_scaling)
+              for name, out in outputs.items()}
+    uncalibrated = ({name: output_to_scores(out, classification, None, None) for name, out in outputs.items()}
+                    if calibrator is not None else None)
+
+    problem = ("binary" if len(class_names) == 2 else "multiclass") if classification else "regression"
+    threshold = None
+    if problem == "binary":
+        rule = config.evaluation.threshold
+        threshold = choose_threshold(y_val, scores["val"], method=rule.method,
+                                     target=rule.value if rule.method == "fixed" else rule.target)
+        log(f"Decision threshold {threshold:.4f} chosen on validation ({rule.method}).")
+
+    frame = data.frame
+    metrics: dict[str, Any] = {}
+    for name, rows, truth in (("val", splits.val, y_val), ("test", splits.test, y_test))[:len(evaluated)]:
+        subgroups = {c: frame[c].astype(str).to_numpy()[rows] for c in subgroup_columns} if subgroup_columns else None
+        groups = data.groups[rows] if data.groups is not None else None
+        metrics[name] = evaluate_predictions(problem, truth, scores[name], threshold=threshold, class_names=class_names,
+                                             groups=groups, subgroups=subgroups,
+                                             n_resamples=config.evaluation.n_resamples, seed=seed)
+        if uncalibrated is not None:
+            metrics[name]["before_calibration"] = evaluate_predictions(
+                problem, truth, uncalibrated[name], threshold=threshold, class_names=class_names,
+                groups=groups, n_resamples=0, seed=seed)["metrics"]
+    conformal = None
+    if classification and config.evaluation.conformal_coverage:
+        conformal = _fit_conformal(config.evaluation.conformal_coverage, scores, y_val, y_test, problem, metrics, log)
+    metrics["threshold"] = threshold
+
+    spreads = ({name: spread_columns(per_member, class_names, target_scaling) for name, (_, per_member) in combined.items()}
+               if members > 1 else {})
+    predictions = {name: prediction_frame(data.row_ids[rows], truth_labels(truth, class_names), scores[name],
+                                          class_names, threshold, conformal,
+                                          extra={**({"patient_id": data.groups[rows]} if data.groups is not None else {}),
+                                                 **{c: frame[c].to_numpy()[rows] for c in subgroup_columns},
+                                                 **spreads.get(name, {})})
+                   for name, rows, truth in (("val", splits.val, y_val), ("test", splits.test, y_test))
+                   if name in evaluated}
+    info = RunInfo(
+        task=task, problem=problem, class_names=class_names,
+        positive_class=class_names[-1] if problem == "binary" else None, threshold=threshold, label=data.label,
+        input=_input_schema(data, preprocessor),
+        data_summary={
+            "source": data.source,
+            "n_rows": int(len(data)),
+            "split_sizes": {name: int(len(rows)) for name, rows in splits.items()},
+            "class_balance": ({name: {class_names[k]: int(v) for k, v in enumerate(np.bincount(y[rows], minlength=len(class_names)))}
+                               for name, rows in splits.items()} if classification else None),
+            "missingness": missingness(data.features) if data.kind == "table" else {},
+        },
+        model={"preset": config.model.preset, "n_parameters": int(model.count_params()),
+               "epochs_trained": len(history.epoch)},
+        seed=seed,
+        details={"target_scaling": target_scaling,
+                 "calibration": None if calibrator is None else calibrator.to_dict(),
+                 "conformal": None if conformal is None else conformal.to_dict(),
+                 "training_recipe": fitted.recipe, "transfer": fitted.transfer,
+                 "ensemble": {"members": members} if members > 1 else None})
+    outputs_of_recipe = recipe_outputs(fitted, combined, predictions, metrics, x_train=x_train, y_train=y_train,
+                                       problem=problem, class_names=class_names, target_scaling=target_scaling,
+                                       truths={"val": y_val, "test": y_test}, seed=seed, log=log)
+    return RunResult(config=config, info=info, model=model, preprocessor=preprocessor, history=history,
+                     metrics=metrics, predictions=predictions,
+                     split=pd.DataFrame({"row_id": data.row_ids, "split": split_labels(len(data), splits),
+                                         **({"patient_id": data.groups} if data.groups is not None else {})}),
+                     extra_files=outputs_of_recipe.files, sections=outputs_of_recipe.sections,
+                     members=outputs_of_recipe.members, member_histories=outputs_of_recipe.member_histories)
+
+
+def truth_labels(y: np.ndarray, class_names: list[str] | None) -> np.ndarray:
+    """Class indices back to class names (regression values pass through)."""
+    return np.asarray([class_names[int(v)] for v in y], dtype=object) if class_names else y
+
+
+def output_to_scores(outputs: np.ndarray, classification: bool, calibrator=None, target_scaling=None) -> np.ndarray:
+    """Model outputs (logits) → binary: P(positive) (n,); multiclass: (n, k); regression: predictions (n,)."""
+    if not classification:
+        values = outputs[:, 0]
+        if target_scaling:
+            values = values * target_scaling["std"] + target_scaling["mean"]
+        return values
+    if calibrator is not None:
+        proba = calibrator.transform(outputs if outputs.shape[1] > 2 else outputs[:, 1] - outputs[:, 0])
+        proba = np.asarray(proba, dtype=np.float64)
+        if proba.ndim == 1:
+            return proba
+    else:
+        shifted = outputs - outputs.max(axis=1, keepdims=True)
+        proba = np.exp(shifted)
+        proba /= proba.sum(axis=1, keepdims=True)
+    return proba[:, 1] if proba.shape[1] == 2 else proba
+
+
+def _fit_calibrator(kind: str, val_logits: np.ndarray, y_val: np.ndarray, n_classes: int):
+    if kind == "platt":
+        if n_classes != 2:
+            raise ConfigError("evaluation.calibration 'platt' is for two classes; use 'temperature' for several.")
+        return PlattScaler().fit(val_logits[:, 1] - val_logits[:, 0], y_val)
+    logits = val_logits[:, 1] - val_logits[:, 0] if n_classes == 2 else val_logits
+    return TemperatureScaler().fit(logits, y_val)
+
+
+def _fit_conformal(coverage, scores, y_val, y_test, problem, metrics, log):
+    def matrix(s):
+        return np.column_stack([1 - s, s]) if problem == "binary" else s
+
+    try:
+        conformal = ConformalClassifier(coverage=coverage).fit(matrix(scores["val"]), y_val)
+    except DataError as exc:
+        log(f"Conformal prediction sets skipped: {exc}")
+        return None
+    if "test" in scores:
+        metrics["test"]["conformal"] = conformal.summary(matrix(scores["test"]), y_test)
+        log(f"Conformal sets ({coverage:.0%} target) on test: coverage {metrics['test']['conformal']['coverage']:.3f}, "
+            f"mean set size {metrics['test']['conformal']['mean_set_size']:.2f}.")
+    return conformal
+
+
+def prediction_frame(row_ids, truth, scores: np.ndarray, class_names, threshold, conformal, extra=None) -> pd.DataFrame:
+    """One row per case: id, (true label), class probabilities, predicted class, (conformal set)."""
+    columns: dict[str, Any] = {"row_id": row_ids}
+    if truth is not None:
+        columns["y_true"] = truth
+    if class_names is None:
+        columns["predicted"] = scores
+    else:
+        proba = np.column_stack([1 - scores, scores]) if scores.ndim == 1 else scores
+        for k, name in enumerate(class_names):
+            columns[f"prob_{name}"] = proba[:, k]
+        if scores.ndim == 1:
+            chosen = (scores >= threshold).astype(int)
+        else:
+            chosen = proba.argmax(axis=1)
+        columns["predicted"] = np.asarray([class_names[k] for k in chosen], dtype=object)
+        if conformal is not None:
+            sets = conformal.predict_sets(proba)
+            columns["prediction_set"] = ["|".join(n for n, keep in zip(class_names, row) if keep) for row in sets]
+    for key, values in (extra or {}).items():
+        columns.setdefault(key, values)
+    return pd.DataFrame(columns)
+
+
+def _input_schema(data: LoadedData, preprocessor) -> dict[str, Any]:
+    if data.kind == "table":
+        return table_schema(data.features, preprocessor)
+    return {"kind": "image", "input_shape": list(preprocessor.input_shape_)}

@@ -1,0 +1,99 @@
+"""The one saving core: a folder holding a JSON document and safetensors arrays, checksummed, never pickled.
+
+Every saved object of meddl (networks, survival models, treatment estimators)
+is a folder with a JSON document (its class, parameters and fitted scalars,
+the format and meddl's version) and, where it has them, a safetensors file of
+arrays whose sha256 the document records. Classes register themselves under
+a family (``@register_class("survival")``), so a document names its class and
+loading finds it without the saving code importing every class (and without
+pickle). Each family keeps its own document layout and file names, so folders
+written by meddl 0.1.0 still load.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from meddl.errors import MeddlError, ModelFileError
+from meddl.io import sha256_file
+from meddl.version import __version__
+
+__all__ = ["register_class", "registered_class", "registered_classes", "write_document", "read_document",
+           "write_arrays", "read_arrays"]
+
+_CLASSES: dict[str, dict[str, type]] = {}
+
+
+def register_class(family: str):
+    """Class decorator: save files of ``family`` may name this class (by its ``__name__``)."""
+    def register(cls: type) -> type:
+        _CLASSES.setdefault(family, {})[cls.__name__] = cls
+        return cls
+    return register
+
+
+def registered_classes(family: str) -> dict[str, type]:
+    """The classes registered under ``family``, by name."""
+    return dict(_CLASSES.get(family, {}))
+
+
+def registered_class(family: str, name: object, where: Path) -> type:
+    """The class a saved document names, or ``ModelFileError`` naming the file and the known classes."""
+    classes = _CLASSES.get(family, {})
+    if name not in classes:
+        raise ModelFileError(f"'{where}' names an unknown {family} class {name!r}; expected one of {sorted(classes)}.")
+    return classes[name]
+
+
+def write_document(path: Path, document: dict[str, Any], *, format: str) -> None:
+    """Write a saved object's JSON document (``format`` and ``meddl_version`` first); strict JSON, no NaN."""
+    document = {"format": format, "meddl_version": __version__, **document}
+    try:
+        text = json.dumps(document, indent=2, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise MeddlError(f"The parameters and metadata to save must be JSON-serialisable: {exc}.") from None
+    Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+def read_document(path: Path, *, format: str, what: str) -> dict[str, Any]:
+    """Read and check a saved object's JSON document (``what`` names it for messages: "meddl model", ...)."""
+    path = Path(path)
+    if not path.parent.is_dir() or not path.is_file():
+        raise ModelFileError(f"No saved {what} at '{path.parent}': expected a folder holding {path.name}.")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"'{path}' is not valid JSON ({exc}); the file is corrupted or truncated.") from None
+    if not isinstance(document, dict) or document.get("format") != format:
+        got = document.get("format") if isinstance(document, dict) else type(document).__name__
+        raise ModelFileError(f"'{path}' is not a {what} (expected format {format!r}, got {got!r}).")
+    return document
+
+
+def write_arrays(path: Path, arrays: dict[str, torch.Tensor], *, format: str) -> dict[str, str]:
+    """Write tensors to a safetensors file; return the ``{"file", "sha256"}`` entry for the document."""
+    path = Path(path)
+    save_file({key: value.detach().cpu().contiguous() for key, value in arrays.items()}, str(path),
+              metadata={"format": format})
+    return {"file": path.name, "sha256": sha256_file(path)}
+
+
+def read_arrays(folder: Path, entry: dict[str, Any] | None, default_file: str, *, document: str) -> dict[str, torch.Tensor]:
+    """Read the arrays a document's ``entry`` names, after checking their sha256."""
+    entry = entry or {}
+    path = Path(folder) / entry.get("file", default_file)
+    if not path.is_file():
+        raise ModelFileError(f"The arrays file '{path}' is missing.")
+    if entry.get("sha256") != sha256_file(path):
+        raise ModelFileError(f"The file '{path}' does not match the checksum recorded in {document}: it was "
+                             "truncated, corrupted or changed after saving. Re-save or re-train the model.")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"Could not read '{path}': {exc}.") from None

@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 import meddl
-from meddl.models.onnx import OnnxModel, export_onnx
+from meddl.models.onnx import OnnxModel
+from meddl.runs import export_onnx
 
 
 def latency(fn, x: np.ndarray, calls: int) -> tuple[float, float]:

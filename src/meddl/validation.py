@@ -1,4 +1,4 @@
-"""Input checks shared by the evaluation modules.
+"""Input checks shared across meddl (one validation module): arrays, probabilities, fractions, counts.
 
 Every check raises :class:`~meddl.errors.DataError` (bad arrays) or
 :class:`~meddl.errors.ConfigError` (bad parameters) with a message that names
@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from meddl.errors import ConfigError, DataError, unknown_name_error
+
+__all__ = ["check_task", "check_fraction", "check_positive_int", "check_finite", "as_float_array", "check_probabilities", "check_same_length", "encode_labels", "binary_labels", "binary_scores", "multiclass_inputs", "check_groups", "TASKS"]
 
 TASKS = ("binary", "multiclass", "regression")
 

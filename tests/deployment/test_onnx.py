@@ -8,7 +8,8 @@ import pytest
 import meddl
 from meddl import MeddlError, ModelFileError
 from meddl.cli import main
-from meddl.models.onnx import OnnxModel, export_onnx
+from meddl.models.onnx import OnnxModel
+from meddl.runs import export_onnx
 
 from ..tasks.conftest import FAST, diagnosis_config, patient_table, write_png_folder
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from meddl.errors import DataError, ModelFileError
-from meddl.evaluation import binary_metrics, bootstrap_p_value, compare_predictions, compare_runs, delong_test
+from meddl.evaluation import binary_metrics, bootstrap_p_value, compare_predictions, delong_test
+from meddl.runs import compare_runs
 
 from .eval_helpers import make_binary, make_multiclass, write_run
 

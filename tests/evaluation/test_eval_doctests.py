@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ("bootstrap", "calibration", "compare", "conformal", "decision_curve", "delong", "evaluate", "metrics",
-           "report", "subgroups")
+           "ensemble", "subgroups")
 
 
 @pytest.mark.parametrize("name", MODULES)

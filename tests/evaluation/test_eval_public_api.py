@@ -5,15 +5,16 @@ import importlib
 import meddl.evaluation as evaluation
 
 EXPECTED = {
-    "ConformalClassifier", "MetricDict", "NOT_FOR_CLINICAL_USE", "PlattScaler", "REPORT_SECTIONS",
+    "ConformalClassifier", "MetricDict", "PlattScaler",
     "TemperatureScaler", "binary_metrics", "bootstrap_metrics", "bootstrap_p_value", "bootstrap_weights",
-    "build_report", "choose_threshold", "compare_predictions", "compare_runs", "decision_curve", "delong_auroc",
+    "choose_threshold", "compare_predictions", "confusion_matrix", "decision_curve", "delong_auroc",
+    "ensemble_section", "ensemble_summary", "plots",
     "delong_covariance", "delong_test", "evaluate_predictions", "flag_subgroup", "iter_bootstrap_weights",
     "mean_set_size", "multiclass_metrics", "net_benefit", "regression_metrics", "reliability_curve",
     "resampled_metrics", "set_coverage", "sets_to_lists", "subgroup_metrics",
 }
 MODULES = ("bootstrap", "calibration", "compare", "conformal", "decision_curve", "delong", "evaluate", "metrics",
-           "plots", "report", "subgroups")
+           "ensemble", "plots", "subgroups")
 
 
 def test_all_lists_exactly_the_public_api():

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from meddl.errors import ModelFileError
-from meddl.evaluation import NOT_FOR_CLINICAL_USE, REPORT_SECTIONS, build_report
+from meddl.report import NOT_FOR_CLINICAL_USE, REPORT_SECTIONS
+from meddl.runs import RunFolder, rebuild_report, write_report
 
 from .eval_helpers import write_run
 
@@ -15,7 +16,7 @@ CLASSIFICATION_SECTIONS = [t for t in REPORT_SECTIONS if t != "Predicted versus 
 @pytest.fixture(scope="module")
 def binary_report(tmp_path_factory):
     run_dir = write_run(tmp_path_factory.mktemp("runs") / "binary", "binary")
-    path = build_report(run_dir, extra_sections=[("Explanations", "<p>Grad-CAM goes here</p>")])
+    path = write_report(RunFolder(run_dir), extra_sections=[("Explanations", "<p>Grad-CAM goes here</p>")])
     return path, path.read_text(encoding="utf-8")
 
 
@@ -55,7 +56,7 @@ def test_report_carries_the_numbers_and_the_model_card(binary_report):
 
 
 def test_multiclass_report_has_the_classification_sections(tmp_path):
-    html = build_report(write_run(tmp_path / "mc", "multiclass", n=150)).read_text()
+    html = rebuild_report(write_run(tmp_path / "mc", "multiclass", n=150)).read_text()
     titles = _section_titles(html)
     assert "Decision curve" not in titles  # binary only
     for title in ("Metrics", "ROC and precision-recall curves", "Confusion matrix", "Calibration", "Subgroups",
@@ -66,7 +67,7 @@ def test_multiclass_report_has_the_classification_sections(tmp_path):
 
 def test_regression_report_and_missing_files_are_skipped(tmp_path):
     run_dir = write_run(tmp_path / "reg", "regression", n=120, with_history=False, with_subgroups=False)
-    html = build_report(run_dir).read_text()
+    html = rebuild_report(run_dir).read_text()
     titles = _section_titles(html)
     assert "Predicted versus observed" in titles and "Training curves" not in titles
     assert "ROC and precision-recall curves" not in titles and "Subgroups" not in titles
@@ -74,14 +75,14 @@ def test_regression_report_and_missing_files_are_skipped(tmp_path):
 
 
 def test_report_from_an_almost_empty_run_folder(tmp_path):
-    html = build_report(tmp_path).read_text()
+    html = rebuild_report(tmp_path).read_text()
     assert _section_titles(html) == ["Model card"]
     assert NOT_FOR_CLINICAL_USE in html
 
 
 def test_report_errors_for_a_missing_folder_or_corrupt_json(tmp_path):
     with pytest.raises(ModelFileError, match="does not exist or is not a folder"):
-        build_report(tmp_path / "nope")
+        rebuild_report(tmp_path / "nope")
     (tmp_path / "metrics.json").write_text("{truncated")
-    with pytest.raises(ModelFileError, match="metrics.json is not valid JSON"):
-        build_report(tmp_path)
+    with pytest.raises(ModelFileError, match="metrics.json' is not valid JSON"):
+        rebuild_report(tmp_path)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import meddl
+from meddl.runs import explain_run
 
 # PATCH: where the bright patch of the "opacity" images lies (rows, columns) in the 16 x 16 images.
 from ..tasks.conftest import OPACITY_PATCH as PATCH  # noqa: F401 - re-exported for test_explain_run
@@ -93,8 +94,6 @@ def table_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def table_explanation(table_run, tmp_path_factory):
-    from meddl.explain import explain_run
-
     with one_thread():
         return explain_run(table_run, out_dir=tmp_path_factory.mktemp("explanation") / "out", n_resamples=50, seed=0)
 

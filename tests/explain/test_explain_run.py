@@ -8,7 +8,10 @@ import pytest
 import torch
 
 from meddl import ConfigError, DataError
-from meddl.explain import attribute, explain_run, explanation_section, group_attributions, table_baseline
+from meddl.explain import attribute, explanation_section, group_attributions, table_baseline
+from meddl.report import build_report
+from meddl.runs import RunFolder, explain_run
+from meddl.runs.report import read_report_inputs
 from meddl.runs.explain_data import model_output
 
 from .conftest import PATCH, SIGNAL_COLUMNS, signal_table
@@ -117,9 +120,10 @@ def test_table_errors(table_run, tmp_path):
     assert not (tmp_path / "x").exists()  # nothing half-written
 
 
-def test_other_tasks_are_pointed_to_attribute(table_run, tmp_path, monkeypatch):
+def test_other_tasks_are_pointed_to_run_explain(table_run, tmp_path, monkeypatch):
     monkeypatch.setattr(table_run, "task", "survival")
-    with pytest.raises(ConfigError, match="task is 'survival'.*meddl.explain.attribute"):
+    monkeypatch.setitem(table_run.info, "problem", "survival")
+    with pytest.raises(ConfigError, match="task is 'survival'.*Run.explain"):
         explain_run(table_run, out_dir=tmp_path / "x")
 
 
@@ -163,15 +167,13 @@ def test_given_images_are_all_explained(image_run, tmp_path):
 
 
 def test_report_section_is_self_contained(table_run, table_explanation, image_run, tmp_path):
-    from meddl.evaluation import build_report
-
     title, html = explanation_section(table_explanation)
     assert title == "Explanations"
     for text in ("lactate", "Randomisation test", "Integrated Gradients", "GradientSHAP", "Example patients",
                  "permutation importance", "data:image/png;base64,"):
         assert text in html, text
     assert "src=\"http" not in html and "href=\"http" not in html  # nothing outside the file
-    report = build_report(table_run.path, extra_sections=[(title, html)], filename="explained.html").read_text()
+    report = build_report(read_report_inputs(RunFolder(table_run.path)), extra_sections=[(title, html)])
     assert '<section id="explanations"><h2>Explanations</h2>' in report
     images = explain_run(image_run, out_dir=tmp_path / "img", methods=["grad_cam"], n_cases=1)
     _, image_html = explanation_section(images)

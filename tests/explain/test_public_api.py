@@ -9,12 +9,12 @@ import meddl.explain as explain
 
 EXPECTED = {
     "ATTRIBUTION_METHODS", "DEFAULT_METHODS", "Explanation", "IMAGE_METHODS", "TABLE_METHODS", "TableBaseline",
-    "attribute", "completeness_error", "conv_layers", "deletion_insertion", "explain_run", "explanation_section",
+    "attribute", "completeness_error", "conv_layers", "deletion_insertion", "explanation_section",
     "find_target_layer", "grad_cam", "group_attributions", "mean_abs_importance", "model_randomization_test",
     "overlay_data_uri", "overlay_figure", "overlay_panels", "permutation_importance", "randomize_weights", "rank_correlation",
-    "save_overlay", "select_cases", "table_baseline", "explain_outcome_run", "outcome_function", "outcome_section",
+    "save_overlay", "select_cases", "table_baseline",
 }
-MODULES = ("core", "explain_run", "gradcam", "importance", "overlays", "result", "section", "tabular", "trust")
+MODULES = ("core", "methods", "gradcam", "importance", "overlays", "result", "section", "tabular", "trust")
 #: Modules whose examples run here (the others' examples need a trained run: +SKIP).
 DOCTESTED = ("core", "gradcam", "importance", "overlays", "tabular", "trust")
 

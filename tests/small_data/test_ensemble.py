@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import meddl
+from meddl.runs import RunFolder
 from meddl.models.ensemble import combine_outputs, spread_columns
 
 from .conftest import patient_table, table_config
@@ -72,6 +73,7 @@ def test_an_ensemble_of_copies_of_one_member_predicts_as_that_member(ensemble_ru
     for index in (1, 2):
         shutil.rmtree(copy / f"model_{index}")
         shutil.copytree(copy / "model", copy / f"model_{index}")
+    RunFolder(copy).write_manifest()  # the members were replaced on purpose
     ensemble = meddl.load_run(copy)
     assert len(ensemble.members) == 3
     single = meddl.load_run(copy)

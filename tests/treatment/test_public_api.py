@@ -5,7 +5,8 @@ from __future__ import annotations
 import meddl.treatment as treatment
 
 EXPECTED = [
-    "CFRNet", "Dragonnet", "EffectEnsemble", "NO_SUPPORT", "Nuisances", "PropensityModel", "RECOMMENDATION_COLUMNS",
+    "CFRNet", "Dragonnet", "EffectEnsemble", "LinearPropensity", "NO_SUPPORT", "Nuisances", "PropensityModel",
+    "RECOMMENDATION_COLUMNS",
     "SLearner", "SurvivalRecommender", "TARNet", "TLearner", "XLearner", "aipw_ate", "ate_error",
     "cross_fit_nuisances", "effect_metrics", "effect_metrics_by_sample", "load", "mmd_linear", "mmd_rbf",
     "overlap_mask", "overlap_plot", "policy_values", "recommend", "recommendation_survival",

@@ -67,17 +67,6 @@ class DataConfig(Section):
     categorical: list[str] | None = None
     split: SplitConfig = SplitConfig()
 
-    #: the sources a task accepts (its data section narrows this)
-    SOURCES: ClassVar[tuple[str, ...]] = SOURCES
-
-    @field_validator("source")
-    @classmethod
-    def _check_source(cls, value):
-        if value not in cls.SOURCES:
-            raise ValueError(f"must be one of {', '.join(cls.SOURCES)} for this task (got {value!r})."
-                             f"{did_you_mean(value, cls.SOURCES)}")
-        return value
-
     @model_validator(mode="after")
     def _check_required(self):
         if self.source == "builtin" and not (self.name or self.path):

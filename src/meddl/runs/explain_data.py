@@ -18,7 +18,7 @@ from torch import nn
 
 from meddl.errors import DataError, MeddlError
 from meddl.runs.supervised import encode_classes
-from meddl.runs.datasets import load_data
+from meddl.runs.folder import RunFolder
 
 _SPLIT_NAMES = ("train", "val", "test")
 
@@ -78,13 +78,12 @@ def _labels(run: Any, target: np.ndarray) -> np.ndarray:
 
 def load_split_rows(run: Any) -> tuple[RunRows, np.ndarray]:
     """All rows of the run's data, preprocessed, and each row's split name (from ``split.csv``)."""
-    split_path = run.path / "split.csv"
-    if not split_path.is_file():
+    if not run.folder.file(RunFolder.SPLIT).is_file():
         raise DataError(f"The run folder '{run.path}' has no split.csv, so its test split cannot be rebuilt; pass "
                         f"the rows to explain as 'inputs'.")
-    split = pd.read_csv(split_path, dtype={"row_id": str})
+    split = run.folder.read_split()
     try:
-        data = load_data(run.config.data, task=run.task)
+        data = run.task_plugin.load_data(run.config)
     except (MeddlError, OSError) as exc:
         raise DataError(f"Cannot reload the run's data ({run.config.data.source}"
                         f"{': ' + str(run.config.data.path) if run.config.data.path else ''}) to rebuild its test "

@@ -42,7 +42,7 @@ _RUN_PARAMETERS = ("seed", "device", "verbose")
 class SurvivalDataConfig(DataConfig):
     """Covariates with a follow-up time and an event indicator (1 = event, 0 = censored)."""
 
-    SOURCES: ClassVar[tuple[str, ...]] = ("csv", "parquet", "builtin", "deepsurv_h5")
+    source: Literal["csv", "parquet", "builtin", "deepsurv_h5"]
 
     duration: str | None = None
     event: str | None = None

@@ -53,7 +53,7 @@ _RUN_PARAMETERS = ("random_state", "seed", "device", "verbose")
 class TreatmentDataConfig(DataConfig):
     """Covariates, the treatment arm (0/1) and the outcome (a value, or a follow-up time and an event)."""
 
-    SOURCES: ClassVar[tuple[str, ...]] = ("csv", "parquet", "ihdp", "deepsurv_h5")
+    source: Literal["csv", "parquet", "ihdp", "deepsurv_h5"]
 
     treatment: str | None = None
     treatment_column: int | None = None

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 
 from meddl.errors import ConfigError
 from meddl.treatment._checks import check_features, check_fitted, check_min_per_arm, check_xty
-from meddl.treatment.outcome_models import fit_clone, predict_response
+from meddl.treatment.outcome_models import is_classifier_model, fit_clone, predict_response
 from meddl.treatment.propensity import PropensityModel
 
 __all__ = ["SLearner", "TLearner", "XLearner"]
@@ -122,7 +122,7 @@ class XLearner(_MetaLearner):
         _check_estimator(self.estimator, "estimator", "XLearner")
         effect = self.estimator if self.effect_estimator is None else self.effect_estimator
         _check_estimator(effect, "effect_estimator", "XLearner")
-        if _is_classifier(effect):
+        if is_classifier_model(effect):
             raise ConfigError("The effect model of XLearner regresses imputed effects, so it must be a regressor; "
                               f"got the classifier {type(effect).__name__}. Pass effect_estimator=<a regressor>.")
         x, t, y = check_xty(x, t, y)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone, is_classifier
 
-__all__ = ["fit_clone", "predict_response"]
+__all__ = ["fit_clone", "predict_response", "is_classifier_model"]
 
 
 def fit_clone(estimator: Any, x: np.ndarray, y: np.ndarray) -> Any:
@@ -18,7 +18,7 @@ def fit_clone(estimator: Any, x: np.ndarray, y: np.ndarray) -> Any:
     return model
 
 
-def _is_classifier(model: Any) -> bool:
+def is_classifier_model(model: Any) -> bool:
     """scikit-learn's ``is_classifier``, False for objects that are not scikit-learn estimators."""
     try:
         return bool(is_classifier(model))
@@ -28,6 +28,6 @@ def _is_classifier(model: Any) -> bool:
 
 def predict_response(model: Any, x: np.ndarray) -> np.ndarray:
     """A fitted model's prediction as a 1-D float vector: P(y = 1) for a classifier, else ``predict``."""
-    if _is_classifier(model) and hasattr(model, "predict_proba"):
+    if is_classifier_model(model) and hasattr(model, "predict_proba"):
         return np.asarray(model.predict_proba(x), dtype=np.float64)[:, 1]
     return np.asarray(model.predict(x), dtype=np.float64).reshape(len(x), -1)[:, 0]

@@ -36,8 +36,18 @@ def current_umask() -> int:
 
 
 def _follow_umask(path: Path, mode: int) -> None:
-    """Temporary files and folders are created private (0600/0700); the result gets the usual permissions."""
-    os.chmod(path, mode & ~current_umask())
+    """Temporary files and folders are created private (0600/0700); the result gets the usual permissions.
+
+    For a folder, everything inside it too (some writers, e.g. safetensors, create files 0600).
+    """
+    mask = current_umask()
+    os.chmod(path, mode & ~mask)
+    if path.is_dir():
+        for root, folders, files in os.walk(path):
+            for name in folders:
+                os.chmod(os.path.join(root, name), 0o777 & ~mask)
+            for name in files:
+                os.chmod(os.path.join(root, name), 0o666 & ~mask)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from meddl.explain.common import (check_method_trust, completeness_summary, prediction_table, predict_rows,
-                                           resolve_targets, sample_rows)
-from meddl.runs.explain_data import RunData, RunRows, model_output
+from meddl.explain.common import check_method_trust, completeness_summary
+from meddl.runs.explain_data import (RunData, RunRows, model_output, prediction_table, predict_rows, resolve_targets,
+                                     sample_rows)
 from meddl.explain.core import attribute
 from meddl.explain.gradcam import grad_cam
 from meddl.explain.overlays import select_cases

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from meddl.explain.common import (check_method_trust, completeness_summary, prediction_table, predict_rows,
-                                           resolve_targets, sample_rows)
-from meddl.runs.explain_data import RunData, RunRows, model_output
+from meddl.explain.common import check_method_trust, completeness_summary
+from meddl.runs.explain_data import (RunData, RunRows, model_output, prediction_table, predict_rows, resolve_targets,
+                                     sample_rows)
 from meddl.explain.core import attribute
 from meddl.explain.importance import mean_abs_importance, permutation_importance
 from meddl.explain.result import Explanation

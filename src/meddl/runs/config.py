@@ -122,8 +122,8 @@ def check_options(options: dict[str, Any], estimator_class: type, model_name: st
             if item["type"] == "extra_forbidden":
                 problems.append(f"unknown key '{key}' for model '{model_name}'.{did_you_mean(key, section.model_fields)}")
             else:
-                problems.append(f"'{key}': {item['msg']} (got {item.get('input')!r})")
-        raise ValueError("; ".join(problems) + f". Valid keys: {', '.join(section.model_fields)}") from None
+                problems.append(f"'{key}': {item['msg']} (got {item.get('input')!r}).")
+        raise ValueError(" ".join(problems) + f" Valid keys: {', '.join(section.model_fields)}.") from None
     return checked.model_dump(include=set(options))
 
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
+from pydantic import ValidationInfo, field_validator
 from sklearn.model_selection import train_test_split
 
 from meddl.data import TabularPreprocessor, read_deepsurv_h5, validate_survival_target
@@ -61,12 +61,12 @@ class SurvivalModelConfig(ModelConfig):
                              f"{unknown_name_error('', value, SURVIVAL_MODELS).args[0].split('.')[-1]}")
         return value
 
-    @model_validator(mode="after")
-    def _typed_options(self):
-        name = "deepsurv" if self.preset == "default" else self.preset
-        object.__setattr__(self, "options", check_options(self.options, SURVIVAL_MODELS[name], name,
-                                                          exclude=_RUN_PARAMETERS))
-        return self
+    @field_validator("options")
+    @classmethod
+    def _typed_options(cls, value, info: ValidationInfo):
+        preset = info.data.get("preset", "default")
+        name = "deepsurv" if preset == "default" else preset
+        return check_options(value, SURVIVAL_MODELS[name], name, exclude=_RUN_PARAMETERS) if name in SURVIVAL_MODELS else value
 
 
 class SurvivalEvaluationConfig(EvaluationConfig):

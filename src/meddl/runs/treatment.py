@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator
 
 from meddl.data import TabularPreprocessor, read_deepsurv_h5, read_ihdp_csv, validate_survival_target
 from meddl.errors import ConfigError, DataError, unknown_name_error
@@ -74,12 +74,13 @@ class TreatmentModelConfig(ModelConfig):
             raise ValueError(f"must be one of {', '.join(TREATMENT_MODELS)} (got {value!r})")
         return value
 
-    @model_validator(mode="after")
-    def _typed_options(self):
-        if self.preset != "default":
-            object.__setattr__(self, "options", check_options(self.options, TREATMENT_MODELS[self.preset],
-                                                              self.preset, exclude=_RUN_PARAMETERS))
-        return self
+    @field_validator("options")
+    @classmethod
+    def _typed_options(cls, value, info: ValidationInfo):
+        preset = info.data.get("preset", "default")
+        if preset not in TREATMENT_MODELS:  # default: the model depends on the outcome, checked when it is built
+            return value
+        return check_options(value, TREATMENT_MODELS[preset], preset, exclude=_RUN_PARAMETERS)
 
 
 class TreatmentEvaluationConfig(EvaluationConfig):
@@ -190,8 +191,12 @@ def _estimator(config: RunConfig, time_to_event: bool):
     if time_to_event != (name == "survival_recommender"):
         raise ConfigError(f"model '{name}' is for {'continuous or binary outcomes' if time_to_event else 'time-to-event outcomes'}; "
                           f"use {'survival_recommender' if time_to_event else 'cfrnet, tarnet or dragonnet'}.")
-    options = check_options(dict(config.model.options), TREATMENT_MODELS[name], name, exclude=_RUN_PARAMETERS) \
-        if config.model.preset == "default" else dict(config.model.options)
+    options = dict(config.model.options)
+    if config.model.preset == "default":  # checked at load for a named model; here once the outcome chose it
+        try:
+            options = check_options(options, TREATMENT_MODELS[name], name, exclude=_RUN_PARAMETERS)
+        except ValueError as exc:
+            raise ConfigError(f"model.options: {exc}") from None
     members = config.ensemble_members
     if name == "survival_recommender":
         return name, SurvivalRecommender(DeepSurv(seed=config.training.seed, **options)), 1

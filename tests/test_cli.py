@@ -10,7 +10,7 @@ import pytest
 from meddl import __version__
 from meddl.cli import main
 
-from .tasks.conftest import diagnosis_config, patient_table
+from .runs.conftest import diagnosis_config, patient_table
 
 
 def test_version_and_help(capsys):

@@ -11,8 +11,8 @@ import meddl
 from meddl.runs import explain_run
 
 # PATCH: where the bright patch of the "opacity" images lies (rows, columns) in the 16 x 16 images.
-from ..tasks.conftest import OPACITY_PATCH as PATCH  # noqa: F401 - re-exported for test_explain_run
-from ..tasks.conftest import write_png_folder as write_labelled_pngs
+from ..runs.conftest import OPACITY_PATCH as PATCH  # noqa: F401 - re-exported for test_explain_run
+from ..runs.conftest import write_png_folder as write_labelled_pngs
 
 SIGNAL_COLUMNS = ("lactate", "heart_rate")
 

@@ -92,8 +92,8 @@ class SurvivalModel:
         signature = inspect.signature(cls.__init__)
         return [name for name in signature.parameters if name != "self"]
 
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments, as scikit-learn's ``get_params`` (flat)."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor arguments, as scikit-learn's ``get_params`` (no nested estimators, so ``deep`` changes nothing)."""
         return {name: getattr(self, name) for name in self._parameter_names()}
 
     def set_params(self, **params) -> "SurvivalModel":

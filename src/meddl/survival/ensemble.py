@@ -63,8 +63,26 @@ class SurvivalEnsemble:
         self.n_members = n_members
         self.seeds = seeds
 
-    def get_params(self) -> dict:
-        return {"base": self.base, "n_members": self.n_members, "seeds": self.seeds}
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor arguments (scikit-learn's contract); ``deep`` adds the base model's as ``base__<name>``."""
+        params = {"base": self.base, "n_members": self.n_members, "seeds": self.seeds}
+        if deep and hasattr(self.base, "get_params"):
+            params.update({f"base__{k}": v for k, v in self.base.get_params().items()})
+        return params
+
+    def set_params(self, **params) -> "SurvivalEnsemble":
+        """Set constructor arguments (``base__<name>`` reaches the base model)."""
+        nested = {k.split("__", 1)[1]: v for k, v in params.items() if k.startswith("base__")}
+        for key, value in params.items():
+            if key.startswith("base__"):
+                continue
+            if key not in ("base", "n_members", "seeds"):
+                raise MeddlError(f"Invalid parameter {key!r} for SurvivalEnsemble. Valid parameters: "
+                                 "['base', 'n_members', 'seeds'].")
+            setattr(self, key, value)
+        if nested:
+            self.base.set_params(**nested)
+        return self
 
     def __repr__(self) -> str:
         return f"SurvivalEnsemble({self.base!r}, n_members={self.n_members})"

@@ -37,7 +37,7 @@ def _json_params(params: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, tuple):
             value = list(value)
         if hasattr(value, "get_params") and hasattr(value, "fit"):  # an ensemble's base estimator
-            value = {"class": type(value).__name__, "params": _json_params(value.get_params())}
+            value = {"class": type(value).__name__, "params": _json_params(value.get_params(deep=False))}
         out[key] = value
     return out
 
@@ -54,7 +54,7 @@ def _restore_params(params: dict[str, Any], where: Path) -> dict[str, Any]:
 
 
 def _write(model, folder: Path) -> None:
-    document: dict[str, Any] = {"class": type(model).__name__, "params": _json_params(model.get_params())}
+    document: dict[str, Any] = {"class": type(model).__name__, "params": _json_params(model.get_params(deep=False))}
     if hasattr(model, "members_"):
         document["members"] = []
         for index, member in enumerate(model.members_):

@@ -8,7 +8,7 @@ from meddl.errors import ModelFileError
 from meddl.report import NOT_FOR_CLINICAL_USE, REPORT_SECTIONS
 from meddl.runs import RunFolder, rebuild_report, write_report
 
-from .eval_helpers import write_run
+from ..evaluation.eval_helpers import write_run
 
 CLASSIFICATION_SECTIONS = [t for t in REPORT_SECTIONS if t != "Predicted versus observed"]
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 import yaml
 
-from ..tasks.conftest import patient_table
+from ..runs.conftest import patient_table
 
 
 def test_two_processes_match_one_process(tmp_path):

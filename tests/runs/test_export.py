@@ -11,7 +11,7 @@ from meddl.cli import main
 from meddl.models.onnx import OnnxModel
 from meddl.runs import export_onnx
 
-from ..tasks.conftest import FAST, diagnosis_config, patient_table, write_png_folder
+from ..runs.conftest import FAST, diagnosis_config, patient_table, write_png_folder
 
 
 @pytest.fixture(scope="module")

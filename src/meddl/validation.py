@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from meddl.errors import ConfigError, DataError, unknown_name_error
+from meddl.errors import ConfigError, DataError, did_you_mean, unknown_name_error
 
-__all__ = ["check_task", "check_fraction", "check_positive_int", "check_finite", "as_float_array", "check_probabilities", "check_same_length", "encode_labels", "binary_labels", "binary_scores", "multiclass_inputs", "check_groups", "TASKS"]
+__all__ = ["check_task", "check_fraction", "check_positive_int", "check_finite", "as_float_array", "check_probabilities", "check_same_length", "encode_labels", "binary_labels", "binary_scores", "multiclass_inputs", "check_groups", "check_parameters", "TASKS"]
 
 TASKS = ("binary", "multiclass", "regression")
 
@@ -218,3 +219,77 @@ def _preview(values: Sequence[object], limit: int = 5) -> str:
     values = list(values)
     shown = ", ".join(repr(v) for v in values[:limit])
     return f"[{shown}{', ...' if len(values) > limit else ''}]"
+
+
+def check_parameters(owner: Any, constraints: dict[str, tuple], nullable: tuple[str, ...] = ()) -> None:
+    """Check ``owner``'s parameters against ``constraints``: meddl's one parameter-constraint system.
+
+    Estimators declare their rules as data (scikit-learn's ``_parameter_constraints``) and call
+    this once, at ``fit``; every message names the parameter, the rule and the value received.
+    A constraint is ``("int", low, high)``, ``("float", low, high)`` (``None`` = unbounded,
+    bounds inclusive unless given as ``("open", value)``), ``("bool",)``, ``("options", names)``,
+    ``("units",)`` (layer widths: a tuple of positive ints, or one) or ``("seed",)`` (None or an int >= 0).
+    Parameters listed in ``nullable`` may also be ``None``.
+
+    >>> class Model:
+    ...     epochs = 0
+    >>> check_parameters(Model(), {"epochs": ("int", 1, None)})
+    Traceback (most recent call last):
+    ...
+    meddl.errors.ConfigError: The 'epochs' parameter of Model must be an int in the range [1, inf). Got 0 instead.
+    """
+    name_of_owner = type(owner).__name__
+    for name, rule in constraints.items():
+        value = getattr(owner, name)
+        if value is None and name in nullable:
+            continue
+        kind = rule[0]
+        if kind == "options":
+            if value not in rule[1]:
+                listed = ", ".join(repr(o) for o in rule[1])
+                raise ConfigError(f"The '{name}' parameter of {name_of_owner} must be one of {listed}. Got {value!r} "
+                                  f"instead.{did_you_mean(str(value), [str(o) for o in rule[1]])}")
+            continue
+        if kind == "bool":
+            if not isinstance(value, (bool, np.bool_)):
+                raise ConfigError(f"The '{name}' parameter of {name_of_owner} must be True or False. Got {value!r} instead.")
+            continue
+        if kind == "units":
+            units = (value,) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
+            ok = isinstance(units, (tuple, list)) and all(
+                isinstance(u, (int, np.integer)) and not isinstance(u, bool) and u > 0 for u in units)
+            if not ok:
+                raise ConfigError(f"The '{name}' parameter of {name_of_owner} must be a tuple of positive integers "
+                                  f"(units per layer). Got {value!r} instead.")
+            continue
+        if kind == "seed":
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0):
+                raise ConfigError(f"The '{name}' parameter of {name_of_owner} must be None or a non-negative integer. "
+                                  f"Got {value!r} instead.")
+            continue
+        _check_number(value, name, name_of_owner, kind, rule[1], rule[2], nullable=name in nullable)
+
+
+def _check_number(value: Any, name: str, owner: str, kind: str, low, high, *, nullable: bool = False) -> None:
+    low_open = isinstance(low, tuple)
+    high_open = isinstance(high, tuple)
+    low_value = low[1] if low_open else low
+    high_value = high[1] if high_open else high
+    if kind == "int":
+        ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        type_name = "an int"
+    else:
+        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        ok = ok and math.isfinite(float(value))
+        type_name = "a float"
+    if ok and low_value is not None:
+        ok = value > low_value if low_open else value >= low_value
+    if ok and high_value is not None:
+        ok = value < high_value if high_open else value <= high_value
+    if not ok:
+        left = "(" if low_open or low_value is None else "["
+        right = ")" if high_open or high_value is None else "]"
+        low_text = "-inf" if low_value is None else f"{low_value:g}"
+        high_text = "inf" if high_value is None else f"{high_value:g}"
+        raise ConfigError(f"The '{name}' parameter of {owner} must be {type_name} in the range "
+                          f"{left}{low_text}, {high_text}{right}{' or None' if nullable else ''}. Got {value!r} instead.")

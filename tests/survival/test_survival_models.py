@@ -247,10 +247,10 @@ def test_fit_rejects_bad_inputs(args, error, message):
     (DeepSurv(dropout=1.5), "The 'dropout' parameter of DeepSurv must be a float in the range \\[0, 1\\). Got 1.5"),
     (DeepSurv(hidden_units="64"), "'hidden_units' parameter of DeepSurv must be a tuple of positive integers"),
     (DeepSurv(activation="rleu"), "'activation' parameter of DeepSurv must be one of 'relu'"),
-    (DeepSurv(epochs=0), "'epochs' parameter of DeepSurv must be an integer in the range \\[1, inf\\]"),
-    (DeepSurv(batch_size=2.5), "'batch_size' parameter of DeepSurv must be an integer .* or None"),
-    (LinearCox(l2=-1.0), "'l2' parameter of LinearCox must be a float in the range \\[0, inf\\]. Got -1.0"),
-    (LogisticHazard(n_intervals=0), "'n_intervals' parameter of LogisticHazard must be an integer"),
+    (DeepSurv(epochs=0), "'epochs' parameter of DeepSurv must be an int in the range \\[1, inf\\)"),
+    (DeepSurv(batch_size=2.5), "'batch_size' parameter of DeepSurv must be an int .* or None"),
+    (LinearCox(l2=-1.0), "'l2' parameter of LinearCox must be a float in the range \\[0, inf\\). Got -1.0"),
+    (LogisticHazard(n_intervals=0), "'n_intervals' parameter of LogisticHazard must be an int"),
     (DeepSurv(ties="exact"), "'ties' parameter of DeepSurv must be one of 'efron', 'breslow'"),
 ])
 def test_bad_parameters_are_reported_at_fit(model, message):

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from meddl.errors import import_optional
-from meddl.errors import MeddlError, ModelFileError
+from meddl.errors import ModelFileError
 
 __all__ = ["export_model_onnx", "quantize_onnx", "OnnxModel", "OPSET"]
 

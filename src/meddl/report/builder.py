@@ -15,7 +15,6 @@ its own with :class:`meddl.sections.Section` (``RunFiles.sections`` and
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 

@@ -17,7 +17,8 @@ import torch
 
 from meddl.errors import DataError, MeddlError, NotFittedError
 from meddl.models.sequential import Sequential
-from meddl.survival._checks import check_features, check_parameters, check_survival_target, check_times
+from meddl.survival._checks import check_features, check_survival_target, check_times
+from meddl.validation import check_parameters
 from meddl.training.callbacks import Callback, EarlyStopping
 from meddl.training.loop import TrainingLoop, resolve_device
 from meddl.training.optimizers import Adam
@@ -30,11 +31,11 @@ __all__ = ["SurvivalModel", "build_mlp"]
 #: Rules for the parameters shared by the network models (checked in one place, at fit).
 NETWORK_CONSTRAINTS: dict[str, tuple] = {
     "hidden_units": ("units",),
-    "dropout": ("float", 0, 1, "[)"),
+    "dropout": ("float", 0, ("open", 1)),
     "activation": ("options", ("relu", "selu", "tanh", "gelu", "leaky_relu", "sigmoid")),
     "batch_norm": ("bool",),
-    "learning_rate": ("float", 0, None, "()"),
-    "weight_decay": ("float", 0, None, "[]"),
+    "learning_rate": ("float", ("open", 0), None),
+    "weight_decay": ("float", 0, None),
     "epochs": ("int", 1, None),
     "batch_size": ("int", 1, None),
     "early_stopping_patience": ("int", 0, None),

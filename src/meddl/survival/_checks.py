@@ -6,15 +6,14 @@ naming the argument, the rule and the received value, as scikit-learn does.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
-from meddl.errors import DataError, MeddlError
+from meddl.errors import DataError
 from meddl.models.inputs import as_array, check_finite
 
-__all__ = ["check_features", "check_survival_target", "check_times", "check_parameters", "structured_target"]
+__all__ = ["check_features", "check_survival_target", "check_times", "structured_target"]
 
 
 def _as_vector(value: Any, argument: str) -> np.ndarray:
@@ -92,59 +91,3 @@ def structured_target(duration: np.ndarray, event: np.ndarray) -> np.ndarray:
     target["event"] = np.asarray(event, dtype=bool)
     target["time"] = np.asarray(duration, dtype=np.float64)
     return target
-
-
-# -- parameters, declared as data ------------------------------------------------
-def _describe(rule: tuple) -> str:
-    kind = rule[0]
-    if kind in ("int", "float"):
-        low, high, closed = rule[1], rule[2], rule[3] if len(rule) > 3 else "[]"
-        left = "[" if closed[0] == "[" else "("
-        right = "]" if closed[1] == "]" else ")"
-        high_text = "inf" if high is None else f"{high:g}"
-        noun = "an integer" if kind == "int" else "a float"
-        return f"{noun} in the range {left}{low:g}, {high_text}{right}"
-    if kind == "options":
-        return "one of " + ", ".join(repr(o) for o in rule[1])
-    if kind == "units":
-        return "a tuple of positive integers (layer widths), possibly empty"
-    if kind == "bool":
-        return "a bool"
-    return str(rule)
-
-
-def _satisfies(value: Any, rule: tuple) -> bool:
-    kind = rule[0]
-    if kind in ("int", "float"):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            return False
-        if kind == "int" and not isinstance(value, numbers.Integral):
-            return False
-        low, high, closed = rule[1], rule[2], rule[3] if len(rule) > 3 else "[]"
-        if not np.isfinite(value):
-            return False
-        above = value >= low if closed[0] == "[" else value > low
-        below = True if high is None else (value <= high if closed[1] == "]" else value < high)
-        return bool(above and below)
-    if kind == "options":
-        return value in rule[1]
-    if kind == "units":
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            return value > 0
-        return isinstance(value, (tuple, list)) and all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in value)
-    if kind == "bool":
-        return isinstance(value, (bool, np.bool_))
-    raise MeddlError(f"Unknown parameter rule {rule!r}.")
-
-
-def check_parameters(owner: object, constraints: dict[str, tuple], nullable: tuple[str, ...] = ()) -> None:
-    """Check every attribute of ``owner`` named in ``constraints``; raise naming the first bad one."""
-    for name, rule in constraints.items():
-        value = getattr(owner, name)
-        if value is None and name in nullable:
-            continue
-        if not _satisfies(value, rule):
-            extra = " or None" if name in nullable else ""
-            raise MeddlError(f"The '{name}' parameter of {type(owner).__name__} must be {_describe(rule)}{extra}. "
-                             f"Got {value!r} instead.")

@@ -168,8 +168,8 @@ class LinearCox(_CoxModel):
     _parameter_constraints = {
         **{k: NETWORK_CONSTRAINTS[k] for k in ("learning_rate", "epochs", "batch_size", "early_stopping_patience",
                                                 "early_stopping_monitor", "standardize", "seed", "device", "verbose")},
-        "l2": ("float", 0, None, "[]"),
-        "tol": ("float", 0, None, "[]"),
+        "l2": ("float", 0, None),
+        "tol": ("float", 0, None),
         "ties": ("options", TIES),
     }
 

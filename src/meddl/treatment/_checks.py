@@ -7,7 +7,6 @@ the argument, says what was expected and what was received.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,7 @@ from meddl.errors import ConfigError, DataError, NotFittedError, unknown_name_er
 from meddl.models.inputs import as_array, check_finite
 
 __all__ = ["check_features", "check_vector", "check_treatment", "check_xty", "check_min_per_arm",
-           "resolve_outcome_type", "check_fitted", "validate_params", "check_probabilities"]
+           "resolve_outcome_type", "check_fitted", "check_probabilities"]
 
 OUTCOME_TYPES = ("auto", "continuous", "binary")
 
@@ -100,66 +99,6 @@ def resolve_outcome_type(outcome: str, y: np.ndarray, owner: str) -> str:
 def check_fitted(estimator: Any, attribute: str = "n_features_in_") -> None:
     if not hasattr(estimator, attribute):
         raise NotFittedError(f"This {type(estimator).__name__} is not fitted yet. Call fit(x, t, y) first.")
-
-
-# -- parameters declared as data (scikit-learn's _parameter_constraints) -------------
-def validate_params(owner: Any, constraints: dict[str, tuple]) -> None:
-    """Check ``owner``'s parameters against ``constraints``; one place, one message format.
-
-    A constraint is ``("int", low, high)``, ``("float", low, high)`` (``None`` = unbounded,
-    bounds inclusive unless given as ``("open", value)``), ``("bool",)``, ``("options", names)``,
-    ``("units",)`` (a tuple of positive ints) or ``("seed",)`` (None or an int >= 0).
-    """
-    name_of_owner = type(owner).__name__
-    for name, rule in constraints.items():
-        value = getattr(owner, name)
-        kind = rule[0]
-        if kind == "options":
-            if value not in rule[1]:
-                raise unknown_name_error(f"'{name}' of {name_of_owner}", value, rule[1], error_class=ConfigError)
-            continue
-        if kind == "bool":
-            if not isinstance(value, (bool, np.bool_)):
-                raise ConfigError(f"The '{name}' parameter of {name_of_owner} must be True or False. Got {value!r} instead.")
-            continue
-        if kind == "units":
-            ok = isinstance(value, (tuple, list)) and all(
-                isinstance(u, (int, np.integer)) and not isinstance(u, bool) and u > 0 for u in value)
-            if not ok:
-                raise ConfigError(f"The '{name}' parameter of {name_of_owner} must be a tuple of positive integers "
-                                  f"(units per layer). Got {value!r} instead.")
-            continue
-        if kind == "seed":
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0):
-                raise ConfigError(f"The '{name}' parameter of {name_of_owner} must be None or a non-negative integer. "
-                                  f"Got {value!r} instead.")
-            continue
-        _check_number(value, name, name_of_owner, kind, rule[1], rule[2])
-
-
-def _check_number(value: Any, name: str, owner: str, kind: str, low, high) -> None:
-    low_open = isinstance(low, tuple)
-    high_open = isinstance(high, tuple)
-    low_value = low[1] if low_open else low
-    high_value = high[1] if high_open else high
-    if kind == "int":
-        ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-        type_name = "an int"
-    else:
-        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-        ok = ok and math.isfinite(float(value))
-        type_name = "a float"
-    if ok and low_value is not None:
-        ok = value > low_value if low_open else value >= low_value
-    if ok and high_value is not None:
-        ok = value < high_value if high_open else value <= high_value
-    if not ok:
-        left = "(" if low_open or low_value is None else "["
-        right = ")" if high_open or high_value is None else "]"
-        low_text = "-inf" if low_value is None else f"{low_value:g}"
-        high_text = "inf" if high_value is None else f"{high_value:g}"
-        raise ConfigError(f"The '{name}' parameter of {owner} must be {type_name} in the range "
-                          f"{left}{low_text}, {high_text}{right}. Got {value!r} instead.")
 
 
 def check_probabilities(values: Any, argument: str, n: int | None = None, x_name: str = "x") -> np.ndarray:

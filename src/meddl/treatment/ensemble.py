@@ -17,7 +17,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 
 from meddl.errors import ConfigError
-from meddl.treatment._checks import check_fitted, validate_params
+from meddl.validation import check_parameters
+from meddl.treatment._checks import check_fitted
 from meddl.treatment.saving import load, save_estimator
 from meddl.saving import register_class
 
@@ -51,7 +52,7 @@ class EffectEnsemble(BaseEstimator):
 
     def fit(self, x: Any, t: Any, y: Any) -> "EffectEnsemble":
         """Fit every member on the same ``(x, t, y)``; return ``self``."""
-        validate_params(self, self._parameter_constraints)
+        check_parameters(self, self._parameter_constraints)
         if not hasattr(self.base, "get_params") or "random_state" not in self.base.get_params(deep=False):
             raise ConfigError(f"The 'base' of EffectEnsemble must be an estimator with a 'random_state' parameter "
                               f"(TARNet, CFRNet, Dragonnet); got {type(self.base).__name__}.")

@@ -23,13 +23,13 @@ from meddl.training.callbacks import Callback, EarlyStopping
 from meddl.training.loop import TrainingLoop
 from meddl.training.optimizers import Adam
 from meddl.training.seeding import set_seed
+from meddl.validation import check_parameters
 from meddl.treatment._checks import (
     check_features,
     check_fitted,
     check_min_per_arm,
     check_xty,
     resolve_outcome_type,
-    validate_params,
 )
 from meddl.treatment._network import EffectNetwork, NetworkOutput, build_network
 from meddl.treatment.saving import load, save_estimator
@@ -94,7 +94,7 @@ class NeuralEffectEstimator(BaseEstimator):
             DataError: ``t`` is not 0/1 or has one arm only, lengths differ, values are NaN.
             ConfigError: a parameter is out of range.
         """
-        validate_params(self, self._parameter_constraints)
+        check_parameters(self, self._parameter_constraints)
         if not self.representation_units:
             raise ConfigError(f"The 'representation_units' parameter of {type(self).__name__} needs at least "
                               "one layer. Got () instead.")

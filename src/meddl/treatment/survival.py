@@ -21,7 +21,8 @@ from sklearn.base import BaseEstimator
 
 from meddl.errors import ConfigError, DataError, MeddlError, ModelFileError
 from meddl.io import atomic_directory
-from meddl.treatment._checks import check_features, check_fitted, check_treatment, check_vector, validate_params
+from meddl.validation import check_parameters
+from meddl.treatment._checks import check_features, check_fitted, check_treatment, check_vector
 from meddl.survival import DeepSurv
 from meddl.treatment.recommend import recommend
 from meddl.survival import load_survival_model
@@ -66,7 +67,7 @@ class SurvivalRecommender(BaseEstimator):
     def fit(self, x: Any, t: Any, duration: Any, event: Any) -> "SurvivalRecommender":
         """Fit h(x, t) on covariates ``x``, treatment ``t`` (0/1), ``duration`` and ``event`` (1 = event)."""
         if self.validation_fraction is not None:
-            validate_params(self, {"validation_fraction": ("float", ("open", 0.0), ("open", 1.0))})
+            check_parameters(self, {"validation_fraction": ("float", ("open", 0.0), ("open", 1.0))})
         x = check_features(x)
         t = check_treatment(t, len(x))
         model = DeepSurv() if self.risk_model is None else copy.deepcopy(self.risk_model)

@@ -7,8 +7,8 @@ import pytest
 import meddl
 
 PACKAGES = ["meddl", "meddl.layers", "meddl.models", "meddl.training", "meddl.data", "meddl.evaluation",
-            "meddl.tasks", "meddl.errors", "meddl.io", "meddl.explain", "meddl.survival", "meddl.treatment",
-            "meddl.models.onnx"]
+            "meddl.runs", "meddl.studies", "meddl.report", "meddl.sections", "meddl.saving", "meddl.validation",
+            "meddl.errors", "meddl.io", "meddl.explain", "meddl.survival", "meddl.treatment"]
 
 
 def test_top_level_api():

@@ -45,12 +45,12 @@ def test_interrupted_save_leaves_the_old_model_intact(tmp_path, monkeypatch):
     before = meddl.load_model(tmp_path / "m").predict(x)
     model.fit(x, np.zeros(len(x)), epochs=1, verbose=0)
 
-    import meddl.saving
+    from meddl import saving as saving_core
 
     def broken(*args, **kwargs):
         raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr(meddl.saving, "save_file", broken)
+    monkeypatch.setattr(saving_core, "save_file", broken)
     with pytest.raises(KeyboardInterrupt):
         model.save(tmp_path / "m")
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temporary folder left behind

@@ -51,7 +51,7 @@ class Explanation:
         out_dir, files: where it was written, and the file names.
 
     Example:
-        >>> result = explain_run("runs/sepsis", out_dir="runs/sepsis/explanations")   # doctest: +SKIP
+        >>> result = meddl.load_run("runs/sepsis").explain(out_dir="runs/sepsis/explanations")   # doctest: +SKIP
         >>> result.attributions["integrated_gradients"].head()                         # doctest: +SKIP
     """
 

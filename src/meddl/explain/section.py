@@ -1,6 +1,6 @@
 """``explanation_section(result)``: the report's "Explanations" section, self-contained HTML.
 
-Pass it to the report: ``build_report(run_dir, extra_sections=[explanation_section(result)])``.
+``meddl explain RUN --report`` keeps it with the run (``RunFolder.save_section``) and rebuilds the report.
 Figures are inline ``data:`` PNGs; nothing refers outside the file.
 """
 
@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from meddl.errors import ConfigError
-from meddl.sections import Raw, esc, figure, fmt, paragraph, table
+from meddl.sections import Raw, Section, esc, figure, fmt, paragraph, table
 from meddl.evaluation.plots import figure_to_data_uri
 from meddl.explain.result import Explanation
 
@@ -152,12 +152,13 @@ def _trust_table(result: Explanation) -> Raw:
                   "Better than random order", "IG completeness error"], rows)
 
 
-def explanation_section(result: Explanation) -> tuple[str, str]:
-    """The ``(title, html)`` pair of the report's "Explanations" section.
+def explanation_section(result: Explanation) -> Section:
+    """The report's "Explanations" section (a ``Section``: unpacks as ``title, html``).
 
     Example:
-        >>> title, html = explanation_section(explain_run("runs/sepsis"))   # doctest: +SKIP
-        >>> build_report("runs/sepsis", extra_sections=[(title, html)])      # doctest: +SKIP
+        >>> section = explanation_section(meddl.load_run("runs/sepsis").explain())   # doctest: +SKIP
+        >>> section.title                                                           # doctest: +SKIP
+        'Explanations'
     """
     if not isinstance(result, Explanation):
         raise ConfigError(f"The 'result' parameter of explanation_section must be the Explanation returned by "
@@ -180,4 +181,4 @@ def explanation_section(result: Explanation) -> tuple[str, str]:
                         "Grad-CAM has no such term.", "note")]
     if result.notes:
         parts.append(Raw("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in result.notes) + "</ul>"))
-    return SECTION_TITLE, "".join(str(p) for p in parts)
+    return Section(SECTION_TITLE, "".join(str(p) for p in parts))

@@ -305,7 +305,7 @@ def format_errors(error: ValidationError, root: type[BaseModel]) -> str:
                        + (f" Valid keys: {', '.join(known)}." if known else ""))
         elif item["type"] == "missing":
             message = "this key is required"
-        elif "input" in item and not isinstance(item["input"], dict):
+        elif "input" in item and not isinstance(item["input"], dict) and repr(item["input"]) not in message:
             message += f" (got {item['input']!r})"
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)

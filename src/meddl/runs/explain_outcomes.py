@@ -11,7 +11,6 @@ on and off with its source column and the attribution lands on that column.
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from meddl.explain.core import attribute
 from meddl.explain.tabular import table_baseline
 from meddl.io import atomic_directory
 from meddl.runs.run import Run
-from meddl.sections import Section
+from meddl.sections import Section, paragraph, table
 
 __all__ = ["explain_outcome_run", "outcome_function", "outcome_section"]
 
@@ -107,8 +106,7 @@ def _test_features(run) -> np.ndarray:
 
 def outcome_section(result: dict) -> Section:
     """The report section: global importance of the explained quantity."""
-    rows = "".join(f"<tr><td>{html.escape(str(r.feature))}</td><td>{r.mean_abs_attribution:.4f}</td></tr>"
-                   for r in result["importance"].head(15).itertuples())
-    text = (f"KernelSHAP attributions of the {html.escape(result['quantity'])} against {html.escape(result['baseline'])} "
+    rows = [[str(r.feature), f"{r.mean_abs_attribution:.4f}"] for r in result["importance"].head(15).itertuples()]
+    text = (f"KernelSHAP attributions of the {result['quantity']} against {result['baseline']} "
             f"({len(result['attributions'])} patients); per-patient values are in attributions.csv.")
-    return Section("Explanations", f"<p>{text}</p><table><tr><th>Column</th><th>Mean |attribution|</th></tr>{rows}</table>")
+    return Section("Explanations", paragraph(text) + table(["Column", "Mean |attribution|"], rows, numeric=[1]))

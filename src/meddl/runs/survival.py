@@ -57,8 +57,7 @@ class SurvivalModelConfig(ModelConfig):
     @classmethod
     def _known(cls, value):
         if value != "default" and value not in SURVIVAL_MODELS:
-            raise ValueError(f"must be one of {', '.join(SURVIVAL_MODELS)} (got {value!r})."
-                             f"{unknown_name_error('', value, SURVIVAL_MODELS).args[0].split('.')[-1]}")
+            raise ValueError(unknown_name_error("survival model", value, SURVIVAL_MODELS).args[0])
         return value
 
     @field_validator("options")

@@ -17,7 +17,6 @@ recommendation (``evaluation.support``, default [0.05, 0.95]).
 
 from __future__ import annotations
 
-import html
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -33,7 +32,7 @@ from meddl.runs.folder import RunFolder
 from meddl.runs.log import RunLog
 from meddl.runs.registry import Task, register_task
 from meddl.runs.result import RunInfo, RunResult
-from meddl.sections import Section
+from meddl.sections import Section, figure, paragraph, table
 from meddl.survival import DeepSurv
 from meddl.treatment import (CFRNet, Dragonnet, EffectEnsemble, LinearPropensity, SurvivalRecommender, TARNet,
                              aipw_ate, effect_metrics, load, overlap_plot, policy_values, recommend,
@@ -71,7 +70,7 @@ class TreatmentModelConfig(ModelConfig):
     @classmethod
     def _known(cls, value):
         if value != "default" and value not in TREATMENT_MODELS:
-            raise ValueError(f"must be one of {', '.join(TREATMENT_MODELS)} (got {value!r})")
+            raise ValueError(unknown_name_error("treatment model", value, TREATMENT_MODELS).args[0])
         return value
 
     @field_validator("options")
@@ -270,9 +269,10 @@ def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
         f"[{lower}, {upper}]).")
     all_x = np.concatenate([x["train"], x["val"], x["test"]])
     all_t = np.concatenate([tt["train"], tt["val"], tt["test"]])
-    sections = [Section("Propensity overlap", f'<p>Estimated P(treated | x) by arm; recommendations are given only inside '
-                                       f'[{lower}, {upper}].</p><img alt="propensity overlap" src="'
-                                       f'{overlap_plot(propensity.predict_propensity(all_x), all_t, lower=lower, upper=upper)}">')]
+    sections = [Section("Propensity overlap", paragraph(
+        f"Estimated P(treated | x) by arm; recommendations are given only inside [{lower}, {upper}].")
+        + figure(overlap_plot(propensity.predict_propensity(all_x), all_t, lower=lower, upper=upper),
+                 "propensity overlap"))]
     sections.append(Section("Treatment effect summary", _summary_html(metrics)))
     info = RunInfo(
         task=config.task, problem="treatment", label=data.label, input=table_schema(data.features, preprocessor),
@@ -343,11 +343,10 @@ def _summary_html(metrics: dict) -> str:
             rows.append((label, _fmt(policy.get(key))))
     if "recommendation_survival" in test:
         for key, value in test["recommendation_survival"].items():
-            rows.append((key.replace("_", " "), f"{value:.4g}" if isinstance(value, float) else html.escape(str(value))))
+            rows.append((key.replace("_", " "), f"{value:.4g}" if isinstance(value, float) else str(value)))
     for scope, entry in (("test", test.get("effect_metrics")), ("within sample", metrics.get("within_sample", {}).get("effect_metrics"))):
         if entry:
             rows.append((f"√PEHE ({scope})", _fmt(entry["sqrt_pehe"])))
             rows.append((f"|ATE error| ({scope})", _fmt(entry["ate_error"])))
     rows.append(("Patients without a recommendation (test)", f"{test['n_without_recommendation']} of {test['n']}"))
-    body = "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td></tr>" for a, b in rows)
-    return f"<table><tr><th>Quantity</th><th>Value [95% CI]</th></tr>{body}</table>"
+    return table(["Quantity", "Value [95% CI]"], rows)

@@ -7,18 +7,18 @@
 Figures are drawn on bare Agg figures (no GUI backend, pyplot untouched) and
 encoded by :func:`meddl.evaluation.plots.figure_to_data_uri`.
 :func:`survival_report_sections` returns ``(title, html)`` pairs for
-``meddl.evaluation.build_report(run_dir, extra_sections=...)``.
+a run's report (each a :class:`meddl.sections.Section`).
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from meddl.sections import Section, figure, paragraph, table
 from meddl.errors import DataError
 from meddl.survival._checks import _as_vector, check_survival_target, check_times
 from meddl.survival.calibration import risk_groups
@@ -130,14 +130,10 @@ def plot_survival_curves(times, survival, labels: Sequence[str] | None = None) -
     return _uri(fig)
 
 
-def _image(uri: str, alt: str) -> str:
-    return f'<figure><img src="{uri}" alt="{html.escape(alt)}"></figure>'
-
-
 def survival_report_sections(duration, event, risk, *, calibration: Sequence[dict] | None = None,
                              example_times=None, example_survival=None,
-                             example_labels: Sequence[str] | None = None, n_groups: int = 3) -> list[tuple[str, str]]:
-    """HTML sections for the run report: KM by risk group, calibration, example patients.
+                             example_labels: Sequence[str] | None = None, n_groups: int = 3) -> list[Section]:
+    """Report sections: KM by risk group, calibration, example patients.
 
     Args:
         duration, event, risk: test data and predicted risk.
@@ -145,7 +141,7 @@ def survival_report_sections(duration, event, risk, *, calibration: Sequence[dic
         example_times, example_survival, example_labels: curves of a few patients, or None.
 
     Returns:
-        ``[(title, html), ...]``, self-contained (``data:`` images only), for ``build_report(extra_sections=...)``.
+        :class:`~meddl.sections.Section` s, self-contained (``data:`` images only).
     """
     uri, logrank = plot_km_by_risk_group(duration, event, risk, n_groups=n_groups)
     if logrank["p_value"] is None:
@@ -154,21 +150,18 @@ def survival_report_sections(duration, event, risk, *, calibration: Sequence[dic
         text = (f"Patients split into {n_groups} equal groups by predicted risk. Log-rank test: "
                 f"χ² = {logrank['test_statistic']:.2f} on {logrank['degrees_of_freedom']} df, "
                 f"p = {logrank['p_value']:.3g}.")
-    sections = [("Survival by risk group", f"<p>{html.escape(text)}</p>" + _image(uri, "Kaplan–Meier by risk group"))]
+    sections = [Section("Survival by risk group", paragraph(text) + figure(uri, "Kaplan–Meier by risk group"))]
     if calibration:
-        rows = "".join(
-            f"<tr><td class=\"num\">{t['horizon']:g}</td><td class=\"num\">{t['calibration_error']:.3f}</td></tr>"
-            for t in calibration)
-        table = (f"<table><thead><tr><th>horizon</th><th>calibration error</th></tr></thead><tbody>{rows}"
-                 "</tbody></table>")
+        rows = [[f"{t['horizon']:g}", f"{t['calibration_error']:.3f}"] for t in calibration]
         text = ("Mean predicted survival vs Kaplan–Meier observed survival (95% CI) in risk groups, "
                 "at each horizon; points on the diagonal are well calibrated.")
-        sections.append(("Survival calibration", f"<p>{html.escape(text)}</p>" + table
-                         + _image(plot_calibration(calibration), "Survival calibration")))
+        sections.append(Section("Survival calibration", paragraph(text)
+                                + table(["horizon", "calibration error"], rows, numeric=[0, 1])
+                                + figure(plot_calibration(calibration), "Survival calibration")))
     if example_survival is not None:
         if example_times is None:
             raise DataError("'example_times' is required with 'example_survival'.")
-        sections.append(("Example survival curves",
-                         _image(plot_survival_curves(example_times, example_survival, example_labels),
-                                "Predicted survival curves of example patients")))
+        sections.append(Section("Example survival curves",
+                                figure(plot_survival_curves(example_times, example_survival, example_labels),
+                                       "Predicted survival curves of example patients")))
     return sections

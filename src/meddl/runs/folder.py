@@ -1,0 +1,395 @@
+"""The run folder and its only owner, :class:`RunFolder`: every file name, the format, the manifest, safe writes.
+
+A run folder holds everything needed to use a model later (the REST API and
+the web page serve straight from it)::
+
+    config.yaml            the resolved config (every default spelled out)
+    run.json               task, class names, threshold, input schema, data summary, format version
+    model/                 the network (model.json + model.safetensors); model_1/, ... for ensemble members
+    preprocessing.json     the fitted preprocessing (tables or images)
+    metrics.json           metrics with 95% CIs for the validation and test splits
+    history.csv            loss and metrics per epoch
+    split.csv              which rows went to train / val / test
+    predictions_val.csv    validation predictions
+    predictions_test.csv   test predictions
+    train.log              what happened, with timestamps
+    manifest.json          the sha256 of every file above: loading checks it, ``meddl verify`` too
+    report.html            the report (self-contained; rebuilt by ``meddl report``)
+    report_sections.json   task sections and explanations the report shows (rebuildable)
+    explanations/          written by ``meddl explain`` (rebuildable)
+    model.onnx             written by ``meddl export`` (rebuildable)
+
+Writing is safe: a run is built under a temporary name and renamed into place;
+only a folder that is a meddl run is ever replaced; one process at a time
+writes a target (a lock); the target is checked to be writable before any
+training; and temporaries a killed run left behind are cleaned on the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from meddl.errors import ModelFileError, RunFolderError
+from meddl.models import load_model
+from meddl.io import atomic_directory, atomic_write_text, json_safe, sha256_file
+from meddl.runs.result import FORMAT_VERSION, RunInfo, RunResult
+from meddl.sections import Section
+
+try:  # POSIX: a real lock that the operating system releases when the process dies
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+__all__ = ["RunFolder", "Verification"]
+
+
+@dataclass
+class Verification:
+    """What :meth:`RunFolder.verify` found: ``ok``, and one line per problem."""
+
+    path: Path
+    ok: bool
+    checked: int
+    problems: list[str] = field(default_factory=list)
+    has_manifest: bool = True
+    added: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.has_manifest:
+            return (f"'{self.path}' has no manifest.json (written by meddl 0.1.0): only the weights' checksums "
+                    f"could be checked ({self.checked} file(s)).")
+        if self.ok:
+            extra = (f" Not part of the run (not checked): {', '.join(self.added[:5])}"
+                     f"{', ...' if len(self.added) > 5 else ''}." if self.added else "")
+            return f"'{self.path}': all {self.checked} files match the manifest.{extra}"
+        return f"'{self.path}': " + "; ".join(self.problems)
+
+
+class RunFolder:
+    """One run folder: its file names, reading (with the format and manifest checked) and safe writing."""
+
+    CONFIG = "config.yaml"
+    INFO = "run.json"
+    MODEL = "model"
+    PREPROCESSING = "preprocessing.json"
+    METRICS = "metrics.json"
+    HISTORY = "history.csv"
+    SPLIT = "split.csv"
+    LOG = "train.log"
+    MANIFEST = "manifest.json"
+    REPORT = "report.html"
+    SECTIONS = "report_sections.json"
+    EXPLANATIONS = "explanations"
+    ONNX = "model.onnx"
+    ONNX_INT8 = "model.int8.onnx"
+    EXPORT_REPORT = "model.onnx.json"
+    AUGMENTATION_EXAMPLES = "augmentation_examples.png"
+    #: files that tools rebuild after training: outside the manifest
+    REBUILDABLE = (MANIFEST, REPORT, SECTIONS, EXPLANATIONS, ONNX, ONNX_INT8, EXPORT_REPORT)
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder('{self.path}')"
+
+    # -- names --------------------------------------------------------------
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def model_dir(self) -> Path:
+        return self.path / self.MODEL
+
+    def member_dir(self, index: int) -> Path:
+        """Ensemble member ``index``: ``model/`` for 0 (so single-model tools keep working), ``model_<i>/`` else."""
+        return self.path / (self.MODEL if index == 0 else f"{self.MODEL}_{index}")
+
+    def load_members(self, n_members: int, first: Any = None) -> list:
+        """An ensemble's networks (``first``: member 0, when already loaded)."""
+        members = [first if first is not None else load_model(self.member_dir(0), device="cpu")]
+        for index in range(1, n_members):
+            folder = self.member_dir(index)
+            if not folder.is_dir():
+                raise ModelFileError(f"The run is an ensemble of {n_members} members but '{folder}' is missing.")
+            members.append(load_model(folder, device="cpu"))
+        return members
+
+    def history_file(self, index: int = 0) -> Path:
+        return self.path / (self.HISTORY if index == 0 else f"history_{index}.csv")
+
+    def predictions_file(self, split: str) -> Path:
+        return self.path / f"predictions_{split}.csv"
+
+    @classmethod
+    def is_run_folder(cls, path: str | os.PathLike) -> bool:
+        """Whether ``path`` is a folder that meddl wrote (it holds run.json)."""
+        path = Path(path)
+        return path.is_dir() and (path / cls.INFO).is_file()
+
+    # -- reading ------------------------------------------------------------
+    def require(self) -> "RunFolder":
+        """Check that this is a complete run folder of a format this meddl reads."""
+        if not self.path.is_dir():
+            raise ModelFileError(f"No run folder at '{self.path}'.")
+        self.read_info()
+        return self
+
+    def read_json(self, name: str) -> dict[str, Any]:
+        path = self.path / name
+        if not path.is_file():
+            raise ModelFileError(f"'{path}' is missing: '{self.path}' is not a complete meddl run folder.")
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelFileError(f"'{path}' is not valid JSON ({exc}); the run folder may be truncated.") from None
+
+    def read_info(self) -> dict[str, Any]:
+        """``run.json``, after checking that this meddl can read its format."""
+        info = self.read_json(self.INFO)
+        version = info.get("format_version", 1)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ModelFileError(f"'{self.path}' is a run folder of format {version!r}, written by a newer meddl "
+                                 f"({info.get('meddl_version', 'unknown version')}); this meddl reads formats up to "
+                                 f"{FORMAT_VERSION}. Upgrade meddl (pip install -U meddl) to load it.")
+        return info
+
+    def read_run_info(self) -> RunInfo:
+        return RunInfo.from_dict(self.read_info())
+
+    def read_config(self) -> dict[str, Any]:
+        path = self.path / self.CONFIG
+        if not path.is_file():
+            raise ModelFileError(f"'{path}' is missing: '{self.path}' is not a complete meddl run folder.")
+        try:
+            return yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ModelFileError(f"'{path}' is corrupted ({exc}).") from None
+
+    def read_metrics(self) -> dict[str, Any]:
+        return self.read_json(self.METRICS)
+
+    def read_preprocessing(self) -> dict[str, Any] | None:
+        return self.read_json(self.PREPROCESSING) if (self.path / self.PREPROCESSING).is_file() else None
+
+    def read_split(self) -> pd.DataFrame:
+        return self._read_csv(self.path / self.SPLIT, dtype={"row_id": str})
+
+    def read_predictions(self, split: str) -> pd.DataFrame | None:
+        path = self.predictions_file(split)
+        return self._read_csv(path) if path.is_file() else None
+
+    def read_history(self, index: int = 0) -> pd.DataFrame | None:
+        path = self.history_file(index)
+        return self._read_csv(path) if path.is_file() else None
+
+    def _read_csv(self, path: Path, **options) -> pd.DataFrame:
+        if not path.is_file():
+            raise ModelFileError(f"'{path}' is missing: '{self.path}' is not a complete meddl run folder.")
+        try:
+            return pd.read_csv(path, **options)
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise ModelFileError(f"'{path}' is corrupted ({exc}).") from None
+
+    # -- report sections kept with the run ----------------------------------
+    def read_sections(self) -> list[Section]:
+        """Task-specific sections a run saved with itself (survival curves, propensity overlap, explanations)."""
+        path = self.path / self.SECTIONS
+        if not path.is_file():
+            return []
+        try:
+            return [Section(str(title), str(body)) for title, body in json.loads(path.read_text(encoding="utf-8"))]
+        except (ValueError, TypeError) as exc:
+            raise ModelFileError(f"'{path}' is corrupted ({exc}).") from None
+
+    def save_section(self, section: Section) -> None:
+        """Add (or replace, by title) a section kept with the run, so report rebuilds keep it."""
+        sections = [s for s in self.read_sections() if s.title != section.title] + [Section(*section)]
+        atomic_write_text(self.path / self.SECTIONS, json.dumps([list(s) for s in sections]))
+
+    # -- the manifest ---------------------------------------------------------
+    def _manifest_files(self) -> list[Path]:
+        files = []
+        for path in sorted(self.path.rglob("*")):
+            relative = path.relative_to(self.path)
+            if path.is_file() and relative.parts[0] not in self.REBUILDABLE and not relative.name.startswith("."):
+                files.append(relative)
+        return files
+
+    def write_manifest(self) -> None:
+        """Record the sha256 of every file the run needs (rebuildable files excepted)."""
+        entries = {path.as_posix(): sha256_file(self.path / path) for path in self._manifest_files()}
+        atomic_write_text(self.path / self.MANIFEST, json.dumps({"format_version": FORMAT_VERSION, "algorithm": "sha256",
+                                                                 "files": entries}, indent=2) + "\n")
+
+    def recorded_files(self) -> set[str] | None:
+        """The files the manifest lists (``None`` for a folder written before manifests)."""
+        if not (self.path / self.MANIFEST).is_file():
+            return None
+        return set((self.read_json(self.MANIFEST).get("files") or {}))
+
+    def verify(self) -> Verification:
+        """Compare every file with the manifest: a changed or missing file is a problem.
+
+        Files added later (notes, an example patient) are listed but are not part of the run.
+        """
+        if not self.path.is_dir():
+            raise ModelFileError(f"No run folder at '{self.path}'.")
+        manifest_path = self.path / self.MANIFEST
+        if not manifest_path.is_file():
+            self.read_info()  # at least a run folder of a readable format
+            return Verification(self.path, ok=True, checked=0, has_manifest=False)
+        manifest = self.read_json(self.MANIFEST)
+        expected = manifest.get("files")
+        if not isinstance(expected, dict):
+            raise ModelFileError(f"'{manifest_path}' is corrupted (no 'files' mapping).")
+        problems = []
+        for name, digest in expected.items():
+            path = self.path / name
+            if not path.is_file():
+                problems.append(f"'{name}' is missing")
+            elif sha256_file(path) != digest:
+                problems.append(f"'{name}' has changed since the run was written (sha256 differs)")
+        added = [p.as_posix() for p in self._manifest_files() if p.as_posix() not in expected]
+        return Verification(self.path, ok=not problems, checked=len(expected), problems=problems, added=added)
+
+    def check_integrity(self) -> None:
+        """Raise ``ModelFileError`` naming the file if anything differs from the manifest."""
+        result = self.verify()
+        if not result.ok:
+            raise ModelFileError(f"The run folder '{self.path}' was modified or damaged after training: "
+                                 + "; ".join(result.problems[:5])
+                                 + ". It is refused; train it again or restore the original files.")
+
+    # -- writing ------------------------------------------------------------
+    @classmethod
+    @contextlib.contextmanager
+    def reserve(cls, out: str | os.PathLike, *, inputs: list[Path] = (),
+                log: Callable[[str], None] = lambda line: None) -> Iterator["RunFolder"]:
+        """Claim ``out`` for a new run before any training: checked, locked, and cleaned of stale temporaries.
+
+        Refused (``RunFolderError``, before anything runs): an existing file; a non-empty folder that
+        is not a meddl run (meddl replaces only run folders); a folder holding the run's own inputs;
+        a target that cannot be written; a target another meddl process is writing now.
+        """
+        folder = cls(out)
+        folder._check_target(inputs)
+        with folder._lock():
+            folder._clean_stale_temporaries(log)
+            if cls.is_run_folder(folder.path):
+                log(f"'{folder.path}' is a meddl run folder: it will be replaced when the new run is complete.")
+            yield folder
+
+    def _check_target(self, inputs: list[Path]) -> None:
+        path = self.path
+        if path.exists() and not path.is_dir():
+            raise RunFolderError(f"--out '{path}' is an existing file; a run needs a folder. Choose another --out.")
+        resolved = path.resolve()
+        for source in inputs:
+            source = Path(source).expanduser().resolve()
+            if source == resolved or resolved in source.parents:
+                raise RunFolderError(f"--out '{path}' holds the run's own input '{source}'; replacing it would "
+                                     f"destroy the data. Choose an --out outside the data folder.")
+        if path.is_dir() and any(path.iterdir()) and not self.is_run_folder(path):
+            shown = sorted(p.name for p in path.iterdir())[:3]
+            raise RunFolderError(f"--out '{path}' is a folder that is not a meddl run (it holds {', '.join(shown)}"
+                                 f"{', ...' if len(list(path.iterdir())) > 3 else ''}); meddl replaces only run "
+                                 f"folders. Choose a new --out, or empty the folder first.")
+        parent = path.parent if path.parent != Path("") else Path(".")
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            probe = parent / f".{path.name}.write-test-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise RunFolderError(f"--out '{path}' cannot be written ({exc.strerror or exc}); nothing was trained. "
+                                 f"Choose a folder you can write to.") from None
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        lock_path = self.path.parent / f".{self.path.name}.lock"
+        handle = open(lock_path, "a+")
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                        raise
+                    handle.seek(0)
+                    owner = handle.read().strip() or "unknown"
+                    raise RunFolderError(f"--out '{self.path}' is being written by another meddl process "
+                                         f"(pid {owner}); wait for it to finish or choose another --out.") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+        finally:
+            handle.close()
+            with contextlib.suppress(OSError):
+                lock_path.unlink()
+
+    def _clean_stale_temporaries(self, log: Callable[[str], None]) -> None:
+        """Temporaries of this target left by a killed run (they may hold patient ids): removed, and said so."""
+        for stale in sorted(self.path.parent.glob(f".{self.path.name}.*")):
+            if stale.is_dir() and (stale.name.endswith(".tmp") or ".old-" in stale.name):
+                shutil.rmtree(stale, ignore_errors=True)
+                log(f"Removed '{stale}', a temporary folder left by an interrupted run.")
+
+    def write(self, result: RunResult, log_text: str, *,
+              finish: Callable[["RunFolder"], None] | None = None) -> "RunFolder":
+        """Write a finished run atomically: the folder appears (or replaces the old run) only when complete.
+
+        ``finish`` gets the complete folder (under its temporary name) before the manifest is written,
+        e.g. to build the report.
+        """
+        with atomic_directory(self.path) as tmp:
+            staged = RunFolder(tmp)
+            staged._write_files(result, log_text)
+            if finish is not None:
+                finish(staged)
+            staged.write_manifest()
+        return self
+
+    def _write_files(self, result: RunResult, log_text: str) -> None:
+        def write_json(name: str, value: Any) -> None:
+            (self.path / name).write_text(json.dumps(json_safe(value), indent=2, allow_nan=False) + "\n",
+                                          encoding="utf-8")
+
+        (self.path / self.CONFIG).write_text(yaml.safe_dump(result.config.to_dict(), sort_keys=False), encoding="utf-8")
+        write_json(self.INFO, result.info.to_dict())
+        result.model.save(self.model_dir)
+        if result.preprocessor is not None:
+            write_json(self.PREPROCESSING, result.preprocessor.to_dict())
+        write_json(self.METRICS, result.metrics)
+        if result.history is not None:
+            result.history.to_frame().to_csv(self.history_file(), index=False)
+        if result.split is not None:
+            result.split.to_csv(self.path / self.SPLIT, index=False)
+        for index, (member, history) in enumerate(zip(result.members, result.member_histories), start=1):
+            member.save(self.member_dir(index))
+            if history is not None:
+                history.to_frame().to_csv(self.history_file(index), index=False)
+        for split, frame in result.predictions.items():
+            frame.to_csv(self.predictions_file(split), index=False)
+        for name, writer in result.extra_files.items():
+            writer(self.path / name)
+        if result.sections:
+            (self.path / self.SECTIONS).write_text(json.dumps([list(s) for s in result.sections]), encoding="utf-8")
+        (self.path / self.LOG).write_text(log_text, encoding="utf-8")
+
+    def append_log(self, line: str) -> None:
+        with open(self.path / self.LOG, "a", encoding="utf-8") as handle:
+            handle.write(line.rstrip("\n") + "\n")

@@ -31,6 +31,7 @@ _ID_SUFFIXES = ("_id", "_mrn", "_number")
 # At least this many rows before "every value is different" means something.
 _MIN_ROWS = 20
 _NEAR_UNIQUE = 0.9
+_PATTERN_SAMPLE = 2000
 _PERSON_NAME = r"^[A-Z][a-z'\-]+(?:,?\s+[A-Z][a-z'\-.]*){1,3}$"
 _DATE = r"^\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})(?:[ T][\d:.]+)?\s*$"
 
@@ -52,7 +53,8 @@ def _identifier_reason(series: pd.Series) -> str | None:
         return None
     if pd.api.types.is_numeric_dtype(present):
         values = present.to_numpy(dtype=float)
-        if n < _MIN_ROWS or not np.all(np.mod(values, 1) == 0):
+        # measurements are rarely whole numbers: the first values usually settle it without a pass over all
+        if n < _MIN_ROWS or not np.all(np.mod(values[:100], 1) == 0) or not np.all(np.mod(values, 1) == 0):
             return None
         distinct = np.unique(values)
         if len(distinct) < n:
@@ -65,13 +67,13 @@ def _identifier_reason(series: pd.Series) -> str | None:
         return None
     if not (pd.api.types.is_object_dtype(present) or pd.api.types.is_string_dtype(present)):
         return None
-    text = present.astype(str)
-    distinct = text.unique()
-    if n >= 5 and pd.Series(distinct).str.match(_DATE).mean() >= 0.9:
+    distinct = pd.Series(pd.unique(present.to_numpy(dtype=object))).astype(str)
+    sample = distinct.iloc[:_PATTERN_SAMPLE]  # shapes (dates, names) are judged on the first distinct values
+    if n >= 5 and sample.str.match(_DATE).mean() >= 0.9:
         return f"dates in {n} rows (a date of birth or visit identifies a patient; use an age or a duration)"
     if len(distinct) < max(5, _NEAR_UNIQUE * n):
         return None
-    if pd.Series(distinct).str.match(_PERSON_NAME).mean() >= 0.8:
+    if sample.str.match(_PERSON_NAME).mean() >= 0.8:
         return f"text shaped like person names, {len(distinct)} different in {n} rows"
     if n >= _MIN_ROWS:
         return f"text with {len(distinct)} different values in {n} rows"

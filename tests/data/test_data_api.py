@@ -17,9 +17,6 @@ EXPECTED = {
     "IMAGE_FILE_KINDS", "ImageFiles", "image_file_kind", "list_image_files", "read_image_files",
     "RARE_CLASS_ROWS", "apply_label_map", "check_label_spellings", "choose_positive_class", "is_negation",
     "check_no_identifier_features", "find_identifier_columns",
-    # moved here from meddl.tasks (issue 12)
-    "ImagePreprocessor", "AugmentationPolicy", "ImageAugmenter", "augmentation_examples_png", "augmentation_section",
-    "resolve_policy",
 }
 OPTIONAL = ["monai", "pydicom", "nibabel", "PIL", "sksurv", "h5py"]
 

@@ -76,6 +76,8 @@ def cmd_train(args) -> int:
     if args.nproc > 1:
         return _launch_data_parallel(args)
     run = train(args.config, out=args.out, verbose=args.verbose)
+    if run.info.get("positive_class") is not None:
+        print(f"Positive class: {run.info['positive_class']!r} (sensitivity, PPV and the threshold are about it)")
     if "test" in run.metrics:
         print_metrics(run.metrics["test"], "Test set")
     print(f"Run folder: {run.path}")

@@ -50,9 +50,16 @@ class RunFolderError(MeddlError):
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:
-    """Return ``" Did you mean 'x'?"`` for the closest option, or ``""``."""
-    matches = difflib.get_close_matches(str(name).lower(), [o.lower() for o in options], n=1, cutoff=0.6)
-    return f" Did you mean '{matches[0]}'?" if matches else ""
+    """Return ``" Did you mean 'x'?"`` for the closest option (spelled as the option is), or ``""``.
+
+    Matching ignores case, but the suggestion keeps the option's capitals: a column
+    is ``'Age'``, and suggesting ``'age'`` would send the user to another dead end.
+    """
+    spelled = {}
+    for option in map(str, options):
+        spelled.setdefault(option.lower(), option)
+    matches = difflib.get_close_matches(str(name).lower(), list(spelled), n=1, cutoff=0.6)
+    return f" Did you mean '{spelled[matches[0]]}'?" if matches else ""
 
 
 def unknown_name_error(kind: str, name: object, options: Iterable[str], error_class=MeddlError) -> MeddlError:

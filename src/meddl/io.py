@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
+
+from meddl.errors import ConfigError
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_json", "atomic_directory", "sha256_file",
-           "current_umask", "json_safe", "json_float", "write_json"]
+           "current_umask", "json_safe", "json_float", "write_json", "read_yaml"]
 
 
 def current_umask() -> int:
@@ -146,3 +149,58 @@ def json_safe(obj: object) -> object:
 def write_json(path: str | os.PathLike, data: Any) -> Path:
     """Write ``data`` (NumPy values and NaN made JSON-safe) as indented JSON, atomically."""
     return atomic_write_json(path, json_safe(data))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.setdefault(key, key_node)
+            except TypeError:  # an unhashable key (a list or mapping): PyYAML reports it below
+                continue
+            if first is not key_node:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice (lines {first.start_mark.line + 1} and "
+                    f"{key_node.start_mark.line + 1}); keep one of them", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    """Read a YAML file safely (no Python objects), refusing duplicate keys.
+
+    A config with ``epochs: 5`` and, further down, ``epochs: 500`` would otherwise
+    train with the last value without a word.
+
+    Raises:
+        ConfigError: if the file is missing, not UTF-8 text, not valid YAML, or
+            repeats a key; the message names the file (and line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"YAML file '{path}' does not exist" + (" (it is a folder)." if path.is_dir() else "."))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"'{path}' is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8.") from None
+    except OSError as exc:
+        raise ConfigError(f"Could not read '{path}': {exc.strerror or exc}.") from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"'{path}' is not valid YAML: {_one_line(exc)}") from None
+    except RecursionError:
+        raise ConfigError(f"'{path}' is nested too deeply to be a config.") from None
+
+
+def _one_line(error: Exception) -> str:
+    """A PyYAML error as one line: 'line 8, column 3: <problem>' (its own text spans several lines)."""
+    problem = getattr(error, "problem", None)
+    mark = getattr(error, "problem_mark", None)
+    if problem and mark is not None:
+        context = getattr(error, "context", None)
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" + (f" ({context})" if context else "")
+    return " ".join(str(error).split())

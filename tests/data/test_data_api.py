@@ -13,6 +13,10 @@ EXPECTED = {
     "read_nifti_dataset", "read_table", "resolve_medmnist", "split_assignments", "split_fingerprint",
     "train_val_test_split", "validate_survival_target", "AugmentationPolicy", "ImageAugmenter", "ImagePreprocessor",
     "augmentation_examples_png", "augmentation_section", "resize_images", "resolve_policy",
+    # issue 13: one image-reading path, label spellings, the positive class, identifier columns
+    "IMAGE_FILE_KINDS", "ImageFiles", "image_file_kind", "list_image_files", "read_image_files",
+    "RARE_CLASS_ROWS", "apply_label_map", "check_label_spellings", "choose_positive_class", "is_negation",
+    "check_no_identifier_features", "find_identifier_columns",
 }
 OPTIONAL = ["monai", "pydicom", "nibabel", "PIL", "sksurv", "h5py"]
 

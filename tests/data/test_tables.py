@@ -42,7 +42,7 @@ def test_unsupported_suffix_lists_supported_ones(tmp_path):
     [
         ("empty.csv", b"", "is empty"),
         ("ragged.csv", b"a,b\n1,2\n3,4,5,6\n", r"Could not read CSV table '.*ragged.csv': .*Expected 2 fields"),
-        ("latin.csv", "name\nJos\u00e9\n".encode("latin-1"), r"Could not read CSV table '.*latin.csv'"),
+        ("latin.csv", "name\nJos\u00e9\n".encode("latin-1"), r"latin.csv' is not utf-8 text .*data.encoding: latin-1"),
         ("bad.parquet", b"not parquet at all", r"Could not read PARQUET table '.*bad.parquet'"),
     ],
 )

@@ -13,7 +13,16 @@ scikit-survival) are imported only by the functions that need them.
 from meddl.errors import MissingDependencyError
 from meddl.data.builtin import BUILTIN_DATASETS, BuiltinDataset, load_builtin
 from meddl.data.checks import check_labels
+from meddl.data.classes import (
+    RARE_CLASS_ROWS,
+    apply_label_map,
+    check_label_spellings,
+    choose_positive_class,
+    is_negation,
+)
 from meddl.data.dicom import read_dicom_dataset, read_dicom_image
+from meddl.data.identifiers import check_no_identifier_features, find_identifier_columns
+from meddl.data.image_files import IMAGE_FILE_KINDS, image_file_kind, list_image_files, read_image_files
 from meddl.data.image_folder import read_image_folder
 from meddl.data.augmentation import (
     AugmentationPolicy,
@@ -23,7 +32,7 @@ from meddl.data.augmentation import (
     resolve_policy,
 )
 from meddl.data.image_preprocessing import ImagePreprocessor, resize_images
-from meddl.data.images import ImageDataset
+from meddl.data.images import ImageDataset, ImageFiles
 from meddl.data.medmnist import (
     load_medmnist,
     load_medmnist_npz,
@@ -58,15 +67,26 @@ __all__ = [
     "resize_images",
     "resolve_policy",
     "BUILTIN_DATASETS",
+    "IMAGE_FILE_KINDS",
+    "RARE_CLASS_ROWS",
     "BuiltinDataset",
     "CrossValidationFolds",
     "ImageDataset",
+    "ImageFiles",
     "MissingDependencyError",
     "SplitIndices",
     "SurvivalArrays",
     "TabularPreprocessor",
+    "apply_label_map",
+    "check_label_spellings",
     "check_labels",
+    "check_no_identifier_features",
+    "choose_positive_class",
+    "find_identifier_columns",
+    "image_file_kind",
+    "is_negation",
     "kfold_splits",
+    "list_image_files",
     "load_builtin",
     "load_medmnist",
     "load_medmnist_npz",
@@ -76,6 +96,7 @@ __all__ = [
     "read_dicom_dataset",
     "read_dicom_image",
     "read_ihdp_csv",
+    "read_image_files",
     "read_image_folder",
     "read_nifti",
     "read_nifti_dataset",

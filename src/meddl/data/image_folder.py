@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from meddl.errors import import_optional
-from meddl.data.images import ImageDataset, size_mismatch_error, target_size
+from meddl.data.images import ImageDataset, ImageFiles, size_mismatch_error, target_size
 from meddl.errors import ConfigError, DataError
 
-__all__ = ["read_image_folder", "IMAGE_SUFFIXES"]
+__all__ = ["read_image_folder", "read_png_jpeg_files", "IMAGE_SUFFIXES"]
 
 #: File name endings read as images (case-insensitive); other files are ignored.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -45,7 +45,8 @@ def read_image_folder(
 
     Classes are the subfolder names in sorted order (label 0 is the first).
     Hidden files and folders (starting with ".") are ignored, and so are files
-    with other extensions.
+    with other extensions. The images are read by :func:`read_png_jpeg_files`,
+    as prediction reads them.
 
     Args:
         path: The folder holding one subfolder per class.
@@ -72,12 +73,8 @@ def read_image_folder(
         >>> data.class_names                                    # doctest: +SKIP
         ['normal', 'pneumonia']
     """
-    if color not in _COLORS:
-        raise ConfigError(f"The 'color' parameter must be one of {list(_COLORS)}. Got {color!r} instead.")
-    size = target_size(image_size, 2)
-    import_optional("PIL", "Reading PNG/JPEG images")
-    from PIL import Image, ImageOps
-
+    _check_color(color)
+    target_size(image_size, 2)
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"Image folder not found: '{root}'.")
@@ -87,39 +84,78 @@ def read_image_folder(
             f"'{root}' has no class subfolders. Expected one folder per class, e.g. "
             f"'{root / 'normal'}/*.png' and '{root / 'pneumonia'}/*.png'."
         )
-
-    images, labels, paths, skipped, notes = [], [], [], [], []
+    files, file_labels = [], []
     for label, class_dir in enumerate(class_dirs):
-        files = sorted(
+        found = sorted(
             p for p in class_dir.rglob("*")
             if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
             and not any(part.startswith(".") for part in p.relative_to(class_dir).parts)
         )
-        count = 0
-        for file in files:
-            try:
-                image = _open(file, Image, ImageOps)
-            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-                if not skip_unreadable:
-                    raise DataError(f"Could not read image '{file}': {exc}") from exc
-                skipped.append(str(file))
-                notes.append(f"Skipped unreadable image '{file}': {exc}")
-                continue
-            images.append(image)
-            labels.append(label)
-            paths.append(str(file))
-            count += 1
-        if count == 0:
-            raise DataError(
-                f"Class folder '{class_dir}' has no readable images ({', '.join(IMAGE_SUFFIXES)})."
-            )
+        if not found:
+            raise DataError(f"Class folder '{class_dir}' has no readable images ({', '.join(IMAGE_SUFFIXES)}).")
+        files += [str(f) for f in found]
+        file_labels += [label] * len(found)
+    read = read_png_jpeg_files(files, image_size, color, skip_unreadable=skip_unreadable)
+    skipped = set(read.skipped)
+    labels = [label for file, label in zip(files, file_labels) if file not in skipped]
+    for label, class_dir in enumerate(class_dirs):
+        if label not in labels:
+            raise DataError(f"Class folder '{class_dir}' has no readable images ({', '.join(IMAGE_SUFFIXES)}).")
+    return ImageDataset(
+        images=read.images,
+        labels=np.asarray(labels, dtype=np.int64),
+        class_names=[d.name for d in class_dirs],
+        paths=read.paths,
+        skipped=read.skipped,
+        resized_from=read.resized_from,
+        notes=read.notes,
+    )
+
+
+def _check_color(color: str) -> None:
+    if color not in _COLORS:
+        raise ConfigError(f"The 'color' parameter must be one of {list(_COLORS)}. Got {color!r} instead.")
+
+
+def read_png_jpeg_files(paths, image_size=None, color: str = "auto", *, skip_unreadable: bool = False) -> ImageFiles:
+    """Read PNG/JPEG files into one ``(N, H, W, C)`` batch: the rule training and prediction share.
+
+    8-bit images stay uint8 (``"L"`` or ``"RGB"``); 16-bit ones are read as float32
+    with their original values (PIL mode ``"F"``), never clipped to 8 bits. With
+    ``color="auto"`` the batch has 1 channel if every image is grayscale, else 3.
+    Images of another size than ``image_size`` are resized (PIL bicubic); without
+    ``image_size`` differing sizes are refused, naming example files.
+
+    Raises:
+        DataError: for an unreadable file (naming it), mixed 8/16-bit images, or
+            differing sizes without ``image_size``.
+    """
+    _check_color(color)
+    size = target_size(image_size, 2)
+    import_optional("PIL", "Reading PNG/JPEG images")
+    from PIL import Image, ImageOps
+
+    images, kept, skipped, notes = [], [], [], []
+    for file in map(str, paths):
+        try:
+            image = _open(Path(file), Image, ImageOps)
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            if not skip_unreadable:
+                raise DataError(f"Could not read image '{file}': {exc}") from exc
+            skipped.append(file)
+            notes.append(f"Skipped unreadable image '{file}': {exc}")
+            continue
+        images.append(image)
+        kept.append(file)
+    if not images:
+        raise DataError("No readable PNG/JPEG images were given." + (f" First problem: {notes[0]}" if notes else ""))
 
     high_depth = [img.mode in _HIGH_DEPTH_MODES for img in images]
     if any(high_depth) and not all(high_depth):
-        example16 = paths[high_depth.index(True)]
-        example8 = paths[high_depth.index(False)]
+        example16 = kept[high_depth.index(True)]
+        example8 = kept[high_depth.index(False)]
         raise DataError(
-            f"The folder mixes 16-bit images (e.g. '{example16}') with 8-bit ones (e.g. '{example8}'); "
+            f"The set of images mixes 16-bit images (e.g. '{example16}') with 8-bit ones (e.g. '{example8}'); "
             f"convert them to one bit depth first."
         )
     if color == "auto":
@@ -129,7 +165,7 @@ def read_image_folder(
 
     shapes = [(img.height, img.width) for img in images]
     if size is None and len(set(shapes)) > 1:
-        raise size_mismatch_error(shapes, paths)
+        raise size_mismatch_error(shapes, kept)
     arrays = []
     for img in images:
         if all(high_depth):
@@ -147,12 +183,4 @@ def read_image_folder(
     if resized_from:
         notes.append(f"Resized {sum(resized_from.values())} images to {size} from sizes {sorted(resized_from)}.")
     dtype = np.float32 if all(high_depth) else np.uint8
-    return ImageDataset(
-        images=np.stack(arrays).astype(dtype, copy=False),
-        labels=np.asarray(labels, dtype=np.int64),
-        class_names=[d.name for d in class_dirs],
-        paths=paths,
-        skipped=skipped,
-        resized_from=resized_from,
-        notes=notes,
-    )
+    return ImageFiles(np.stack(arrays).astype(dtype, copy=False), kept, skipped, resized_from, notes)

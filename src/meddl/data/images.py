@@ -21,7 +21,7 @@ from meddl.data.checks import check_labels
 from meddl.data.tables import read_table
 from meddl.errors import ConfigError, DataError, did_you_mean
 
-__all__ = ["ImageDataset"]
+__all__ = ["ImageDataset", "ImageFiles"]
 
 
 @dataclass
@@ -76,7 +76,7 @@ def size_mismatch_error(shapes: Sequence[tuple[int, ...]], paths: Sequence[str])
     example = {shape: path for shape, path in zip(shapes, paths)}
     listed = "; ".join(f"{shape}: {count} (e.g. '{example[shape]}')" for shape, count in counts.most_common(4))
     return DataError(
-        f"Images have different sizes ({listed}). Pass image_size=... to resize them all to one size."
+        f"Images have different sizes ({listed}). Pass image_size=... (data.image_size in a config) to resize them all to one size."
     )
 
 
@@ -205,11 +205,51 @@ def read_labelled_dataset(
     """Read files listed in a label table with ``reader`` (path -> channel-last float array)."""
     table = read_label_table(labels_csv, file_column, label_column)
     paths, values = labelled_files(folder_or_files, table, file_column, label_column)
-    arrays, kept_paths, kept_values, skipped, notes = [], [], [], [], []
-    for path, value in zip(paths, values):
+    read = read_array_files(paths, reader, image_size=image_size, skip_unreadable=skip_unreadable,
+                            listed_in=f"column {file_column!r}")
+    kept = set(read.paths)
+    labels, class_names = encode_labels([v for p, v in zip(paths, values) if p in kept])
+    return ImageDataset(read.images, labels, class_names, read.paths, read.skipped, read.resized_from, read.notes)
+
+
+@dataclass
+class ImageFiles:
+    """Images read from files, before any label is attached (see :func:`meddl.data.read_image_files`).
+
+    Attributes:
+        images: ``(N, H, W, C)`` or ``(N, D, H, W, C)`` array.
+        paths: Source file of each image (skipped files are not listed).
+        skipped: Files that could not be read and were skipped (``skip_unreadable=True``).
+        resized_from: Original spatial size -> number of images resized from it.
+        notes: Human-readable notes for the run log.
+    """
+
+    images: np.ndarray
+    paths: list[str]
+    skipped: list[str] = field(default_factory=list)
+    resized_from: dict[tuple[int, ...], int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_array_files(
+    paths: Sequence[str],
+    reader: Callable[[str], np.ndarray],
+    *,
+    image_size=None,
+    skip_unreadable: bool = False,
+    listed_in: str = "the input",
+) -> ImageFiles:
+    """Read files with ``reader`` (path -> channel-last float array) and stack them into one batch.
+
+    The one loop behind DICOM and NIfTI reading, for training and prediction alike:
+    missing or unreadable files raise (or are skipped), then :func:`stack_arrays`
+    resizes to ``image_size`` when given.
+    """
+    arrays, kept, skipped, notes = [], [], [], []
+    for path in map(str, paths):
         try:
             if not Path(path).is_file():
-                raise DataError(f"File not found: '{path}' (listed in column {file_column!r}).")
+                raise DataError(f"File not found: '{path}' (listed in {listed_in}).")
             arrays.append(reader(path))
         except DataError as exc:
             if not skip_unreadable:
@@ -217,13 +257,13 @@ def read_labelled_dataset(
             skipped.append(path)
             notes.append(f"Skipped unreadable file: {exc}")
             continue
-        kept_paths.append(path)
-        kept_values.append(value)
+        kept.append(path)
     if not arrays:
-        raise DataError(f"None of the {len(paths)} listed files could be read; see the first: {notes[0]}")
-    images, resized_from = stack_arrays(arrays, kept_paths, image_size)
-    labels, class_names = encode_labels(kept_values)
+        if not notes:
+            raise DataError("No image files were given.")
+        raise DataError(f"None of the {len(skipped)} listed files could be read; see the first: {notes[0]}")
+    images, resized_from = stack_arrays(arrays, kept, image_size)
     if resized_from:
         count, sizes = sum(resized_from.values()), sorted(resized_from)
         notes.append(f"Resized {count} images to {images.shape[1:-1]} from sizes {sizes}.")
-    return ImageDataset(images, labels, class_names, kept_paths, skipped, resized_from, notes)
+    return ImageFiles(images, kept, skipped, resized_from, notes)

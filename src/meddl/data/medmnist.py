@@ -45,6 +45,11 @@ def _images(array: np.ndarray, path: Path, key: str) -> np.ndarray:
         return array[..., None]
     if array.ndim == 4 and array.shape[-1] in (1, 3):  # (N, H, W, C)
         return array
+    if array.ndim == 4 and array.shape[-1] < min(array.shape[1:3]):  # (N, H, W, C) with C other than 1 or 3
+        raise DataError(
+            f"'{key}' in '{path}' has shape {array.shape}: {array.shape[-1]} channels. Expected 1 (grayscale) "
+            f"or 3 (RGB) channels, (N, H, W) images or (N, D, H, W) volumes."
+        )
     if array.ndim == 4:  # (N, D, H, W) 3-D MedMNIST volumes
         return array[..., None]
     if array.ndim == 5 and array.shape[-1] == 1:
@@ -65,8 +70,18 @@ def _labels(array: np.ndarray, path: Path, key: str, n_images: int) -> np.ndarra
         )
     if len(array) != n_images:
         raise DataError(f"'{key}' in '{path}' has {len(array)} labels but there are {n_images} images.")
-    if array.dtype.kind not in "uib" and not np.all(np.mod(array, 1) == 0):
-        raise DataError(f"'{key}' in '{path}' holds non-integer labels; expected class indices.")
+    if array.dtype.kind not in "uifb":
+        raise DataError(f"'{key}' in '{path}' has dtype {array.dtype}; expected integer class indices 0, 1, ...")
+    if array.dtype.kind == "f":
+        fractional = ~(np.mod(array, 1) == 0)  # NaN counts as not an integer
+        if fractional.any():
+            raise DataError(f"'{key}' in '{path}' holds {int(fractional.sum())} non-integer labels (e.g. "
+                            f"{array[fractional][0].item()!r}); expected class indices 0, 1, ...")
+    negative = array < 0
+    if negative.any():
+        raise DataError(f"'{key}' in '{path}' holds {int(negative.sum())} negative labels (e.g. "
+                        f"{array[negative][0].item()!r}); expected class indices 0, 1, ... A label of -1 "
+                        f"(unlabelled or missing) must be removed, not read as the last class.")
     return array.astype(np.int64)
 
 

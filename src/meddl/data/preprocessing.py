@@ -381,8 +381,8 @@ class TabularPreprocessor:
             if unseen.any():
                 raise DataError(
                     f"Column {column!r} has categories not seen in training: {show_values(keys[unseen], 5)} "
-                    f"(at {describe_rows(frame.index[unseen.to_numpy()])}). Known categories: "
-                    f"{', '.join(repr(k) for k in known)}."
+                    f"(at {describe_rows(frame.index[unseen.to_numpy()])}). The model knows {len(known)} "
+                    f"categories of this column (not listed: they are values of the training data)."
                 )
             filled = keys.fillna(self.most_frequent_[column]).to_numpy()
             blocks.append((filled[:, None] == np.asarray(known, dtype=object)[None, :]).astype(float))

@@ -107,7 +107,9 @@ def section_metrics(files: RunFiles) -> str | None:
         boot = m.get("bootstrap", {})
         caption = f"{'Test' if split == 'test' else 'Validation'} split: n = {fmt(m.get('n'))}"
         if m.get("threshold") is not None:
-            caption += f", decision threshold {m['threshold']:.3g} (positive if probability ≥ threshold)"
+            positive = files.metrics.get("positive_class")
+            caption += (f", decision threshold {m['threshold']:.3g} (positive if probability ≥ threshold)"
+                        + (f", positive class '{positive}'" if positive is not None else ""))
         parts += [Raw(f"<h3>{esc(caption)}</h3>"), _metrics_table(m)]
         if m.get("auroc_delong", {}).get("ci95"):
             d = m["auroc_delong"]

@@ -25,10 +25,10 @@ import typing
 import warnings
 from typing import Any, ClassVar, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from meddl.errors import ConfigError, did_you_mean
+from meddl.io import read_yaml
 
 __all__ = ["RunConfig", "DataConfig", "ModelConfig", "TrainingConfig", "EvaluationConfig", "AugmentationConfig",
            "LossConfig", "SplitConfig", "EarlyStoppingConfig", "ThresholdConfig", "Section", "options_model", "check_options",
@@ -65,6 +65,10 @@ class DataConfig(Section):
     features: list[str] | None = None
     numeric: list[str] | None = None
     categorical: list[str] | None = None
+    exclude: list[str] | None = None  # columns that are never features (identifiers, free text, dates of birth)
+    label_map: dict[str, str] | None = None  # diagnosis: merge label spellings, e.g. {"cancr": "cancer"}
+    encoding: str | None = None  # text encoding of a CSV (default utf-8; e.g. latin-1)
+    sep: str | None = None  # column separator of a CSV (default ",")
     split: SplitConfig = SplitConfig()
 
     @model_validator(mode="after")
@@ -317,10 +321,7 @@ def read_config_source(config: str | Path | dict[str, Any]) -> tuple[dict[str, A
         path = Path(config)
         if not path.is_file():
             raise ConfigError(f"Config file '{path}' does not exist.")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"Config file '{path}' is not valid YAML: {exc}") from None
+        raw = read_yaml(path)  # refuses duplicate keys and non-UTF-8 text
         if not isinstance(raw, dict):
             raise ConfigError(f"Config file '{path}' must hold a mapping with at least 'task' and 'data'; "
                               f"got {type(raw).__name__}.")

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 import meddl.data as readers
-from meddl.data import load_builtin, read_table, resize_images, train_val_test_split
-from meddl.errors import ConfigError, DataError
+from meddl.data import (apply_label_map, check_label_spellings, check_no_identifier_features, load_builtin, read_table,
+                        resize_images, train_val_test_split)
+from meddl.errors import ConfigError, DataError, did_you_mean
 from meddl.runs.config import IMAGE_SOURCES, DataConfig, SplitConfig
 
 __all__ = ["LoadedData", "PreparedSplits", "load_data", "load_images", "table_columns", "read_frame", "split_rows",
@@ -74,7 +75,13 @@ def table_columns(frame: pd.DataFrame, data: DataConfig, reserved: list[str], wh
         if clash:
             raise ConfigError(f"data.features must not include {clash}: they are the label, ids or outcome columns.")
         return list(data.features)
-    return [c for c in frame.columns if c not in reserved]
+    excluded = list(data.exclude or [])
+    absent = [c for c in excluded if c not in frame.columns]
+    if absent:
+        raise DataError(f"data.exclude lists column(s) {absent} that are not in {where}.")
+    columns = [c for c in frame.columns if c not in reserved and c not in excluded]
+    check_no_identifier_features(frame, columns, where=where)  # data.features, when given, is taken as meant
+    return columns
 
 
 def read_frame(data: DataConfig) -> tuple[pd.DataFrame, dict]:
@@ -84,7 +91,7 @@ def read_frame(data: DataConfig) -> tuple[pd.DataFrame, dict]:
         defaults = {"label": dataset.label_column, "duration": dataset.duration_column, "event": dataset.event_column,
                     "class_names": dataset.class_names, "description": dataset.description}
         return dataset.frame, defaults
-    return read_table(data.path), {}
+    return read_table(data.path, encoding=data.encoding, sep=data.sep), {}
 
 
 def load_data(data: DataConfig, *, classification: bool, extra_columns: list[str] | None = None) -> LoadedData:
@@ -93,14 +100,15 @@ def load_data(data: DataConfig, *, classification: bool, extra_columns: list[str
         if not classification:
             raise ConfigError(f"data.source '{data.source}' holds images, which meddl supports for task 'diagnosis' "
                               f"only; use a table for this task.")
-        return load_images(data)
+        return _checked_classes(load_images(data), data)
     frame, defaults = read_frame(data)
     where = f"'{data.path}'" if data.path else f"built-in data set '{data.name}'"
     label = data.label or defaults.get("label")
     if not label:
         raise ConfigError(f"data.label: a table needs 'label', the column holding the {'diagnosis' if classification else 'outcome'}.")
     if label not in frame.columns:
-        raise DataError(f"data.label: column {label!r} is not in {where}. Available columns: {list(map(str, frame.columns))[:30]}.")
+        raise DataError(f"data.label: column {label!r} is not in {where}.{did_you_mean(label, map(str, frame.columns))} "
+                        f"Available columns: {list(map(str, frame.columns))[:30]}.")
     reserved = [label] + [c for c in (data.patient_id,) if c] + list(extra_columns or [])
     columns = table_columns(frame, data, reserved, where)
     target = frame[label]
@@ -111,12 +119,25 @@ def load_data(data: DataConfig, *, classification: bool, extra_columns: list[str
     values = target.to_numpy()
     if class_names is not None and classification:
         values = np.asarray([class_names[int(v)] for v in values], dtype=object)
+    if classification:
+        values = apply_label_map(values, getattr(data, "label_map", None), label=label)
+        check_label_spellings(values, label=label)
     groups = frame[data.patient_id].to_numpy() if data.patient_id else None
     if groups is not None and pd.isna(groups).any():
         raise DataError(f"Column {data.patient_id!r} (data.patient_id) has {int(pd.isna(groups).sum())} missing ids.")
     return LoadedData(kind="table", features=frame[columns], target=values, frame=frame,
                       row_ids=np.asarray(frame.index.astype(str)), groups=groups,
                       class_names=None, label=label, source=f"built-in data set '{data.name}'" if data.source == "builtin" else where)
+
+
+def _checked_classes(loaded: LoadedData, data: DataConfig) -> LoadedData:
+    """Image labels get the same spelling check and ``data.label_map`` as table labels."""
+    label_map = getattr(data, "label_map", None)  # the diagnosis data section has it
+    loaded.target = apply_label_map(loaded.target, label_map, label="the image labels")
+    if label_map and loaded.class_names is not None:
+        loaded.class_names = list(dict.fromkeys(str(label_map.get(n, n)) for n in loaded.class_names))
+    check_label_spellings(loaded.target, label="the image labels")
+    return loaded
 
 
 def load_images(data: DataConfig) -> LoadedData:
@@ -145,6 +166,8 @@ def load_images(data: DataConfig) -> LoadedData:
             x = resize_images(x, size)
         y = np.concatenate(labels)
         names = data.class_names or [str(i) for i in range(int(y.max()) + 1)]
+        if int(y.max()) >= len(names):
+            raise ConfigError(f"data.class_names has {len(names)} names, but {where} has labels up to {int(y.max())}.")
         return LoadedData(kind="image", features=x, target=np.asarray([names[int(v)] for v in y], dtype=object),
                           row_ids=np.asarray(ids), split=np.asarray(split), class_names=names, source=where, notes=notes)
     if data.source == "image_folder":

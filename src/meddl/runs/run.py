@@ -7,9 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
-
-from meddl.data import (ImagePreprocessor, TabularPreprocessor, load_medmnist_npz, read_dicom_image, read_nifti,
+from meddl.data import (ImagePreprocessor, TabularPreprocessor, list_image_files, load_medmnist_npz, read_image_files,
                         read_table, resize_images)
 from meddl.errors import DataError, MeddlError
 from meddl.evaluation import ConformalClassifier, PlattScaler, TemperatureScaler
@@ -102,9 +100,9 @@ class Run:
             raise MeddlError(f"'{self.path / RunFolder.PREPROCESSING}' is missing: this run cannot turn raw input "
                              f"into features. Train the run again.")
         if self.info["input"]["kind"] == "table":
-            frame = _as_frame(data)
+            frame = _as_frame(data, self.config.data)
             return self.preprocessor.transform(frame), np.asarray(frame.index.astype(str)), frame
-        images, ids = _as_images(data)
+        images, ids = _as_images(data, self.config.data, self.info["input"]["input_shape"])
         return self.preprocessor.transform(images), ids, None
 
     def scores(self, x: np.ndarray, runtime: str = "torch") -> np.ndarray:
@@ -158,7 +156,7 @@ class Run:
                                 f"{loaded.kind}s.")
             return self.preprocessor.transform(loaded.features), loaded.target
         label = label or self.info.get("label")
-        frame = _as_frame(data)
+        frame = _as_frame(data, self.config.data)
         if label not in frame.columns:
             raise DataError(f"The evaluation data has no label column {label!r}; columns: "
                             f"{list(map(str, frame.columns))[:20]}.")
@@ -187,7 +185,7 @@ def _load_calibrator(saved: dict | None):
     return (PlattScaler if saved.get("type") == "PlattScaler" else TemperatureScaler).from_dict(saved)
 
 
-def _as_frame(data: Any) -> pd.DataFrame:
+def _as_frame(data: Any, data_config=None) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         return data
     if isinstance(data, pd.Series):
@@ -195,49 +193,43 @@ def _as_frame(data: Any) -> pd.DataFrame:
     if isinstance(data, dict):
         return pd.DataFrame([data])
     if isinstance(data, (str, Path)):
-        return read_table(data)
+        # the training file's encoding and separator (data.encoding, data.sep): exports from one system share them
+        return read_table(data, encoding=getattr(data_config, "encoding", None), sep=getattr(data_config, "sep", None))
     raise DataError(f"Input for a table model must be a DataFrame, a dict (one patient) or a CSV/Parquet path; "
                     f"got {type(data).__name__}.")
 
 
-def _as_images(data: Any) -> tuple[np.ndarray, np.ndarray]:
+def _as_images(data: Any, data_config=None, input_shape=None) -> tuple[np.ndarray, np.ndarray]:
+    """Images to predict on, read exactly as training read the run's images (``meddl.data.read_image_files``)."""
     if isinstance(data, np.ndarray):
         return data, np.asarray([str(i) for i in range(len(data))])
+    image_size = getattr(data_config, "image_size", None)
+    if isinstance(data, (list, tuple)) and data and all(isinstance(p, (str, Path)) for p in data):
+        return _read_plain_images(list(data), data_config, input_shape)
     if isinstance(data, (str, Path)):
         path = Path(data)
         if path.suffix == ".npz":
             split = load_medmnist_npz(path)
             name = "test" if "test" in split else next(iter(split))
             images = split[name][0]
+            if image_size and images.shape[1:3] != (image_size, image_size):  # as meddl.runs.datasets.load_images
+                images = resize_images(images, image_size)
             return images, np.asarray([f"{name}-{i}" for i in range(len(images))])
-        if path.is_dir() or path.suffix.lower() in (".png", ".jpg", ".jpeg"):
-            return _read_plain_images(path)
-        if path.suffix.lower() in (".dcm", ""):
-            image = read_dicom_image(path)
-            return image[None] if image.ndim == 3 else image[None, ..., None], np.asarray([str(path)])
-        if path.name.endswith((".nii", ".nii.gz")):
-            image = read_nifti(path)
-            return image[None, ..., None] if image.ndim == 2 else image[None], np.asarray([str(path)])
-    raise DataError(f"Input for an image model must be an array (N, H, W[, C]), an image file, a folder of images "
-                    f"or a MedMNIST .npz; got {data!r:.100}.")
+        if path.exists():
+            return _read_plain_images(path, data_config, input_shape)
+    raise DataError(f"Input for an image model must be an array (N, H, W[, C]), an image file, a list of image files, "
+                    f"a folder of images or a MedMNIST .npz; got {data!r:.100}.")
 
 
-def _read_plain_images(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    files = sorted(p for p in (path.rglob("*") if path.is_dir() else [path])
-                   if p.suffix.lower() in (".png", ".jpg", ".jpeg") and not p.name.startswith("."))
+def _read_plain_images(path, data_config=None, input_shape=None) -> tuple[np.ndarray, np.ndarray]:
+    """A file, a folder or a list of files, through the training reader with the run's settings."""
+    files = list_image_files(path) if isinstance(path, Path) and path.is_dir() else (
+        [path] if isinstance(path, Path) else path)
     if not files:
-        raise DataError(f"No PNG or JPEG images found in '{path}'.")
-    arrays = []
-    for file in files:
-        try:
-            with Image.open(file) as image:
-                arrays.append(np.asarray(image.convert("L") if image.mode in ("L", "I;16", "I") else image.convert("RGB")))
-        except (OSError, UnidentifiedImageError) as exc:
-            raise DataError(f"Cannot read image '{file}': {exc}.") from None
-    shapes = {a.shape for a in arrays}
-    if len(shapes) > 1:
-        target = arrays[0].shape[:2]
-        arrays = [a if a.shape[:2] == target else resize_images((a[..., None] if a.ndim == 2 else a)[None].astype(np.float32), target)[0].squeeze()
-                  for a in arrays]
-    stacked = np.stack(arrays)
-    return (stacked[..., None] if stacked.ndim == 3 else stacked), np.asarray([str(f) for f in files])
+        raise DataError(f"No image files (PNG/JPEG, DICOM .dcm, NIfTI .nii/.nii.gz) found in '{path}'.")
+    spatial = tuple(input_shape[:-1]) if input_shape else None
+    channels = input_shape[-1] if input_shape else None
+    read = read_image_files(files, image_size=getattr(data_config, "image_size", None) or spatial,
+                            color={1: "grayscale", 3: "rgb"}.get(channels, "auto"),
+                            window=getattr(data_config, "window", None))
+    return read.images, np.asarray([str(Path(f)) for f in read.paths])

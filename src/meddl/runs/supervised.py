@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from meddl.data import ImagePreprocessor, TabularPreprocessor
+from meddl.data import ImagePreprocessor, TabularPreprocessor, choose_positive_class
 from meddl.errors import ConfigError, DataError
 from meddl.evaluation import (ConformalClassifier, PlattScaler, TemperatureScaler, choose_threshold,
                               evaluate_predictions)
@@ -39,9 +39,17 @@ def _sort_key(value: Any):
         return (1, 0.0, str(value))
 
 
+_SAVED_ORDER = "<keep the given class order>"
+
+
 def encode_classes(target: np.ndarray, *, class_names: list[str] | None = None,
-                   positive_class: str | None = None) -> tuple[np.ndarray, list[str]]:
-    """Class names (binary: the positive class last) and each row's class index."""
+                   positive_class: str | None = _SAVED_ORDER) -> tuple[np.ndarray, list[str]]:
+    """Class names (binary: the positive class last) and each row's class index.
+
+    Training passes ``positive_class`` (``data.positive_class``, possibly ``None``): for two
+    classes :func:`meddl.data.choose_positive_class` decides, or asks for it. A saved run
+    passes its ``class_names`` only, and their order is kept.
+    """
     as_text = np.asarray([str(v) for v in target], dtype=object)
     present = sorted(set(as_text), key=_sort_key)
     names = list(class_names) if class_names else present
@@ -50,12 +58,9 @@ def encode_classes(target: np.ndarray, *, class_names: list[str] | None = None,
         raise DataError(f"Labels {unknown[:5]} are not among the class names {names}.")
     if len(names) < 2:
         raise DataError(f"Diagnosis needs at least two classes in the label column; found only {names}.")
-    if positive_class is not None:
-        if len(names) != 2:
-            raise ConfigError(f"data.positive_class is for two classes; the data has {len(names)}: {names}.")
-        if str(positive_class) not in names:
-            raise ConfigError(f"data.positive_class {positive_class!r} is not a class; classes are {names}.")
-        names = [n for n in names if n != str(positive_class)] + [str(positive_class)]
+    if positive_class is not _SAVED_ORDER and (positive_class is not None or len(names) == 2):
+        positive, _ = choose_positive_class(names, positive_class)
+        names = [n for n in names if n != positive] + [positive]
     index = {name: i for i, name in enumerate(names)}
     return np.asarray([index[v] for v in as_text], dtype=np.int64), names
 
@@ -114,6 +119,9 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
     if classification:
         y, class_names = encode_classes(data.target, class_names=data.class_names,
                                         positive_class=config.data.positive_class)
+        if len(class_names) == 2:
+            log(f"Positive class: {class_names[-1]!r} ({choose_positive_class(class_names, config.data.positive_class)[1]}); "
+                f"sensitivity, PPV and the threshold are about it.")
     else:
         y = pd.to_numeric(pd.Series(data.target), errors="coerce").to_numpy(dtype=np.float64)
         if not np.isfinite(y).all():
@@ -184,6 +192,8 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
     if classification and config.evaluation.conformal_coverage:
         conformal = _fit_conformal(config.evaluation.conformal_coverage, scores, y_val, y_test, problem, metrics, log)
     metrics["threshold"] = threshold
+    if problem == "binary":
+        metrics["positive_class"] = class_names[-1]
 
     spreads = ({name: spread_columns(per_member, class_names, target_scaling) for name, (_, per_member) in combined.items()}
                if members > 1 else {})

@@ -66,7 +66,6 @@ class DataConfig(Section):
     numeric: list[str] | None = None
     categorical: list[str] | None = None
     exclude: list[str] | None = None  # columns that are never features (identifiers, free text, dates of birth)
-    label_map: dict[str, str] | None = None  # diagnosis: merge label spellings, e.g. {"cancr": "cancer"}
     encoding: str | None = None  # text encoding of a CSV (default utf-8; e.g. latin-1)
     sep: str | None = None  # column separator of a CSV (default ",")
     split: SplitConfig = SplitConfig()

@@ -120,7 +120,7 @@ def load_data(data: DataConfig, *, classification: bool, extra_columns: list[str
     if class_names is not None and classification:
         values = np.asarray([class_names[int(v)] for v in values], dtype=object)
     if classification:
-        values = apply_label_map(values, getattr(data, "label_map", None), label=label)
+        values = apply_label_map(values, data.label_map, label=label)
         check_label_spellings(values, label=label)
     groups = frame[data.patient_id].to_numpy() if data.patient_id else None
     if groups is not None and pd.isna(groups).any():
@@ -132,7 +132,7 @@ def load_data(data: DataConfig, *, classification: bool, extra_columns: list[str
 
 def _checked_classes(loaded: LoadedData, data: DataConfig) -> LoadedData:
     """Image labels get the same spelling check and ``data.label_map`` as table labels."""
-    label_map = getattr(data, "label_map", None)  # the diagnosis data section has it
+    label_map = data.label_map
     loaded.target = apply_label_map(loaded.target, label_map, label="the image labels")
     if label_map and loaded.class_names is not None:
         loaded.class_names = list(dict.fromkeys(str(label_map.get(n, n)) for n in loaded.class_names))

@@ -39,6 +39,7 @@ class SupervisedDataConfig(DataConfig):
 
     label: str | None = None
     positive_class: str | None = None  # binary diagnosis: the class that counts as "positive" (disease)
+    label_map: dict[str, str] | None = None  # merge label spellings, e.g. {"cancr": "cancer"}
     class_names: list[str] | None = None  # names for integer labels (e.g. MedMNIST)
     # images
     image_size: int | None = Field(None, gt=0)

@@ -9,8 +9,9 @@ Example:
 
 from meddl.errors import ConfigError, DataError, MeddlError, ModelFileError, NotFittedError
 from meddl.models import Sequential, load_model
-from meddl.runs import Run, RunConfig, load_config, load_run, train
+from meddl.runs import Run, RunConfig, load_config, load_run
 from meddl.studies import cross_validate, learning_curve, pretrain
+from meddl.studies.auto import train  # meddl.runs.train, plus model.preset 'auto' and MLflow tracking
 from meddl.training import History, set_seed
 from meddl.version import __version__
 

@@ -17,10 +17,13 @@ from meddl.data import load_builtin
 from meddl.errors import MeddlError
 from meddl.explain import Explanation, explanation_section
 from meddl.io import atomic_write_json, atomic_write_text
-from meddl.runs import (RunFolder, compare_runs, export_onnx, load_run, rebuild_report, train, write_report)
+from meddl.runs import (RunFolder, compare_runs, export_onnx, load_config, load_run, rebuild_report, write_report)
 from meddl.runs.explain_outcomes import outcome_section
 from meddl.sections import Section
 from meddl.studies import cross_validate, learning_curve, pretrain
+from meddl.studies.auto import train  # meddl.runs.train, plus model.preset 'auto' and MLflow tracking
+from meddl.studies.commands import add_tune_parser
+from meddl.studies.tracking import log_to_mlflow
 from meddl.version import __version__
 
 __all__ = ["main", "build_parser"]
@@ -75,7 +78,7 @@ def _write_example_patient(run, path: Path) -> None:
 def cmd_train(args) -> int:
     if args.nproc > 1:
         return _launch_data_parallel(args)
-    run = train(args.config, out=args.out, verbose=args.verbose)
+    run = train(args.config, out=args.out, verbose=args.verbose, mlflow=args.mlflow)
     if run.info.get("positive_class") is not None:
         print(f"Positive class: {run.info['positive_class']!r} (sensitivity, PPV and the threshold are about it)")
     if "test" in run.metrics:
@@ -212,6 +215,11 @@ def cmd_cv(args) -> int:
         print(f"  {name:<24}{entry['mean']:.3f}{spread}{tail}")
     print(f"Folder: {result.path}  (folds.csv, fold_metrics.csv, summary.json, predictions_oof.csv"
           + (", refit/" if result.refit is not None else "") + ")")
+    config = load_config(args.config)
+    if args.mlflow or config.tracking.mlflow:
+        log_to_mlflow(args.mlflow or config.tracking.mlflow, result.path, kind="cv", config=config.to_dict(),
+                      metrics={"out_of_fold": summary["out_of_fold"]["0"]["metrics"]},
+                      experiment=config.tracking.experiment)
     return 0
 
 
@@ -255,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--verbose", action="store_true", help="show the run log")
     train.add_argument("--nproc", type=int, default=1,
                        help="data-parallel processes (torchrun + DistributedDataParallel; the batch size stays global)")
+    train.add_argument("--mlflow", metavar="URI", help="log the run to MLflow (e.g. file:./mlruns)")
     train.set_defaults(handler=cmd_train)
 
     predict = commands.add_parser("predict", help="predict new inputs with a trained run")
@@ -291,7 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--refit", action="store_true", help="also train a final model on all rows (OUT/refit)")
     cv.add_argument("--out", required=True, help="folder to write")
     cv.add_argument("--verbose", action="store_true", help="show the log")
+    cv.add_argument("--mlflow", metavar="URI", help="log the cross-validation to MLflow (e.g. file:./mlruns)")
     cv.set_defaults(handler=cmd_cv)
+    add_tune_parser(commands)
 
     curve = commands.add_parser("learning-curve", help="validation metric against training-set size: would more "
                                 "data help?")

@@ -91,7 +91,7 @@ def _metrics_table(split_metrics: dict) -> Raw:
     for name, entry in split_metrics.get("metrics", {}).items():
         row = [metric_label(name), metric_cell(entry)]
         if isinstance(before, dict):
-            row.append(fmt((before.get(name) or {}).get("value")))
+            row.append(metric_cell(before.get(name)))  # with its CI, e.g. the calibration slope before/after
         rows.append(row)
     headers = ["Metric", "Value [95% CI]"] + (["Before calibration"] if isinstance(before, dict) else [])
     return table(headers, rows, numeric=[2] if isinstance(before, dict) else [])

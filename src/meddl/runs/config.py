@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from meddl.errors import ConfigError, did_you_mean
 from meddl.io import read_yaml
+from meddl.runs.tuning_config import TrackingConfig, TuneConfig, parse_duration
 
 __all__ = ["RunConfig", "DataConfig", "ModelConfig", "TrainingConfig", "EvaluationConfig", "AugmentationConfig",
            "LossConfig", "SplitConfig", "EarlyStoppingConfig", "ThresholdConfig", "Section", "options_model", "check_options",
@@ -183,6 +184,13 @@ class TrainingConfig(Section):
     ensemble: int | None = Field(None, ge=1, le=50)
     sampling: Literal["shuffle", "balanced"] = "shuffle"  # balanced: every class equally often per epoch
     loss: LossConfig = LossConfig()
+    # -- tuning (meddl.studies): with model.preset 'auto', search this long (seconds; "10m" accepted) first
+    time_budget: float | None = None
+
+    @field_validator("time_budget", mode="before")
+    @classmethod
+    def _time_budget(cls, value):
+        return parse_duration(value, name="training.time_budget")
 
     @field_validator("augmentation", mode="before")
     @classmethod
@@ -244,6 +252,9 @@ class RunConfig(Section):
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
+    # -- tuning and tracking (meddl.runs.tuning_config; used by meddl.studies)
+    tune: TuneConfig = TuneConfig()
+    tracking: TrackingConfig = TrackingConfig()
 
     #: members when ``training.ensemble`` is not set
     DEFAULT_ENSEMBLE: ClassVar[int] = 1

@@ -16,6 +16,7 @@ import pandas as pd
 import meddl.data as readers
 from meddl.data import (apply_label_map, check_label_spellings, check_no_identifier_features, load_builtin, read_table,
                         resize_images, train_val_test_split)
+from meddl.data.split_override import active_split_override
 from meddl.errors import ConfigError, DataError, did_you_mean
 from meddl.runs.config import IMAGE_SOURCES, DataConfig, SplitConfig
 
@@ -204,7 +205,14 @@ class PreparedSplits:
 
 
 def split_rows(data: LoadedData, y: np.ndarray | None, split: SplitConfig, stratify=None) -> PreparedSplits:
-    """The data's own split if it has one, else a seeded, stratified, patient-grouped split."""
+    """The data's own split if it has one, else a seeded, stratified, patient-grouped split; then the active
+    :func:`~meddl.data.split_override.split_override` plan, if any (tuning, nested cross-validation)."""
+    splits = _own_or_seeded_split(data, y, split, stratify)
+    plan = active_split_override()
+    return plan(data, splits) if plan is not None else splits
+
+
+def _own_or_seeded_split(data: LoadedData, y: np.ndarray | None, split: SplitConfig, stratify=None) -> PreparedSplits:
     if data.split is not None:
         parts = [np.flatnonzero(data.split == name) for name in ("train", "val", "test")]
         if not len(parts[1]) or not len(parts[2]):

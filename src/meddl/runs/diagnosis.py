@@ -121,7 +121,8 @@ class RegressionEvaluationConfig(EvaluationConfig):
 
 class ClassificationEvaluationConfig(RegressionEvaluationConfig):
     threshold: ThresholdConfig = ThresholdConfig()
-    calibration: Literal["none", "temperature", "platt"] = "none"
+    # auto: none, temperature or Platt, whichever has the lowest cross-fitted validation log loss
+    calibration: Literal["auto", "none", "temperature", "platt"] = "auto"
     conformal_coverage: float | None = Field(0.9, gt=0, lt=1)
 
 

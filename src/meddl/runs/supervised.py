@@ -16,6 +16,7 @@ import pandas as pd
 
 from meddl.data import ImagePreprocessor, TabularPreprocessor, choose_positive_class
 from meddl.errors import ConfigError, DataError
+from meddl.evaluation.calibration_choice import choose_calibration
 from meddl.evaluation import (ConformalClassifier, PlattScaler, TemperatureScaler, choose_threshold,
                               evaluate_predictions)
 from meddl.models.ensemble import spread_columns
@@ -160,7 +161,12 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
     combined = {name: fitted.outputs(x, classification) for name, x in (("val", x_val), ("test", x_test))
                 if name in evaluated}
     outputs = {name: out for name, (out, _) in combined.items()}
-    if classification and config.evaluation.calibration != "none":
+    calibration_choice = None
+    if classification and config.evaluation.calibration == "auto":  # meddl.evaluation.calibration_choice
+        calibration_choice = choose_calibration(outputs["val"], y_val, seed=seed)
+        calibrator = calibration_choice.calibrator
+        log(f"Post-hoc calibration: {calibration_choice.method} ({calibration_choice.reason}).")
+    elif classification and config.evaluation.calibration != "none":
         calibrator = _fit_calibrator(config.evaluation.calibration, outputs["val"], y_val, len(class_names))
         log(f"Post-hoc calibration ({config.evaluation.calibration}) fitted on the validation split.")
     scores = {name: output_to_scores(out, classification, calibrator, target_scaling)
@@ -187,7 +193,7 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
         if uncalibrated is not None:
             metrics[name]["before_calibration"] = evaluate_predictions(
                 problem, truth, uncalibrated[name], threshold=threshold, class_names=class_names,
-                groups=groups, n_resamples=0, seed=seed)["metrics"]
+                groups=groups, n_resamples=config.evaluation.n_resamples, seed=seed)["metrics"]
     conformal = None
     if classification and config.evaluation.conformal_coverage:
         conformal = _fit_conformal(config.evaluation.conformal_coverage, scores, y_val, y_test, problem, metrics, log)
@@ -221,6 +227,7 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
         seed=seed,
         details={"target_scaling": target_scaling,
                  "calibration": None if calibrator is None else calibrator.to_dict(),
+                 "calibration_choice": None if calibration_choice is None else calibration_choice.to_dict(),
                  "conformal": None if conformal is None else conformal.to_dict(),
                  "training_recipe": fitted.recipe, "transfer": fitted.transfer,
                  "ensemble": {"members": members} if members > 1 else None})

@@ -255,6 +255,9 @@ def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
             y = outcome["y"][rows]
             entry["ate_aipw"] = aipw_ate(x[split], tt[split], y, random_state=seed)
             entry["policy_value"] = policy_values(x[split], tt[split], y, recommended, random_state=seed)
+            # The observed arm's predicted outcome against the outcome: what model selection can use without the truth.
+            factual = np.where(tt[split] == 1, table["outcome_if_treated"], table["outcome_if_control"])
+            entry["factual_rmse"] = float(np.sqrt(np.mean((factual - y) ** 2)))
         if truth is not None:
             entry["effect_metrics"] = effect_metrics(truth[rows], table["effect"].to_numpy(), n_resamples=resamples,
                                                      seed=seed)

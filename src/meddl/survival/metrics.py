@@ -182,6 +182,9 @@ def _entry(value: float | None, resampled: Callable[[np.ndarray], np.ndarray] | 
     if blocks is None or resampled is None:
         entry["ci95"] = None
         entry["reason"] = f"fewer than {MIN_SAMPLES} samples: no bootstrap interval."
+    elif not blocks:  # n_resamples=0: point values only (e.g. tuning trials)
+        entry["ci95"] = None
+        entry["reason"] = "no bootstrap resamples asked for (n_resamples=0)."
     else:
         entry["ci95"], reason = _interval(np.concatenate([resampled(w) for w in blocks]))
         if reason:

@@ -25,6 +25,7 @@ import torch
 
 from meddl.errors import MeddlError
 from meddl.training.callbacks import Callback
+from meddl.training.hooks import active_callbacks
 from meddl.training.distributed import all_sum, gather_rows, rank_and_world
 from meddl.training.history import History
 from meddl.training.precision import choose_precision
@@ -141,7 +142,7 @@ class TrainingLoop:
         size = n if batch_size is None else min(int(batch_size), n)  # the global batch size
         n_batches = math.ceil(n / size)
         history = History()
-        callbacks = list(callbacks)
+        callbacks = list(callbacks) + active_callbacks()  # e.g. a tuning trial's pruning callback
         for callback in callbacks:
             callback.set_context(model_for_callbacks if model_for_callbacks is not None else self.module, self)
         self.stop_training = False

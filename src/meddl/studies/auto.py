@@ -1,0 +1,95 @@
+"""``meddl.train`` with ``model.preset: auto`` and experiment tracking.
+
+``model.preset: auto`` searches (:func:`meddl.studies.tuning.run_search`) for
+``training.time_budget`` seconds (default :data:`AUTO_TIME_BUDGET`) on the
+training and validation rows, then trains the best config into the run folder,
+which also gets ``tuning/`` (trials.csv, summary.json) and a "Hyperparameter
+search" report section. It is not the default preset: a search takes minutes,
+and ``make demo`` must stay under 30 s (measured: the quickstart trains in ~5 s;
+even 5 trials took ~20 s on the shared 2-core machine).
+
+Any config with ``tracking.mlflow`` (or ``mlflow=`` here) is logged to MLflow
+after the run is written (:func:`meddl.studies.tracking.log_to_mlflow`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from meddl.errors import ConfigError
+from meddl.io import atomic_write_json, atomic_write_text
+from meddl.studies.search_space import default_values
+from meddl.studies.tracking import log_to_mlflow
+from meddl.studies.tuning import best_config, run_search, trial_counts
+from meddl.studies.tuning_report import write_tuning_report
+from meddl.runs import Run, RunConfig, get_task, load_config
+from meddl.runs.config import read_config_source, validate_config
+from meddl.runs import train as train_config
+
+__all__ = ["train", "AUTO_TIME_BUDGET"]
+
+AUTO_TIME_BUDGET = 300.0  # seconds, when model.preset is 'auto' and training.time_budget is not set
+
+
+def _resolve(config) -> tuple[RunConfig, bool]:
+    """The validated config, and whether it asked for ``model.preset: auto`` (validated as ``default``, the
+    untuned starting point of the search, since each task's config accepts only its real presets)."""
+    if isinstance(config, RunConfig):
+        return config, config.model.preset == "auto"
+    raw, base = read_config_source(config)
+    model = raw.get("model")
+    if not (model == "auto" or (isinstance(model, dict) and model.get("preset") == "auto")):
+        return load_config(config), False
+    if not isinstance(raw.get("task"), str):
+        return load_config(config), False  # its error names the missing task
+    raw = {**raw, "model": {**(model if isinstance(model, dict) else {}), "preset": "default"}}
+    return validate_config(raw, get_task(raw["task"]).config_class, base), True
+
+
+def train(config: str | Path | dict[str, Any] | RunConfig, out: str | Path | None = None, *,
+          verbose: bool = False, mlflow: str | None = None) -> Run:
+    """Train and evaluate the model a config describes; write the run folder; return the loaded ``Run``.
+
+    ``model.preset: auto`` first searches the hyperparameters within ``training.time_budget``
+    (validation rows only), then trains the best config. ``mlflow`` (or ``tracking.mlflow``)
+    logs the run to MLflow. Otherwise this is :func:`meddl.runs.train`.
+
+    Example:
+        >>> run = meddl.train({"task": "diagnosis", "model": "auto", "training": {"time_budget": "5m"},
+        ...                    "data": {"source": "builtin", "name": "wisconsin-breast-cancer"}},
+        ...                   out="runs/wisconsin-auto")    # doctest: +SKIP
+    """
+    config, auto = _resolve(config)
+    uri = mlflow or config.tracking.mlflow
+    if not auto:
+        run = train_config(config, out, verbose=verbose)
+    else:
+        budget = config.training.time_budget or AUTO_TIME_BUDGET
+        started = time.perf_counter()
+        study = run_search(config, time_budget=budget, trials=config.tune.trials)
+        seconds = time.perf_counter() - started
+        counts = trial_counts(study)
+        if not counts.get("complete"):
+            raise ConfigError(f"model.preset 'auto': no search trial completed ({counts}); look at the errors with "
+                              "'meddl tune', or set model.preset to 'default'.")
+        chosen = best_config(config, study)
+        run = train_config(chosen, out, verbose=verbose)
+        summary = {"metric": study.user_attrs.get("metric"), "direction": study.direction.name.lower(),
+                   "best_value": study.best_value, "best_params": study.best_trial.params,
+                   "best_trial": study.best_trial.number, "trial_counts": counts,
+                   "search_seconds": round(seconds, 1), "time_budget_seconds": budget,
+                   "best_value_estimate": "validation score of the best trial: optimistic"}
+        folder = run.path / "tuning"
+        folder.mkdir(exist_ok=True)
+        atomic_write_text(folder / "trials.csv", study.trials_dataframe().to_csv(index=False))
+        atomic_write_json(folder / "summary.json", summary)
+        atomic_write_text(folder / "best_config.yaml", yaml.safe_dump(chosen, sort_keys=False))
+        write_tuning_report(folder, study, summary, defaults=default_values(config), best_run=run)
+    if uri:
+        log_to_mlflow(uri, run.path, kind="train", config=run.config.to_dict(), metrics=run.metrics,
+                      experiment=config.tracking.experiment)
+    return run

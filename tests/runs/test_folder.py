@@ -7,7 +7,10 @@ import os
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -15,6 +18,7 @@ import meddl
 from meddl.errors import ModelFileError, RunFolderError
 from meddl.runs import FORMAT_VERSION, RunFolder
 
+FIXTURES = Path(__file__).parent / "fixtures" / "v0_1_0"
 QUICK = {"task": "diagnosis", "data": {"source": "builtin", "name": "wisconsin-breast-cancer",
                                       "positive_class": "malignant"},
          "training": {"epochs": 3}, "evaluation": {"n_resamples": 20}}
@@ -79,18 +83,26 @@ def test_rebuildable_files_may_change(run_dir, tmp_path):
     meddl.load_run(copy)
 
 
-def test_a_folder_of_meddl_0_1_0_still_loads(run_dir, tmp_path):
-    copy = _copy(run_dir, tmp_path / "old")
-    (copy / "manifest.json").unlink()
-    info = json.loads((copy / "run.json").read_text())
-    del info["format_version"]
-    (copy / "run.json").write_text(json.dumps(info))
-    model = json.loads((copy / "model" / "model.json").read_text())
-    del model["class"]
-    (copy / "model" / "model.json").write_text(json.dumps(model))
-    old = meddl.load_run(copy)
-    assert old.run_info.format_version == 1
+@pytest.mark.parametrize("task, dataset, column", [("diagnosis", "wisconsin-breast-cancer", "prob_malignant"),
+                                                   ("survival", "gbsg2", "risk")])
+def test_a_folder_written_by_meddl_0_1_0_loads_and_predicts_as_it_did(task, dataset, column, tmp_path):
+    copy = _copy(FIXTURES / task, tmp_path / task)  # made by meddl 0.1.0's own code (see the fixtures' README)
+    run = meddl.load_run(copy)
+    assert run.run_info.format_version == 1 and run.task == task
+    frame = meddl.data.load_builtin(dataset).frame
+    split = pd.read_csv(copy / "split.csv", dtype={"row_id": str})
+    test_ids = split.loc[split["split"] == "test", "row_id"]
+    rows = frame.loc[frame.index.astype(str).isin(test_ids)]
+    saved = pd.read_csv(copy / "predictions_test.csv", dtype={"row_id": str}).set_index("row_id")
+    predicted = run.predict(rows).set_index("row_id")
+    np.testing.assert_allclose(predicted.loc[saved.index, column], saved[column], rtol=1e-6, atol=1e-9)
     assert "no manifest.json" in RunFolder(copy).verify().summary()
+    assert meddl.runs.rebuild_report(copy).is_file()
+
+
+def test_a_folder_of_meddl_0_1_0_keeps_its_ensemble_size(tmp_path):
+    run = meddl.load_run(_copy(FIXTURES / "survival", tmp_path / "survival"))
+    assert run.config.ensemble_members == 2 and "ensemble" not in run.config.model.options
 
 
 def test_a_folder_of_a_future_format_gives_a_clear_error(run_dir, tmp_path):

@@ -33,7 +33,7 @@ from meddl.runs.tuning_config import TrackingConfig, TuneConfig, parse_duration
 
 __all__ = ["RunConfig", "DataConfig", "ModelConfig", "TrainingConfig", "EvaluationConfig", "AugmentationConfig",
            "LossConfig", "SplitConfig", "EarlyStoppingConfig", "ThresholdConfig", "Section", "options_model", "check_options",
-           "read_config_source", "validate_config", "format_errors", "SOURCES", "TABLE_SOURCES", "IMAGE_SOURCES",
+           "read_config_source", "validate_config", "upgrade_v1_config", "format_errors", "SOURCES", "TABLE_SOURCES", "IMAGE_SOURCES",
            "AUGMENTATION_POLICIES"]
 
 TABLE_SOURCES = ("csv", "parquet", "builtin", "deepsurv_h5", "ihdp")
@@ -323,6 +323,34 @@ def format_errors(error: ValidationError, root: type[BaseModel]) -> str:
             message += f" (got {item['input']!r})"
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
+
+
+def _section_of(annotation: Any) -> type[BaseModel] | None:
+    candidates = [annotation, *typing.get_args(annotation)]
+    return next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+
+
+def upgrade_v1_config(raw: dict[str, Any], config_class: type[BaseModel]) -> dict[str, Any]:
+    """A ``config.yaml`` of meddl 0.1.0 (run folder format 1), readable by ``config_class``.
+
+    0.1.0 wrote every key of one schema shared by all tasks (``data.duration: null``
+    in a diagnosis run, ``evaluation.horizons`` everywhere, ...); each task now has
+    its own sections, so the keys a task does not know are dropped. The ensemble
+    size, which 0.1.0 kept in ``model.options.ensemble`` for survival and treatment
+    runs, becomes ``training.ensemble``.
+    """
+    def keep_known(values: Any, section: type[BaseModel] | None) -> Any:
+        if section is None or not isinstance(values, dict):
+            return values
+        return {key: keep_known(value, _section_of(section.model_fields[key].annotation))
+                for key, value in values.items() if key in section.model_fields}
+
+    upgraded = dict(raw)
+    options = (raw.get("model") or {}).get("options") if isinstance(raw.get("model"), dict) else None
+    if isinstance(options, dict) and "ensemble" in options:
+        upgraded["model"] = {**raw["model"], "options": {k: v for k, v in options.items() if k != "ensemble"}}
+        upgraded["training"] = {**(raw.get("training") or {}), "ensemble": options["ensemble"]}
+    return keep_known(upgraded, config_class)
 
 
 def read_config_source(config: str | Path | dict[str, Any]) -> tuple[dict[str, Any], Path | None]:

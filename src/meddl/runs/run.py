@@ -13,6 +13,7 @@ from meddl.errors import DataError, MeddlError
 from meddl.evaluation import ConformalClassifier, PlattScaler, TemperatureScaler
 from meddl.models.ensemble import combine_outputs, member_outputs
 from meddl.models.onnx import OnnxModel
+from meddl.runs.config import upgrade_v1_config
 from meddl.runs.folder import RunFolder
 from meddl.runs.registry import get_task, load_config
 from meddl.runs.result import RunInfo
@@ -40,7 +41,10 @@ class Run:
         self.run_info = RunInfo.from_dict(self.info)
         self.task = self.run_info.task
         self.task_plugin = get_task(self.task)
-        self.config = load_config(self.folder.read_config())
+        raw_config = self.folder.read_config()
+        if self.run_info.format_version < 2:  # meddl 0.1.0 spelled out one schema shared by every task
+            raw_config = upgrade_v1_config(raw_config, self.task_plugin.config_class)
+        self.config = load_config(raw_config)
         self.model = self.task_plugin.load_model(self.folder, self.info)
         self.preprocessor = _load_preprocessor(self.folder)
         self.class_names = self.run_info.class_names

@@ -31,6 +31,9 @@ from meddl.sections import Raw, Section, esc, paragraph, table
 
 __all__ = ["explain_outcome_run", "outcome_function", "outcome_section"]
 
+#: Patients (the first ones explained) the trust checks use, with 95% CIs over them.
+TRUST_ROWS = 20
+
 
 def outcome_function(run) -> tuple[Any, str]:
     """The function of the preprocessed features a survival or treatment run is explained by, and its name.
@@ -60,7 +63,8 @@ def explain_outcome_run(run, inputs: Any = None, *, out_dir: str | Path | None =
     Returns:
         ``{"quantity", "baseline", "attributions" (DataFrame), "importance" (DataFrame), "out_dir", "trust"}``;
         ``trust`` holds the randomisation test (every network in the model re-initialised), deletion/insertion
-        over the columns with 95% CIs, and KernelSHAP's completeness (see :func:`meddl.explain.estimator_trust`).
+        over the columns with 95% CIs, and KernelSHAP's completeness (see :func:`meddl.explain.estimator_trust`),
+        on the first :data:`TRUST_ROWS` explained patients.
     """
     run = run if isinstance(run, Run) else Run(run)
     given = [name for name, value in (("methods", methods), ("target", target), ("layer", layer),
@@ -88,8 +92,10 @@ def explain_outcome_run(run, inputs: Any = None, *, out_dir: str | Path | None =
                          n_samples=n_samples, feature_groups=groups, seed=seed)
 
     values = explain(run.model, x)
-    trust = estimator_trust(lambda estimator, rows: getattr(estimator, predict.__name__)(rows), run.model, x, values,
-                            explain, baseline=reference.features.astype(np.float64), units=groups, seed=seed)
+    checked = slice(0, TRUST_ROWS)  # the randomisation test reruns KernelSHAP: bound its cost
+    trust = estimator_trust(lambda estimator, rows: getattr(estimator, predict.__name__)(rows), run.model, x[checked],
+                            values[checked], explain, baseline=reference.features.astype(np.float64), units=groups,
+                            n_random=5, seed=seed)
     by_column = pd.DataFrame({c: values[:, groups == k].sum(axis=1) for k, c in enumerate(columns)})
     prediction = np.asarray(predict(x), dtype=np.float64)
     table = pd.concat([pd.DataFrame({"row_id": ids, "explained": prediction}), by_column], axis=1)

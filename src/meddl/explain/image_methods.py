@@ -204,5 +204,5 @@ def _fmt(score: dict[str, Any]) -> str:
     if score["mean"] is None:
         return "undefined"
     if score["ci_low"] is None:
-        return f"{score['mean']:.3f}"
-    return f"{score['mean']:.3f} [{score['ci_low']:.3f}, {score['ci_high']:.3f}]"
+        return f"{score['mean']:.4f}"
+    return f"{score['mean']:.4f} [{score['ci_low']:.4f}, {score['ci_high']:.4f}]"

@@ -36,7 +36,9 @@ def test_table_files_hold_one_row_per_test_patient(table_run, table_explanation)
     assert info["target"] == "the positive class 'sepsis'"
     assert np.array(info["attributions"]["integrated_gradients"]["values"]).shape == (len(test_ids), 5)
     assert set(info["trust_checks"]["integrated_gradients"]) == {"randomization", "deletion_insertion",
-                                                                 "completeness"}
+                                                                 "faithfulness", "completeness"}
+    score = info["trust_checks"]["integrated_gradients"]["faithfulness"]["score"]  # gains with CIs over the rows
+    assert score["n"] == 32 and score["ci_low"] <= score["mean"] <= score["ci_high"]
 
 
 def test_top_attributed_columns_are_the_signal(table_explanation):

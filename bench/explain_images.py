@@ -28,7 +28,7 @@ from meddl.explain.gradcam import resolution_layer
 from meddl.explain.image_methods import AUTO_CANDIDATES, choose_method, image_explainer, method_label
 from meddl.explain.population import shortcut_warning
 from meddl.explain.randomization import cascading_randomization
-from meddl.tasks.presets import build_model
+from meddl.models.presets import build_model
 
 CLASS_NAMES = ["normal", "pneumonia"]
 

@@ -15,7 +15,13 @@ explanation itself needed (PyTorch tensors included; ``tracemalloc`` would
 miss those: they are not allocated through Python). Timings exclude the first
 (warm-up) call. The models are untrained: the cost does not depend on the weights.
 
-Run:  PYTHONPATH=src .venv/bin/python bench/explain.py [--threads 2] [--repeats 3]
+A second section (``--images PATH`` or ``MEDDL_BENCH_DATA=PATH``, the
+PneumoniaMNIST subset ``.npz``) trains the default image model and measures,
+per heat-map method, whether the explanations hold up on real images
+(randomisation, deletion/insertion with 95% CIs over 200 test images, ROAD,
+time per image) and what ``auto`` picks: see ``bench/explain_images.py``.
+
+Run:  PYTHONPATH=src .venv/bin/python bench/explain.py [--threads 2] [--repeats 3] [--images PATH] [--images-only]
 """
 
 from __future__ import annotations
@@ -101,6 +107,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cases", nargs="*", default=list(CASES))
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case and print JSON
+    parser.add_argument("--images", default=os.environ.get("MEDDL_BENCH_DATA"),
+                        help="PneumoniaMNIST subset .npz for the real-image section (default: $MEDDL_BENCH_DATA)")
+    parser.add_argument("--images-only", action="store_true", help="run only the real-image section")
+    parser.add_argument("--train-seconds", type=float, default=150, help="training budget of the real-image section")
     args = parser.parse_args()
     if args.case:
         import torch
@@ -108,6 +118,9 @@ def main() -> None:
         if args.threads:
             torch.set_num_threads(args.threads)
         print(json.dumps(run_case(args.case, args.repeats)))
+        return
+    if args.images_only:
+        _image_section(args)
         return
     rows = []
     for name in args.cases:
@@ -121,6 +134,26 @@ def main() -> None:
     print(f"{'case':<75} {'s / explanation':>16} {'peak MB':>9}")
     for row in rows:
         print(f"{CASES[row['case']]:<75} {row['seconds_per_explanation']:>16.4f} {row['peak_mb']:>9.1f}")
+    if args.images:
+        _image_section(args)
+
+
+def _image_section(args) -> None:
+    """Explanations on real images (bench/explain_images.py), in this process."""
+    import torch
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import explain_images
+
+    if not args.images:
+        raise SystemExit("The real-image section needs the PneumoniaMNIST subset: --images PATH or MEDDL_BENCH_DATA.")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    result = explain_images.run(args.images, train_seconds=args.train_seconds,
+                                log=lambda text: print(f"  {text}", file=sys.stderr, flush=True))
+    print("\n" + explain_images.report(result))
+    print(f"(real-image section: {time.perf_counter() - start:.0f} s wall clock)")
 
 
 if __name__ == "__main__":

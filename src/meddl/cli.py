@@ -15,7 +15,7 @@ import pandas as pd
 
 from meddl.data import load_builtin
 from meddl.errors import MeddlError
-from meddl.explain import Explanation, explanation_section
+from meddl.explain import Explanation, explanation_section, trust_lines
 from meddl.io import atomic_write_json, atomic_write_text
 from meddl.runs import (RunFolder, compare_runs, export_onnx, load_config, load_run, rebuild_report, write_report)
 from meddl.runs.explain_outcomes import outcome_section
@@ -137,6 +137,8 @@ def cmd_explain(args) -> int:
         print(f"Top columns by mean |attribution| of the {result['quantity']} (KernelSHAP):")
         for row in result["importance"].head(5).itertuples():
             print(f"  {row.feature:<24}{row.mean_abs_attribution:.4f}")
+        print("Trust checks:")
+        print("\n".join(trust_lines({"kernel_shap": result["trust"]})))
         section, written = outcome_section(result), result["out_dir"]
     if args.report:
         run.folder.save_section(Section(*section))
@@ -146,15 +148,17 @@ def cmd_explain(args) -> int:
 
 
 def _print_explanation(result: Explanation) -> None:
+    print(f"Explaining {result.target} with {', '.join(result.methods)}.")
+    if result.choice:
+        print(f"  auto: {result.choice['reason']}")
     if result.kind == "table":
         print(f"Top columns by mean |attribution| ({result.methods[0]}):")
         for row in result.importance[result.methods[0]].head(5).itertuples():
             print(f"  {row.feature:<24}{row.importance:.4f}  [{row.ci_low:.4f}, {row.ci_high:.4f}]")
-    for method, checks in result.trust.items():
-        randomization, curves = checks["randomization"], checks["deletion_insertion"]
-        print(f"  {method}: randomisation Spearman {randomization['spearman']} "
-              f"({'passed' if randomization['passed'] else 'FAILED'}); better than a random order: "
-              f"{'yes' if curves['faithful'] else 'NO'}")
+    print("Trust checks:")
+    print("\n".join(trust_lines(result.trust)))
+    if (result.population or {}).get("shortcut", {}).get("warning"):
+        print(f"Warning: {result.population['shortcut']['message']}")
 
 
 def cmd_compare(args) -> int:
@@ -327,9 +331,13 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("input", nargs="?", default=None, help="table or images (default: the run's test split)")
     explain.add_argument("--out", default=None, help="output folder (default RUN_DIR/explanations)")
     explain.add_argument("--method", action="append",
-                         help="repeatable: integrated_gradients, gradient_shap, kernel_shap, occlusion, grad_cam")
-    explain.add_argument("--target", default=None, help="class name or 'predicted'")
-    explain.add_argument("--layer", default=None, help="Grad-CAM layer name (default: the last convolutional layer)")
+                         help="'auto' (default: images get the most faithful method on validation images) or, "
+                              "repeatable: integrated_gradients, gradient_shap, kernel_shap, occlusion, grad_cam, "
+                              "grad_cam_plus_plus, smooth_integrated_gradients")
+    explain.add_argument("--target", default=None,
+                         help="class NAME to explain, or 'predicted' (default: the run's positive class for binary runs)")
+    explain.add_argument("--layer", default=None,
+                         help="Grad-CAM layer name (default: the deepest layer keeping a quarter of the image side)")
     explain.add_argument("--steps", type=int, default=None, help="Integrated Gradients steps (default 64)")
     explain.add_argument("--seed", type=int, default=0)
     explain.add_argument("--report", action="store_true", help="rebuild report.html with an Explanations section")

@@ -36,7 +36,9 @@ def test_table_files_hold_one_row_per_test_patient(table_run, table_explanation)
     assert info["target"] == "the positive class 'sepsis'"
     assert np.array(info["attributions"]["integrated_gradients"]["values"]).shape == (len(test_ids), 5)
     assert set(info["trust_checks"]["integrated_gradients"]) == {"randomization", "deletion_insertion",
-                                                                 "completeness"}
+                                                                 "faithfulness", "completeness"}
+    score = info["trust_checks"]["integrated_gradients"]["faithfulness"]["score"]  # gains with CIs over the rows
+    assert score["n"] == 32 and score["ci_low"] <= score["mean"] <= score["ci_high"]
 
 
 def test_top_attributed_columns_are_the_signal(table_explanation):
@@ -127,13 +129,23 @@ def test_other_tasks_are_pointed_to_run_explain(table_run, tmp_path, monkeypatch
         explain_run(table_run, out_dir=tmp_path / "x")
 
 
-def test_image_cases_overlays_and_grad_cam_location(image_run, tmp_path):
-    result = explain_run(image_run, out_dir=tmp_path / "images", layer="conv_a", n_cases=2, seed=0)
+def test_image_cases_overlays_and_grad_cam_location(image_run, tmp_path, monkeypatch):
+    import meddl.explain.result as result_module
+
+    titles = []
+    real_save = result_module.save_overlay
+    monkeypatch.setattr(result_module, "save_overlay",
+                        lambda *args, title="", **kw: titles.append(title) or real_save(*args, title=title, **kw))
+    result = explain_run(image_run, out_dir=tmp_path / "images", layer="conv_a", n_cases=2, seed=0,
+                         methods=["grad_cam", "integrated_gradients"])
     assert result.methods == ("grad_cam", "integrated_gradients")
+    assert result.target == "the positive class 'opacity'"
+    assert titles and all("evidence for class 'opacity'" in t for t in titles)
     kinds = result.predictions["case_kind"].tolist()
     assert set(kinds) <= {"misclassified", "most_confident", "least_confident"} and "most_confident" in kinds
     pngs = [name for name in result.files if name.endswith(".png")]
-    assert len(pngs) == 2 * len(result.predictions)
+    assert len(pngs) == 2 * len(result.predictions) + 1 and "population.png" in pngs
+    assert result.grad_cam_layer == {"layer": "conv_a", "map_size": (16, 16)}
     assert all((tmp_path / "images" / name).read_bytes()[:4] == b"\x89PNG" for name in pngs)
     saved = np.load(tmp_path / "images" / "heatmaps.npz")
     assert saved["grad_cam"].shape == (len(result.predictions), 16, 16)
@@ -146,7 +158,28 @@ def test_image_cases_overlays_and_grad_cam_location(image_run, tmp_path):
     assert result.trust["grad_cam"]["randomization"]["passed"]
     assert result.trust["integrated_gradients"]["completeness"]["passed"]
     info = json.loads((tmp_path / "images" / "attributions.json").read_text())
-    assert info["heatmaps"]["file"] == "heatmaps.npz" and len(info["overlays"]) == len(pngs)
+    assert info["heatmaps"]["file"] == "heatmaps.npz" and len(info["overlays"]) == len(pngs) - 1  # + population.png
+    for method in result.methods:
+        checks = info["trust_checks"][method]
+        assert checks["randomization"]["status"] in ("passed", "failed", "undefined")
+        score = checks["faithfulness"]["score"]
+        assert score["n"] == checks["faithfulness"]["n_rows"] and score["ci_low"] <= score["mean"] <= score["ci_high"]
+        assert checks["faithfulness"]["status"] == "passed", checks["faithfulness"]["reason"]
+        assert checks["road"]["status"] in ("passed", "failed")
+    assert info["population"]["groups"]["class opacity"]["n"] > 0 and "true positive" in info["population"]["groups"]
+    assert "population_class_opacity" in saved.files and not info["population"]["shortcut"]["warning"]
+
+
+def test_auto_chooses_a_method_on_validation_images_and_says_why(image_run, tmp_path):
+    result = explain_run(image_run, out_dir=tmp_path / "auto", n_cases=1, seed=0)
+    assert len(result.methods) == 1 and result.choice["method"] == result.methods[0]
+    assert set(result.choice["candidates"]) == {"grad_cam", "grad_cam_plus_plus", "integrated_gradients",
+                                                "smooth_integrated_gradients", "occlusion"}
+    assert "highest faithfulness score" in result.choice["reason"] and "validation images" in result.choice["reason"]
+    assert any(note.startswith("Method 'auto' chose") for note in result.notes)
+    assert result.grad_cam_layer["layer"] == "conv_b" and result.grad_cam_layer["map_size"] == (8, 8)
+    title, html = explanation_section(result)
+    assert "Method chosen by evidence" in html and "Where the model looks" in html
 
 
 def test_image_errors(image_run, tmp_path):
@@ -177,7 +210,7 @@ def test_report_section_is_self_contained(table_run, table_explanation, image_ru
     assert '<section id="explanations"><h2>Explanations</h2>' in report
     images = explain_run(image_run, out_dir=tmp_path / "img", methods=["grad_cam"], n_cases=1)
     _, image_html = explanation_section(images)
-    assert image_html.count("<img") == len(images.predictions) and "Grad-CAM" in image_html
+    assert image_html.count("<img") == len(images.predictions) + 1 and "Grad-CAM" in image_html  # + population view
     with pytest.raises(ConfigError, match="must be the Explanation returned by explain_run"):
         explanation_section({"methods": []})
 
@@ -206,7 +239,9 @@ def test_regression_and_multiclass_runs(tmp_path):
 
     multiclass = meddl.train({"task": "diagnosis", "data": {"source": "csv", "path": str(tmp_path / "multi.csv"),
                                                             "label": "grade"},
-                              "training": {**fast, "ensemble": 2}, "evaluation": {"n_resamples": 0}},
+                              "training": {**fast, "ensemble": 2},
+                              # explanations explain the probability before post-hoc calibration, as saved without it
+                              "evaluation": {"n_resamples": 0, "calibration": "none"}},
                              out=tmp_path / "multi")
     assert len(multiclass.members) == 2
     result = explain_run(multiclass, methods="integrated_gradients", n_resamples=0, trust_rows=8)

@@ -13,10 +13,17 @@ EXPECTED = {
     "find_target_layer", "grad_cam", "group_attributions", "mean_abs_importance", "model_randomization_test",
     "overlay_data_uri", "overlay_figure", "overlay_panels", "permutation_importance", "randomize_weights", "rank_correlation",
     "save_overlay", "select_cases", "table_baseline",
+    "MethodChoice", "blurred_baseline", "border_share", "cascade_layers", "cascading_randomization", "choose_method",
+    "completeness_check", "estimator_trust", "faithfulness", "grad_cam_plus_plus", "image_explainer", "image_trust",
+    "mean_with_ci", "population_maps", "randomized_estimator", "resolution_layer", "road", "shortcut_warning",
+    "structural_similarity", "trust_lines",
 }
-MODULES = ("core", "methods", "gradcam", "importance", "overlays", "result", "section", "tabular", "trust")
+MODULES = ("core", "methods", "gradcam", "importance", "overlays", "result", "section", "tabular", "trust",
+           "similarity", "randomization", "faithfulness", "image_methods", "image_trust", "population",
+           "outcome_trust", "trust_summary")
 #: Modules whose examples run here (the others' examples need a trained run: +SKIP).
-DOCTESTED = ("core", "gradcam", "importance", "overlays", "tabular", "trust")
+DOCTESTED = ("core", "gradcam", "importance", "overlays", "tabular", "trust", "similarity", "randomization",
+             "faithfulness", "image_methods", "image_trust", "population", "outcome_trust", "trust_summary")
 
 
 def test_all_lists_exactly_the_public_api():

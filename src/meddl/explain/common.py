@@ -7,35 +7,33 @@ from typing import Any
 
 import numpy as np
 
-from meddl.explain.trust import completeness_error, deletion_insertion, model_randomization_test
+from meddl.explain.outcome_trust import COMPLETENESS_TOLERANCE, completeness_check
+from meddl.explain.faithfulness import faithfulness
+from meddl.explain.trust import model_randomization_test
 
 __all__ = ["check_method_trust", "completeness_summary", "COMPLETENESS_TOLERANCE"]
-
-#: Integrated Gradients' completeness check passes when the median relative error is below this.
-COMPLETENESS_TOLERANCE = 0.05
 
 
 def check_method_trust(f: Any, explain: Callable[[Any, Any], np.ndarray], x: np.ndarray, attributions: np.ndarray,
                        targets: np.ndarray, *, baseline: Any, units: Any, n_random: int, seed: int,
                        batch_size: int | None) -> dict[str, Any]:
-    """The randomisation test and deletion/insertion curves of one method on ``x``.
+    """The randomisation test, and deletion/insertion gains with 95% CIs over rows, of one method on ``x``.
 
     ``f`` is the explained module (``ModelOutput``); ``explain(module, x)`` recomputes
     the method's attributions, for ``f`` and for its randomised copy.
     """
-    return {"randomization": model_randomization_test(f, x, explain, seed=seed),
-            "deletion_insertion": deletion_insertion(f, x, attributions, baseline=baseline, target=targets,
-                                                     units=units, n_random=n_random, seed=seed,
-                                                     batch_size=batch_size)}
+    faith = faithfulness(f, x, attributions, baseline=baseline, target=targets, units=units, n_random=n_random,
+                         seed=seed, batch_size=batch_size)
+    curves = {"deletion": faith.pop("deletion"), "insertion": faith.pop("insertion"), "fractions": faith["fractions"],
+              "n_rows": faith["n_rows"], "n_random": n_random, "faithful": faith["status"] == "passed",
+              "status": faith["status"], "reason": faith["reason"]}
+    return {"randomization": model_randomization_test(f, x, explain, seed=seed), "faithfulness": faith,
+            "deletion_insertion": curves}
 
 
 def completeness_summary(f: Any, x: np.ndarray, attributions: np.ndarray, targets: np.ndarray, *, baseline: Any,
                          n_steps: int, batch_size: int | None) -> dict[str, Any]:
-    """Integrated Gradients' relative completeness error over all explained rows, summarised."""
-    errors = completeness_error(f, x, attributions, baseline=baseline, target=targets, batch_size=batch_size)
-    defined = errors[np.isfinite(errors)]
-    median = float(np.median(defined)) if defined.size else None
-    return {"n_steps": n_steps, "median_relative_error": median,
-            "max_relative_error": float(defined.max()) if defined.size else None,
-            "n_rows": int(len(errors)), "undefined_rows": int(len(errors) - defined.size),
-            "tolerance": COMPLETENESS_TOLERANCE, "passed": None if median is None else bool(median < COMPLETENESS_TOLERANCE)}
+    """Integrated Gradients' relative completeness error over all explained rows, with a status and its reason."""
+    summary = completeness_check(f, x, attributions, baseline=baseline, target=targets, method="integrated_gradients",
+                                 batch_size=batch_size)
+    return {"n_steps": n_steps, **summary}

@@ -13,6 +13,10 @@ effect ``tau(x) = mu1(x) - mu0(x)``. The methods are Captum's:
 * ``kernel_shap`` -- model-agnostic Shapley values from sampled coalitions;
   ``feature_groups`` turns whole groups (e.g. one-hot levels of a column) on
   and off together. For tables, not images.
+* ``smooth_integrated_gradients`` -- Integrated Gradients averaged over
+  ``n_samples`` noisy copies of the input (Captum's ``NoiseTunnel``,
+  SmoothGrad-style, Smilkov et al. 2017; noise 15% of the input's range):
+  sharper, less speckled image maps at ``n_samples`` times the cost.
 * ``occlusion`` -- the change of ``f`` when a window of the input is set to
   the baseline (Zeiler & Fergus 2014).
 
@@ -36,8 +40,10 @@ from meddl.validation import check_positive_int
 
 __all__ = ["attribute", "ATTRIBUTION_METHODS"]
 
-ATTRIBUTION_METHODS = ("integrated_gradients", "gradient_shap", "kernel_shap", "occlusion")
-DEFAULT_SAMPLES = {"gradient_shap": 64, "kernel_shap": 256}
+ATTRIBUTION_METHODS = ("integrated_gradients", "gradient_shap", "kernel_shap", "occlusion", "smooth_integrated_gradients")
+DEFAULT_SAMPLES = {"gradient_shap": 64, "kernel_shap": 256, "smooth_integrated_gradients": 8}
+#: Noise of smooth_integrated_gradients, as a fraction of the input's range (Smilkov et al. found 10-20% best).
+NOISE_FRACTION = 0.15
 #: KernelSHAP fits a linear model over coalitions; above this many features it needs feature_groups.
 KERNEL_SHAP_MAX_FEATURES = 1000
 
@@ -71,7 +77,8 @@ def attribute(f: Callable[[torch.Tensor], torch.Tensor], x: Any, method: str = "
             else an int or one int per row.
         n_steps: interpolation steps of Integrated Gradients (more steps, smaller
             completeness error).
-        n_samples: random draws per row (``gradient_shap``, default 64) or
+        n_samples: random draws per row (``gradient_shap``, default 64), noisy
+            copies per row (``smooth_integrated_gradients``, default 8) or
             coalitions per row (``kernel_shap``, default 256).
         feature_groups: ``kernel_shap`` only: one group label per element of a
             sample (shape ``x.shape[1:]``); a group is switched on/off as one
@@ -141,6 +148,20 @@ def _integrated_gradients(output, inputs, references, targets, rows, options):
     parts = [explainer.attribute(inputs[s], baselines=_per_row(references, s), target=targets[s],
                                  n_steps=options["n_steps"], internal_batch_size=rows)
              for s in _row_chunks(inputs.shape[0], rows)]
+    return torch.cat(parts)
+
+
+def _smooth_integrated_gradients(output, inputs, references, targets, rows, options):
+    captum = captum_attr()
+    explainer = captum.NoiseTunnel(captum.IntegratedGradients(output))
+    n_samples = options["n_samples"]
+    spread = float(inputs.max() - inputs.min()) or 1.0
+    chunk = max(1, rows // n_samples)  # each row is expanded n_samples times
+    parts = [explainer.attribute(inputs[s], nt_type="smoothgrad", nt_samples=n_samples,
+                                 nt_samples_batch_size=n_samples, stdevs=NOISE_FRACTION * spread,
+                                 baselines=_per_row(references, s), target=targets[s], n_steps=options["n_steps"],
+                                 internal_batch_size=rows)
+             for s in _row_chunks(inputs.shape[0], chunk)]
     return torch.cat(parts)
 
 
@@ -214,4 +235,5 @@ def _occlusion(output, inputs, references, targets, rows, options):
 
 
 _RUNNERS = {"integrated_gradients": _integrated_gradients, "gradient_shap": _gradient_shap,
-            "kernel_shap": _kernel_shap, "occlusion": _occlusion}
+            "kernel_shap": _kernel_shap, "occlusion": _occlusion,
+            "smooth_integrated_gradients": _smooth_integrated_gradients}

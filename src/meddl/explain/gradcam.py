@@ -29,7 +29,10 @@ from meddl.layers.residual import ResidualBlock
 from meddl.layers.spatial import to_channels_first, to_channels_last
 from meddl.models.inputs import check_input_shape
 
-__all__ = ["grad_cam", "conv_layers", "find_target_layer", "CONV_LAYER_TYPES"]
+__all__ = ["grad_cam", "grad_cam_plus_plus", "conv_layers", "find_target_layer", "resolution_layer", "layer_map_size", "CONV_LAYER_TYPES"]
+
+#: resolution_layer keeps layers whose map side is at least this fraction of the image side (7 x 7 for 28 x 28).
+MIN_MAP_FRACTION = 0.25
 
 CONV_LAYER_TYPES = (Conv2D, ResidualBlock)
 _INSTEAD = "Use 'integrated_gradients' or 'occlusion' instead (meddl.explain.attribute), which need no convolution layer."
@@ -90,6 +93,48 @@ def find_target_layer(model: Any, layer: str | None = None) -> str:
                           f"(height, width, channels); {layer!r} outputs {shape}. Convolution layers: "
                           f"{listed or 'none'}." + ("" if convs else f" {_INSTEAD}"))
     return layer
+
+
+def resolution_layer(model: Any, *, min_fraction: float = MIN_MAP_FRACTION) -> tuple[str, tuple[int, int]]:
+    """The deepest convolution layer whose map keeps at least ``min_fraction`` of the image side, and its map size.
+
+    Deeper layers are more class-specific but coarser: the default image model's
+    last block maps a 224 x 224 image to 56 x 56, a 28 x 28 one to 7 x 7. A map
+    coarser than a quarter of the image cannot point at a lesion, so an earlier
+    layer is used then (the last convolution layer if none qualifies).
+
+    Example:
+        >>> from meddl import Sequential
+        >>> from meddl.layers import Conv2D, Dense, GlobalAveragePooling2D
+        >>> model = Sequential([Conv2D(4, 3, padding="same", input_shape=(16, 16, 1)), Conv2D(4, 3, strides=8),
+        ...                     GlobalAveragePooling2D(), Dense(2)])
+        >>> resolution_layer(model)
+        ('conv2d', (16, 16))
+    """
+    layers = _layers(model, "resolution_layer")
+    last = find_target_layer(model)
+    image_side = min(model.input_shape_[:2]) if getattr(model, "input_shape_", None) else None
+    chosen = last
+    for layer in layers:
+        shape = layer.output_shape_
+        if (isinstance(layer, CONV_LAYER_TYPES) and shape is not None and len(shape) == 3
+                and (image_side is None or min(shape[:2]) >= min_fraction * image_side)):
+            chosen = layer.name
+    return chosen, layer_map_size(model, chosen)
+
+
+def layer_map_size(model: Any, layer: str) -> tuple[int, int]:
+    """The height and width of a layer's feature map.
+
+    Example:
+        >>> from meddl import Sequential
+        >>> from meddl.layers import Conv2D, Dense, GlobalAveragePooling2D
+        >>> model = Sequential([Conv2D(4, 3, strides=2, input_shape=(16, 16, 1)), GlobalAveragePooling2D(), Dense(2)])
+        >>> layer_map_size(model, "conv2d")
+        (7, 7)
+    """
+    shape = {item.name: item.output_shape_ for item in _layers(model, "layer_map_size")}[find_target_layer(model, layer)]
+    return int(shape[0]), int(shape[1])
 
 
 class _ExposedLayer(nn.Module):
@@ -173,3 +218,75 @@ def grad_cam(model: Any, images: Any, *, target: Any = None, layer: str | None =
 def _predicted(output: OutputFunction, inputs: torch.Tensor, rows: int) -> torch.Tensor:
     with torch.no_grad():
         return torch.cat([output(inputs[s:s + rows]).argmax(dim=1) for s in range(0, inputs.shape[0], rows)])
+
+
+def grad_cam_plus_plus(model: Any, images: Any, *, target: Any = None, layer: str | None = None,
+                       batch_size: int | None = None) -> np.ndarray:
+    """Grad-CAM++ heatmaps ``(n, H, W)`` (Chattopadhay et al. 2018), upsampled to the image size.
+
+    Like Grad-CAM, but each channel's weight counts only the positive gradients,
+    weighted per position by second- and third-order terms of the exponentiated
+    class score, so several separate regions of evidence (two lesions) are all
+    shown rather than the strongest one. Captum has no Grad-CAM++; the
+    activations and gradients are read at the same layer Grad-CAM uses.
+    Arguments and errors as for :func:`grad_cam`.
+
+    Example:
+        >>> import numpy as np
+        >>> from meddl import Sequential
+        >>> from meddl.layers import Conv2D, Dense, GlobalAveragePooling2D
+        >>> model = Sequential([Conv2D(4, 3, padding="same", activation="relu", input_shape=(8, 8, 1)),
+        ...                     GlobalAveragePooling2D(), Dense(2, activation="softmax")])
+        >>> grad_cam_plus_plus(model, np.ones((2, 8, 8, 1)), target=1).shape
+        (2, 8, 8)
+    """
+    owner = "grad_cam_plus_plus"
+    name = find_target_layer(model, layer)
+    batch_size = check_batch_size(batch_size, owner)
+    inputs = as_input_tensor(images, "images")
+    if inputs.ndim != 4:
+        raise DataError(f"The 'images' parameter of {owner} must be preprocessed images of shape (n, H, W, C); "
+                        f"got shape {tuple(inputs.shape)}. Grayscale images need a channel axis: images[..., None].")
+    if getattr(model, "input_shape_", None) is not None:
+        check_input_shape(inputs.numpy(), tuple(model.input_shape_), "images")
+    wrapped = _ExposedLayer(model, [item.name for item in model.layers].index(name))
+    output = OutputFunction(wrapped, owner)
+    captured: list[torch.Tensor] = []
+    hook = wrapped.exposed.register_forward_hook(lambda module, args, out: captured.append(out))
+    rows = auto_batch_size(tuple(inputs.shape[1:]), batch_size)
+    maps = []
+    try:
+        with eval_mode(model):
+            n_outputs = output.probe(inputs)
+            if target is None:
+                targets = (_predicted(output, inputs, rows) if n_outputs > 1
+                           else torch.zeros(len(inputs), dtype=torch.long))
+            else:
+                targets = check_target(target, inputs.shape[0], n_outputs, owner)
+            with torch.enable_grad():
+                for start in range(0, inputs.shape[0], rows):
+                    part = slice(start, start + rows)
+                    captured.clear()
+                    scores = output(inputs[part]).gather(1, targets[part, None])[:, 0]
+                    activation = captured[-1]
+                    gradient = torch.autograd.grad(scores.sum(), activation)[0]
+                    maps.append(_plus_plus_map(activation.detach(), gradient, inputs.shape[1:3]))
+    finally:
+        hook.remove()
+    return torch.cat(maps).double().numpy()
+
+
+def _plus_plus_map(activation: torch.Tensor, gradient: torch.Tensor, size) -> torch.Tensor:
+    """Chattopadhay et al.'s closed form with S = exp(score).
+
+    With S = exp(score) the k-th derivative of S is exp(score) times the k-th power
+    of the score's gradient; exp(score) cancels in alpha and only scales each
+    image's map by a positive constant, so it is left out (and cannot overflow).
+    """
+    second, third = gradient ** 2, gradient ** 3
+    spatial_sum = activation.sum(dim=(2, 3), keepdim=True)
+    denominator = 2 * second + spatial_sum * third
+    alpha = torch.where(denominator != 0, second / torch.where(denominator != 0, denominator, 1.0), 0.0)
+    weights = (alpha * torch.relu(gradient)).sum(dim=(2, 3), keepdim=True)
+    cam = torch.relu((weights * activation).sum(dim=1, keepdim=True))
+    return F.interpolate(cam, size=tuple(size), mode="bilinear", align_corners=False)[:, 0].clamp_min(0)

@@ -46,7 +46,13 @@ class Explanation:
         heatmaps: images: method -> array ``(n_cases, H, W)``.
         importance: tables: method -> mean |attribution| per column with 95% CI.
         permutation: tables: permutation importance on the test split (or ``None``).
-        trust: method -> trust checks (randomisation, deletion/insertion, completeness).
+        trust: method -> trust checks (randomisation, deletion/insertion, completeness; images also
+            the faithfulness score with its CI and ROAD); each check has ``status`` (``passed``,
+            ``failed`` or ``undefined``) and ``reason``.
+        population: images: mean heat map per class and outcome group, and the border/corner
+            shortcut check (``population.png`` and ``population_<group>`` in ``heatmaps.npz``).
+        choice: images, method ``auto``: the chosen method, why, and every candidate's scores.
+        grad_cam_layer: images: the CAM layer and its map size.
         notes: anything the reader should know (skipped checks, capped rows).
         out_dir, files: where it was written, and the file names.
 
@@ -72,6 +78,9 @@ class Explanation:
     source: str = ""
     out_dir: Path | None = None
     files: list[str] = field(default_factory=list)
+    population: dict[str, Any] | None = None
+    choice: dict[str, Any] | None = None
+    grad_cam_layer: dict[str, Any] | None = None
 
     def attribution_frame(self, method: str | None = None) -> pd.DataFrame:
         """The ``attributions.csv`` table for ``method`` (default: the first): predictions, then one column per feature."""
@@ -102,7 +111,14 @@ class Explanation:
         else:
             data["heatmaps"] = {"file": "heatmaps.npz", "methods": list(self.heatmaps),
                                 "shape": list(next(iter(self.heatmaps.values())).shape) if self.heatmaps else None}
-            data["overlays"] = [name for name in self.files if name.endswith(".png")]
+            data["overlays"] = [name for name in self.files if name.endswith(".png") and name != "population.png"]
+            data["method_choice"] = self.choice
+            data["grad_cam_layer"] = self.grad_cam_layer
+            if self.population is not None:
+                data["population"] = {key: value for key, value in self.population.items()
+                                      if key not in ("figure", "groups")}
+                data["population"]["groups"] = {name: {"n": group["n"], "map": f"heatmaps.npz: population_{_key(name)}"}
+                                                for name, group in self.population.get("groups", {}).items()}
         data["trust_checks"] = self.trust
         return json_safe(data)
 
@@ -126,9 +142,15 @@ class Explanation:
 
     def _write_images(self, folder: Path, images: np.ndarray | None) -> list[str]:
         files = []
+        groups = (self.population or {}).get("groups", {})
         np.savez_compressed(folder / "heatmaps.npz", ids=self.predictions["id"].to_numpy(dtype=str),
-                            **{method: maps.astype(np.float32) for method, maps in self.heatmaps.items()})
+                            **{method: maps.astype(np.float32) for method, maps in self.heatmaps.items()},
+                            **{f"population_{_key(name)}": np.asarray(group["map"], dtype=np.float32)
+                               for name, group in groups.items()})
         files.append("heatmaps.npz")
+        if (self.population or {}).get("figure") is not None:
+            self.population["figure"].savefig(folder / "population.png", format="png", metadata={"Software": None})
+            files.append("population.png")
         if images is None:
             return files
         pngs: dict[str, list[str]] = {method: [] for method in self.heatmaps}
@@ -136,11 +158,16 @@ class Explanation:
             kind = getattr(row, "case_kind", "case")
             for method, maps in self.heatmaps.items():
                 name = f"case{k + 1:02d}_{kind}_{method}.png"
-                title = (f"{Path(str(row.id)).name or row.id} | {kind.replace('_', ' ')} | explaining "
-                         f"{row.target_class} (p = {row.probability:.2f}) | predicted {row.predicted}")
+                title = (f"{Path(str(row.id)).name or row.id} | {kind.replace('_', ' ')} | evidence for class "
+                         f"'{row.target_class}' (p = {row.probability:.2f}) | predicted '{row.predicted}'")
                 save_overlay(images[k], np.clip(maps[k], 0, None), folder / name, title=title,
                              heatmap_label=method.replace("_", " "))
                 pngs[method].append(name)
                 files.append(name)
         self.predictions = self.predictions.assign(**{f"png_{method}": names for method, names in pngs.items()})
         return files
+
+
+def _key(group: str) -> str:
+    """A group name as an npz key: ``"class normal"`` -> ``"class_normal"``."""
+    return "".join(c if c.isalnum() else "_" for c in group)

@@ -17,6 +17,7 @@ from meddl.errors import ConfigError
 from meddl.sections import Raw, Section, esc, figure, fmt, paragraph, table
 from meddl.evaluation.plots import figure_to_data_uri
 from meddl.explain.result import Explanation
+from meddl.explain.trust_summary import TRUST_HEADERS, trust_cells
 
 __all__ = ["explanation_section", "SECTION_TITLE"]
 
@@ -128,28 +129,30 @@ def _image_parts(result: Explanation) -> list[str]:
 
 
 def _trust_table(result: Explanation) -> Raw:
-    rows = []
-    for method in result.methods:
-        checks = result.trust.get(method, {})
-        randomization = checks.get("randomization", {})
-        curves = checks.get("deletion_insertion", {})
-        completeness = checks.get("completeness")
-        spearman = randomization.get("spearman")
-        verdict = {True: "passed", False: "FAILED", None: "undefined"}[randomization.get("passed")]
-        deletion, insertion = curves.get("deletion", {}), curves.get("insertion", {})
-        rows.append([
-            _label(method),
-            f"{fmt(spearman)} ({verdict}; < {fmt(randomization.get('threshold'), 2)} expected)",
-            f"{fmt(deletion.get('auc'))} vs {fmt(deletion.get('random_auc'))} random",
-            f"{fmt(insertion.get('auc'))} vs {fmt(insertion.get('random_auc'))} random",
-            "yes" if curves.get("faithful") else "NO",
-            "—" if completeness is None else
-            f"{fmt(completeness.get('median_relative_error'))} median ({'passed' if completeness.get('passed') else 'FAILED'}; "
-            f"{completeness.get('n_steps')} steps)",
-        ])
-    return table(["Method", "Randomisation test: Spearman, trained vs random weights",
-                  "Deletion AUC (lower is better)", "Insertion AUC (higher is better)",
-                  "Better than random order", "IG completeness error"], rows)
+    rows = [trust_cells(method, result.trust.get(method, {})) for method in result.methods]
+    return table(list(TRUST_HEADERS), rows)
+
+
+def _image_evidence_parts(result: Explanation) -> list[str]:
+    """Why this method (auto), the CAM layer, and the population view with its shortcut check."""
+    parts: list[str] = []
+    if result.choice:
+        parts.append(paragraph(f"Method chosen by evidence ('auto'): {result.choice['reason']}"))
+    if result.grad_cam_layer and result.grad_cam_layer.get("map_size"):
+        size = result.grad_cam_layer["map_size"]
+        parts.append(paragraph(f"Grad-CAM layer: {result.grad_cam_layer['layer']} ({size[0]} x {size[1]} map, "
+                               f"upsampled to the image).", "note"))
+    population = result.population or {}
+    if population.get("figure") is not None:
+        parts += [Raw("<h3>Where the model looks, on average</h3>"),
+                  figure(figure_to_data_uri(population["figure"]), "mean heat map per class and outcome group"),
+                  paragraph(f"Mean {population['method']} map over {population['n_images']} images, per true class "
+                            f"and per outcome group (each map scaled to sum 1).")]
+    if population.get("shortcut"):
+        shortcut = population["shortcut"]
+        parts.append(paragraph(("Warning: " if shortcut["warning"] else "") + shortcut["message"],
+                               "warning" if shortcut["warning"] else "note"))
+    return parts
 
 
 def explanation_section(result: Explanation) -> Section:
@@ -170,12 +173,16 @@ def explanation_section(result: Explanation) -> Section:
                   f"{result.baseline.get('description', 'the baseline')}. Seed {result.seed}."),
         paragraph(CAUTION, "note"),
     ]
-    parts += _table_parts(result) if result.kind == "table" else _image_parts(result)
+    parts += _table_parts(result) if result.kind == "table" else _image_parts(result) + _image_evidence_parts(result)
     parts += [Raw("<h3>Can the explanations be trusted?</h3>"), _trust_table(result),
-              paragraph("Randomisation test (Adebayo et al. 2018): explanations of the trained model and of a copy "
-                        "with random weights should share little of their ranking. Deletion/insertion: removing the "
+              paragraph("Randomisation test (Adebayo et al. 2018, cascading from the output layer for images): "
+                        "explanations of the trained model and of a copy with random weights should share little of "
+                        "their ranking (Spearman of |attribution|) or structure (SSIM); it is 'undefined', not failed, "
+                        "when it cannot be computed, with the reason. Deletion/insertion: removing the "
                         "most-attributed inputs first should lower the output faster, and inserting them first should "
-                        "raise it faster, than random orders. Completeness: Integrated Gradients should sum to the "
+                        "raise it faster, than random orders; gains are areas between the curves (output units), with "
+                        "95% bootstrap CIs over images, and the faithfulness score is their mean. ROAD removes pixels "
+                        "and imputes them from their neighbours (Rong et al. 2022). Completeness: Integrated Gradients should sum to the "
                         "change of the output from the baseline. Inputs equal to the baseline get no attribution under "
                         "any weights, which raises the randomisation correlation of gradient-times-input methods; "
                         "Grad-CAM has no such term.", "note")]

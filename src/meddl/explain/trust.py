@@ -23,21 +23,41 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.stats import rankdata
 
 from meddl.errors import ConfigError, DataError
 from meddl.explain.checks import (ELEMENTS_PER_BATCH, OutputFunction, as_baseline, as_input_tensor,
                                    auto_batch_size, check_batch_size, check_seed, check_target, eval_mode)
 from meddl.validation import check_fraction, check_positive_int
+from meddl.explain.similarity import constant_rows, rank_correlation, structural_similarity
 
 __all__ = ["randomize_weights", "rank_correlation", "model_randomization_test", "completeness_error",
-           "deletion_insertion", "RANDOMIZATION_THRESHOLD"]
+           "deletion_insertion", "randomization_verdict", "reinitialize", "RANDOMIZATION_THRESHOLD"]
 
 #: Mean Spearman correlation below which the randomisation test counts as passed. Adebayo et al. give no
 #: cut-off; 0.5 is meddl's heuristic ("explanations of a random model share less than half their ranking").
 RANDOMIZATION_THRESHOLD = 0.5
 #: Relative errors are not computed where |f(x) - f(baseline)| is below this (the ratio is meaningless).
 MIN_DIFFERENCE = 1e-6
+
+
+def reinitialize(module: torch.nn.Module, generator: torch.Generator) -> None:
+    """Re-initialise ``module``'s parameters in place, as :func:`randomize_weights` describes.
+
+    Example:
+        >>> layer = torch.nn.Linear(3, 2)
+        >>> reinitialize(layer, torch.Generator().manual_seed(0)); float(layer.bias.detach().abs().sum())
+        0.0
+    """
+    with torch.no_grad():
+        for name, parameter in module.named_parameters():
+            if parameter.ndim >= 2:
+                fresh = torch.empty(parameter.shape)
+                torch.nn.init.xavier_uniform_(fresh, generator=generator)
+                parameter.copy_(fresh)
+            elif name.rsplit(".", 1)[-1] in ("bias", "beta"):
+                parameter.zero_()
+            else:
+                parameter.fill_(1.0)
 
 
 def randomize_weights(module: torch.nn.Module, *, seed: int = 0) -> torch.nn.Module:
@@ -59,39 +79,8 @@ def randomize_weights(module: torch.nn.Module, *, seed: int = 0) -> torch.nn.Mod
                           f"Sequential). Got {type(module).__name__} instead.")
     seed = check_seed(seed, "randomize_weights")
     clone = copy.deepcopy(module)
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, parameter in clone.named_parameters():
-            if parameter.ndim >= 2:
-                fresh = torch.empty(parameter.shape)
-                torch.nn.init.xavier_uniform_(fresh, generator=generator)
-                parameter.copy_(fresh)
-            elif name.rsplit(".", 1)[-1] in ("bias", "beta"):
-                parameter.zero_()
-            else:
-                parameter.fill_(1.0)
+    reinitialize(clone, torch.Generator().manual_seed(seed))
     return clone
-
-
-def rank_correlation(a: Any, b: Any) -> np.ndarray:
-    """Per-row Spearman correlation of ``|a|`` and ``|b|`` (rows flattened); NaN for a constant row.
-
-    Example:
-        >>> rank_correlation([[1.0, -2.0, 3.0]], [[0.1, 0.2, -0.3]]).tolist()
-        [1.0]
-    """
-    first, second = (np.abs(np.asarray(v, dtype=np.float64)) for v in (a, b))
-    if first.shape != second.shape or first.ndim < 1:
-        raise DataError(f"rank_correlation needs two attribution arrays of the same shape; got {first.shape} and "
-                        f"{second.shape}.")
-    first = first.reshape(len(first), -1) if first.ndim > 1 else first[None]
-    second = second.reshape(len(second), -1) if second.ndim > 1 else second[None]
-    ranks = [rankdata(v, axis=1) for v in (first, second)]
-    centred = [r - r.mean(axis=1, keepdims=True) for r in ranks]
-    numerator = (centred[0] * centred[1]).sum(axis=1)
-    denominator = np.sqrt((centred[0] ** 2).sum(axis=1) * (centred[1] ** 2).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
 
 
 def model_randomization_test(model: torch.nn.Module, x: Any,
@@ -108,9 +97,13 @@ def model_randomization_test(model: torch.nn.Module, x: Any,
         threshold: the test passes when the mean correlation is below it.
 
     Returns:
-        ``{"spearman": mean, "spearman_per_row": [...], "threshold", "passed",
-        "n_rows", "undefined_rows"}``; ``spearman`` is the mean over rows where
-        it is defined (an all-zero map has no ranking).
+        ``{"spearman": mean, "spearman_per_row": [...], "ssim", "threshold", "status",
+        "reason", "passed", "n_rows", "undefined_rows"}``; ``spearman`` is the mean over
+        rows where it is defined (an all-zero map has no ranking); ``ssim`` the mean
+        structural similarity, defined on every row whose trained map is not constant.
+        ``status`` is ``"passed"``, ``"failed"`` or ``"undefined"`` (``passed`` is then
+        ``None``) and ``reason`` says why in words. For the cascading version see
+        :func:`meddl.explain.cascading_randomization`.
 
     Example:
         >>> import torch
@@ -118,8 +111,8 @@ def model_randomization_test(model: torch.nn.Module, x: Any,
         >>> torch.manual_seed(0) and None
         >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
         >>> out = model_randomization_test(net, torch.randn(5, 4), lambda m, x: attribute(m, x))
-        >>> sorted(out)
-        ['n_rows', 'passed', 'spearman', 'spearman_per_row', 'threshold', 'undefined_rows']
+        >>> out["status"] in ("passed", "failed"), sorted(out)[:4]
+        (True, ['n_rows', 'passed', 'reason', 'spearman'])
     """
     owner = "model_randomization_test"
     if not callable(explain):
@@ -130,11 +123,43 @@ def model_randomization_test(model: torch.nn.Module, x: Any,
     trained_attributions = np.asarray(explain(model, x))
     random_attributions = np.asarray(explain(randomized, x))
     per_row = rank_correlation(trained_attributions, random_attributions)
+    ssim = structural_similarity(trained_attributions, random_attributions)
+    flat = constant_rows(trained_attributions)
+    ssim[flat] = np.nan  # nothing was explained: no similarity to judge
     defined = per_row[np.isfinite(per_row)]
     mean = float(defined.mean()) if defined.size else None
+    mean_ssim = float(np.nanmean(ssim)) if (~flat).any() else None
+    status, reason = randomization_verdict(mean, mean_ssim, threshold, int(flat.sum()), len(per_row))
     return {"spearman": mean, "spearman_per_row": [None if not np.isfinite(v) else float(v) for v in per_row],
-            "threshold": threshold, "passed": None if mean is None else bool(mean < threshold),
-            "n_rows": int(len(per_row)), "undefined_rows": int(len(per_row) - defined.size)}
+            "ssim": mean_ssim, "threshold": threshold, "passed": {"passed": True, "failed": False}.get(status),
+            "status": status, "reason": reason, "n_rows": int(len(per_row)),
+            "undefined_rows": int(len(per_row) - defined.size)}
+
+
+def randomization_verdict(spearman: float | None, ssim: float | None, threshold: float, n_flat: int,
+                          n_rows: int) -> tuple[str, str]:
+    """``("passed" | "failed" | "undefined", why)`` from the mean Spearman (where defined) and the mean SSIM.
+
+    The test passes when every defined similarity is below ``threshold``; it is
+    undefined, not failed, when the trained model's explanation is constant on
+    every row (there is nothing whose survival could be measured).
+
+    Example:
+        >>> randomization_verdict(None, 0.1, 0.5, 0, 4)[0], randomization_verdict(None, None, 0.5, 4, 4)[0]
+        ('passed', 'undefined')
+    """
+    if ssim is None:
+        return "undefined", (f"the trained model's explanation is constant on all {n_rows} rows (no evidence found), "
+                             f"so there is nothing whose survival under random weights could be measured")
+    values = {"SSIM": ssim} if spearman is None else {"Spearman |attribution|": spearman, "SSIM": ssim}
+    above = [f"{name} {value:.2f}" for name, value in values.items() if value >= threshold]
+    text = ", ".join(f"{name} {value:.2f}" for name, value in values.items())
+    note = "" if spearman is not None else "; rank correlation undefined (the random model's maps are constant)"
+    skipped = f"; {n_flat} row(s) with a constant trained map left out" if n_flat else ""
+    if above:
+        return "failed", (f"the explanation of a randomly re-initialised model is still similar to the trained one "
+                          f"({', '.join(above)}, threshold {threshold:.2f}){note}{skipped}")
+    return "passed", f"randomising the weights changed the explanation ({text} < {threshold:.2f}){note}{skipped}"
 
 
 def completeness_error(f: Callable[[torch.Tensor], torch.Tensor], x: Any, attributions: Any, *,
@@ -224,7 +249,8 @@ def deletion_insertion(f: Callable[[torch.Tensor], torch.Tensor], x: Any, attrib
         ``{"fractions", "deletion": {...}, "insertion": {...}, "faithful", "n_rows"}``; each
         curve entry holds ``auc`` (attribution order), ``random_auc`` (mean over random orders),
         ``gain`` (how much better than random: lower deletion / higher insertion area, in
-        output units), and the mean ``curve`` and ``random_curve``. ``faithful`` is true when
+        output units), ``gain_per_row`` (each row against its own random orders; see
+        :func:`meddl.explain.faithfulness` for CIs), and the mean ``curve`` and ``random_curve``. ``faithful`` is true when
         both gains are positive.
 
     Example:
@@ -260,7 +286,9 @@ def deletion_insertion(f: Callable[[torch.Tensor], torch.Tensor], x: Any, attrib
         targets = check_target(target, len(inputs), output.probe(inputs), owner)
         references = as_baseline(baseline, inputs, owner).expand_as(inputs).reshape(len(inputs), -1)
         for i in range(len(inputs)):
-            orders = [np.argsort(-scores[i], kind="stable")] + [rng.permutation(scores.shape[1]) for _ in range(n_random)]
+            # Ties (e.g. Grad-CAM's zeros after its ReLU) are broken at random, not in raster order.
+            ranked = np.lexsort((rng.random(scores.shape[1]), -scores[i]))
+            orders = [ranked] + [rng.permutation(scores.shape[1]) for _ in range(n_random)]
             for start in range(0, len(orders), group):
                 masks = torch.cat([_curve_masks(order, codes, n_steps) for order in orders[start:start + group]])
                 deleted = flat[i] * (1 - masks) + references[i] * masks
@@ -278,7 +306,10 @@ def deletion_insertion(f: Callable[[torch.Tensor], torch.Tensor], x: Any, attrib
         random_curves = np.stack(curves[f"random_{kind}"])
         auc, random_auc = float(np.trapezoid(ordered, fractions, axis=1).mean()), float(
             np.trapezoid(random_curves, fractions, axis=1).mean())
+        per_row = sign * (np.trapezoid(ordered, fractions, axis=1)
+                          - np.trapezoid(random_curves, fractions, axis=1).reshape(len(inputs), n_random).mean(axis=1))
         result[kind] = {"auc": auc, "random_auc": random_auc, "gain": sign * (auc - random_auc),
+                        "gain_per_row": per_row.tolist(),
                         "curve": ordered.mean(axis=0).tolist(), "random_curve": random_curves.mean(axis=0).tolist()}
     result["faithful"] = bool(result["deletion"]["gain"] > 0 and result["insertion"]["gain"] > 0)
     return result

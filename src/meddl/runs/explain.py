@@ -41,9 +41,12 @@ __all__ = ["explain_run"]
 
 def _check_methods(methods: Any, kind: str) -> tuple[str, ...]:
     allowed = TABLE_METHODS if kind == "table" else IMAGE_METHODS
-    if methods is None:
+    if methods is None or methods == "auto" or (not isinstance(methods, str) and list(methods) == ["auto"]):
         return DEFAULT_METHODS[kind]
     names = (methods,) if isinstance(methods, str) else tuple(methods)
+    if "auto" in names:
+        raise ConfigError(f"The 'methods' parameter of explain_run takes 'auto' alone (meddl then chooses); got "
+                          f"{list(names)}. Name the methods to compare them yourself.")
     if not names:
         raise ConfigError(f"The 'methods' parameter of explain_run must name at least one of {list(allowed)}.")
     for name in names:
@@ -63,7 +66,8 @@ def explain_run(run: Any, inputs: Any = None, *, out_dir: str | Path | None = No
                 target: Any = None, baseline: Any = None, n_steps: int = 64, n_samples: int | None = None,
                 layer: str | None = None, n_cases: int = 3, max_rows: int | None = None,
                 permutation_metric: str | None = None, n_repeats: int = 5, n_resamples: int = 200,
-                trust_rows: int = 32, seed: int = 0, batch_size: int | None = None) -> Explanation:
+                trust_rows: int = 32, trust_images: int = 200, seed: int = 0,
+                batch_size: int | None = None) -> Explanation:
     """Explain a run's predictions, check the explanations, write them to ``out_dir``, return an :class:`Explanation`.
 
     Args:
@@ -73,11 +77,15 @@ def explain_run(run: Any, inputs: Any = None, *, out_dir: str | Path | None = No
             config -- every patient of a table; for images the ``n_cases`` most
             confident, least confident and misclassified test cases.
         out_dir: folder to write (default ``<run>/explanations``); replaced atomically.
-        methods: tables: ``integrated_gradients``, ``gradient_shap``, ``kernel_shap``,
-            ``occlusion`` (default the first two); images: ``grad_cam``,
-            ``integrated_gradients``, ``occlusion``, ``gradient_shap`` (default the first two).
-        target: the class to explain: ``None`` = the positive class (binary) or the
-            predicted class (multiclass); ``"predicted"``; a class name or index.
+        methods: ``"auto"`` (default) or a list. Tables: ``integrated_gradients``,
+            ``gradient_shap``, ``kernel_shap``, ``occlusion`` (auto: the first two). Images:
+            ``grad_cam``, ``grad_cam_plus_plus``, ``integrated_gradients``,
+            ``smooth_integrated_gradients``, ``occlusion``, ``gradient_shap``; auto: the
+            candidates are scored on validation images by their faithfulness score and the
+            best one whose randomisation test does not fail is used (the reason is in the notes).
+        target: the class to explain: ``None`` = the run's named positive class (binary;
+            ``run.info["positive_class"]``, else the last class) or the predicted class
+            (multiclass); ``"predicted"``; a class name or index.
         baseline: the reference input. Tables: ``"mean"`` (default; zeros in the
             standardised space: numeric columns at the training mean, no category
             level set), ``"median"`` (training medians and most frequent levels) or a
@@ -90,8 +98,9 @@ def explain_run(run: Any, inputs: Any = None, *, out_dir: str | Path | None = No
         max_rows: explain at most this many table rows (the first ones).
         permutation_metric: ``"auroc"`` (default for classification) or ``"loss"``.
         n_repeats, n_resamples: shuffles per column and bootstrap resamples (0: no CI).
-        trust_rows: table rows used by the randomisation and deletion/insertion checks (the
-            first ones; image checks use every explained case).
+        trust_rows: table rows used by the randomisation and deletion/insertion checks (the first ones).
+        trust_images: images (drawn at random from the explained split) for the image trust
+            checks, with 95% CIs over them, and for the population view.
         seed: makes everything repeatable (same seed, same attributions).
         batch_size: model inputs per forward pass (default: sized to the input).
 
@@ -117,12 +126,13 @@ def explain_run(run: Any, inputs: Any = None, *, out_dir: str | Path | None = No
                "batch_size": None if batch_size is None else check_positive_int(batch_size, "batch_size", owner),
                "seed": check_seed(seed, owner), "n_repeats": check_positive_int(n_repeats, "n_repeats", owner),
                "n_resamples": check_positive_int(n_resamples, "n_resamples", owner, minimum=0),
-               "trust_rows": check_positive_int(trust_rows, "trust_rows", owner)}
+               "trust_rows": check_positive_int(trust_rows, "trust_rows", owner),
+               "trust_images": check_positive_int(trust_images, "trust_images", owner), "target": target}
     n_cases = check_positive_int(n_cases, "n_cases", owner)
     if max_rows is not None:
         max_rows = check_positive_int(max_rows, "max_rows", owner)
-    if kind == "image" and "grad_cam" in methods:
-        layer = find_target_layer(run.model, layer)
+    if kind == "image" and ({"auto", "grad_cam", "grad_cam_plus_plus"} & set(methods)):
+        layer = None if layer is None else find_target_layer(run.model, layer)
     elif layer is not None:
         raise ConfigError(f"The 'layer' parameter of {owner} is for Grad-CAM on image runs; got layer={layer!r} "
                           f"with methods {list(methods)}.")

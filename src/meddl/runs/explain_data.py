@@ -151,7 +151,9 @@ def resolve_targets(run: Any, predicted: pd.DataFrame, target: Any) -> tuple[np.
         return np.zeros(n, dtype=np.int64), "the predicted value"
     index = {name: k for k, name in enumerate(names)}
     if target is None and len(names) == 2:
-        return np.ones(n, dtype=np.int64), f"the positive class {names[1]!r}"
+        named = run.info.get("positive_class")
+        positive = names.index(str(named)) if named is not None and str(named) in names else len(names) - 1
+        return np.full(n, positive, dtype=np.int64), f"the positive class {names[positive]!r}"
     if target is None or target == "predicted":
         return predicted["predicted"].map(index).to_numpy(dtype=np.int64), "each case's predicted class"
     if isinstance(target, (int, np.integer)) and not isinstance(target, bool):

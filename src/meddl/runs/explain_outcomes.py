@@ -20,13 +20,19 @@ import pandas as pd
 import torch
 
 from meddl.errors import ConfigError, MeddlError
+from meddl.io import json_safe
 from meddl.explain.core import attribute
+from meddl.explain.outcome_trust import estimator_trust
+from meddl.explain.trust_summary import trust_lines
 from meddl.explain.tabular import table_baseline
 from meddl.io import atomic_directory
 from meddl.runs.run import Run
-from meddl.sections import Section, paragraph, table
+from meddl.sections import Raw, Section, esc, paragraph, table
 
 __all__ = ["explain_outcome_run", "outcome_function", "outcome_section"]
+
+#: Patients (the first ones explained) the trust checks use, with 95% CIs over them.
+TRUST_ROWS = 20
 
 
 def outcome_function(run) -> tuple[Any, str]:
@@ -55,7 +61,10 @@ def explain_outcome_run(run, inputs: Any = None, *, out_dir: str | Path | None =
         baseline: ``"mean"`` (the average training patient), ``"median"`` or a dict of original values.
 
     Returns:
-        ``{"quantity", "baseline", "attributions" (DataFrame), "importance" (DataFrame), "out_dir"}``.
+        ``{"quantity", "baseline", "attributions" (DataFrame), "importance" (DataFrame), "out_dir", "trust"}``;
+        ``trust`` holds the randomisation test (every network in the model re-initialised), deletion/insertion
+        over the columns with 95% CIs, and KernelSHAP's completeness (see :func:`meddl.explain.estimator_trust`),
+        on the first :data:`TRUST_ROWS` explained patients.
     """
     run = run if isinstance(run, Run) else Run(run)
     given = [name for name, value in (("methods", methods), ("target", target), ("layer", layer),
@@ -75,11 +84,18 @@ def explain_outcome_run(run, inputs: Any = None, *, out_dir: str | Path | None =
     columns = list(dict.fromkeys(sources))
     groups = np.asarray([columns.index(c) for c in sources])
 
-    def f(tensor: torch.Tensor) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(predict(tensor.detach().cpu().numpy()), dtype=np.float64))
+    def explain(estimator: Any, rows: np.ndarray) -> np.ndarray:
+        def g(tensor: torch.Tensor) -> torch.Tensor:
+            return torch.as_tensor(np.asarray(getattr(estimator, predict.__name__)(tensor.detach().cpu().numpy()),
+                                              dtype=np.float64))
+        return attribute(g, rows.astype(np.float64), "kernel_shap", baseline=reference.features.astype(np.float64),
+                         n_samples=n_samples, feature_groups=groups, seed=seed)
 
-    values = attribute(f, x.astype(np.float64), "kernel_shap", baseline=reference.features.astype(np.float64),
-                       n_samples=n_samples, feature_groups=groups, seed=seed)
+    values = explain(run.model, x)
+    checked = slice(0, TRUST_ROWS)  # the randomisation test reruns KernelSHAP: bound its cost
+    trust = estimator_trust(lambda estimator, rows: getattr(estimator, predict.__name__)(rows), run.model, x[checked],
+                            values[checked], explain, baseline=reference.features.astype(np.float64), units=groups,
+                            n_random=5, seed=seed)
     by_column = pd.DataFrame({c: values[:, groups == k].sum(axis=1) for k, c in enumerate(columns)})
     prediction = np.asarray(predict(x), dtype=np.float64)
     table = pd.concat([pd.DataFrame({"row_id": ids, "explained": prediction}), by_column], axis=1)
@@ -92,9 +108,10 @@ def explain_outcome_run(run, inputs: Any = None, *, out_dir: str | Path | None =
             "method": "kernel_shap", "quantity": quantity, "baseline": reference.to_dict(),
             "n_samples": n_samples, "seed": seed, "columns": columns,
             "values": by_column.to_numpy().tolist(), "row_ids": [str(i) for i in ids],
-            "importance": importance.to_dict("records")}, indent=2), encoding="utf-8")
+            "importance": importance.to_dict("records"), "trust_checks": json_safe(trust)}, indent=2,
+            allow_nan=False), encoding="utf-8")
     return {"quantity": quantity, "baseline": reference.description, "attributions": table,
-            "importance": importance, "out_dir": out_dir}
+            "importance": importance, "out_dir": out_dir, "trust": trust}
 
 
 def _test_features(run) -> np.ndarray:
@@ -109,4 +126,7 @@ def outcome_section(result: dict) -> Section:
     rows = [[str(r.feature), f"{r.mean_abs_attribution:.4f}"] for r in result["importance"].head(15).itertuples()]
     text = (f"KernelSHAP attributions of the {result['quantity']} against {result['baseline']} "
             f"({len(result['attributions'])} patients); per-patient values are in attributions.csv.")
-    return Section("Explanations", paragraph(text) + table(["Column", "Mean |attribution|"], rows, numeric=[1]))
+    lines = trust_lines({"kernel_shap": result["trust"]})
+    checks = Raw("<ul>" + "".join(f"<li>{esc(line.strip())}</li>" for line in lines) + "</ul>")
+    return Section("Explanations", paragraph(text) + table(["Column", "Mean |attribution|"], rows, numeric=[1])
+                   + Raw("<h3>Can the explanations be trusted?</h3>") + checks)

@@ -1,0 +1,98 @@
+"""One path for every request that reaches a model: sign-in, role, rate limit, timeout, and its audit row.
+
+The signed-in check, the parsing and the model call run in one worker thread (the
+database look-up and the model never block the event loop); the audit row is written
+after the answer is known, whatever it is: success, refusal (401/403/404/429), bad
+input (422/413/415), time-out (503) or failure (500).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Callable
+
+import anyio
+from fastapi import Request
+
+from meddl.errors import MeddlError
+from meddl.serving.input_checks import InvalidInput
+from meddl.serving.middleware import BodyTooLarge
+from meddl.serving.models import ServedModel
+from meddl.serving.security import Refusal, authenticate, require_role
+from meddl.serving.users import User
+
+__all__ = ["CallRecord", "model_call", "signed_in"]
+
+
+@dataclass
+class CallRecord:
+    """What the audit row needs, filled in as the call gets further."""
+
+    user: User | None = None
+    model: ServedModel | None = None
+    inputs: Any = None
+    n_rows: int | None = None
+    rows: list[dict] | None = None  # the answer's rows, summarised in the audit row
+
+
+def signed_in(request: Request, role: str = "clinician") -> User:
+    """The caller (for endpoints that do not reach a model), or :class:`Refusal`. Call it in a worker thread."""
+    state = request.app.state
+    user = authenticate(request.headers.get("authorization"), state.users, state.settings, state.limiter)
+    require_role(user, role)
+    return user
+
+
+def _status_of(exc: BaseException) -> tuple[int, str]:
+    if isinstance(exc, (Refusal, InvalidInput)):
+        return exc.status_code, str(exc)
+    if isinstance(exc, MeddlError):
+        return 422, str(exc)
+    if isinstance(exc, BodyTooLarge):
+        return 413, "request body over the limit"
+    return 500, f"{type(exc).__name__}: {exc}"
+
+
+def _run(request: Request, name: str, role: str, work: Callable, record: CallRecord) -> Any:
+    record.user = signed_in(request, role)
+    served = request.app.state.models.get(name)
+    if served is None:
+        raise Refusal(404, f"No model named {name!r}. Served models: {sorted(request.app.state.models)}.")
+    record.model = served
+    return work(served, record)
+
+
+async def model_call(request: Request, name: str, work: Callable[[ServedModel, CallRecord], Any], *,
+                     role: str = "clinician") -> Any:
+    """Run ``work(served_model, record)`` for a signed-in caller within the time limit; audit it whatever happens.
+
+    ``work`` parses the input it closed over, sets ``record.inputs`` / ``record.n_rows`` /
+    ``record.rows`` (what the audit row keeps), and returns the answer.
+    """
+    state = request.app.state
+    record, result = CallRecord(), None
+    start = time.perf_counter()
+    status, message = 200, None
+    try:
+        with anyio.fail_after(state.settings.request_timeout_s):
+            result = await anyio.to_thread.run_sync(partial(_run, request, name, role, work, record),
+                                                    abandon_on_cancel=True)
+        return result
+    except TimeoutError:
+        status, message = 503, f"The model took longer than the server's limit of {state.settings.request_timeout_s} s."
+        raise Refusal(503, message + " Try fewer records, or ask the administrator to raise the limit.",
+                      {"Retry-After": "5"}) from None
+    except BaseException as exc:
+        status, message = _status_of(exc)
+        raise
+    finally:
+        served = record.model
+        entry = dict(endpoint=f"{request.method} {request.url.path}", status=status,
+                     latency_ms=(time.perf_counter() - start) * 1000, user=getattr(record.user, "name", None),
+                     model=served.name if served is not None else name,
+                     weights_sha256=served.weights_sha256 if served is not None else None,
+                     inputs=record.inputs, n_rows=record.n_rows,
+                     output=served.summary(record.rows) if served is not None and record.rows else None, message=message)
+        await anyio.to_thread.run_sync(partial(state.audit.record, **entry))

@@ -33,6 +33,7 @@ from meddl.serving.models import ServedModel
 from meddl.serving.security import RateLimiter
 from meddl.serving.settings import ServeSettings, read_environment
 from meddl.serving.users import UserStore
+from meddl.serving.web import install_web
 
 __all__ = ["create_app", "app_from_environment", "named_runs", "load_models", "INSECURE_WARNING"]
 
@@ -105,6 +106,7 @@ def create_app(runs, *, db_url: str | None = None, settings: ServeSettings | Non
     install_error_handlers(app)
     app.include_router(routes.router)
     app.include_router(kserve.router)
+    install_web(app)  # the clinician's web page under /web
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])

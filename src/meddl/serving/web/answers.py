@@ -113,15 +113,15 @@ def _survival(card: AnswerView, row: dict, run: Any, x: np.ndarray) -> None:
         card.headline = "Median survival: beyond the follow-up"
         card.sentence = "The predicted survival stays above 50% over the follow-up: the median cannot be estimated."
     else:
-        card.headline = f"Median survival: {median:.3g} ({unit}){interval}"
+        card.headline = f"Median survival: {median:.3g} {unit}{interval}"
         card.sentence = (f"Half of patients like this one are predicted to have the event "
-                         f"'{run.info.get('event', 'event')}' by {median:.3g} ({unit}){interval}.")
+                         f"'{run.info.get('event', 'event')}' by {median:.3g} {unit}{interval}.")
     card.figures.append((f"Median survival ({unit})", "beyond the follow-up" if median is None
                          else f"{median:.3g}{interval}"))
     for horizon in run.info.get("horizons") or []:
         key = f"survival@{horizon:g}"
         if row.get(key) is not None:
-            card.figures.append((f"Survival at {horizon:g} ({unit})", _pct(row[key]) + _interval(
+            card.figures.append((f"Survival at {horizon:g} {unit}", _pct(row[key]) + _interval(
                 row.get(f"{key}_lower"), row.get(f"{key}_upper"), _pct)))
     horizons = [float(h) for h in run.info.get("horizons") or []]
     end = 1.5 * max(horizons) if horizons else float(median or 1) * 2

@@ -28,6 +28,14 @@ __all__ = ["build_router"]
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
+def _form_columns(model: Any) -> list[dict]:
+    """The model's input columns as its schema describes them, each with an example (the training median or mode)."""
+    specs = getattr(model, "specs", None)
+    if specs:
+        return [{**spec.describe(), "example": spec.fill_value} for spec in specs]
+    return model.describe()["input"]["columns"]
+
+
 def _safe_next(value: str | None) -> str:
     """Only a path on this site (never another host) may follow the sign-in."""
     if value and value.startswith(BASE + "/") and not value.startswith("//") and "\\" not in value:
@@ -127,7 +135,7 @@ def build_router() -> Any:
     # -- one patient -----------------------------------------------------------------------------------
     def patient_page(request: Request, session: Session, model: Any, *, values=None, errors=None, warnings=None,
                      answer=None, status_code: int = 200, problem: str | None = None):
-        specs = field_specs(model.describe()["input"]["columns"])
+        specs = field_specs(_form_columns(model))
         return site(request).page(
             request, "patient.html", session=session, status_code=status_code, title=f"{model.name}: one patient",
             overview=model_overview(model.name, model.run), specs=specs, values=values or {}, errors=errors or {},
@@ -161,7 +169,7 @@ def build_router() -> Any:
         form = await checked_form(request, session)
         if form is None:
             return refuse(request, session, 403, "Form expired", "Reload the page and enter the patient again.")
-        specs = field_specs(model.describe()["input"]["columns"])
+        specs = field_specs(_form_columns(model))
         if form.get("action") == "examples":
             values = {s.input_name: str(form.get(s.input_name) or "") or s.example for s in specs}
             return patient_page(request, session, model, values=values)

@@ -45,7 +45,10 @@ class AnswerView:
 
 
 def _pct(p: float) -> str:
-    return f"{100 * p:.0f}%" if 0.01 <= p <= 0.99 else f"{100 * p:.1f}%"
+    """A probability in percent: whole percents, one decimal near 0% and 100% (never "100%" for 0.996)."""
+    if p in (0.0, 1.0) or 0.01 <= p <= 0.99:
+        return f"{100 * p:.0f}%"
+    return f"{100 * p:.1f}%"
 
 
 def _interval(low: Any, high: Any, fmt=lambda v: f"{v:.3g}") -> str:
@@ -256,6 +259,20 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+_SPREAD = ("_sd", "_low", "_high", "_lower", "_upper")
+
+
+def _preview_columns(columns: list[str], names: list[str], run: Any) -> list[str]:
+    """The preview's columns: the inputs and the main answers (no spread columns, no negative-class probability)."""
+    hidden = set()
+    classes = run.class_names or []
+    if len(classes) == 2:
+        positive = run.info.get("positive_class") or classes[1]
+        hidden = {f"prob_{c}" for c in classes if c != positive}
+    return [c for c in columns[:-1] if c in names or c in ("row", "warnings")
+            or (not c.endswith(_SPREAD) and c not in hidden and c not in ("propensity", "in_support"))]
+
+
 def batch_view(model: Any, data: bytes) -> BatchView:
     """Predict every row of an uploaded CSV; rows the model cannot take are listed by row number, the rest predicted."""
     try:
@@ -296,8 +313,11 @@ def batch_view(model: Any, data: bytes) -> BatchView:
                       "; ".join(row.get("warnings") or []), " ".join(errors.get(i, []))])
     buffer = io.StringIO()
     pd.DataFrame(table, columns=columns).to_csv(buffer, index=False)
-    return BatchView(n_rows=len(records), n_predicted=len(rows), columns=columns[:-1],
-                     preview=[r[:-1] for r in table if r[-1] == ""][:PREVIEW_ROWS],
+    shown = _preview_columns(columns, names, model.run)
+    preview = [[r[columns.index(c)] for c in shown] for r in table if r[-1] == ""][:PREVIEW_ROWS]
+    for line in preview:  # the preview counts the warnings; the download has their text
+        line[-1] = f"{len(line[-1].split('; '))} warning(s)" if line[-1] else ""
+    return BatchView(n_rows=len(records), n_predicted=len(rows), columns=shown, preview=preview,
                      row_errors=[(i + 1, " ".join(m)) for i, m in sorted(errors.items())], ignored_columns=ignored,
                      csv_bytes=buffer.getvalue().encode("utf-8"), upload_sha256=hashlib.sha256(data).hexdigest())
 

@@ -32,12 +32,25 @@ class Served:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
 
+TRAINERS = {"sepsis": runs.train_diagnosis, "age": runs.train_regression, "survival": runs.train_survival,
+            "treatment": runs.train_treatment, "xray": runs.train_image}
+
+
 @pytest.fixture(scope="session")
-def run_dirs(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("serving-runs")
-    return {"sepsis": runs.train_diagnosis(root), "age": runs.train_regression(root),
-            "survival": runs.train_survival(root), "treatment": runs.train_treatment(root),
-            "xray": runs.train_image(root)}
+def trained(tmp_path_factory):
+    """``trained(name)``: the folder of one fixture run, trained on first use (a few seconds each)."""
+    root, done = tmp_path_factory.mktemp("serving-runs"), {}
+
+    def run_dir(name: str) -> Path:
+        if name not in done:
+            done[name] = TRAINERS[name](root)
+        return done[name]
+    return run_dir
+
+
+@pytest.fixture(scope="session")
+def run_dirs(trained) -> dict[str, Path]:
+    return {name: trained(name) for name in TRAINERS}
 
 
 def serve(run_dirs, db_url: str, **settings) -> Served:

@@ -67,3 +67,24 @@ def test_model_card_says_not_recorded_instead_of_placeholders():
     assert card.evaluation == "Not evaluated (no test metrics were saved)."
     assert card.created == "not recorded"
     assert "the probability of 'yes'" in card.intended_use
+
+
+def test_count_parameters_walks_networks_members_and_wrappers():
+    from meddl import Sequential
+    from meddl.layers import Dense
+    from meddl.tasks.model_size import count_parameters
+
+    network = Sequential([Dense(3, input_shape=(4,))])
+    assert count_parameters(network) == 15
+
+    class Member:
+        network_ = network
+
+    class Ensemble:
+        members_ = [Member(), Member()]
+
+    class Wrapper:
+        risk_model_ = Ensemble()
+
+    assert count_parameters(Wrapper()) == 30
+    assert count_parameters(object()) is None

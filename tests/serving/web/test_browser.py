@@ -156,6 +156,8 @@ def test_survival_patient_gets_the_curve_with_its_band(page, live_url, web_app, 
     assert len(points) >= 20
     assert page.locator("svg polygon.band").count() == 1
     _checked(page, tmp_path, "survival-answer")
+    page.set_viewport_size(TABLET)
+    _checked(page, tmp_path, "survival-answer-tablet")
 
 
 def test_treatment_patient_gets_both_arms_and_a_recommendation(page, live_url, web_app, tmp_path):

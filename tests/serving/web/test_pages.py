@@ -151,3 +151,36 @@ def test_pages_forbid_caching_and_foreign_resources(client, web_app):
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert not re.search(r'(src|href)="(https?:)?//', page.text)         # nothing from another host
     assert client.get("/web/static/web.css").status_code == 200
+
+
+def test_dicom_upload_is_predicted_with_its_grad_cam_panels(client, web_app):
+    from pydicom.data import get_testdata_file
+
+    sign_in(client, "clinician", web_app.state.test_keys["clinician"])
+    page = client.get("/web/models/xray/image").text
+    dicom = open(get_testdata_file("CT_small.dcm"), "rb").read()
+    response = client.post("/web/models/xray/image", data={"csrf_token": csrf_token(page)},
+                           files={"file": ("ct.dcm", dicom, "application/dicom")})
+    assert response.status_code == 200 and "Probability of opacity" in response.text
+    assert 'class="overlay" src="data:image/png;base64,' in response.text
+    response = client.post("/web/models/xray/image", data={"csrf_token": csrf_token(page)},
+                           files={"file": ("notes.png", b"not an image", "image/png")})
+    assert response.status_code == 422 and 'id="file-error"' in response.text
+
+
+def test_an_expired_or_forged_session_sends_back_to_sign_in(client, web_app):
+    import time
+
+    from meddl.serving.web.sessions import SESSION_COOKIE, Session
+
+    signer = web_app.state.web.signer
+    valid = signer.dumps(Session("admin", "admin", "token", time.time() + 600))
+    body, signature = valid.split(".")
+    forged = signer.dumps(Session("admin2", "admin", "token", time.time() + 600)).split(".")[0] + "." + signature
+    expired = signer.dumps(Session("admin", "admin", "token", time.time() - 1))
+    statuses = {}
+    for name, value in (("valid", valid), ("forged", forged), ("expired", expired)):
+        client.cookies.clear()
+        client.cookies.set(SESSION_COOKIE, value)
+        statuses[name] = client.get("/web/audit", follow_redirects=False).status_code
+    assert statuses == {"valid": 200, "forged": 303, "expired": 303}

@@ -184,3 +184,15 @@ def test_an_expired_or_forged_session_sends_back_to_sign_in(client, web_app):
         client.cookies.set(SESSION_COOKIE, value)
         statuses[name] = client.get("/web/audit", follow_redirects=False).status_code
     assert statuses == {"valid": 200, "forged": 303, "expired": 303}
+
+
+def test_a_session_signed_by_another_worker_over_the_same_database_is_accepted(client, web_app, monkeypatch):
+    import time
+
+    from meddl.serving.web.secret import SECRET_VARIABLE, shared_secret
+    from meddl.serving.web.sessions import SESSION_COOKIE, Session, SessionSigner
+
+    monkeypatch.delenv(SECRET_VARIABLE, raising=False)
+    other_worker = SessionSigner(shared_secret(web_app.state.engine))
+    client.cookies.set(SESSION_COOKIE, other_worker.dumps(Session("admin", "admin", "t", time.time() + 60)))
+    assert client.get("/web/audit", follow_redirects=False).status_code == 200

@@ -82,3 +82,20 @@ def test_headline_metrics_of_each_task_carry_their_intervals():
     assert headline_metrics("survival", metrics) == [("C-index", "0.700")]
     treatment = {"test": {"ate_aipw": {"value": 1.0, "ci95": [0.5, 1.5]}, "policy_value": {}}}
     assert headline_metrics("treatment", treatment)[0][1] == "1.000 (95% CI 0.500 to 1.500)"
+
+
+def test_session_key_is_shared_through_the_database_or_the_environment(tmp_path, monkeypatch):
+    from meddl.errors import ConfigError
+    from meddl.serving.db import make_engine
+    from meddl.serving.web.secret import SECRET_VARIABLE, shared_secret
+
+    monkeypatch.delenv(SECRET_VARIABLE, raising=False)
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    first, second = shared_secret(make_engine(url)), shared_secret(make_engine(url))   # two worker processes
+    assert first == second and len(first) == 32
+    assert shared_secret(None) != shared_secret(None)                                   # no database: random
+    monkeypatch.setenv(SECRET_VARIABLE, "ab" * 32)
+    assert shared_secret(make_engine(url)) == bytes.fromhex("ab" * 32)
+    monkeypatch.setenv(SECRET_VARIABLE, "too short")
+    with pytest.raises(ConfigError, match="64 hex digits"):
+        shared_secret(None)

@@ -196,3 +196,16 @@ def test_a_session_signed_by_another_worker_over_the_same_database_is_accepted(c
     other_worker = SessionSigner(shared_secret(web_app.state.engine))
     client.cookies.set(SESSION_COOKIE, other_worker.dumps(Session("admin", "admin", "t", time.time() + 60)))
     assert client.get("/web/audit", follow_redirects=False).status_code == 200
+
+
+def test_insecure_demo_mode_signs_in_as_anonymous_admin_without_a_key(web_runs, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from meddl.serving.app import create_app
+
+    app = create_app({"sepsis": str(web_runs["sepsis"])}, db_url=f"sqlite:///{tmp_path / 'demo.db'}",
+                     insecure_no_auth=True)
+    with TestClient(app) as demo:
+        assert "--insecure-no-auth" in demo.get("/web/signin").text
+        response = sign_in(demo, "anyone", "")
+        assert response.status_code == 200 and "Signed in as anonymous (admin)" in response.text

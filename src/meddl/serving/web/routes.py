@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from meddl.errors import MeddlError
+from meddl.serving.security import ANONYMOUS
 from meddl.serving.web.answers import answer_view, batch_view, image_view
 from meddl.serving.web.audit_page import audit_csv, audit_view
 from meddl.serving.web.forms import check_patient_form, field_specs
@@ -83,7 +84,8 @@ def build_router() -> Any:
     def signin_page(request: Request, next: str | None = None):
         token = secrets.token_urlsafe(24)
         response = site(request).page(request, "signin.html", session=None, title="Sign in", csrf_token=token,
-                                      next_url=_safe_next(next), user="", error=None)
+                                      next_url=_safe_next(next), user="", error=None,
+                                      insecure=getattr(request.app.state.settings, "insecure_no_auth", False))
         site(request).set_signin_csrf(response, request, token)
         return response
 
@@ -98,6 +100,8 @@ def build_router() -> Any:
             user = None
         else:
             user = request.app.state.users.authenticate_password(user_name, secret) if user_name and secret else None
+            if user is None and getattr(request.app.state.settings, "insecure_no_auth", False):
+                user = ANONYMOUS  # the demo mode of `meddl serve --insecure-no-auth` (loopback only)
             error = None if user is not None else "Unknown user name or wrong key or password."
         if user is None:
             response = site(request).page(request, "signin.html", session=None, status_code=401, title="Sign in",

@@ -47,13 +47,23 @@ def _train_all(root: Path) -> dict[str, Path]:
     meddl.train({"task": "diagnosis", "data": {"source": "csv", "path": str(root / "escape.csv"), "label": "label",
                                                "positive_class": SCRIPT_CLASS},
                  "training": {**FAST, "epochs": 2}, "evaluation": {"n_resamples": 20}}, out=root / "escape")
-    return {"sepsis": root / "sepsis", "survival": root / "survival", "treatment": root / "treatment",
-            "xray": root / "xray", "escape": root / "escape"}
+    return {name: root / name for name in ("sepsis", "survival", "treatment", "xray", "escape")}
 
 
 @pytest.fixture(scope="session")
-def web_runs(tmp_path_factory):
-    return _train_all(tmp_path_factory.mktemp("web_runs"))
+def web_runs(tmp_path_factory, request):
+    """Trained once per test session, shared by the xdist workers (the first one trains, the others wait)."""
+    if not hasattr(request.config, "workerinput"):  # not under pytest-xdist
+        return _train_all(tmp_path_factory.mktemp("web_runs"))
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent / "web_runs"
+    with FileLock(str(root) + ".lock"):
+        if not (root / "done").is_file():
+            root.mkdir(exist_ok=True)
+            _train_all(root)
+            (root / "done").write_text("trained\n")
+    return {name: root / name for name in ("sepsis", "survival", "treatment", "xray", "escape")}
 
 
 @pytest.fixture(scope="session")

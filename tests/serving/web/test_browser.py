@@ -211,6 +211,7 @@ def test_audit_page_is_for_admins_who_see_the_requests_just_made_and_sign_out_en
     response = clinician.goto(f"{live_url}/web/audit")
     assert response.status == 403 and "Admins only" in clinician.inner_text("main")
     assert clinician.locator("a[href='/web/audit']").count() == 0
+    _checked(clinician, tmp_path, "audit-refused")
     admin = browser.new_context(viewport=LAPTOP).new_page()
     _sign_in(admin, live_url, "admin", web_app.state.test_keys["admin"])
     admin.goto(f"{live_url}/web/audit")

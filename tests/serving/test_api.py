@@ -168,3 +168,15 @@ def test_served_model_from_python(run_dirs):
     (row,) = model.predict_records([PATIENTS["sepsis"]])
     assert row["predicted"] in ("sepsis", "no sepsis")
     assert model.summary([row])[0]["probability"] == row[f"prob_{row['predicted']}"]
+
+
+def test_predict_from_a_csv_body(served):
+    table = b"age,crp,noise,sex,site\n70,3.1,0.1,male,A\n65,,0,female,\n"
+    answer = served.client.post("/v1/models/sepsis/predict", headers={**served.headers(), "Content-Type": "text/csv"},
+                                content=table)
+    assert answer.status_code == 200, answer.text
+    first, second = answer.json()["predictions"]
+    assert first["warnings"] == [] and len(second["warnings"]) == 2  # crp and site imputed
+    broken = served.client.post("/v1/models/sepsis/predict", headers={**served.headers(), "Content-Type": "text/csv"},
+                                content=b'age,crp\n"70,3\n')
+    assert broken.status_code == 422 and "CSV" in broken.json()["detail"][0]["message"]

@@ -45,12 +45,12 @@ def _json_value(value: Any) -> Any:
 
 
 def _rows(frame: pd.DataFrame) -> list[dict]:
-    rows = []
-    for record in frame.to_dict("records"):
-        row = {str(k): _json_value(v) for k, v in record.items()}
+    """The frame's rows as JSON-ready dicts (NaN → None; a conformal set "a|b" → ["a", "b"])."""
+    columns = {str(name): [_json_value(v) for v in frame[name].tolist()] for name in frame.columns}
+    rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
+    for row in rows:
         if isinstance(row.get("prediction_set"), str):
             row["prediction_set"] = [c for c in row["prediction_set"].split("|") if c]
-        rows.append(row)
     return rows
 
 

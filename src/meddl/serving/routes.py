@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from typing import Any
 
 import anyio
+import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -21,25 +23,37 @@ __all__ = ["router", "parse_records"]
 router = APIRouter()
 
 _RECORDS_BODY = {
-    "description": "One patient as a JSON object of column values, or several as {\"records\": [...]}; for an "
-                   "image model, a multipart upload with the image in the field 'file' (PNG, JPEG or DICOM).",
+    "description": "One patient as a JSON object of column values, or several as {\"records\": [...]}, or a CSV "
+                   "table (text/csv, one patient per row); for an image model, a multipart upload with the image "
+                   "in the field 'file' (PNG, JPEG or DICOM).",
     "content": {
         "application/json": {"schema": {"oneOf": [
             {"type": "object", "properties": {"records": {"type": "array", "items": {"type": "object"}}},
              "required": ["records"]},
             {"type": "object", "additionalProperties": True}]},
             "example": {"records": [{"age": 64, "crp": 12.5, "sex": "female"}]}},
+        "text/csv": {"schema": {"type": "string"}, "example": "age,crp,sex\n64,12.5,female\n"},
         "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string",
                                                                                     "format": "binary"}}}},
     },
 }
 
 
-def parse_records(body: bytes) -> Any:
-    """The records of a JSON body (``{"records": [...]}``, a list, or one object), or :class:`InvalidInput`."""
+def _csv_records(body: bytes) -> list[dict]:
+    try:
+        frame = pd.read_csv(io.BytesIO(body))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput([FieldProblem("body", f"The body is not a readable CSV table ({exc}).")]) from None
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def parse_records(body: bytes, content_type: str = "application/json") -> Any:
+    """The records of a JSON body (``{"records": [...]}``, a list, or one object) or a CSV table, or :class:`InvalidInput`."""
     if not body.strip():
         raise InvalidInput([FieldProblem("body", "The request body is empty; send one patient as a JSON object, or "
                                                  "several as {\"records\": [...]}.")])
+    if content_type.startswith("text/csv"):
+        return _csv_records(body)
     try:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -57,9 +71,9 @@ async def _upload(request: Request) -> tuple[bytes, str]:
         return await upload.read(), upload.filename or "upload"
 
 
-def _table_work(body: bytes, explain: bool, method):
+def _table_work(body: bytes, content_type: str, explain: bool, method):
     def work(served: ServedModel, record: CallRecord):
-        records = parse_records(body)
+        records = parse_records(body, content_type)
         record.inputs = records
         record.n_rows = len(records) if isinstance(records, list) else 1
         if explain and record.n_rows > served.explain_max_rows:
@@ -120,16 +134,16 @@ async def predict(request: Request, name: str,
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         data, filename = await _upload(request)
         return await model_call(request, name, _image_work(data, filename, explain))
-    body = await request.body()
-    rows = await model_call(request, name, _table_work(body, explain, "predict_records"))
+    body, content_type = await request.body(), request.headers.get("content-type", "")
+    rows = await model_call(request, name, _table_work(body, content_type, explain, "predict_records"))
     return {"model": name, "predictions": rows}
 
 
 @router.post("/v1/models/{name}/recommend", tags=["models"], openapi_extra={"requestBody": _RECORDS_BODY})
 async def recommend(request: Request, name: str):
     """Treatment models: outcome under each arm, effect with interval, recommended arm or why there is none."""
-    body = await request.body()
-    rows = await model_call(request, name, _table_work(body, False, "recommend_records"))
+    body, content_type = await request.body(), request.headers.get("content-type", "")
+    rows = await model_call(request, name, _table_work(body, content_type, False, "recommend_records"))
     return {"model": name, "recommendations": rows}
 
 

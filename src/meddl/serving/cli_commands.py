@@ -72,7 +72,7 @@ def cmd_serve(args) -> int:
     uvicorn.run("meddl.serving.app:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, proxy_headers=args.proxy_headers,
                 forwarded_allow_ips=args.forwarded_allow_ips, timeout_keep_alive=10,
-                timeout_worker_healthcheck=args.worker_start_timeout)
+                timeout_worker_healthcheck=args.worker_start_timeout, access_log=args.access_log)
     return 0
 
 
@@ -131,6 +131,8 @@ def add_serving_commands(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--worker-start-timeout", type=int, default=120,
                        help="seconds a worker may take to answer the supervisor's health ping (importing torch and "
                             "loading the runs on a busy machine takes a while; uvicorn's 5 s restarts them in a loop)")
+    serve.add_argument("--access-log", action="store_true",
+                       help="log every request line (off by default: the audit trail records each model call)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-* from --forwarded-allow-ips")
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1", help="proxies trusted for X-Forwarded-*")

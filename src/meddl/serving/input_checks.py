@@ -200,27 +200,34 @@ def row_warnings(frame: pd.DataFrame, specs: list[ColumnSpec]) -> list[list[str]
     """
     n_rows = len(frame)
     warnings: list[list[str]] = [[] for _ in range(n_rows)]
-    squared = np.zeros(n_rows)
-    n_numeric = 0
-    for spec, values in zip(specs, frame.to_numpy(dtype=object).T if n_rows else []):
-        missing = pd.isna(values)
-        for i in np.flatnonzero(missing):
-            warnings[i].append(f"{spec.name!r} is missing: {spec.missing_values}.")
+    numeric = [spec for spec in specs if spec.type == "numeric"]
+    values = frame[[spec.name for spec in numeric]].to_numpy(dtype=float) if numeric else np.zeros((n_rows, 0))
+    missing = np.isnan(values)
+    for spec in specs:
         if spec.type != "numeric":
-            continue
-        numbers = values.astype(float)
-        if spec.training_range is not None:
-            low, high = spec.training_range
-            for i in np.flatnonzero(~missing & ((numbers < low) | (numbers > high))):
-                warnings[i].append(f"{spec.name!r} = {numbers[i]:.4g} is outside the training range "
-                                   f"[{low:.4g}, {high:.4g}] ({spec.range_basis}).")
-        if spec.scale:
-            n_numeric += 1
-            squared += np.where(missing, 0.0, ((numbers - spec.mean) / spec.scale) ** 2)
-    if n_numeric:
-        limit = _far_limit(n_numeric)
+            for i in np.flatnonzero(frame[spec.name].isna().to_numpy()):
+                warnings[i].append(f"{spec.name!r} is missing: {spec.missing_values}.")
+    for i, j in zip(*np.nonzero(missing)):
+        warnings[i].append(f"{numeric[j].name!r} is missing: {numeric[j].missing_values}.")
+    ranged = [j for j, spec in enumerate(numeric) if spec.training_range is not None]
+    if ranged:
+        low = np.asarray([numeric[j].training_range[0] for j in ranged])
+        high = np.asarray([numeric[j].training_range[1] for j in ranged])
+        block = values[:, ranged]
+        with np.errstate(invalid="ignore"):
+            outside = (block < low) | (block > high)
+        for i, k in zip(*np.nonzero(outside)):
+            spec = numeric[ranged[k]]
+            warnings[i].append(f"{spec.name!r} = {block[i, k]:.4g} is outside the training range "
+                               f"[{low[k]:.4g}, {high[k]:.4g}] ({spec.range_basis}).")
+    scaled = [j for j, spec in enumerate(numeric) if spec.scale]
+    if scaled:
+        means = np.asarray([numeric[j].mean for j in scaled])
+        scales = np.asarray([numeric[j].scale for j in scaled])
+        squared = np.nansum(((values[:, scaled] - means) / scales) ** 2, axis=1)
+        limit = _far_limit(len(scaled))
         for i in np.flatnonzero(squared > limit):
             warnings[i].append(f"The patient is far from the training data (squared standardised distance "
-                               f"{squared[i]:.1f} over {n_numeric} numeric columns; 99.9% of training-like patients "
+                               f"{squared[i]:.1f} over {len(scaled)} numeric columns; 99.9% of training-like patients "
                                f"stay below {limit:.1f}): treat this prediction with caution.")
     return warnings

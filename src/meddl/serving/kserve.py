@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 import numpy as np
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from meddl import __version__
 from meddl.serving.calls import CallRecord, model_call, signed_in
@@ -161,6 +162,6 @@ async def model_ready(request: Request, name: str) -> dict:
 
 
 @router.post("/models/{name}/infer")
-async def infer(request: Request, name: str) -> dict:
+async def infer(request: Request, name: str) -> JSONResponse:
     body = await request.body()
-    return await model_call(request, name, _infer_work(body))
+    return JSONResponse(await model_call(request, name, _infer_work(body)))

@@ -133,10 +133,10 @@ async def predict(request: Request, name: str,
     """Predict one patient or a batch (JSON records), or one uploaded image."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         data, filename = await _upload(request)
-        return await model_call(request, name, _image_work(data, filename, explain))
+        return JSONResponse(await model_call(request, name, _image_work(data, filename, explain)))
     body, content_type = await request.body(), request.headers.get("content-type", "")
     rows = await model_call(request, name, _table_work(body, content_type, explain, "predict_records"))
-    return {"model": name, "predictions": rows}
+    return JSONResponse({"model": name, "predictions": rows})  # already JSON-ready: skip FastAPI's encoder
 
 
 @router.post("/v1/models/{name}/recommend", tags=["models"], openapi_extra={"requestBody": _RECORDS_BODY})
@@ -144,7 +144,7 @@ async def recommend(request: Request, name: str):
     """Treatment models: outcome under each arm, effect with interval, recommended arm or why there is none."""
     body, content_type = await request.body(), request.headers.get("content-type", "")
     rows = await model_call(request, name, _table_work(body, content_type, False, "recommend_records"))
-    return {"model": name, "recommendations": rows}
+    return JSONResponse({"model": name, "recommendations": rows})
 
 
 @router.get("/v1/audit", tags=["admin"])

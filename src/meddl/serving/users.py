@@ -81,6 +81,9 @@ class UserStore:
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        # Plain SQL on the per-request path (SQLAlchemy's statement building costs more than the look-up).
+        self._by_key_id = f"SELECT name, role, key_hash, revoked FROM meddl_users WHERE key_id = {mark}"
         self._verified: dict[str, str] = {}  # sha256(key) -> stored key hash it matched
         self._lock = threading.Lock()
 
@@ -141,8 +144,7 @@ class UserStore:
         if key_id is None:
             return None
         with self.engine.connect() as connection:
-            row = connection.execute(sa.select(USERS.c.name, USERS.c.role, USERS.c.key_hash, USERS.c.revoked)
-                                     .where(USERS.c.key_id == key_id)).first()
+            row = connection.exec_driver_sql(self._by_key_id, (key_id,)).first()
         if row is None or row.revoked is not None:
             return None
         fingerprint = hashlib.sha256(key.encode("utf-8")).hexdigest()

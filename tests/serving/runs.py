@@ -3,8 +3,12 @@
 from pathlib import Path
 
 import meddl
-from tests.tasks.conftest import FAST, patient_table, write_png_folder
-from tests.tasks.test_prognosis_treatment import survival_table, treatment_table
+try:  # the run tests' data helpers: tests/runs/ after the architecture refactor, tests/tasks/ before it
+    from tests.runs.conftest import FAST, patient_table, write_png_folder
+    from tests.runs.test_prognosis_treatment import survival_table, treatment_table
+except ImportError:
+    from tests.tasks.conftest import FAST, patient_table, write_png_folder
+    from tests.tasks.test_prognosis_treatment import survival_table, treatment_table
 
 SURVIVAL_OPTIONS = {"hidden_units": [8], "epochs": 20, "learning_rate": 0.01, "ensemble": 1}
 TREATMENT_OPTIONS = {"representation_units": [16], "head_units": [8], "max_epochs": 20, "ensemble": 1}

@@ -180,3 +180,16 @@ def test_predict_from_a_csv_body(served):
     broken = served.client.post("/v1/models/sepsis/predict", headers={**served.headers(), "Content-Type": "text/csv"},
                                 content=b'age,crp\n"70,3\n')
     assert broken.status_code == 422 and "CSV" in broken.json()["detail"][0]["message"]
+
+
+@pytest.mark.parametrize("name, explained", [("survival", "risk score"), ("treatment", "treatment effect"),
+                                             ("age", "predicted age")])
+def test_explanations_of_risk_effect_and_value(served, name, explained):
+    answer = served.client.post(f"/v1/models/{name}/predict?explain=true", headers=served.headers(),
+                                json=PATIENTS[name])
+    explanation = answer.json()["predictions"][0]["explanation"]
+    assert explained in explanation["explained"] and explanation["method"] == "kernel_shap"
+    assert [t["column"] for t in explanation["top"]] != [] and {t["column"] for t in explanation["top"]} <= set(
+        PATIENTS[name])
+    sizes = [abs(t["attribution"]) for t in explanation["top"]]
+    assert sizes == sorted(sizes, reverse=True)

@@ -119,7 +119,7 @@ def _infer_work(body: bytes):
         if served.kind == "table":
             records = infer_records(served, request["inputs"])
             record.n_rows = len(records)
-            rows = served.recommend_records(records) if served.task == "treatment" else served.predict_records(records)
+            rows = served.recommend_records(records) if served.recommends else served.predict_records(records)
         else:
             _, _, pixels = _tensor(request["inputs"][0] if request["inputs"] else None, 0)
             images = pixels.astype(np.float32)

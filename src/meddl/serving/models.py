@@ -20,7 +20,7 @@ import torch
 
 import meddl
 from meddl.errors import ConfigError, DataError, ModelFileError
-from meddl.explain import attribute, grad_cam, outcome_function, table_baseline
+from meddl.explain import attribute, grad_cam, table_baseline
 from meddl.io import sha256_file
 from meddl.serving.images import IMAGE_FORMATS, decode_image, overlay_png_base64
 from meddl.serving.input_checks import (ColumnSpec, FieldProblem, InvalidInput, check_records, column_specs,
@@ -29,6 +29,9 @@ from meddl.serving.input_checks import (ColumnSpec, FieldProblem, InvalidInput, 
 __all__ = ["ServedModel", "TOP_ATTRIBUTIONS"]
 
 TOP_ATTRIBUTIONS = 5
+# Models that predict an outcome other than class probabilities, and what their explanations explain.
+_OUTCOMES = (("predict_effect", "estimated treatment effect (treated − control)"),
+             ("predict_risk", "risk score (higher = earlier event)"))
 _KERNEL_SHAP_SAMPLES = 200
 
 
@@ -79,9 +82,12 @@ class ServedModel:
         self.max_rows, self.max_image_pixels, self.explain_max_rows = max_rows, max_image_pixels, explain_max_rows
         self.run = meddl.load_run(self.path)
         self.task, self.kind = self.run.task, self.run.info["input"]["kind"]
-        if runtime == "onnx" and (self.task not in ("diagnosis", "regression") or not (self.path / "model.onnx").is_file()):
+        if runtime == "onnx" and not (self.path / "model.onnx").is_file():
             raise ModelFileError(f"runtime 'onnx' needs '{self.path / 'model.onnx'}' (a diagnosis or regression run "
                                  f"exported with `meddl export {self.path}`); or serve with --runtime torch.")
+        # What the run can do is read from what it holds, not from its task's name: a run with a
+        # propensity support recommends arms; a model with an outcome function explains that outcome.
+        self.recommends = self.run.info.get("support") is not None
         self.weights_sha256, self.weights_files = weights_digest(self.path)
         self.specs: list[ColumnSpec] = column_specs(self.run.info, self.run.preprocessor) if self.kind == "table" else []
         self._lock = threading.Lock()
@@ -130,7 +136,7 @@ class ServedModel:
 
     def _predict_frame(self, features: Any) -> pd.DataFrame:
         try:
-            if self.task == "treatment":
+            if self.recommends:
                 return self.run.recommend(features)
             return self.run.predict(features, runtime=self.runtime)
         except DataError as exc:  # anything the schema check let through, in the library's words
@@ -150,7 +156,7 @@ class ServedModel:
 
     def recommend_records(self, records: Any) -> list[dict]:
         """Treatment runs: outcome under each arm, effect with interval, recommended arm (or why none) and ``warnings``."""
-        if self.task != "treatment":
+        if not self.recommends:
             raise InvalidInput([FieldProblem("model", f"Model {self.name!r} is a {self.task} model; recommendations "
                                                       f"come from treatment models. Use /predict.")], 404)
         return self.predict_records(records)
@@ -177,10 +183,10 @@ class ServedModel:
     # ------------------------------------------------------------------ explanations
     def _explained_quantity(self, x: np.ndarray) -> tuple[Any, str, Any]:
         """A function of preprocessed features → one number per row, what it is, and the target for multiclass."""
-        if self.task in ("survival", "treatment"):
-            predict, quantity = outcome_function(self.run)
-            return predict, quantity, None
         model = self.run.model
+        for method, quantity in _OUTCOMES:  # survival: the risk score; treatment: the effect
+            if callable(getattr(model, method, None)):
+                return getattr(model, method), quantity, None
 
         def outputs(rows: np.ndarray) -> np.ndarray:
             logits = model.predict_tensor(torch.as_tensor(rows, dtype=torch.float32), logits=True).cpu().numpy()

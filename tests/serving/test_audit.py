@@ -92,3 +92,20 @@ def test_the_app_audits_into_either_database(run_dirs, db_url):
     assert len(rows) == 3 and '"age": 70' in rows[0]["inputs"]
     assert app.client.get("/v1/audit/verify", headers=app.headers("admin")).json()["ok"] is True
     app.app.state.engine.dispose()
+
+
+def test_concurrent_writers_keep_one_chain(db_url):
+    """Four engines (as four worker processes would hold) and eight threads append at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    trails = [AuditTrail(make_engine(db_url)) for _ in range(4)]
+
+    def write(i):
+        for k in range(15):
+            trails[i % 4].record(endpoint="POST /x", status=200, latency_ms=1.0, user=f"u{i}", inputs={"k": k})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(write, range(8)))
+    result = trails[0].verify()
+    assert result.ok and result.n_rows == 120, result.message
+    assert sorted(r["id"] for r in trails[0].latest(limit=200)) == list(range(1, 121))

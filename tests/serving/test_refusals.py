@@ -195,3 +195,19 @@ def test_bad_settings_are_config_errors():
         ServeSettings(max_rows=0)
     with pytest.raises(ConfigError, match="'runtime' setting must be 'torch' or 'onnx'"):
         ServeSettings(runtime="tensorrt")
+
+
+def test_onnx_runtime_needs_an_exported_model_and_then_matches_torch(run_dirs, tmp_path):
+    from meddl.cli import main
+
+    copy = shutil.copytree(run_dirs["age"], tmp_path / "age")
+    settings = ServeSettings(runtime="onnx")
+    with pytest.raises(ModelFileError, match="meddl export"):
+        create_app({"age": copy}, db_url=f"sqlite:///{tmp_path / 'o.db'}", settings=settings)
+    assert main(["export", str(copy)]) == 0
+    app = serve({"age": copy}, f"sqlite:///{tmp_path / 'o2.db'}", runtime="onnx")
+    torch_app = serve({"age": copy}, f"sqlite:///{tmp_path / 'o3.db'}")
+    answers = [a.client.post("/v1/models/age/predict", headers=a.headers(), json=PATIENTS["age"]).json()
+               for a in (app, torch_app)]
+    assert answers[0]["predictions"][0]["predicted"] == pytest.approx(answers[1]["predictions"][0]["predicted"],
+                                                                      rel=1e-4)

@@ -190,6 +190,13 @@ def test_tampered_run_refuses_to_load(run_dirs, tmp_path, damage):
         create_app({"sepsis": copy}, db_url=f"sqlite:///{tmp_path / 't.db'}")
 
 
+def test_api_docs_can_be_switched_off(run_dirs, tmp_path):
+    app = create_app({"sepsis": run_dirs["sepsis"]}, db_url=f"sqlite:///{tmp_path / 'd.db'}",
+                     settings=ServeSettings(api_docs=False))
+    client = TestClient(app)
+    assert client.get("/docs").status_code == 404 and client.get("/openapi.json").status_code == 404
+
+
 def test_bad_settings_are_config_errors():
     with pytest.raises(ConfigError, match="'max_rows' setting must be a positive integer"):
         ServeSettings(max_rows=0)

@@ -94,7 +94,8 @@ def create_app(runs, *, db_url: str | None = None, settings: ServeSettings | Non
     models = load_models(named_runs(runs), settings)
     engine = make_engine(settings.db_url)
 
-    app = FastAPI(title="meddl", version=__version__,
+    docs = {} if settings.api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    app = FastAPI(title="meddl", version=__version__, **docs,
                   description="Predictions from trained meddl runs, with sign-in, limits and an audit trail. "
                               "Not for clinical use without local validation.")
     app.state.models = models

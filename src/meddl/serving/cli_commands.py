@@ -52,7 +52,7 @@ def cmd_serve(args) -> int:
                              audit_inputs=args.audit_inputs, cors_origins=tuple(args.cors_origin or ()),
                              max_body_bytes=int(args.max_body_mb * 1024 * 1024), max_rows=args.max_rows,
                              max_image_pixels=args.max_image_pixels, rate_limit_per_minute=args.rate_limit,
-                             request_timeout_s=args.timeout, runtime=args.runtime)
+                             request_timeout_s=args.timeout, runtime=args.runtime, api_docs=not args.no_docs)
     if args.workers < 1:
         raise ConfigError(f"--workers must be at least 1. Got {args.workers}.")
     models = load_models(runs, settings)  # verify every run before any worker starts
@@ -131,6 +131,8 @@ def add_serving_commands(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--worker-start-timeout", type=int, default=120,
                        help="seconds a worker may take to answer the supervisor's health ping (importing torch and "
                             "loading the runs on a busy machine takes a while; uvicorn's 5 s restarts them in a loop)")
+    serve.add_argument("--no-docs", action="store_true",
+                       help="do not serve /docs and /openapi.json (by default they answer without sign-in; no data)")
     serve.add_argument("--access-log", action="store_true",
                        help="log every request line (off by default: the audit trail records each model call)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])

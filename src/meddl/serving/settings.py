@@ -37,6 +37,7 @@ class ServeSettings:
         request_timeout_s: a model call running longer is answered 503 (the worker finishes it in the background).
         runtime: ``"torch"`` or ``"onnx"`` (diagnosis/regression runs exported with ``meddl export``).
         explain_max_rows: records per request with ``explain=true`` (explanations cost ~200 model calls per row).
+        api_docs: serve ``/docs`` and ``/openapi.json`` (the API's description, no data) without sign-in.
     """
 
     db_url: str | None = None
@@ -51,6 +52,7 @@ class ServeSettings:
     request_timeout_s: float = 30.0
     runtime: str = "torch"
     explain_max_rows: int = 20
+    api_docs: bool = True
 
     def __post_init__(self):
         for name in ("max_body_bytes", "max_rows", "max_image_pixels", "explain_max_rows"):

@@ -93,3 +93,13 @@ def test_serve_refuses_to_start_without_users_or_with_a_tampered_run(trained, tm
     (copy / "model" / "model.safetensors").write_bytes(b"tampered")
     assert main(["serve", f"triage={copy}", "--db", db]) == 1
     assert "checksum" in capsys.readouterr().err
+
+
+def test_run_names_from_the_command_line(tmp_path):
+    from meddl.serving.cli_commands import parse_run_arguments
+
+    assert parse_run_arguments(["runs/sepsis", "triage=runs/v2"]) == {"sepsis": "runs/sepsis", "triage": "runs/v2"}
+    with pytest.raises(ConfigError, match="Two runs are named 'sepsis'"):
+        parse_run_arguments(["a/sepsis", "b/sepsis"])
+    with pytest.raises(ConfigError, match="at least one run"):
+        parse_run_arguments([])

@@ -197,6 +197,16 @@ def test_api_docs_can_be_switched_off(run_dirs, tmp_path):
     assert client.get("/docs").status_code == 404 and client.get("/openapi.json").status_code == 404
 
 
+def test_no_database_no_answer(run_dirs, tmp_path):
+    app = serve({"sepsis": run_dirs["sepsis"]}, f"sqlite:///{tmp_path / 'gone.db'}")
+    app.app.state.engine.dispose()
+    for file in tmp_path.glob("gone.db*"):
+        file.unlink()  # a fresh empty file appears on the next connection: no tables, no users
+    answer = app.client.post("/v1/models/sepsis/predict", headers=app.headers(), json=PATIENTS["sepsis"])
+    assert answer.status_code == 503 and "database cannot be reached" in answer.json()["detail"]
+    assert app.client.get("/health").status_code == 200
+
+
 def test_bad_settings_are_config_errors():
     with pytest.raises(ConfigError, match="'max_rows' setting must be a positive integer"):
         ServeSettings(max_rows=0)

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import anyio
 from fastapi import Request
+from sqlalchemy.exc import SQLAlchemyError
 
 from meddl.errors import MeddlError
 from meddl.serving.input_checks import InvalidInput
@@ -52,6 +53,8 @@ def _status_of(exc: BaseException) -> tuple[int, str]:
         return 422, str(exc)
     if isinstance(exc, BodyTooLarge):
         return 413, "request body over the limit"
+    if isinstance(exc, SQLAlchemyError):
+        return 503, f"database error: {type(exc).__name__}"
     return 500, f"{type(exc).__name__}: {exc}"
 
 

@@ -2,7 +2,8 @@
 
 ``{"detail": [{"field": "records[0].age", "message": "Column 'age' must be numeric ..."}], "error": "..."}``
 for bad input (``error`` joins the messages, for Open Inference Protocol clients), and
-``{"detail": "..."}`` for refusals (401, 403, 404, 413, 429, 503).
+``{"detail": "..."}`` for refusals (401, 403, 404, 413, 429, 503). When the database cannot be
+reached, every request that needs it gets 503: no answer without sign-in and an audit row.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from meddl.errors import MeddlError
 from meddl.serving.input_checks import FieldProblem, InvalidInput
@@ -64,6 +66,13 @@ async def _library(request: Request, exc: MeddlError) -> JSONResponse:
     return invalid_input_response(InvalidInput([FieldProblem("body", str(exc))]))
 
 
+async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+    # Without the database nobody can be signed in and nothing can be audited: answer nothing (fail closed).
+    log.error("Database error on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse({"detail": "The users and audit database cannot be reached; nothing was answered or "
+                                   "recorded. Try again shortly."}, status_code=503, headers={"Retry-After": "5"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("Unexpected error on %s %s", request.method, request.url.path)
     return JSONResponse({"detail": "Internal error; the server log has the details."}, status_code=500)
@@ -74,4 +83,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidInput, _invalid)
     app.add_exception_handler(Refusal, _refused)
     app.add_exception_handler(MeddlError, _library)
+    app.add_exception_handler(SQLAlchemyError, _database)
     app.add_exception_handler(Exception, _unexpected)

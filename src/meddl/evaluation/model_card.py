@@ -39,20 +39,24 @@ def _quoted(name: object) -> str:
     return f"'{name}'"
 
 
-def _what_is_predicted(run: dict) -> str:
-    task, problem = run.get("task"), run.get("problem")
+def _survival_target(run: dict) -> str:
+    horizons = ", ".join(f"{h:g}" for h in run.get("horizons") or [])
+    return (f"the time until the event {_quoted(run.get('event', 'event'))} (time column "
+            f"{_quoted(run.get('duration', 'duration'))}): a survival curve, median survival and a risk score for "
+            f"each patient" + (f", with survival at {horizons}" if horizons else ""))
+
+
+def _treatment_target(run: dict) -> str:
     label = run.get("label")
+    outcome = f"the outcome {_quoted(label)}" if label else "the time to the event"
+    direction = "higher is better" if run.get("higher_is_better", True) else "lower is better"
+    return (f"{outcome} under each arm of the treatment {_quoted(run.get('treatment') or 'treatment')} "
+            f"(treated or control; {direction}), the effect of treatment and a recommended arm")
+
+
+def _class_or_value_target(run: dict) -> str:
+    problem, label = run.get("problem"), run.get("label")
     classes = run.get("class_names") or []
-    if task == "survival":
-        horizons = ", ".join(f"{h:g}" for h in run.get("horizons") or [])
-        return (f"the time until the event {_quoted(run.get('event', 'event'))} (time column "
-                f"{_quoted(run.get('duration', 'duration'))}): a survival curve, median survival and a risk score for "
-                f"each patient" + (f", with survival at {horizons}" if horizons else ""))
-    if task == "treatment":
-        outcome = (f"the outcome {_quoted(label)}" if label else "the time to the event")
-        direction = "higher is better" if run.get("higher_is_better", True) else "lower is better"
-        return (f"{outcome} under each arm of the treatment {_quoted(run.get('treatment') or 'treatment')} "
-                f"(treated or control; {direction}), the effect of treatment and a recommended arm")
     if problem == "regression":
         return f"the value of {_quoted(label)}" if label else "a continuous value"
     target = f"the outcome {_quoted(label)}" if label else "the class of an image"
@@ -98,28 +102,26 @@ def _resampling(entry: dict, unit: str = "rows") -> str:
     return "95% CIs (resampling not recorded)"
 
 
-def _evaluation(run: dict, metrics: dict) -> str:
-    test = metrics.get("test") if isinstance(metrics.get("test"), dict) else {}
-    if not test:
-        return "Not evaluated (no test metrics were saved)."
-    n = test.get("n")
-    cases = f"{n:,} cases" if isinstance(n, int) else "the held-out cases"
-    task = run.get("task")
-    if task == "survival":
-        text = (f"Held-out test split of {cases} ({test.get('n_events', 0):,} events): concordance (Harrell, Uno), "
-                f"time-dependent AUROC, calibration and integrated Brier score with {_resampling(test, 'patients')}.")
-        return text + (f" {test['reason'].capitalize()}." if test.get("reason") else "")
-    if task == "treatment":
-        text = f"Held-out test split of {cases}: "
-        if "ate_aipw" in test:
-            text += ("average treatment effect (AIPW) and the mean outcome under the recommendations, treat-all and "
-                     "treat-none, with 95% CIs from the influence function (normal approximation)")
-        else:
-            text += "survival of patients treated as recommended against the others"
-        withheld = test.get("n_without_recommendation")
-        if withheld is not None:
-            text += f"; {withheld:,} patients got no recommendation (outside the data's support)"
-        return text + "."
+def _survival_evaluation(run: dict, test: dict, cases: str) -> str:
+    text = (f"Held-out test split of {cases} ({test.get('n_events', 0):,} events): concordance (Harrell, Uno), "
+            f"time-dependent AUROC, calibration and integrated Brier score with {_resampling(test, 'patients')}.")
+    return text + (f" {test['reason'].capitalize()}." if test.get("reason") else "")
+
+
+def _treatment_evaluation(run: dict, test: dict, cases: str) -> str:
+    text = f"Held-out test split of {cases}: "
+    if "ate_aipw" in test:
+        text += ("average treatment effect (AIPW) and the mean outcome under the recommendations, treat-all and "
+                 "treat-none, with 95% CIs from the influence function (normal approximation)")
+    else:
+        text += "survival of patients treated as recommended against the others"
+    withheld = test.get("n_without_recommendation")
+    if withheld is not None:
+        text += f"; {withheld:,} patients got no recommendation (outside the data's support)"
+    return text + "."
+
+
+def _class_or_value_evaluation(run: dict, test: dict, cases: str) -> str:
     text = f"Held-out test split of {cases}; metrics with {_resampling(test)}."
     if test.get("threshold") is not None:
         text += f" Decision threshold {test['threshold']:.3g}, chosen on the validation split."
@@ -127,6 +129,25 @@ def _evaluation(run: dict, metrics: dict) -> str:
     if isinstance(calibration, dict) and calibration.get("type"):
         text += f" Probabilities recalibrated on the validation split ({calibration['type']})."
     return text
+
+
+#: per task, (what it predicts, how it was evaluated); diagnosis and regression share the default
+_TASK_WORDING = {"survival": (_survival_target, _survival_evaluation),
+                 "treatment": (_treatment_target, _treatment_evaluation)}
+_DEFAULT_WORDING = (_class_or_value_target, _class_or_value_evaluation)
+
+
+def _what_is_predicted(run: dict) -> str:
+    return _TASK_WORDING.get(run.get("task"), _DEFAULT_WORDING)[0](run)
+
+
+def _evaluation(run: dict, metrics: dict) -> str:
+    test = metrics.get("test") if isinstance(metrics.get("test"), dict) else {}
+    if not test:
+        return "Not evaluated (no test metrics were saved)."
+    n = test.get("n")
+    cases = f"{n:,} cases" if isinstance(n, int) else "the held-out cases"
+    return _TASK_WORDING.get(run.get("task"), _DEFAULT_WORDING)[1](run, test, cases)
 
 
 _TASK_LIMITATIONS = {

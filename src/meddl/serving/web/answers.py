@@ -108,7 +108,7 @@ def _regression(card: AnswerView, row: dict, run: Any) -> None:
     card.figures.append((f"Predicted {label}", f"{value:.3g}{interval or ' (single network: no interval)'}"))
 
 
-def _survival(card: AnswerView, row: dict, run: Any, x: np.ndarray) -> None:
+def _survival(card: AnswerView, row: dict, run: Any, record: dict) -> None:
     unit = run.info.get("duration") or "time"
     median = row.get("median_survival")
     interval = _interval(row.get("median_survival_lower"), row.get("median_survival_upper"))
@@ -129,6 +129,7 @@ def _survival(card: AnswerView, row: dict, run: Any, x: np.ndarray) -> None:
     horizons = [float(h) for h in run.info.get("horizons") or []]
     end = 1.5 * max(horizons) if horizons else float(median or 1) * 2
     times = np.linspace(0.0, end, CURVE_POINTS)
+    x = run.features(pd.DataFrame([record]))[0]
     model = run.model
     if hasattr(model, "predict_interval"):
         summary = model.predict_interval(x, times)["survival"]
@@ -141,11 +142,11 @@ def _survival(card: AnswerView, row: dict, run: Any, x: np.ndarray) -> None:
         card.notes.append("Single network: the curve has no band (train an ensemble for one).")
 
 
-def _treatment(card: AnswerView, row: dict, run: Any, x: np.ndarray) -> None:
+def _treatment(card: AnswerView, row: dict, run: Any, record: dict) -> None:
     label = run.info.get("label") or "outcome"
     spread = {}
     if hasattr(run.model, "predict_member_outcomes"):
-        members = run.model.predict_member_outcomes(x)[:, 0, :]  # (members, 2)
+        members = run.model.predict_member_outcomes(run.features(pd.DataFrame([record]))[0])[:, 0, :]  # (members, 2)
         spread = {arm: (np.percentile(members[:, k], 2.5), np.percentile(members[:, k], 97.5))
                   for k, arm in enumerate(("control", "treated"))}
     recommended = row.get("recommended_arm")
@@ -168,6 +169,14 @@ def _treatment(card: AnswerView, row: dict, run: Any, x: np.ndarray) -> None:
                          if "support" in reason else f"No arm is recommended ({reason}).")
 
 
+def _class_or_value(card: AnswerView, row: dict, run: Any, record: Any = None) -> None:
+    (_diagnosis if run.class_names is not None else _regression)(card, row, run)
+
+
+#: the answer of the tasks whose rows are not class probabilities or a predicted value
+_ANSWER_BUILDERS = {"survival": _survival, "treatment": _treatment}
+
+
 def _contributions(card: AnswerView, row: dict) -> None:
     explanation = row.get("explanation") or {}
     top = explanation.get("top") or []
@@ -187,13 +196,7 @@ def answer_view(model: Any, record: dict) -> AnswerView:
     run = model.run
     card = AnswerView(task=run.task, headline="", sentence="", warnings=list(row.get("warnings") or []),
                       audit_output=model.summary([row]) if hasattr(model, "summary") else None)
-    if run.task in ("survival", "treatment"):
-        x = run.features(pd.DataFrame([record]))[0]
-        (_survival if run.task == "survival" else _treatment)(card, row, run, x)
-    elif run.class_names is not None:
-        _diagnosis(card, row, run)
-    else:
-        _regression(card, row, run)
+    _ANSWER_BUILDERS.get(run.task, _class_or_value)(card, row, run, record)
     _contributions(card, row)
     return card
 
@@ -217,10 +220,7 @@ def image_view(model: Any, data: bytes, filename: str) -> ImageView:
     except InvalidInput as exc:
         raise DataError(str(exc)) from None
     card = AnswerView(task=model.run.task, headline="", sentence="", warnings=list(row.get("warnings") or []))
-    if model.run.class_names is not None:
-        _diagnosis(card, row, model.run)
-    else:
-        _regression(card, row, model.run)
+    _class_or_value(card, row, model.run)
     explanation = row.get("explanation") or {}
     overlay = explanation.get("overlay_png_base64")
     original = None

@@ -13,13 +13,18 @@ __all__ = ["ModelOverview", "headline_metrics", "model_overview"]
 TASK_WORDS = {"diagnosis": "Diagnosis", "regression": "Regression (a measured value)",
               "survival": "Prognosis (time to an event)", "treatment": "Treatment (effect and recommendation)"}
 
-#: per task, (metrics.json key, plain name) of the figures shown first
+#: per task, (path in the test metrics, plain name) of the figures shown first
 HEADLINE = {
-    "diagnosis": [("auroc", "AUROC"), ("sensitivity", "Sensitivity"), ("specificity", "Specificity"),
-                  ("accuracy", "Accuracy"), ("macro_auroc", "AUROC (macro)")],
-    "regression": [("mae", "Mean absolute error"), ("r2", "R²"), ("rmse", "Root mean squared error")],
-    "survival": [("c_index", "C-index"), ("uno_c_index", "Uno's C-index"), ("integrated_brier_score",
-                                                                            "Integrated Brier score")],
+    "diagnosis": [(("metrics", "auroc"), "AUROC"), (("metrics", "sensitivity"), "Sensitivity"),
+                  (("metrics", "specificity"), "Specificity"), (("metrics", "accuracy"), "Accuracy"),
+                  (("metrics", "macro_auroc"), "AUROC (macro)")],
+    "regression": [(("metrics", "mae"), "Mean absolute error"), (("metrics", "r2"), "R²"),
+                   (("metrics", "rmse"), "Root mean squared error")],
+    "survival": [(("metrics", "c_index"), "C-index"), (("metrics", "uno_c_index"), "Uno's C-index"),
+                 (("metrics", "integrated_brier_score"), "Integrated Brier score")],
+    "treatment": [(("ate_aipw",), "Average treatment effect (AIPW)"),
+                  (("policy_value", "as_recommended"), "Mean outcome if treated as recommended"),
+                  (("policy_value", "as_recommended_minus_treat_all"), "Recommended minus treat all")],
 }
 
 
@@ -50,14 +55,12 @@ def _value_ci(entry: dict | None, digits: int = 3) -> str | None:
 def headline_metrics(task: str, metrics: dict) -> list[tuple[str, str]]:
     """The task's headline test metrics with their 95% CIs, as (name, text) pairs."""
     test = metrics.get("test") if isinstance(metrics.get("test"), dict) else {}
-    if task == "treatment":
-        policy = test.get("policy_value") or {}
-        pairs = [("Average treatment effect (AIPW)", test.get("ate_aipw")),
-                 ("Mean outcome if treated as recommended", policy.get("as_recommended")),
-                 ("Recommended minus treat all", policy.get("as_recommended_minus_treat_all"))]
-    else:
-        values = test.get("metrics") or {}
-        pairs = [(label, values.get(key)) for key, label in HEADLINE.get(task, [])]
+    pairs = []
+    for path, label in HEADLINE.get(task, []):
+        entry: Any = test
+        for key in path:
+            entry = entry.get(key) if isinstance(entry, dict) else None
+        pairs.append((label, entry))
     return [(label, text) for label, entry in pairs if (text := _value_ci(entry)) is not None][:3]
 
 

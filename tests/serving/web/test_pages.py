@@ -163,6 +163,7 @@ def test_dicom_upload_is_predicted_with_its_grad_cam_panels(client, web_app):
                            files={"file": ("ct.dcm", dicom, "application/dicom")})
     assert response.status_code == 200 and "Probability of opacity" in response.text
     assert 'class="overlay" src="data:image/png;base64,' in response.text
+    assert re.search(r'<img src="data:image/png;base64,[^"]+" alt="The uploaded image ct.dcm"', response.text)
     response = client.post("/web/models/xray/image", data={"csrf_token": csrf_token(page)},
                            files={"file": ("notes.png", b"not an image", "image/png")})
     assert response.status_code == 422 and 'id="file-error"' in response.text

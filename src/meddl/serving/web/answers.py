@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from meddl.errors import DataError
+from meddl.serving.images import decode_image
 from meddl.serving.input_checks import InvalidInput
 from meddl.serving.web.charts import contribution_bars_svg, survival_curve_svg
 
@@ -213,6 +214,18 @@ class ImageView:
     audit_output: Any = None
 
 
+def _png_data_url(image: np.ndarray) -> str:
+    """Pixels scaled to their own minimum and maximum, as a PNG data URL."""
+    from PIL import Image
+
+    pixels = np.asarray(image, dtype=np.float64)
+    low, high = float(pixels.min()), float(pixels.max())
+    scaled = ((pixels - low) / (high - low or 1.0) * 255).round().astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(scaled).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def image_view(model: Any, data: bytes, filename: str) -> ImageView:
     """Predict one uploaded image and build its answer, with the Grad-CAM panels."""
     try:
@@ -223,11 +236,13 @@ def image_view(model: Any, data: bytes, filename: str) -> ImageView:
     _class_or_value(card, row, model.run)
     explanation = row.get("explanation") or {}
     overlay = explanation.get("overlay_png_base64")
-    original = None
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         original = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
     elif data[:3] == b"\xff\xd8\xff":
         original = "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+    else:  # DICOM: browsers cannot show it, so the server draws its pixels as a PNG
+        original = _png_data_url(decode_image(data, filename, max_pixels=getattr(model, "max_image_pixels",
+                                                                                 25_000_000)))
     return ImageView(filename=filename, answer=card, original_data_url=original,
                      overlay_data_url=None if overlay is None else f"data:image/png;base64,{overlay}",
                      panels=str(explanation.get("panels") or ""), upload_sha256=hashlib.sha256(data).hexdigest(),

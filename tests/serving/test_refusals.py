@@ -174,6 +174,13 @@ def test_insecure_mode_only_on_loopback(run_dirs, tmp_path):
         ServeSettings(insecure_no_auth=True, host="0.0.0.0")
 
 
+def test_any_edited_file_of_the_run_is_refused(run_dirs, tmp_path):
+    copy = shutil.copytree(run_dirs["sepsis"], tmp_path / "sepsis")
+    (copy / "preprocessing.json").write_text((copy / "preprocessing.json").read_text().replace("0", "1", 1))
+    with pytest.raises(ModelFileError, match="preprocessing.json"):
+        create_app({"sepsis": copy}, db_url=f"sqlite:///{tmp_path / 't.db'}")
+
+
 @pytest.mark.parametrize("damage", ["flip", "truncate", "remove"])
 def test_tampered_run_refuses_to_load(run_dirs, tmp_path, damage):
     copy = shutil.copytree(run_dirs["sepsis"], tmp_path / "sepsis")

@@ -22,7 +22,7 @@ import torch
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from meddl import __version__
+from meddl.version import __version__
 from meddl.errors import ConfigError
 from meddl.serving import kserve, routes
 from meddl.serving.audit import AuditTrail

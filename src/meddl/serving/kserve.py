@@ -19,7 +19,7 @@ import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from meddl import __version__
+from meddl.version import __version__
 from meddl.serving.calls import CallRecord, model_call, signed_in
 from meddl.serving.input_checks import FieldProblem, InvalidInput
 from meddl.serving.models import ServedModel

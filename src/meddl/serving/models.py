@@ -1,7 +1,7 @@
 """``ServedModel``: one loaded run, answering JSON records and images the way ``Run.predict`` does.
 
-Loaded once per worker process (``meddl.load_run`` verifies the weights' checksums, so a
-tampered or truncated run refuses to load); each request then costs the preprocessing and
+Loaded once per worker process (``meddl.load_run`` verifies every file against the run's
+manifest, so a tampered or truncated run refuses to load); each request then costs the preprocessing and
 one forward pass (about 1 ms for a one-patient table). Calls into one model are serialised
 by a lock: the model's preprocessing keeps per-call notes, and Grad-CAM runs backward passes.
 """
@@ -18,13 +18,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-import meddl
 from meddl.errors import ConfigError, DataError, ModelFileError
 from meddl.explain import attribute, grad_cam, table_baseline
 from meddl.io import sha256_file
+from meddl.runs import load_run
 from meddl.serving.images import IMAGE_FORMATS, decode_image, overlay_png_base64
 from meddl.serving.input_checks import (ColumnSpec, FieldProblem, InvalidInput, check_records, column_specs,
                                         row_warnings)
+from meddl.version import __version__
 
 __all__ = ["ServedModel", "TOP_ATTRIBUTIONS"]
 
@@ -80,7 +81,7 @@ class ServedModel:
             raise ConfigError(f"The 'runtime' must be 'torch' or 'onnx'. Got {runtime!r} instead.")
         self.name, self.path, self.runtime = name, Path(path), runtime
         self.max_rows, self.max_image_pixels, self.explain_max_rows = max_rows, max_image_pixels, explain_max_rows
-        self.run = meddl.load_run(self.path)
+        self.run = load_run(self.path)
         self.task, self.kind = self.run.task, self.run.info["input"]["kind"]
         if runtime == "onnx" and not (self.path / "model.onnx").is_file():
             raise ModelFileError(f"runtime 'onnx' needs '{self.path / 'model.onnx'}' (a diagnosis or regression run "
@@ -110,7 +111,7 @@ class ServedModel:
                 "input": schema, "metrics": self.run.metrics, "model_card": self._model_card(),
                 "weights_sha256": self.weights_sha256, "weights_files": self.weights_files,
                 "runtime": self.runtime, "created": info.get("created"),
-                "meddl_version": info.get("meddl_version"), "served_by_meddl_version": meddl.__version__}
+                "meddl_version": info.get("meddl_version"), "served_by_meddl_version": __version__}
 
     def _model_card(self) -> dict:
         info = self.run.info

@@ -12,7 +12,7 @@ import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from meddl import __version__
+from meddl.version import __version__
 from meddl.serving.calls import CallRecord, model_call, signed_in
 from meddl.serving.db import database_reachable
 from meddl.serving.input_checks import FieldProblem, InvalidInput

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 import meddl
-from meddl.evaluation.model_card import ModelCard, model_card
+from meddl.report.model_card import ModelCard, model_card
 
 TINY = {"epochs": 3, "batch_size": 64, "early_stopping": {"patience": 2}}
-TINY_SURVIVAL = {"hidden_units": [8], "epochs": 5, "ensemble": 2}
-TINY_EFFECT = {"representation_units": [8], "head_units": [8], "max_epochs": 5, "ensemble": 2}
+TINY_SURVIVAL = {"hidden_units": [8], "epochs": 5}
+TINY_EFFECT = {"representation_units": [8], "head_units": [8], "max_epochs": 5}
 PLACEHOLDER = re.compile(r"\bNone\b|\?|—|\bnan\b|\(\s*parameters\)")
 
 
@@ -30,12 +30,12 @@ CONFIGS = {
     "regression": lambda tmp: {"task": "regression", "data": {"source": "builtin", "name": "diabetes-progression"},
                                "training": TINY, "evaluation": {"n_resamples": 20}},
     "survival": lambda tmp: {"task": "survival", "data": {"source": "builtin", "name": "gbsg2"},
-                             "model": {"preset": "deepsurv", "options": TINY_SURVIVAL},
+                             "model": {"preset": "deepsurv", "options": TINY_SURVIVAL}, "training": {"ensemble": 2},
                              "evaluation": {"n_resamples": 20}},
     "treatment": lambda tmp: {"task": "treatment",
                               "data": {"source": "csv", "path": str(_treatment_csv(tmp / "t.csv")),
                                        "treatment": "drug", "outcome": "score"},
-                              "model": {"preset": "tarnet", "options": TINY_EFFECT},
+                              "model": {"preset": "tarnet", "options": TINY_EFFECT}, "training": {"ensemble": 2},
                               "evaluation": {"n_resamples": 20}},
 }
 
@@ -72,7 +72,7 @@ def test_model_card_says_not_recorded_instead_of_placeholders():
 def test_count_parameters_walks_networks_members_and_wrappers():
     from meddl import Sequential
     from meddl.layers import Dense
-    from meddl.tasks.model_size import count_parameters
+    from meddl.runs.model_size import count_parameters
 
     network = Sequential([Dense(3, input_shape=(4,))])
     assert count_parameters(network) == 15

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from meddl.evaluation import confusion_matrix, decision_curve, plots, reliability_curve
-from meddl.evaluation.model_card import model_card
+from meddl.report.model_card import model_card
 from meddl.report.inputs import Predictions, RunFiles
 from meddl.sections import CSS, Raw, Section, esc, figure, fmt, metric_cell, metric_label, paragraph, slug, table
 

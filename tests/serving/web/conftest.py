@@ -13,12 +13,17 @@ import pytest
 
 import meddl
 from tests.serving.runs import SURVIVAL_OPTIONS, TREATMENT_OPTIONS
-from tests.tasks.conftest import FAST, patient_table, write_png_folder
-from tests.tasks.test_prognosis_treatment import survival_table, treatment_table
+from tests.runs.conftest import FAST, patient_table, write_png_folder
+from tests.runs.test_prognosis_treatment import survival_table, treatment_table
 
 SCRIPT_COLUMN = "<script>alert('column')</script>"
 SCRIPT_CLASS = "<script>alert('class')</script>"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def without_ensemble(options: dict) -> dict:
+    """Model options with the member count taken out (it is ``training.ensemble`` now)."""
+    return {k: v for k, v in options.items() if k != "ensemble"}
 
 
 def _train_all(root: Path) -> dict[str, Path]:
@@ -30,12 +35,14 @@ def _train_all(root: Path) -> dict[str, Path]:
     survival_table(n=200).to_csv(root / "s.csv", index=False)
     meddl.train({"task": "survival", "data": {"source": "csv", "path": str(root / "s.csv"), "duration": "months",
                                               "event": "died"},
-                 "model": {"preset": "deepsurv", "options": {**SURVIVAL_OPTIONS, "ensemble": 2}},
+                 "model": {"preset": "deepsurv", "options": without_ensemble(SURVIVAL_OPTIONS)},
+                 "training": {"ensemble": 2},
                  "evaluation": {"horizons": [30, 60], "n_resamples": 20}}, out=root / "survival")
     treatment_table(n=300).to_csv(root / "t.csv", index=False)
     meddl.train({"task": "treatment", "data": {"source": "csv", "path": str(root / "t.csv"), "treatment": "treated",
                                                "outcome": "score"},
-                 "model": {"preset": "tarnet", "options": {**TREATMENT_OPTIONS, "ensemble": 2}},
+                 "model": {"preset": "tarnet", "options": without_ensemble(TREATMENT_OPTIONS)},
+                 "training": {"ensemble": 2},
                  "evaluation": {"n_resamples": 20, "support": [0.1, 0.9]}}, out=root / "treatment")
     write_png_folder(root / "images", n_per_class=12)
     meddl.train({"task": "diagnosis", "data": {"source": "image_folder", "path": str(root / "images")},

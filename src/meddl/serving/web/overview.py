@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meddl.errors import MeddlError
-from meddl.evaluation.model_card import ModelCard, model_card
+from meddl.report.model_card import ModelCard, model_card
 
 __all__ = ["ModelOverview", "headline_metrics", "model_overview"]
 

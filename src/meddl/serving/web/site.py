@@ -15,7 +15,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from meddl.evaluation import NOT_FOR_CLINICAL_USE
+from meddl.report import NOT_FOR_CLINICAL_USE
 from meddl.serving.web.sessions import SESSION_COOKIE, SIGNIN_CSRF_COOKIE, Session, SessionSigner
 
 __all__ = ["BASE", "WebSite"]

@@ -28,9 +28,8 @@ def read_report_inputs(folder: RunFolder) -> RunFiles:
             missing.append(name)
     history = folder.read_history()
     recorded = folder.recorded_files()  # None for folders without a manifest: then every file is expected
-    trained_by_epoch = "epochs_trained" in (info.get("model") or {})  # survival and treatment models keep no history
-    if history is None and trained_by_epoch and (recorded is None or RunFolder.HISTORY in recorded):
-        missing.append(RunFolder.HISTORY)
+    if history is None and (recorded is None or RunFolder.HISTORY in recorded):
+        missing.append(RunFolder.HISTORY)  # models not trained epoch by epoch (survival, treatment) have none
     problem = info.get("problem") or ""
     class_names = [str(c) for c in info.get("class_names") or []]
     predictions = {}

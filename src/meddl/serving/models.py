@@ -21,6 +21,8 @@ import torch
 from meddl.errors import ConfigError, DataError, ModelFileError
 from meddl.explain import attribute, grad_cam, table_baseline
 from meddl.io import sha256_file
+from meddl.report import NOT_FOR_CLINICAL_USE
+from meddl.report.model_card import model_card
 from meddl.runs import load_run
 from meddl.serving.images import IMAGE_FORMATS, decode_image, overlay_png_base64
 from meddl.serving.input_checks import (ColumnSpec, FieldProblem, InvalidInput, check_records, column_specs,
@@ -114,19 +116,11 @@ class ServedModel:
                 "meddl_version": info.get("meddl_version"), "served_by_meddl_version": __version__}
 
     def _model_card(self) -> dict:
-        info = self.run.info
-        intended = info.get("intended_use") or (
-            f"Research use: {self.task} model predicting {info.get('label') or 'the outcome'} "
-            f"({info.get('problem', self.task)}), to be studied and validated before any clinical use.")
-        test = self.run.metrics.get("test") or {}
-        limitations = list(info.get("limitations") or [])
-        if isinstance(test.get("n"), int) and test["n"] < 200:
-            limitations.append(f"The test split is small (n = {test['n']}); confidence intervals are wide.")
-        limitations.append("Evaluated on data from the same source as the training data; performance at another "
-                           "site, time period or population is unknown.")
-        return {"intended_use": intended, "limitations": limitations,
-                "data_source": (info.get("data_summary") or {}).get("source"),
-                "notice": "Not for clinical use without local validation."}
+        """The run's model card, the same one its report and the web page show (:func:`meddl.report.model_card`)."""
+        card = model_card(self.run.info, self.run.metrics)
+        return {"intended_use": card.intended_use, "model": card.model, "data": card.data,
+                "evaluation": card.evaluation, "limitations": list(card.limitations), "created": card.created,
+                "notice": NOT_FOR_CLINICAL_USE}
 
     # ------------------------------------------------------------------ predictions
     def _table(self, records: Any) -> pd.DataFrame:

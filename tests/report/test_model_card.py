@@ -88,3 +88,11 @@ def test_count_parameters_walks_networks_members_and_wrappers():
 
     assert count_parameters(Wrapper()) == 30
     assert count_parameters(object()) is None
+
+
+def test_only_tasks_trained_epoch_by_epoch_keep_a_history():
+    from meddl.runs.registry import task_keeps_history
+
+    assert task_keeps_history("diagnosis") and task_keeps_history("regression")
+    assert not task_keeps_history("survival") and not task_keeps_history("treatment")
+    assert task_keeps_history("a task from elsewhere")

@@ -275,6 +275,7 @@ class SurvivalTask(Task):
     config_class = SurvivalConfig
     predicts = "risk, median survival and survival at each horizon, with 95% intervals from the ensemble"
     explained_outcome = ("predict_risk", "risk score (higher = earlier event)")
+    keeps_history = False
 
     def load_data(self, config: RunConfig) -> LoadedData:
         return load_survival_data(config)[0]

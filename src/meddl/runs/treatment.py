@@ -301,6 +301,7 @@ class TreatmentTask(Task):
     config_class = TreatmentConfig
     predicts = "the outcome under each arm, the effect with its interval and the recommended arm"
     explained_outcome = ("predict_effect", "estimated treatment effect (treated − control)")
+    keeps_history = False
 
     def load_data(self, config: RunConfig) -> LoadedData:
         return _load(config)[0]

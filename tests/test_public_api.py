@@ -8,7 +8,8 @@ import meddl
 
 PACKAGES = ["meddl", "meddl.layers", "meddl.models", "meddl.training", "meddl.data", "meddl.evaluation",
             "meddl.runs", "meddl.studies", "meddl.report", "meddl.sections", "meddl.saving", "meddl.validation",
-            "meddl.errors", "meddl.io", "meddl.explain", "meddl.survival", "meddl.treatment"]
+            "meddl.errors", "meddl.io", "meddl.explain", "meddl.survival", "meddl.treatment",
+            "meddl.serving"]
 
 
 def test_top_level_api():

@@ -26,6 +26,15 @@ from meddl.studies.commands import add_tune_parser
 from meddl.studies.tracking import log_to_mlflow
 from meddl.version import __version__
 
+try:  # `meddl serve`, `meddl users`, `meddl audit` need the 'serve' extra; every other command works without it
+    from meddl.serving.cli_commands import add_serving_commands
+except ImportError as _missing:  # noqa: F841
+    def add_serving_commands(commands, _reason=str(_missing)):
+        for name in ("serve", "users", "audit"):
+            commands.add_parser(name, help=f"(needs pip install 'meddl[serve]': {_reason})").set_defaults(
+                handler=lambda args: print("meddl: install the serving extra: pip install 'meddl[serve]'",
+                                           file=sys.stderr) or 1)
+
 __all__ = ["main", "build_parser"]
 
 
@@ -359,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  "(exit 1 on any difference)")
     verify.add_argument("run_dir")
     verify.set_defaults(handler=cmd_verify)
+    add_serving_commands(commands)
     return parser
 
 

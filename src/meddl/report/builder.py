@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from meddl.evaluation import confusion_matrix, decision_curve, plots, reliability_curve
+from meddl.report.model_card import model_card
 from meddl.report.inputs import Predictions, RunFiles
 from meddl.sections import CSS, Raw, Section, esc, figure, fmt, metric_cell, metric_label, paragraph, slug, table
 
@@ -240,60 +241,10 @@ def section_conformal(files: RunFiles) -> str | None:
     return table(["Item", "Value"], rows) + paragraph(text, "note")
 
 
-def _limitations(files: RunFiles) -> list[str]:
-    notes = []
-    test = _split_metrics(files)
-    metrics = test.get("metrics", {})
-    n = test.get("n")
-    if n is not None and n < 200:
-        notes.append(f"The test split is small (n = {n}); confidence intervals are wide.")
-    slope = (metrics.get("calibration_slope") or {}).get("value")
-    if slope is not None and not 0.8 <= slope <= 1.25:
-        notes.append(f"Calibration slope {slope:.2f}: predicted probabilities are "
-                     f"{'too extreme' if slope < 1 else 'too moderate'}; recalibrate before using them as risks.")
-    flagged = [f"{column} = {value}" for column, values in (test.get("subgroups") or {}).items()
-               for value, entry in values.items() if entry.get("flagged")]
-    if flagged:
-        notes.append("Performance is lower in: " + ", ".join(flagged) + ".")
-    undefined = [metric_label(k) for k, v in metrics.items() if v.get("value") is None]
-    if undefined:
-        notes.append("Not estimable on the test split: " + ", ".join(undefined) + ".")
-    missingness = (files.run.get("data_summary") or {}).get("missingness") or {}
-    heavy = [c for c, f in missingness.items() if f >= 0.2]
-    if heavy:
-        notes.append("Columns with 20% or more missing values: " + ", ".join(heavy) + ".")
-    notes.append("Evaluated on data from the same source as the training data; performance at another site, "
-                 "time period or population is unknown.")
-    return notes
-
-
 def section_model_card(files: RunFiles) -> str:
-    run = files.run
-    model = run.get("model") or {}
-    summary = run.get("data_summary") or {}
-    test = _split_metrics(files)
-    intended = run.get("intended_use") or (
-        f"Research use: {run.get('task', 'a')} model predicting {run.get('label', 'the outcome')} "
-        f"({run.get('problem', 'unknown problem type')}), to be studied and validated before any clinical use.")
-    evaluation = "Not evaluated (metrics.json missing)."
-    if test:
-        boot = test.get("bootstrap", {})
-        evaluation = (f"Held-out test split of {test.get('n')} cases; metrics with percentile bootstrap 95% CIs "
-                      f"({boot.get('n_resamples', '?')} resamples of {boot.get('resampled', 'rows')}).")
-        if test.get("threshold") is not None:
-            evaluation += f" Decision threshold {test['threshold']:.3g}, chosen on the validation split."
-        calibration = run.get("calibration")
-        if isinstance(calibration, dict) and calibration.get("type"):
-            evaluation += f" Probabilities recalibrated on the validation split ({calibration['type']})."
-    rows = [
-        ["Intended use", intended],
-        ["Model", f"{model.get('preset', '—')} ({fmt(model.get('n_parameters'))} parameters)"],
-        ["Data", f"{summary.get('source', '—')}: {fmt(summary.get('n_rows'))} rows; splits "
-                 + ", ".join(f"{k} {v}" for k, v in (summary.get("split_sizes") or {}).items())],
-        ["How it was evaluated", evaluation],
-        ["Known limitations", Raw("<ul>" + "".join(f"<li>{esc(n)}</li>" for n in _limitations(files)) + "</ul>")],
-        ["Created", f"{run.get('created', '—')} with meddl {run.get('meddl_version', '—')}"],
-    ]
+    card = model_card(files.run, files.metrics)
+    rows = [[name, Raw("<ul>" + "".join(f"<li>{esc(item)}</li>" for item in value) + "</ul>")
+             if isinstance(value, list) else value] for name, value in card.rows()]
     return table(["", ""], rows) + Raw(f'<p class="banner">{esc(NOT_FOR_CLINICAL_USE)}</p>')
 
 

@@ -32,7 +32,7 @@ from meddl.runs.folder import RunFolder
 from meddl.runs.log import RunLog
 from meddl.runs.result import RunResult
 
-__all__ = ["Task", "register_task", "get_task", "task_names", "load_config"]
+__all__ = ["Task", "register_task", "get_task", "task_keeps_history", "task_names", "load_config"]
 
 
 class Task:
@@ -49,6 +49,8 @@ class Task:
     predicts: ClassVar[str] = "predictions"
     #: ``(model method, description)`` of the one outcome ``Run.explain`` attributes (a risk score, an effect), if any
     explained_outcome: ClassVar[tuple[str, str] | None] = None
+    #: whether a run keeps ``history.csv`` (networks trained epoch by epoch); the report lists it as missing only then
+    keeps_history: ClassVar[bool] = True
 
     def fit(self, config: RunConfig, *, log: RunLog) -> RunResult:
         """Load the data, train and evaluate; return everything the run folder will hold."""
@@ -97,6 +99,11 @@ def get_task(name: str) -> Task:
     if name not in _TASKS:
         raise unknown_name_error("task", name, _TASKS, error_class=ConfigError)
     return _TASKS[name]
+
+
+def task_keeps_history(name: str | None) -> bool:
+    """Whether runs of the task ``name`` keep a per-epoch history (True for a task this session does not know)."""
+    return _TASKS[name].keeps_history if name in _TASKS else True
 
 
 def task_names() -> tuple[str, ...]:

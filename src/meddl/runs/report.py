@@ -9,6 +9,7 @@ from meddl.errors import ModelFileError
 from meddl.io import atomic_write_text
 from meddl.report import RunFiles, build_report, decode_predictions
 from meddl.runs.folder import RunFolder
+from meddl.runs.registry import task_keeps_history
 from meddl.sections import Section
 
 __all__ = ["read_report_inputs", "write_report", "rebuild_report"]
@@ -28,7 +29,8 @@ def read_report_inputs(folder: RunFolder) -> RunFiles:
             missing.append(name)
     history = folder.read_history()
     recorded = folder.recorded_files()  # None for folders without a manifest: then every file is expected
-    if history is None and (recorded is None or RunFolder.HISTORY in recorded):
+    if history is None and (RunFolder.HISTORY in recorded if recorded is not None
+                            else task_keeps_history(info.get("task"))):
         missing.append(RunFolder.HISTORY)  # models not trained epoch by epoch (survival, treatment) have none
     problem = info.get("problem") or ""
     class_names = [str(c) for c in info.get("class_names") or []]

@@ -26,6 +26,7 @@ from meddl.runs.datasets import (LoadedData, missingness, read_frame, split_labe
 from meddl.runs.explain_outcomes import explain_outcome_run
 from meddl.runs.folder import RunFolder
 from meddl.runs.log import RunLog
+from meddl.runs.model_size import count_parameters
 from meddl.runs.registry import Task, register_task
 from meddl.runs.result import RunInfo, RunResult
 from meddl.survival import (DeepSurv, LinearCox, LogisticHazard, SurvivalEnsemble, calibration_table, default_horizons,
@@ -235,7 +236,9 @@ def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
                           "metrics": evaluate_survival_model(model, x[split], t[split], e[split],
                                                              train=(t["train"], e["train"]), horizons=horizons,
                                                              n_resamples=config.evaluation.n_resamples,
-                                                             seed=config.training.seed)}
+                                                             seed=config.training.seed),
+                          "bootstrap": {"n_resamples": config.evaluation.n_resamples, "seed": config.training.seed,
+                                        "resampled": "patients"}}
     predictions = {split: survival_prediction_frame(model, x[split], data.row_ids[rows], horizons).assign(
                        duration=t[split], event=e[split])
                    for split, rows in (("val", splits.val), ("test", splits.test))}
@@ -256,7 +259,8 @@ def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
                       "split_sizes": {k: int(len(v)) for k, v in splits.items()},
                       "events": {k: int(v.sum()) for k, v in e.items()},
                       "missingness": missingness(data.features)},
-        model={"preset": name, "ensemble": members}, seed=config.training.seed,
+        model={"preset": name, "ensemble": members, "n_parameters": count_parameters(model)},
+        seed=config.training.seed,
         details={"duration": duration_column, "event": event_column, "horizons": [float(h) for h in horizons]})
     return RunResult(config=config, info=info, model=model, preprocessor=preprocessor, metrics=metrics,
                      predictions=predictions, sections=sections,
@@ -271,6 +275,7 @@ class SurvivalTask(Task):
     config_class = SurvivalConfig
     predicts = "risk, median survival and survival at each horizon, with 95% intervals from the ensemble"
     explained_outcome = ("predict_risk", "risk score (higher = earlier event)")
+    keeps_history = False
 
     def load_data(self, config: RunConfig) -> LoadedData:
         return load_survival_data(config)[0]

@@ -30,6 +30,7 @@ from meddl.runs.datasets import LoadedData, missingness, read_frame, split_label
 from meddl.runs.explain_outcomes import explain_outcome_run
 from meddl.runs.folder import RunFolder
 from meddl.runs.log import RunLog
+from meddl.runs.model_size import count_parameters
 from meddl.runs.registry import Task, register_task
 from meddl.runs.result import RunInfo, RunResult
 from meddl.sections import Section, figure, paragraph, table
@@ -165,6 +166,7 @@ def _load(config: RunConfig) -> tuple[LoadedData, np.ndarray, dict[str, np.ndarr
                         groups=frame[data.patient_id].to_numpy() if data.patient_id else None, source=where)
     loaded.label = outcome_column
     loaded.outcomes = {"treatment": t, **outcome, **({"effect": truth} if truth is not None else {})}
+    loaded.treatment_name = treatment_column  # named on the model card
     return loaded, t, outcome, truth
 
 
@@ -283,8 +285,8 @@ def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
                       "split_sizes": {k: int(len(v)) for k, v in parts.items()},
                       "treated": {k: int(v.sum()) for k, v in tt.items()},
                       "missingness": missingness(data.features)},
-        model={"preset": name, "ensemble": members}, seed=seed,
-        details={"outcome": "time_to_event" if time_to_event else "continuous", "higher_is_better": higher_is_better,
+        model={"preset": name, "ensemble": members, "n_parameters": count_parameters(estimator)}, seed=seed,
+        details={"treatment": data.treatment_name, "outcome": "time_to_event" if time_to_event else "continuous", "higher_is_better": higher_is_better,
                  "support": [lower, upper], "propensity": propensity.to_dict()})
     return RunResult(config=config, info=info, model=estimator, preprocessor=preprocessor, metrics=metrics,
                      predictions=predictions, sections=sections,
@@ -299,6 +301,7 @@ class TreatmentTask(Task):
     config_class = TreatmentConfig
     predicts = "the outcome under each arm, the effect with its interval and the recommended arm"
     explained_outcome = ("predict_effect", "estimated treatment effect (treated − control)")
+    keeps_history = False
 
     def load_data(self, config: RunConfig) -> LoadedData:
         return _load(config)[0]

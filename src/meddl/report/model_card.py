@@ -1,0 +1,205 @@
+"""The model card of a run, for every task: what it predicts, the model, the data, the evaluation, the limits.
+
+The report (``report.html``) and the clinician's web page show the same card, so it is
+built once here from the two JSON files every run writes (``run.json`` as a dict, and
+``metrics.json``). Each field is filled for each task; a value the run did not record is
+said in words ("not recorded"), never left as ``None``, ``?`` or a dash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from meddl.sections import metric_label
+
+__all__ = ["ModelCard", "model_card"]
+
+NOT_RECORDED = "not recorded"
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """The fields of a model card, as plain sentences."""
+
+    intended_use: str
+    model: str
+    data: str
+    evaluation: str
+    limitations: list[str] = field(default_factory=list)
+    created: str = NOT_RECORDED
+
+    def rows(self) -> list[tuple[str, str | list[str]]]:
+        """``(field name, text or list of texts)`` in display order."""
+        return [("Intended use", self.intended_use), ("Model", self.model), ("Data", self.data),
+                ("How it was evaluated", self.evaluation), ("Known limitations", self.limitations),
+                ("Created", self.created)]
+
+
+def _quoted(name: object) -> str:
+    return f"'{name}'"
+
+
+def _survival_target(run: dict) -> str:
+    horizons = ", ".join(f"{h:g}" for h in run.get("horizons") or [])
+    return (f"the time until the event {_quoted(run.get('event', 'event'))} (time column "
+            f"{_quoted(run.get('duration', 'duration'))}): a survival curve, median survival and a risk score for "
+            f"each patient" + (f", with survival at {horizons}" if horizons else ""))
+
+
+def _treatment_target(run: dict) -> str:
+    label = run.get("label")
+    outcome = f"the outcome {_quoted(label)}" if label else "the time to the event"
+    direction = "higher is better" if run.get("higher_is_better", True) else "lower is better"
+    return (f"{outcome} under each arm of the treatment {_quoted(run.get('treatment') or 'treatment')} "
+            f"(treated or control; {direction}), the effect of treatment and a recommended arm")
+
+
+def _class_or_value_target(run: dict) -> str:
+    problem, label = run.get("problem"), run.get("label")
+    classes = run.get("class_names") or []
+    if problem == "regression":
+        return f"the value of {_quoted(label)}" if label else "a continuous value"
+    target = f"the outcome {_quoted(label)}" if label else "the class of an image"
+    if problem == "binary" and len(classes) == 2:
+        positive = run.get("positive_class") or classes[1]
+        return f"{target}: the probability of {_quoted(positive)} (classes {', '.join(map(_quoted, classes))})"
+    if classes:
+        return f"{target}: one of {len(classes)} classes ({', '.join(map(_quoted, classes))}) with their probabilities"
+    return target
+
+
+def _model(run: dict) -> str:
+    model = run.get("model") or {}
+    text = _quoted(model.get("preset") or "custom")
+    size = model.get("n_parameters")
+    members = int(model.get("ensemble") or 1)
+    if members > 1:
+        text += f", an ensemble of {members} networks"
+    text += f" ({size:,} trained parameters in all)" if isinstance(size, int) else " (parameter count not recorded)"
+    if model.get("epochs_trained"):
+        text += f"; {model['epochs_trained']} epochs"
+    return text
+
+
+def _data(run: dict) -> str:
+    summary = run.get("data_summary") or {}
+    source = str(summary.get("source") or NOT_RECORDED).strip("'")
+    text = f"{source}: {summary['n_rows']:,} rows" if summary.get("n_rows") is not None else f"{source}"
+    splits = summary.get("split_sizes") or {}
+    if splits:
+        text += "; splits " + ", ".join(f"{name} {size:,}" for name, size in splits.items())
+    for key, noun in (("events", "events"), ("treated", "treated patients")):
+        counts = summary.get(key) or {}
+        if counts:
+            text += f"; {noun} " + ", ".join(f"{name} {count:,}" for name, count in counts.items())
+    return text + "."
+
+
+def _resampling(entry: dict, unit: str = "rows") -> str:
+    boot = entry.get("bootstrap") or {}
+    if boot.get("n_resamples"):
+        return f"percentile bootstrap 95% CIs ({boot['n_resamples']:,} resamples of {boot.get('resampled', unit)})"
+    return "95% CIs (resampling not recorded)"
+
+
+def _survival_evaluation(run: dict, test: dict, cases: str) -> str:
+    text = (f"Held-out test split of {cases} ({test.get('n_events', 0):,} events): concordance (Harrell, Uno), "
+            f"time-dependent AUROC, calibration and integrated Brier score with {_resampling(test, 'patients')}.")
+    return text + (f" {test['reason'].capitalize()}." if test.get("reason") else "")
+
+
+def _treatment_evaluation(run: dict, test: dict, cases: str) -> str:
+    text = f"Held-out test split of {cases}: "
+    if "ate_aipw" in test:
+        text += ("average treatment effect (AIPW) and the mean outcome under the recommendations, treat-all and "
+                 "treat-none, with 95% CIs from the influence function (normal approximation)")
+    else:
+        text += "survival of patients treated as recommended against the others"
+    withheld = test.get("n_without_recommendation")
+    if withheld is not None:
+        text += f"; {withheld:,} patients got no recommendation (outside the data's support)"
+    return text + "."
+
+
+def _class_or_value_evaluation(run: dict, test: dict, cases: str) -> str:
+    text = f"Held-out test split of {cases}; metrics with {_resampling(test)}."
+    if test.get("threshold") is not None:
+        text += f" Decision threshold {test['threshold']:.3g}, chosen on the validation split."
+    calibration = run.get("calibration")
+    if isinstance(calibration, dict) and calibration.get("type"):
+        text += f" Probabilities recalibrated on the validation split ({calibration['type']})."
+    return text
+
+
+#: per task, (what it predicts, how it was evaluated); diagnosis and regression share the default
+_TASK_WORDING = {"survival": (_survival_target, _survival_evaluation),
+                 "treatment": (_treatment_target, _treatment_evaluation)}
+_DEFAULT_WORDING = (_class_or_value_target, _class_or_value_evaluation)
+
+
+def _what_is_predicted(run: dict) -> str:
+    return _TASK_WORDING.get(run.get("task"), _DEFAULT_WORDING)[0](run)
+
+
+def _evaluation(run: dict, metrics: dict) -> str:
+    test = metrics.get("test") if isinstance(metrics.get("test"), dict) else {}
+    if not test:
+        return "Not evaluated (no test metrics were saved)."
+    n = test.get("n")
+    cases = f"{n:,} cases" if isinstance(n, int) else "the held-out cases"
+    return _TASK_WORDING.get(run.get("task"), _DEFAULT_WORDING)[1](run, test, cases)
+
+
+_TASK_LIMITATIONS = {
+    "survival": "Censoring is assumed to be unrelated to the risk of the event; survival beyond the longest follow-up "
+                "is extrapolated.",
+    "treatment": "Effects are estimated from the data as recorded: they are only unbiased if every reason that drove "
+                 "treatment and affects the outcome is among the inputs (no unmeasured confounding).",
+}
+
+
+def _limitations(run: dict, metrics: dict) -> list[str]:
+    notes = []
+    test = metrics.get("test") if isinstance(metrics.get("test"), dict) else {}
+    values = test.get("metrics") or {}
+    n = test.get("n")
+    if n is not None and n < 200:
+        notes.append(f"The test split is small (n = {n}); confidence intervals are wide.")
+    slope = (values.get("calibration_slope") or {}).get("value")
+    if slope is not None and not 0.8 <= slope <= 1.25:
+        notes.append(f"Calibration slope {slope:.2f}: predicted probabilities are "
+                     f"{'too extreme' if slope < 1 else 'too moderate'}; recalibrate before using them as risks.")
+    flagged = [f"{column} = {value}" for column, by_value in (test.get("subgroups") or {}).items()
+               for value, entry in by_value.items() if entry.get("flagged")]
+    if flagged:
+        notes.append("Performance is lower in: " + ", ".join(flagged) + ".")
+    undefined = [metric_label(name) for name, entry in values.items() if isinstance(entry, dict) and entry.get("value") is None]
+    if undefined:
+        notes.append("Not estimable on the test split: " + ", ".join(undefined) + ".")
+    missingness = (run.get("data_summary") or {}).get("missingness") or {}
+    heavy = [column for column, fraction in missingness.items() if fraction >= 0.2]
+    if heavy:
+        notes.append("Columns with 20% or more missing values: " + ", ".join(heavy) + ".")
+    if run.get("task") in _TASK_LIMITATIONS:
+        notes.append(_TASK_LIMITATIONS[run["task"]])
+    notes.append("Evaluated on data from the same source as the training data; performance at another site, "
+                 "time period or population is unknown.")
+    return notes
+
+
+def model_card(run: dict, metrics: dict) -> ModelCard:
+    """The model card of a run from its ``run.json`` and ``metrics.json`` contents (any task).
+
+    Example:
+        >>> card = model_card({"task": "regression", "problem": "regression", "label": "los"}, {})
+        >>> card.intended_use.startswith("Research use: regression model predicting the value of 'los'")
+        True
+    """
+    intended = run.get("intended_use") or (
+        f"Research use: {run.get('task') or 'a'} model predicting {_what_is_predicted(run)}; to be studied and "
+        f"validated before any clinical use.")
+    created = run.get("created") or NOT_RECORDED
+    if run.get("meddl_version"):
+        created += f" with meddl {run['meddl_version']}"
+    return ModelCard(intended_use=intended, model=_model(run), data=_data(run), evaluation=_evaluation(run, metrics),
+                     limitations=_limitations(run, metrics), created=created)

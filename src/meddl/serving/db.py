@@ -1,0 +1,148 @@
+"""The serving database: one SQLAlchemy engine, SQLite in a file by default, PostgreSQL for several machines.
+
+The schema (``users`` and ``audit_log`` with its ``audit_head``) is created on
+first use. SQLite runs in WAL mode so readers never wait for the writer, with
+``synchronous=NORMAL`` (durable at each checkpoint; a power cut can lose the last
+transactions but never corrupts the file) and a 30 s busy timeout; writers that
+must be serialised (the audit trail's hash chain) open their transaction with
+``BEGIN IMMEDIATE`` through :func:`write_transaction`.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from meddl.errors import ConfigError
+
+__all__ = ["DEFAULT_DB_URL", "METADATA", "USERS", "AUDIT_LOG", "AUDIT_HEAD", "make_engine", "write_transaction",
+           "is_sqlite", "database_reachable"]
+
+DEFAULT_DB_URL = "sqlite:///meddl-serve.db"
+GENESIS_HASH = "0" * 64
+
+METADATA = sa.MetaData()
+
+USERS = sa.Table(
+    "meddl_users", METADATA,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("key_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("key_hash", sa.String(200), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=True),
+    sa.Column("created", sa.String(40), nullable=False),
+    sa.Column("revoked", sa.String(40), nullable=True),
+)
+
+AUDIT_LOG = sa.Table(
+    "meddl_audit_log", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", sa.String(40), nullable=False, index=True),
+    sa.Column("user", sa.String(64), nullable=True, index=True),
+    sa.Column("model", sa.String(128), nullable=True, index=True),
+    sa.Column("weights_sha256", sa.String(64), nullable=True),
+    sa.Column("endpoint", sa.String(200), nullable=False),
+    sa.Column("input_sha256", sa.String(64), nullable=True),
+    sa.Column("inputs", sa.Text, nullable=True),
+    sa.Column("output", sa.Text, nullable=True),
+    sa.Column("n_rows", sa.Integer, nullable=True),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("previous_hash", sa.String(64), nullable=False),
+    sa.Column("row_hash", sa.String(64), nullable=False),
+)
+
+# One row: how many audit rows exist and the hash of the last one, updated in the same
+# transaction as each insert, so deleting the newest rows is detected too.
+AUDIT_HEAD = sa.Table(
+    "meddl_audit_head", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("n_rows", sa.Integer, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+)
+
+
+def is_sqlite(engine: sa.Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_connection_setup(engine: sa.Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        immediate = connection.get_execution_options().get("meddl_write_lock", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str | None = None, *, create_schema: bool = True) -> sa.Engine:
+    """An engine for ``url`` (default ``sqlite:///meddl-serve.db``), with the schema created if missing.
+
+    Raises:
+        ConfigError: a URL SQLAlchemy cannot parse, a driver that is not installed,
+            or a database that cannot be reached.
+    """
+    url = url or DEFAULT_DB_URL
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]  # psycopg 3, the driver meddl[postgres] installs
+    try:
+        parsed = sa.make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:":
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+            _sqlite_connection_setup(engine)
+        else:
+            engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise ConfigError(f"The 'db' URL {_redacted(url)!r} cannot be used: {exc}. Use sqlite:///path/to/file.db "
+                          f"or postgresql://user:password@host/database.") from None
+    if create_schema:
+        try:
+            METADATA.create_all(engine)
+        except sa.exc.OperationalError as exc:
+            raise ConfigError(f"Cannot reach the database {_redacted(url)!r}: {exc.orig}. Check that the server "
+                              f"runs and the URL is right.") from None
+    return engine
+
+
+def _redacted(url: str) -> str:
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unparseable URL>"
+
+
+@contextmanager
+def write_transaction(engine: sa.Engine):
+    """A transaction that holds the database's write lock until it ends (serialises writers across processes).
+
+    SQLite: ``BEGIN IMMEDIATE``. PostgreSQL: a transaction-level advisory lock.
+    """
+    with engine.connect() as connection:
+        if is_sqlite(engine):
+            connection = connection.execution_options(meddl_write_lock=True)
+        with connection.begin():
+            if not is_sqlite(engine):
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(7170616)"))  # any constant: meddl's lock
+            yield connection
+
+
+def database_reachable(engine: sa.Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        return True
+    except sa.exc.SQLAlchemyError:
+        return False

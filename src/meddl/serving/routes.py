@@ -1,0 +1,170 @@
+"""The REST API (``/health``, ``/ready``, ``/v1/...``): each handler parses, calls a ``ServedModel``, answers."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from typing import Any
+
+import anyio
+import pandas as pd
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from meddl.version import __version__
+from meddl.serving.calls import CallRecord, model_call, signed_in
+from meddl.serving.db import database_reachable
+from meddl.serving.input_checks import FieldProblem, InvalidInput
+from meddl.serving.models import ServedModel
+
+__all__ = ["router", "parse_records"]
+
+router = APIRouter()
+
+_RECORDS_BODY = {
+    "description": "One patient as a JSON object of column values, or several as {\"records\": [...]}, or a CSV "
+                   "table (text/csv, one patient per row); for an image model, a multipart upload with the image "
+                   "in the field 'file' (PNG, JPEG or DICOM).",
+    "content": {
+        "application/json": {"schema": {"oneOf": [
+            {"type": "object", "properties": {"records": {"type": "array", "items": {"type": "object"}}},
+             "required": ["records"]},
+            {"type": "object", "additionalProperties": True}]},
+            "example": {"records": [{"age": 64, "crp": 12.5, "sex": "female"}]}},
+        "text/csv": {"schema": {"type": "string"}, "example": "age,crp,sex\n64,12.5,female\n"},
+        "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string",
+                                                                                    "format": "binary"}}}},
+    },
+}
+
+
+def _csv_records(body: bytes) -> list[dict]:
+    try:
+        frame = pd.read_csv(io.BytesIO(body))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput([FieldProblem("body", f"The body is not a readable CSV table ({exc}).")]) from None
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def parse_records(body: bytes, content_type: str = "application/json") -> Any:
+    """The records of a JSON body (``{"records": [...]}``, a list, or one object) or a CSV table, or :class:`InvalidInput`."""
+    if not body.strip():
+        raise InvalidInput([FieldProblem("body", "The request body is empty; send one patient as a JSON object, or "
+                                                 "several as {\"records\": [...]}.")])
+    if content_type.startswith("text/csv"):
+        return _csv_records(body)
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput([FieldProblem("body", f"The body is not valid JSON ({exc}).")]) from None
+    if isinstance(data, dict) and set(data) == {"records"}:
+        return data["records"]
+    return data
+
+
+async def _upload(request: Request) -> tuple[bytes, str]:
+    async with request.form(max_files=1, max_fields=4) as form:
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput([FieldProblem("file", "Upload the image as multipart form data in the field 'file'.")])
+        return await upload.read(), upload.filename or "upload"
+
+
+def _table_work(body: bytes, content_type: str, explain: bool, method):
+    def work(served: ServedModel, record: CallRecord):
+        records = parse_records(body, content_type)
+        record.inputs = records
+        record.n_rows = len(records) if isinstance(records, list) else 1
+        if explain and record.n_rows > served.explain_max_rows:
+            raise InvalidInput([FieldProblem("explain", f"explain=true takes at most {served.explain_max_rows} "
+                                                        f"records per request; got {record.n_rows}.")], 413)
+        if method == "recommend_records":
+            record.rows = served.recommend_records(records)
+        else:
+            record.rows = served.predict_records(records, explain)
+        return record.rows
+    return work
+
+
+def _image_work(data: bytes, filename: str, explain: bool):
+    def work(served: ServedModel, record: CallRecord):
+        record.inputs, record.n_rows = {"file": filename, "sha256": hashlib.sha256(data).hexdigest()}, 1
+        record.rows = [served.predict_image(data, filename, explain)]
+        return record.rows[0]
+    return work
+
+
+@router.get("/health", tags=["service"])
+async def health() -> dict:
+    """Liveness: the process answers (no sign-in)."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", tags=["service"])
+async def ready(request: Request):
+    """Readiness: models loaded and the database reachable."""
+    await anyio.to_thread.run_sync(signed_in, request)
+    state = request.app.state
+    reachable = await anyio.to_thread.run_sync(database_reachable, state.engine)
+    body = {"status": "ready" if reachable and state.models else "not ready", "models": sorted(state.models),
+            "database": "reachable" if reachable else "unreachable", "meddl_version": __version__}
+    return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
+
+
+@router.get("/v1/models", tags=["models"])
+async def list_models(request: Request) -> list[dict]:
+    """The served models: name, task, input kind, weights' SHA-256."""
+    await anyio.to_thread.run_sync(signed_in, request)
+    return [{"name": m.name, "task": m.task, "input": m.kind, "weights_sha256": m.weights_sha256}
+            for m in request.app.state.models.values()]
+
+
+@router.get("/v1/models/{name}", tags=["models"])
+async def describe_model(request: Request, name: str) -> dict:
+    """Task, classes, threshold, input schema, metrics with 95% CIs, model card, weights' SHA-256."""
+    return await model_call(request, name, lambda served, record: served.describe())
+
+
+@router.post("/v1/models/{name}/predict", tags=["models"], openapi_extra={"requestBody": _RECORDS_BODY})
+async def predict(request: Request, name: str,
+                  explain: bool = Query(False, description="add the top attributions (tables) or a Grad-CAM "
+                                                           "overlay (images)")):
+    """Predict one patient or a batch (JSON records), or one uploaded image."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        data, filename = await _upload(request)
+        return JSONResponse(await model_call(request, name, _image_work(data, filename, explain)))
+    body, content_type = await request.body(), request.headers.get("content-type", "")
+    rows = await model_call(request, name, _table_work(body, content_type, explain, "predict_records"))
+    return JSONResponse({"model": name, "predictions": rows})  # already JSON-ready: skip FastAPI's encoder
+
+
+@router.post("/v1/models/{name}/recommend", tags=["models"], openapi_extra={"requestBody": _RECORDS_BODY})
+async def recommend(request: Request, name: str):
+    """Treatment models: outcome under each arm, effect with interval, recommended arm or why there is none."""
+    body, content_type = await request.body(), request.headers.get("content-type", "")
+    rows = await model_call(request, name, _table_work(body, content_type, False, "recommend_records"))
+    return JSONResponse({"model": name, "recommendations": rows})
+
+
+@router.get("/v1/audit", tags=["admin"])
+async def audit_rows(request: Request, limit: int = Query(100, ge=1, le=10_000), user: str | None = None,
+                     model: str | None = None, since: str | None = None, until: str | None = None) -> list[dict]:
+    """The newest audit rows (admins)."""
+    await anyio.to_thread.run_sync(signed_in, request, "admin")
+    return await anyio.to_thread.run_sync(lambda: request.app.state.audit.latest(limit, user, model, since, until))
+
+
+@router.get("/v1/audit/verify", tags=["admin"])
+async def audit_verify(request: Request) -> dict:
+    """Recompute the audit trail's hash chain (admins)."""
+    await anyio.to_thread.run_sync(signed_in, request, "admin")
+    result = await anyio.to_thread.run_sync(request.app.state.audit.verify)
+    return {"ok": result.ok, "n_rows": result.n_rows, "message": result.message}
+
+
+@router.get("/v1/users", tags=["admin"])
+async def users(request: Request) -> list[dict]:
+    """Users and roles, never a key or password hash (admins)."""
+    await anyio.to_thread.run_sync(signed_in, request, "admin")
+    return await anyio.to_thread.run_sync(request.app.state.users.list)

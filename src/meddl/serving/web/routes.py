@@ -1,0 +1,325 @@
+"""The pages: sign in and out, the models, one patient, an image, a CSV of patients, the audit trail.
+
+Handlers are short: check the session (and the CSRF token on every POST), call the
+served model, hand the result to a template. Patient values travel only in POST
+bodies; the URLs hold model names, audit filters and download tokens.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from meddl.errors import MeddlError
+from meddl.serving.security import ANONYMOUS
+from meddl.serving.web.answers import answer_view, batch_view, image_view
+from meddl.serving.web.audit_page import audit_csv, audit_view
+from meddl.serving.web.forms import check_patient_form, field_specs
+from meddl.serving.web.overview import model_overview
+from meddl.serving.web.sessions import SIGNIN_CSRF_COOKIE, Session, csrf_matches
+from meddl.serving.web.site import BASE, WebSite
+
+__all__ = ["build_router"]
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def _form_columns(model: Any) -> list[dict]:
+    """The model's input columns as its schema describes them, each with an example (the training median or mode)."""
+    specs = getattr(model, "specs", None)
+    if specs:
+        return [{**spec.describe(), "example": spec.fill_value} for spec in specs]
+    return model.describe()["input"]["columns"]
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site (never another host) may follow the sign-in."""
+    if value and value.startswith(BASE + "/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return f"{BASE}/models"
+
+
+def build_router() -> Any:
+    """The FastAPI router of the web page (installed by :func:`meddl.serving.web.install_web`)."""
+    router = APIRouter(prefix=BASE, include_in_schema=False)
+
+    def site(request: Request) -> WebSite:
+        return request.app.state.web
+
+    def signed_in(request: Request) -> Session | None:
+        return site(request).session(request)
+
+    def to_signin(request: Request) -> Any:
+        return site(request).redirect(f"{BASE}/signin?next={quote(request.url.path)}")
+
+    def refuse(request: Request, session: Session | None, status: int, heading: str, message: str) -> Any:
+        return site(request).page(request, "error.html", session=session, status_code=status, title=heading,
+                                  heading=heading, message=message)
+
+    async def checked_form(request: Request, session: Session) -> Any:
+        form = await request.form()
+        if not csrf_matches(session.csrf_token, form.get("csrf_token")):
+            return None
+        return form
+
+    def served(request: Request, name: str) -> Any:
+        return request.app.state.models.get(name)
+
+    def audit(request: Request, session: Session, model: Any, endpoint: str, *, started: float, status: int,
+              inputs: Any = None, output: Any = None, n_rows: int | None = None, message: str | None = None) -> None:
+        trail = getattr(request.app.state, "audit", None)
+        if trail is None:
+            return
+        trail.record(endpoint=endpoint, status=status, latency_ms=(time.perf_counter() - started) * 1000,
+                     user=session.user, model=model.name, weights_sha256=getattr(model, "weights_sha256", None),
+                     inputs=inputs, output=output, n_rows=n_rows, message=message)
+
+    # -- sign in / out ---------------------------------------------------------------------------------
+    @router.get("/signin")
+    def signin_page(request: Request, next: str | None = None):
+        token = secrets.token_urlsafe(24)
+        response = site(request).page(request, "signin.html", session=None, title="Sign in", csrf_token=token,
+                                      next_url=_safe_next(next), user="", error=None,
+                                      insecure=getattr(request.app.state.settings, "insecure_no_auth", False))
+        site(request).set_signin_csrf(response, request, token)
+        return response
+
+    @router.post("/signin")
+    async def signin(request: Request):
+        form = await request.form()
+        user_name, secret = str(form.get("user", "")).strip(), str(form.get("secret", ""))
+        next_url = _safe_next(str(form.get("next", "")))
+        token = secrets.token_urlsafe(24)
+        if not csrf_matches(request.cookies.get(SIGNIN_CSRF_COOKIE), form.get("csrf_token")):
+            error = "The sign-in form had expired; please sign in again."
+            user = None
+        else:
+            user = request.app.state.users.authenticate_password(user_name, secret) if user_name and secret else None
+            if user is None and getattr(request.app.state.settings, "insecure_no_auth", False):
+                user = ANONYMOUS  # the demo mode of `meddl serve --insecure-no-auth` (loopback only)
+            error = None if user is not None else "Unknown user name or wrong key or password."
+        if user is None:
+            response = site(request).page(request, "signin.html", session=None, status_code=401, title="Sign in",
+                                          csrf_token=token, next_url=next_url, user=user_name, error=error)
+            site(request).set_signin_csrf(response, request, token)
+            return response
+        response = site(request).redirect(next_url)
+        site(request).set_session(response, request, site(request).signer.new(user.name, user.role))
+        response.delete_cookie(SIGNIN_CSRF_COOKIE, path=BASE)
+        return response
+
+    @router.post("/signout")
+    async def signout(request: Request):
+        session = signed_in(request)
+        if session is not None and await checked_form(request, session) is None:
+            return refuse(request, session, 403, "Form expired", "Reload the page and try again.")
+        response = site(request).redirect(f"{BASE}/signin")
+        site(request).set_session(response, request, None)
+        return response
+
+    @router.get("")
+    @router.get("/")
+    def home(request: Request):
+        return site(request).redirect(f"{BASE}/models")
+
+    # -- models ----------------------------------------------------------------------------------------
+    @router.get("/models")
+    def models_page(request: Request):
+        session = signed_in(request)
+        if session is None:
+            return to_signin(request)
+        overviews = [model_overview(name, model.run) for name, model in request.app.state.models.items()]
+        return site(request).page(request, "models.html", session=session, title="Models", overviews=overviews)
+
+    # -- one patient -----------------------------------------------------------------------------------
+    def patient_page(request: Request, session: Session, model: Any, *, values=None, errors=None, warnings=None,
+                     answer=None, status_code: int = 200, problem: str | None = None):
+        specs = field_specs(_form_columns(model))
+        return site(request).page(
+            request, "patient.html", session=session, status_code=status_code, title=f"{model.name}: one patient",
+            overview=model_overview(model.name, model.run), specs=specs, values=values or {}, errors=errors or {},
+            warnings=warnings or {}, answer=answer, problem=problem)
+
+    def table_model(request: Request, session: Session, name: str) -> tuple[Any, Any]:
+        model = served(request, name)
+        if model is None:
+            return None, refuse(request, session, 404, "No such model", "This server serves no model of that name.")
+        if (model.run.info.get("input") or {}).get("kind") == "image":
+            return None, refuse(request, session, 404, "Image model",
+                                "This model reads images: use its image upload page.")
+        return model, None
+
+    @router.get("/models/{name}/patient")
+    def patient_form(request: Request, name: str):
+        session = signed_in(request)
+        if session is None:
+            return to_signin(request)
+        model, refusal = table_model(request, session, name)
+        return refusal or patient_page(request, session, model)
+
+    @router.post("/models/{name}/patient")
+    async def patient_answer(request: Request, name: str):
+        session = signed_in(request)
+        if session is None:
+            return to_signin(request)
+        model, refusal = table_model(request, session, name)
+        if refusal:
+            return refusal
+        form = await checked_form(request, session)
+        if form is None:
+            return refuse(request, session, 403, "Form expired", "Reload the page and enter the patient again.")
+        specs = field_specs(_form_columns(model))
+        if form.get("action") == "examples":
+            values = {s.input_name: str(form.get(s.input_name) or "") or s.example for s in specs}
+            return patient_page(request, session, model, values=values)
+        check = check_patient_form(specs, form, accept_out_of_range=form.get("predict_anyway") == "yes")
+        if not check.ok:
+            return patient_page(request, session, model, values=check.values, errors=check.errors,
+                                warnings=check.warnings, status_code=422)
+        started = time.perf_counter()
+        try:
+            answer = answer_view(model, check.record)
+        except MeddlError as exc:
+            audit(request, session, model, "web/patient", started=started, status=422, inputs=check.record,
+                  n_rows=1, message=str(exc))
+            return patient_page(request, session, model, values=check.values, status_code=422, problem=str(exc))
+        audit(request, session, model, "web/patient", started=started, status=200, inputs=check.record,
+              output=answer.audit_output, n_rows=1)
+        return patient_page(request, session, model, values=check.values, warnings=check.warnings, answer=answer)
+
+    # -- many patients ---------------------------------------------------------------------------------
+    @router.get("/models/{name}/batch")
+    def batch_form(request: Request, name: str):
+        session = signed_in(request)
+        if session is None:
+            return to_signin(request)
+        model, refusal = table_model(request, session, name)
+        return refusal or site(request).page(request, "batch.html", session=session, title=f"{name}: CSV",
+                                             overview=model_overview(name, model.run), result=None, error=None)
+
+    @router.post("/models/{name}/batch")
+    async def batch_upload(request: Request, name: str):
+        session = signed_in(request)
+        if session is None:
+            return to_signin(request)
+        model, refusal = table_model(request, session, name)
+        if refusal:
+            return refusal
+        form = await checked_form(request, session)
+        if form is None:
+            return refuse(request, session, 403, "Form expired", "Reload the page and upload the file again.")
+        upload = form.get("file")
+        data = await upload.read(MAX_UPLOAD_BYTES + 1) if hasattr(upload, "read") else b""
+        started = time.perf_counter()
+        result, error = None, None
+        if not data:
+            error = "Choose a CSV file to upload."
+        elif len(data) > MAX_UPLOAD_BYTES:
+            error = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it."
+        else:
+            try:
+                result = batch_view(model, data)
+            except MeddlError as exc:
+                error = str(exc)
+        if result is not None:
+            result.download_token = site(request).downloads.put(session.user, result.csv_bytes)
+        audit(request, session, model, "web/batch", started=started, status=200 if result else 422,
+              inputs=None if result is None else {"sha256_of_upload": result.upload_sha256},
+              n_rows=None if result is None else result.n_rows, message=error)
+        return site(request).page(request, "batch.html", session=session, status_code=200 if result else 422,
+                                  title=f"{name}: CSV", overview=model_overview(name, model.run), result=result,
+                                  error=error)
+
+    @router.get("/downloads/{token}")
+    def download(request: Request, token: str):
+        session = signed_in(request)
+        if session is None:
+            return to_signin(request)
+        content = site(request).downloads.get(session.user, token)
+        if content is None:
+            return refuse(request, session, 404, "Download expired", "Upload the file again to get its predictions.")
+        return Response(content, media_type="text/csv", headers={
+            "Content-Disposition": 'attachment; filename="predictions.csv"', "Cache-Control": "no-store"})
+
+    # -- images ----------------------------------------------------------------------------------------
+    def image_model(request: Request, session: Session, name: str) -> tuple[Any, Any]:
+        model = served(request, name)
+        if model is None or (model.run.info.get("input") or {}).get("kind") != "image":
+            return None, refuse(request, session, 404, "No such image model",
+                                "This server serves no image model of that name.")
+        return model, None
+
+    @router.get("/models/{name}/image")
+    def image_form(request: Request, name: str):
+        session = signed_in(request)
+        if session is None:
+            return to_signin(request)
+        model, refusal = image_model(request, session, name)
+        return refusal or site(request).page(request, "image.html", session=session, title=f"{name}: image",
+                                             overview=model_overview(name, model.run), result=None, error=None)
+
+    @router.post("/models/{name}/image")
+    async def image_upload(request: Request, name: str):
+        session = signed_in(request)
+        if session is None:
+            return to_signin(request)
+        model, refusal = image_model(request, session, name)
+        if refusal:
+            return refusal
+        form = await checked_form(request, session)
+        if form is None:
+            return refuse(request, session, 403, "Form expired", "Reload the page and upload the image again.")
+        upload = form.get("file")
+        data = await upload.read(MAX_UPLOAD_BYTES + 1) if hasattr(upload, "read") else b""
+        started = time.perf_counter()
+        result, error = None, None
+        if not data:
+            error = "Choose a PNG, JPEG or DICOM file to upload."
+        elif len(data) > MAX_UPLOAD_BYTES:
+            error = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+        else:
+            try:
+                result = image_view(model, data, getattr(upload, "filename", "") or "upload")
+            except MeddlError as exc:
+                error = str(exc)
+        audit(request, session, model, "web/image", started=started, status=200 if result else 422,
+              inputs=None if result is None else {"sha256_of_upload": result.upload_sha256},
+              output=None if result is None else result.audit_output, n_rows=1, message=error)
+        return site(request).page(request, "image.html", session=session, status_code=200 if result else 422,
+                                  title=f"{name}: image", overview=model_overview(name, model.run), result=result,
+                                  error=error)
+
+    # -- audit (admins) --------------------------------------------------------------------------------
+    def admin(request: Request) -> tuple[Session | None, Any]:
+        session = signed_in(request)
+        if session is None:
+            return None, to_signin(request)
+        if session.role != "admin":
+            return session, refuse(request, session, 403, "Admins only",
+                                   "The audit trail is open to admins only. Ask an admin if you need it.")
+        return session, None
+
+    @router.get("/audit")
+    def audit_page(request: Request, user: str = "", model: str = "", since: str = "", until: str = ""):
+        session, refusal = admin(request)
+        if refusal:
+            return refusal
+        view = audit_view(request.app.state.audit, user=user, model=model, since=since, until=until,
+                          model_names=list(request.app.state.models))
+        return site(request).page(request, "audit.html", session=session, title="Audit trail", view=view)
+
+    @router.get("/audit.csv")
+    def audit_export(request: Request, user: str = "", model: str = "", since: str = "", until: str = ""):
+        session, refusal = admin(request)
+        if refusal:
+            return refusal
+        content = audit_csv(request.app.state.audit, user=user, model=model, since=since, until=until)
+        return Response(content, media_type="text/csv", headers={
+            "Content-Disposition": 'attachment; filename="audit.csv"', "Cache-Control": "no-store"})
+
+    return router

@@ -99,3 +99,12 @@ def test_session_key_is_shared_through_the_database_or_the_environment(tmp_path,
     monkeypatch.setenv(SECRET_VARIABLE, "too short")
     with pytest.raises(ConfigError, match="64 hex digits"):
         shared_secret(None)
+
+
+def test_probability_interval_is_shown_only_when_it_contains_the_probability():
+    from meddl.serving.web.answers import _probability_interval
+
+    assert _probability_interval(0.47, 0.40, 0.55) == (" (95% interval 40% to 55%)", "")
+    shown, why = _probability_interval(0.47, 0.49, 0.50)
+    assert shown == "" and "uncalibrated" in why
+    assert _probability_interval(0.47, None, None) == ("", " (single network: no interval)")

@@ -56,6 +56,21 @@ def _interval(low: Any, high: Any, fmt=lambda v: f"{v:.3g}") -> str:
     return f" (95% interval {fmt(low)} to {fmt(high)})" if low is not None and high is not None else ""
 
 
+def _probability_interval(p: float, low: Any, high: Any) -> tuple[str, str]:
+    """The ensemble's 95% interval around ``p``, or why none is shown.
+
+    The members' spread is taken before calibration; when the run recalibrates its
+    probabilities the spread can miss the calibrated value, and an interval that does not
+    contain its own estimate would mislead, so it is left out and the reason given.
+    """
+    if low is None or high is None:
+        return "", " (single network: no interval)"
+    if not low <= p <= high:
+        return "", (f" (no interval: the members' spread, {_pct(low)} to {_pct(high)}, is on the uncalibrated "
+                    f"scale and does not contain the calibrated probability)")
+    return _interval(low, high, _pct), ""
+
+
 def _metric(metrics: dict, name: str) -> dict | None:
     entry = ((metrics.get("test") or {}).get("metrics") or {}).get(name)
     return entry if isinstance(entry, dict) and entry.get("value") is not None else None
@@ -67,10 +82,10 @@ def _diagnosis(card: AnswerView, row: dict, run: Any) -> None:
     if len(classes) == 2:
         positive = str(run.info.get("positive_class") or classes[1])
         p = float(row[f"prob_{positive}"])
-        interval = _interval(row.get(f"prob_{positive}_low"), row.get(f"prob_{positive}_high"), _pct)
+        interval, missing = _probability_interval(p, row.get(f"prob_{positive}_low"), row.get(f"prob_{positive}_high"))
         threshold = run.threshold
         card.headline = f"Probability of {positive}: {_pct(p)}{interval}"
-        card.figures.append((f"Probability of {positive}", f"{_pct(p)}{interval or ' (single network: no interval)'}"))
+        card.figures.append((f"Probability of {positive}", f"{_pct(p)}{interval or missing}"))
         if threshold is not None:
             flagged = p >= threshold
             card.figures.append(("Decision at the threshold", f"{predicted} (threshold {_pct(threshold)})"))

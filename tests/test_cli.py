@@ -54,7 +54,7 @@ def test_train_predict_evaluate_report(tmp_path, capsys):
     assert main(["predict", str(run_dir), str(data)]) == 0
     assert "prob_sepsis" in capsys.readouterr().out
     assert main(["explain", str(run_dir), "--report", "--steps", "16"]) == 0
-    assert "randomisation Spearman" in capsys.readouterr().out
+    assert "randomisation" in capsys.readouterr().out
     (run_dir / "report.html").unlink()
     assert main(["report", str(run_dir)]) == 0  # a rebuild keeps the saved Explanations section
     assert "Explanations" in (run_dir / "report.html").read_text()

@@ -119,7 +119,7 @@ def test_activation_values():
 def test_unknown_names_suggest_a_fix():
     with pytest.raises(MeddlError, match="Unknown activation 'rleu'.*Did you mean 'relu'"):
         Dense(3, activation="rleu")
-    with pytest.raises(MeddlError, match="Unknown layer 'Dens'.*Did you mean 'dense'"):
+    with pytest.raises(MeddlError, match="Unknown layer 'Dens'.*Did you mean 'Dense'"):
         get_layer_class("Dens")
 
 

@@ -95,3 +95,17 @@ def test_regression_ensemble_reports_the_spread_of_its_predictions(tmp_path):
     assert run.metrics["test"]["ensemble"]["metric"] == "mae"
     frame = meddl.data.load_builtin("diabetes-progression").frame.head(4)
     assert {"predicted", "predicted_sd"} <= set(run.predict(frame).columns)
+
+
+def test_the_interval_of_a_calibrated_ensemble_surrounds_its_calibrated_probability(tmp_path):
+    frame = patient_table()
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    config = table_config(tmp_path / "t.csv", ensemble=3)
+    config["evaluation"]["calibration"] = "temperature"
+    run = meddl.train(config, out=tmp_path / "run")
+    assert run.calibrator is not None
+    predicted = run.predict(frame.drop(columns=["label"]))
+    inside = (predicted["prob_disease_low"] <= predicted["prob_disease"] + 1e-9) & \
+             (predicted["prob_disease"] <= predicted["prob_disease_high"] + 1e-9)
+    # Members' probabilities are calibrated like the mean; a point outside their spread is the exception.
+    assert inside.mean() >= 0.9

@@ -15,7 +15,6 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 
 from meddl.data.dicom import _channel_last as _dicom_channel_last
 from meddl.data.dicom import _check_window

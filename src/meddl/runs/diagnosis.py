@@ -18,14 +18,14 @@ from pydantic import Field, field_validator, model_validator
 from meddl.errors import DataError
 from meddl.evaluation import evaluate_predictions
 from meddl.models.presets import PRESETS
-from meddl.runs.config import (IMAGE_SOURCES, SOURCES, DataConfig, EvaluationConfig, ModelConfig, RunConfig,
+from meddl.runs.config import (IMAGE_SOURCES, DataConfig, EvaluationConfig, ModelConfig, RunConfig,
                                Section, ThresholdConfig)
 from meddl.runs.datasets import LoadedData
 from meddl.runs.explain import explain_run
 from meddl.runs.log import RunLog
 from meddl.runs.registry import Task, register_task
 from meddl.runs.result import RunResult
-from meddl.runs.supervised import encode_classes, load_supervised_data, prediction_frame, train_supervised
+from meddl.runs.supervised import calibrated_members, encode_classes, load_supervised_data, prediction_frame, train_supervised
 from meddl.models.ensemble import spread_columns
 
 __all__ = ["SupervisedDataConfig", "PresetOptions", "NetworkModelConfig", "RegressionEvaluationConfig",
@@ -164,7 +164,8 @@ class SupervisedTask(Task):
         if len(run.members) > 1 and runtime == "torch":
             combined, per_member = run.ensemble_outputs(x)
             return prediction_frame(ids, None, run.scores_from_logits(combined), run.class_names, run.threshold,
-                                    run.conformal, extra=spread_columns(per_member, run.class_names,
+                                    run.conformal, extra=spread_columns(calibrated_members(per_member, run.calibrator),
+                                                                        run.class_names,
                                                                         run.info.get("target_scaling")))
         return prediction_frame(ids, None, run.scores(x, runtime), run.class_names, run.threshold, run.conformal)
 

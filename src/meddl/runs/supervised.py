@@ -27,7 +27,7 @@ from meddl.runs.fitting import fit_models, recipe_outputs
 from meddl.runs.log import RunLog
 from meddl.runs.result import RunInfo, RunResult
 
-__all__ = ["train_supervised", "encode_classes", "output_to_scores", "prediction_frame", "truth_labels"]
+__all__ = ["train_supervised", "encode_classes", "output_to_scores", "calibrated_members", "prediction_frame", "truth_labels"]
 
 # A class is "imbalanced" (class_weight: auto -> balanced) when it has fewer than this share of the majority.
 _IMBALANCE_RATIO = 0.5
@@ -201,7 +201,8 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
     if problem == "binary":
         metrics["positive_class"] = class_names[-1]
 
-    spreads = ({name: spread_columns(per_member, class_names, target_scaling) for name, (_, per_member) in combined.items()}
+    spreads = ({name: spread_columns(calibrated_members(per_member, calibrator), class_names, target_scaling)
+                for name, (_, per_member) in combined.items()}
                if members > 1 else {})
     predictions = {name: prediction_frame(data.row_ids[rows], truth_labels(truth, class_names), scores[name],
                                           class_names, threshold, conformal,
@@ -245,6 +246,21 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
 def truth_labels(y: np.ndarray, class_names: list[str] | None) -> np.ndarray:
     """Class indices back to class names (regression values pass through)."""
     return np.asarray([class_names[int(v)] for v in y], dtype=object) if class_names else y
+
+
+def calibrated_members(per_member: np.ndarray, calibrator) -> np.ndarray:
+    """Each ensemble member's class probabilities after the run's post-hoc calibration.
+
+    So the members' spread (the prediction's interval) is on the same scale as the
+    calibrated probability it surrounds. Regression outputs pass through unchanged.
+    """
+    if calibrator is None or per_member.shape[-1] < 2:
+        return per_member
+    calibrated = []
+    for proba in per_member:
+        scores = output_to_scores(np.log(np.clip(proba, np.finfo(np.float64).tiny, None)), True, calibrator)
+        calibrated.append(np.column_stack([1 - scores, scores]) if scores.ndim == 1 else scores)
+    return np.stack(calibrated)
 
 
 def output_to_scores(outputs: np.ndarray, classification: bool, calibrator=None, target_scaling=None) -> np.ndarray:

@@ -1,16 +1,13 @@
 """Shared helpers for the studies tests: tiny learnable tables and image sets, fast configs; a small noisy table
-and a throwaway PostgreSQL server for the tuning tests."""
+for the tuning tests, and the shared throwaway PostgreSQL server (tests/services.py)."""
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests.services import postgres_url  # noqa: F401  (a fixture: a real PostgreSQL server)
 
 FAST = {"epochs": 4, "batch_size": 32, "early_stopping": {"patience": 2}}
 
@@ -75,9 +72,6 @@ def pretrained(tmp_path_factory, image_npz):
     return root / "encoder", config
 
 
-POSTGRES_BIN = Path(os.environ.get("MEDDL_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
-
-
 @pytest.fixture
 def noisy_table(tmp_path) -> Path:
     """200 rows, 4 features, a label that the features predict only partly (validation AUROC < 1)."""
@@ -98,48 +92,3 @@ def small_config(path: Path, **tune) -> dict:
             "tune": {"space": {"training.early_stopping.patience": 3, "training.batch_size": 64,
                                "model.depth": 1, "model.width": {"low": 8, "high": 32, "integer": True}},
                      **tune}}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A throwaway PostgreSQL cluster (initdb + pg_ctl, as the postgres user when run as root); its URL.
-
-    Skips, saying why, only when no server can start here (no PostgreSQL binaries, no postgres user).
-    """
-    initdb, pg_ctl = POSTGRES_BIN / "initdb", POSTGRES_BIN / "pg_ctl"
-    if not initdb.is_file():
-        pytest.skip(f"PostgreSQL server binaries not found in {POSTGRES_BIN} (set MEDDL_POSTGRES_BIN)")
-    # Not under pytest's 0700 temp folders: the postgres user must be able to reach the cluster's folder.
-    root = Path(tempfile.mkdtemp(prefix="meddl-postgres-"))
-    data, sockets = root / "data", root / "sockets"
-    sockets.mkdir()
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root and 'runuser' is missing: cannot start PostgreSQL as user postgres")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-    port = _free_port()
-    try:
-        subprocess.run([*as_postgres, str(initdb), "-D", str(data), "-U", "postgres", "--auth=trust"],
-                       check=True, capture_output=True, timeout=120)
-        subprocess.run([*as_postgres, str(pg_ctl), "-D", str(data), "-l", str(root / "server.log"), "-w",
-                        "-o", f"-p {port} -k {sockets} -c listen_addresses=''", "start"],
-                       check=True, capture_output=True, timeout=120)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, LookupError, OSError) as exc:
-        detail = getattr(exc, "stderr", b"") or b""
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.skip(f"PostgreSQL could not start here: {exc} {detail.decode(errors='replace')[-300:]}")
-    try:
-        yield f"postgresql+psycopg://postgres@/postgres?host={sockets}&port={port}"
-    finally:
-        subprocess.run([*as_postgres, str(pg_ctl), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, timeout=60)
-        shutil.rmtree(root, ignore_errors=True)

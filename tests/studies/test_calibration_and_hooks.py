@@ -4,9 +4,13 @@ import numpy as np
 import pytest
 
 from meddl.cli import main
-from meddl.evaluation.calibration_choice import CALIBRATION_METHODS, CalibrationChoice, choose_calibration
-from meddl.models import Sequential
+from meddl.evaluation.calibration_choice import (
+    CALIBRATION_METHODS,
+    CalibrationChoice,
+    choose_calibration,
+)
 from meddl.layers import Dense
+from meddl.models import Sequential
 from meddl.training.callbacks import Callback
 from meddl.training.hooks import active_callbacks, training_callbacks
 

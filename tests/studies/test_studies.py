@@ -7,9 +7,14 @@ import pytest
 
 import meddl
 from meddl.errors import ConfigError
-from meddl.studies import log_to_mlflow, nested_tune
-from meddl.studies.search_space import apply_values, default_values, search_space, suggest
 from meddl.runs.tuning_config import parse_duration
+from meddl.studies import log_to_mlflow, nested_tune
+from meddl.studies.search_space import (
+    apply_values,
+    default_values,
+    search_space,
+    suggest,
+)
 from tests.studies.conftest import small_config
 
 

@@ -37,3 +37,13 @@ def test_treatment_search_minimises_factual_rmse(treatment_table):
     [trial] = study.trials
     assert study.direction.name == "MINIMIZE" and study.user_attrs["metric"] == "factual_rmse"
     assert 0 < trial.value < 5
+
+
+def test_effect_and_survival_metrics_accept_no_resamples():
+    """Tuning trials ask for point values only (n_resamples=0); the CI is then None, not a crash."""
+    from meddl.treatment import effect_metrics
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=50)
+    result = effect_metrics(truth, truth + rng.normal(scale=0.1, size=50), n_resamples=0)
+    assert result["sqrt_pehe"]["ci95"] is None and 0 < result["sqrt_pehe"]["value"] < 0.3

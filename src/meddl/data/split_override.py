@@ -22,7 +22,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["split_override", "active_split_override"]
+__all__ = ["active_split_override", "split_override"]
 
 _PLANS: list[Callable[[Any, Any], Any]] = []
 

@@ -31,7 +31,7 @@ from scipy.special import log_softmax
 
 from meddl.evaluation.calibration import PlattScaler, TemperatureScaler
 
-__all__ = ["choose_calibration", "CalibrationChoice", "CALIBRATION_METHODS"]
+__all__ = ["CALIBRATION_METHODS", "CalibrationChoice", "choose_calibration"]
 
 CALIBRATION_METHODS = ("none", "temperature", "platt")
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["TuneConfig", "TrackingConfig", "ParameterRange", "parse_duration"]
+__all__ = ["ParameterRange", "TrackingConfig", "TuneConfig", "parse_duration"]
 
 _UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 
@@ -41,7 +41,7 @@ def parse_duration(value: Any, *, name: str = "time_budget") -> float | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be seconds or a duration like '30m'; got {value!r}")
+        raise ValueError(f"{name} must be seconds or a duration like '30m'; got {value!r}")  # noqa: TRY004 - pydantic reports ValueErrors
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:

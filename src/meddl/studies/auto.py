@@ -22,15 +22,15 @@ import yaml
 
 from meddl.errors import ConfigError
 from meddl.io import atomic_write_json, atomic_write_text
+from meddl.runs import Run, RunConfig, get_task, load_config
+from meddl.runs import train as train_config
+from meddl.runs.config import read_config_source, validate_config
 from meddl.studies.search_space import default_values
 from meddl.studies.tracking import log_to_mlflow
 from meddl.studies.tuning import best_config, run_search, trial_counts
 from meddl.studies.tuning_report import write_tuning_report
-from meddl.runs import Run, RunConfig, get_task, load_config
-from meddl.runs.config import read_config_source, validate_config
-from meddl.runs import train as train_config
 
-__all__ = ["train", "AUTO_TIME_BUDGET"]
+__all__ = ["AUTO_TIME_BUDGET", "train"]
 
 AUTO_TIME_BUDGET = 300.0  # seconds, when model.preset is 'auto' and training.time_budget is not set
 

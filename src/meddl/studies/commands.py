@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from meddl.errors import ConfigError
+from meddl.runs import load_config
+from meddl.runs.tuning_config import parse_duration
 from meddl.studies.nested import nested_tune
 from meddl.studies.tracking import log_to_mlflow
 from meddl.studies.tuning import tune
-from meddl.runs import load_config
-from meddl.runs.tuning_config import parse_duration
 
 __all__ = ["add_tune_parser", "cmd_tune"]
 

@@ -26,12 +26,12 @@ import pandas as pd
 from meddl.data.split_override import split_override
 from meddl.errors import ConfigError
 from meddl.io import atomic_write_json, atomic_write_text
-from meddl.studies.objective import default_metric, fit_in_memory, objective_metric
-from meddl.studies.tuning import best_config, run_search
 from meddl.runs import load_config
 from meddl.runs.datasets import PreparedSplits
+from meddl.studies.objective import default_metric, fit_in_memory, objective_metric
+from meddl.studies.tuning import best_config, run_search
 
-__all__ = ["nested_tune", "NestedResult", "OuterFold"]
+__all__ = ["NestedResult", "OuterFold", "nested_tune"]
 
 
 @dataclass
@@ -49,7 +49,12 @@ class OuterFold:
     search: bool = True
 
     def __call__(self, data, splits: PreparedSplits) -> PreparedSplits:
-        from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold, ShuffleSplit
+        from sklearn.model_selection import (
+            GroupKFold,
+            GroupShuffleSplit,
+            KFold,
+            ShuffleSplit,
+        )
 
         n = len(data)
         rows = np.arange(n)

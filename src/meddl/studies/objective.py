@@ -23,14 +23,24 @@ from typing import Any
 
 from meddl.data.split_override import split_override
 from meddl.errors import ConfigError, MeddlError
-from meddl.studies.search_space import apply_values, search_space, suggest
 from meddl.runs import RunLog, get_task, load_config
 from meddl.runs.datasets import PreparedSplits
+from meddl.studies.search_space import apply_values, search_space, suggest
 from meddl.training.callbacks import Callback
 from meddl.training.hooks import training_callbacks
 
-__all__ = ["fit_in_memory", "without_test", "objective_metric", "default_metric", "metric_direction", "TrialReporter",
-           "TrialObjective", "search_config", "MAXIMIZE", "MINIMIZE"]
+__all__ = [
+    "MAXIMIZE",
+    "MINIMIZE",
+    "TrialObjective",
+    "TrialReporter",
+    "default_metric",
+    "fit_in_memory",
+    "metric_direction",
+    "objective_metric",
+    "search_config",
+    "without_test",
+]
 
 MAXIMIZE = ("auroc", "auprc", "accuracy", "balanced_accuracy", "f1", "r2", "c_index", "uno_c_index")
 MINIMIZE = ("brier", "ece", "mse", "mae", "integrated_brier_score", "factual_rmse", "log_loss")

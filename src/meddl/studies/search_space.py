@@ -24,7 +24,7 @@ from meddl.errors import ConfigError
 from meddl.runs.config import IMAGE_SOURCES
 from meddl.runs.tuning_config import ParameterRange
 
-__all__ = ["Dimension", "TaskSearchSpace", "register_search_space", "search_space", "suggest", "apply_values", "default_values", "default_point", "SHORTHANDS"]
+__all__ = ["SHORTHANDS", "Dimension", "TaskSearchSpace", "apply_values", "default_point", "default_values", "register_search_space", "search_space", "suggest"]
 
 SHORTHANDS = ("model.width", "model.depth")
 _NETWORK_SURVIVAL = ("deepsurv", "logistic_hazard")

@@ -18,7 +18,7 @@ from typing import Any
 
 from meddl.errors import ConfigError
 
-__all__ = ["log_to_mlflow", "flatten_params", "flatten_metrics", "tracking_uri"]
+__all__ = ["flatten_metrics", "flatten_params", "log_to_mlflow", "tracking_uri"]
 
 
 def tracking_uri(uri: str) -> str:

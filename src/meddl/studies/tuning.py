@@ -30,13 +30,23 @@ import yaml
 
 from meddl.errors import ConfigError
 from meddl.io import atomic_write_json, atomic_write_text
-from meddl.studies.objective import TrialObjective, default_metric, metric_direction, without_test
-from meddl.studies.search_space import apply_values, default_point, default_values, search_space
-from meddl.studies.tuning_report import write_tuning_report
 from meddl.runs import Run, load_config, train
 from meddl.runs.tuning_config import parse_duration
+from meddl.studies.objective import (
+    TrialObjective,
+    default_metric,
+    metric_direction,
+    without_test,
+)
+from meddl.studies.search_space import (
+    apply_values,
+    default_point,
+    default_values,
+    search_space,
+)
+from meddl.studies.tuning_report import write_tuning_report
 
-__all__ = ["tune", "run_search", "TuneResult", "best_config", "trial_counts", "DEFAULT_TRIALS"]
+__all__ = ["DEFAULT_TRIALS", "TuneResult", "best_config", "run_search", "trial_counts", "tune"]
 
 DEFAULT_TRIALS = 20  # without a time budget or --trials
 
@@ -73,7 +83,7 @@ def _storage(url: str | None, out: Path | None):
         for attempt in range(5):
             try:
                 return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
-            except Exception:  # noqa: BLE001 - SQLAlchemy's OperationalError / IntegrityError of the race
+            except Exception:
                 if attempt == 4:
                     raise
                 time.sleep(0.5 * (attempt + 1))
@@ -112,7 +122,7 @@ def _create_or_load(optuna, name, storage, sampler, pruner, direction):
     try:
         return optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
                                    direction=direction, load_if_exists=True)
-    except Exception:  # noqa: BLE001 - the loser of a creation race sees the storage's integrity error
+    except Exception:
         if storage is None:
             raise
         time.sleep(1.0)

@@ -17,7 +17,7 @@ from meddl.io import atomic_write_text
 from meddl.runs import write_report
 from meddl.sections import Section
 
-__all__ = ["write_tuning_report", "tuning_section", "history_plot", "parameter_importances"]
+__all__ = ["history_plot", "parameter_importances", "tuning_section", "write_tuning_report"]
 
 
 def history_plot(study) -> str:
@@ -96,7 +96,7 @@ def write_tuning_report(out: Path, study, summary: dict, *, defaults: dict[str, 
             "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}td,th{padding:2px 8px;"
             "border-bottom:1px solid #ddd}.num{text-align:right}img{max-width:100%}</style></head>"
             f"<body><h1>Hyperparameter search</h1>{body}"
-            + (f"<p>The best run: <a href=\"best/report.html\">best/report.html</a>.</p>" if best_run else "")
+            + ("<p>The best run: <a href=\"best/report.html\">best/report.html</a>.</p>" if best_run else "")
             + "</body></html>")
     path = atomic_write_text(Path(out) / "report.html", page)
     if best_run is not None:

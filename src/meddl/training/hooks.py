@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 from meddl.training.callbacks import Callback
 
-__all__ = ["training_callbacks", "active_callbacks"]
+__all__ = ["active_callbacks", "training_callbacks"]
 
 _ACTIVE: list[Callback] = []
 

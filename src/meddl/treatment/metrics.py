@@ -75,6 +75,9 @@ def effect_metrics(true_effect: Any, predicted_effect: Any, *, n_resamples: int 
         pehe.append(np.sqrt(weights @ error**2 / n))
         ate.append(np.abs(weights @ error / n))
     for name, values in (("sqrt_pehe", pehe), ("ate_error", ate)):
+        if not values:  # n_resamples=0: point values only (e.g. tuning trials)
+            results[name].update(ci95=None, reason="no bootstrap resamples asked for (n_resamples=0).")
+            continue
         low, high = np.percentile(np.concatenate(values), [2.5, 97.5])
         results[name]["ci95"] = [float(low), float(high)]
     return results

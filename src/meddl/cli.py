@@ -24,6 +24,7 @@ from meddl.studies import cross_validate, learning_curve, pretrain
 from meddl.studies.auto import train  # meddl.runs.train, plus model.preset 'auto' and MLflow tracking
 from meddl.studies.commands import add_tune_parser
 from meddl.studies.tracking import log_to_mlflow
+from meddl.training.progress import epoch_lines
 from meddl.version import __version__
 
 try:  # `meddl serve`, `meddl users`, `meddl audit` need the 'serve' extra; every other command works without it
@@ -378,8 +379,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
+    # Training commands without --verbose print one line per epoch on stderr when stdout is not a terminal.
+    progress = getattr(args, "verbose", None) is False and not sys.stdout.isatty()
     try:
-        return args.handler(args)
+        with epoch_lines(enabled=progress):
+            return args.handler(args)
     except MeddlError as exc:
         print(f"meddl {args.command}: error: {exc}", file=sys.stderr)
         return 1

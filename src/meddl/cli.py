@@ -19,6 +19,7 @@ from meddl.explain import Explanation, explanation_section, trust_lines
 from meddl.io import atomic_write_json, atomic_write_text
 from meddl.runs import (RunFolder, compare_runs, export_onnx, load_config, load_run, rebuild_report, write_report)
 from meddl.runs.explain_outcomes import outcome_section
+from meddl.runs.streaming import write_predictions
 from meddl.sections import Section
 from meddl.studies import cross_validate, learning_curve, pretrain
 from meddl.studies.auto import train  # meddl.runs.train, plus model.preset 'auto' and MLflow tracking
@@ -105,12 +106,9 @@ def _launch_data_parallel(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    predictions = load_run(args.run_dir).predict(args.input, runtime=args.runtime)
+    written = write_predictions(load_run(args.run_dir), args.input, args.out, runtime=args.runtime)
     if args.out:
-        atomic_write_text(args.out, predictions.to_csv(index=False))
-        print(f"Wrote {len(predictions)} prediction(s) to {args.out}")
-    else:
-        print(predictions.to_csv(index=False), end="")
+        print(f"Wrote {written} prediction(s) to {args.out}")
     return 0
 
 

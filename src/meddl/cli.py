@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from meddl.data import load_builtin
-from meddl.errors import MeddlError
+from meddl.errors import MeddlError, UnlikeTrainingDataWarning
 from meddl.explain import Explanation, explanation_section, trust_lines
 from meddl.io import atomic_write_json, atomic_write_text
 from meddl.runs import (RunFolder, compare_runs, export_onnx, load_config, load_run, rebuild_report, write_report)
@@ -106,9 +107,18 @@ def _launch_data_parallel(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    written = write_predictions(load_run(args.run_dir), args.input, args.out, runtime=args.runtime)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnlikeTrainingDataWarning)
+        written = write_predictions(load_run(args.run_dir), args.input, args.out, runtime=args.runtime)
+    for warning in caught:
+        if issubclass(warning.category, UnlikeTrainingDataWarning):
+            print(f"meddl predict: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    if written.input_check is not None and written.input_check.n_with_warnings:
+        print(f"meddl predict: warning: {written.input_check.summary()}", file=sys.stderr)
     if args.out:
-        print(f"Wrote {written} prediction(s) to {args.out}")
+        print(f"Wrote {written.rows} prediction(s) to {args.out}")
     return 0
 
 

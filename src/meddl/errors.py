@@ -19,6 +19,7 @@ __all__ = [
     "ModelFileError",
     "RunFolderError",
     "OutputPathError",
+    "UnlikeTrainingDataWarning",
     "did_you_mean",
     "unknown_name_error",
     "MissingDependencyError",
@@ -52,6 +53,10 @@ class RunFolderError(MeddlError):
 
 class OutputPathError(MeddlError):
     """An output file or folder cannot be written where it was asked to go (a folder, a file, no permission)."""
+
+
+class UnlikeTrainingDataWarning(UserWarning):
+    """Inputs to a prediction differ from the training data (a column empty or out of range in every row)."""
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:

@@ -31,7 +31,7 @@ def run_and_table(tmp_path_factory):
 def test_chunked_predictions_equal_unchunked_predictions_exactly(run_and_table, chunk_rows, tmp_path):
     run, root = run_and_table
     expected = run.predict(root / "new.csv").to_csv(index=False)
-    assert write_predictions(run, root / "new.csv", tmp_path / "p.csv", chunk_rows=chunk_rows) == 2500
+    assert write_predictions(run, root / "new.csv", tmp_path / "p.csv", chunk_rows=chunk_rows).rows == 2500
     assert (tmp_path / "p.csv").read_text() == expected
     assert [p.name for p in tmp_path.iterdir()] == ["p.csv"]  # no temporary left beside it
 

@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import pandas as pd
 
 from meddl.data import read_table
-from meddl.errors import DataError
+from meddl.errors import DataError, UnlikeTrainingDataWarning
 from meddl.io import atomic_text_writer
+from meddl.runs.input_profile import InputCheck
 
-__all__ = ["write_predictions", "DEFAULT_CHUNK_ROWS", "FORWARD_BATCH_ROWS"]
+__all__ = ["write_predictions", "WrittenPredictions", "DEFAULT_CHUNK_ROWS", "FORWARD_BATCH_ROWS"]
 
 #: Rows per chunk: about 10-20 MB of a typical clinical table in memory at once, and few enough chunks
 #: that the per-chunk overhead (one forward pass each) is negligible.
@@ -41,15 +44,24 @@ FORWARD_BATCH_ROWS = 1024
 _TEXT_TABLES = {".csv": ",", ".csv.gz": ",", ".tsv": "\t", ".tsv.gz": "\t"}
 
 
+@dataclass
+class WrittenPredictions:
+    """What :func:`write_predictions` wrote: the row count and the input check of the whole input (table runs)."""
+
+    rows: int
+    input_check: InputCheck | None = None
+
+
 def write_predictions(run: Any, data: Any, out: str | os.PathLike | None = None, *, runtime: str = "torch",
-                      chunk_rows: int = DEFAULT_CHUNK_ROWS, stream: TextIO | None = None) -> int:
+                      chunk_rows: int = DEFAULT_CHUNK_ROWS, stream: TextIO | None = None) -> WrittenPredictions:
     """Predict ``data`` with ``run`` and write the predictions as CSV to ``out`` (or ``stream``/stdout).
 
     A CSV/TSV input of a table run is streamed ``chunk_rows`` rows at a time (rounded up to a multiple of
     :data:`FORWARD_BATCH_ROWS`); the result is identical to ``run.predict(data).to_csv(index=False)``.
 
     Returns:
-        The number of predicted rows.
+        The number of predicted rows and, for table runs, the input check summed over all chunks (a column
+        empty or out of range in every row of the whole input raises one ``UnlikeTrainingDataWarning``).
 
     Raises:
         DataError: a chunk that cannot be read (naming the file and the rows).
@@ -63,17 +75,24 @@ def write_predictions(run: Any, data: Any, out: str | os.PathLike | None = None,
                         f"Got {chunk_rows!r} instead.")
     chunk_rows = -(-chunk_rows // FORWARD_BATCH_ROWS) * FORWARD_BATCH_ROWS
     if out is None:
-        return _write_chunks(run, data, runtime, chunk_rows, stream if stream is not None else sys.stdout)
-    with atomic_text_writer(out) as handle:
-        return _write_chunks(run, data, runtime, chunk_rows, handle)
+        written = _write_chunks(run, data, runtime, chunk_rows, stream if stream is not None else sys.stdout)
+    else:
+        with atomic_text_writer(out) as handle:
+            written = _write_chunks(run, data, runtime, chunk_rows, handle)
+    for message in written.input_check.column_warnings() if written.input_check is not None else ():
+        warnings.warn(message, UnlikeTrainingDataWarning, stacklevel=2)
+    return written
 
 
-def _write_chunks(run: Any, data: Any, runtime: str, chunk_rows: int, handle: TextIO) -> int:
-    written = 0
+def _write_chunks(run: Any, data: Any, runtime: str, chunk_rows: int, handle: TextIO) -> WrittenPredictions:
+    written = WrittenPredictions(0)
     for chunk in _input_chunks(run, data, chunk_rows):
-        predictions = run.predict(chunk, runtime=runtime)
-        predictions.to_csv(handle, index=False, header=written == 0)
-        written += len(predictions)
+        predictions, check = run.predict_with_input_check(chunk, runtime=runtime)
+        predictions.to_csv(handle, index=False, header=written.rows == 0)
+        written.rows += len(predictions)
+        if check is not None:
+            check.row_warnings = []  # written already; only the counts are summed
+            written.input_check = check if written.input_check is None else written.input_check.combine(check)
     return written
 
 

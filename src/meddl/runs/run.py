@@ -90,7 +90,7 @@ class Run:
         runs) and the :class:`~meddl.runs.input_profile.InputCheck` behind it (``None`` for other runs)."""
         if self.input_profile is None or self.info["input"]["kind"] != "table":
             return self.task_plugin.predict(self, data, runtime=runtime), None
-        frame = _as_frame(data)
+        frame = _as_frame(data, self.config.data)
         predictions = self.task_plugin.predict(self, frame, runtime=runtime)
         check = self.input_profile.check(frame, self.preprocessor)
         predictions["warnings"] = check.row_warnings

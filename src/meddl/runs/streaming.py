@@ -103,17 +103,23 @@ def _input_chunks(run: Any, data: Any, chunk_rows: int) -> Iterator[Any]:
         yield data
         return
     path = Path(data)
+    # the training file's encoding and separator (data.encoding, data.sep), as Run.predict reads a table
+    table_options = {"encoding": getattr(run.config.data, "encoding", None),
+                     "sep": getattr(run.config.data, "sep", None)}
+    text_options = {"sep": table_options["sep"] or separator, "encoding": table_options["encoding"] or "utf-8"}
     try:
-        reader = pd.read_csv(path, sep=separator, chunksize=chunk_rows)
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, **text_options)
+        names = [str(name) for name in header.iloc[0]]
+        reader = pd.read_csv(path, chunksize=chunk_rows, **text_options)
         first = next(reader)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError,
-            StopIteration):
-        yield read_table(path)  # the data package's own reading and error messages
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, LookupError, ValueError, OSError,
+            IndexError, StopIteration):
+        yield read_table(path, **table_options)  # the data package's own reading and error messages
         return
     expected = getattr(run.preprocessor, "input_columns_", [])
-    if any(column not in first.columns for column in expected):
+    if len(set(names)) < len(names) or any(column not in first.columns for column in expected):
         reader.close()
-        yield read_table(path)  # e.g. another separator: read (or refused) exactly as a whole table
+        yield read_table(path, **table_options)  # a repeated name, another separator: read (or refused) as a whole
         return
     with reader:
         yield first
@@ -123,7 +129,11 @@ def _input_chunks(run: Any, data: Any, chunk_rows: int) -> Iterator[Any]:
                 chunk = next(reader)
             except StopIteration:
                 return
-            except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            except UnicodeDecodeError:
+                raise DataError(f"Table file '{path}' is not {text_options['encoding']} text after data row {start}; "
+                                "it looks like another encoding, e.g. latin-1 or cp1252 from Excel. Set data.encoding "
+                                "in the run's config, or save the file as UTF-8.") from None
+            except (pd.errors.ParserError, ValueError) as exc:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise DataError(f"Could not read table '{path}' after data row {start}: {reason}") from None
             yield chunk

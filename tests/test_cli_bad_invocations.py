@@ -165,7 +165,8 @@ def test_read_only_targets_are_refused_with_the_path(paths, command, capsys):
 ])
 def test_a_subprocess_shows_the_one_line_error_and_no_traceback(paths, argv, expected):
     argv = [str(part) for part in argv(paths)]
-    done = subprocess.run([sys.executable, "-m", "meddl", *argv], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "meddl", *argv], check=False, capture_output=True, text=True,
+                          timeout=120)
     _assert_one_line_error(argv, expected, done.returncode, done.stderr)
 
 

@@ -3,11 +3,12 @@
 import re
 
 import numpy as np
+import pytest
 import yaml
 
 import meddl
-from meddl.layers import Dense
 from meddl.cli import main
+from meddl.layers import Dense
 from meddl.training.progress import EpochProgress, epoch_lines, format_epoch_line
 
 from ..runs.conftest import diagnosis_config, patient_table
@@ -58,3 +59,12 @@ def test_epoch_line_shows_validation_loss_and_first_metric_only():
     line = format_epoch_line(2, 10, {"loss": 0.5, "auroc": 0.8, "val_loss": 0.6, "val_auroc": 0.75,
                                      "val_accuracy": 0.7}, 3.21)
     assert line == "epoch 3/10  loss 0.5000  val_loss 0.6000  val_auroc 0.7500  elapsed 3.2 s"
+
+
+@pytest.mark.parametrize("command", [["cv", "--folds", "2"], ["learning-curve", "--fractions", "0.5,1.0"]])
+def test_cv_and_learning_curve_print_epoch_lines_for_every_model_they_train(tmp_path, capsys, command):
+    config = _config(tmp_path)
+    assert main([command[0], str(config), "--out", str(tmp_path / "out"), *command[1:]]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("meddl: epoch")]
+    assert all(EPOCH_LINE.match(line) for line in lines), lines
+    assert sum(line.startswith("meddl: epoch 1/8") for line in lines) == 2  # two models, one line per epoch each

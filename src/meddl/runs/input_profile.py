@@ -31,7 +31,7 @@ from meddl.data import TabularPreprocessor
 from meddl.io import json_safe
 from meddl.runs.folder import RunFolder
 
-__all__ = ["InputProfile", "InputCheck", "UNLIKE_QUANTILE", "input_profile_files", "read_input_profile"]
+__all__ = ["UNLIKE_QUANTILE", "InputCheck", "InputProfile", "input_profile_files", "read_input_profile"]
 
 #: Share of training rows whose distance is below the "unlike the training data" threshold.
 UNLIKE_QUANTILE = 0.99
@@ -55,7 +55,7 @@ class InputCheck:
     n_unlike: int = 0
     n_with_warnings: int = 0
 
-    def combine(self, other: "InputCheck") -> "InputCheck":
+    def combine(self, other: InputCheck) -> InputCheck:
         """The check of two consecutive parts of one input."""
         def add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
             return {key: a.get(key, 0) + b.get(key, 0) for key in {**a, **b}}
@@ -107,7 +107,7 @@ class InputProfile:
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, preprocessor: TabularPreprocessor, *,
-            quantile: float = UNLIKE_QUANTILE) -> "InputProfile":
+            quantile: float = UNLIKE_QUANTILE) -> InputProfile:
         """Profile the training rows ``frame`` (after ``preprocessor`` was fitted on them)."""
         ranges = {}
         for column in preprocessor.numeric_columns_:
@@ -166,7 +166,7 @@ class InputProfile:
                 "distance_threshold": self.distance_threshold, "quantile": self.quantile}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "InputProfile":
+    def from_dict(cls, data: dict[str, Any]) -> InputProfile:
         threshold = data.get("distance_threshold")
         return cls({k: list(v) for k, v in data["numeric_ranges"].items()}, np.asarray(data["center"], dtype=float),
                    np.asarray(data["precision"], dtype=float), np.inf if threshold is None else float(threshold),

@@ -29,7 +29,7 @@ from meddl.errors import DataError, UnlikeTrainingDataWarning
 from meddl.io import atomic_text_writer
 from meddl.runs.input_profile import InputCheck
 
-__all__ = ["write_predictions", "WrittenPredictions", "DEFAULT_CHUNK_ROWS", "FORWARD_BATCH_ROWS"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "FORWARD_BATCH_ROWS", "WrittenPredictions", "write_predictions"]
 
 #: Rows per chunk: about 10-20 MB of a typical clinical table in memory at once, and few enough chunks
 #: that the per-chunk overhead (one forward pass each) is negligible.

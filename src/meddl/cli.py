@@ -9,21 +9,24 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from meddl.data import load_builtin
-from meddl.errors import MeddlError
+from meddl.errors import MeddlError, UnlikeTrainingDataWarning
 from meddl.explain import Explanation, explanation_section, trust_lines
 from meddl.io import atomic_write_json, atomic_write_text
 from meddl.runs import (RunFolder, compare_runs, export_onnx, load_config, load_run, rebuild_report, write_report)
 from meddl.runs.explain_outcomes import outcome_section
+from meddl.runs.streaming import write_predictions
 from meddl.sections import Section
 from meddl.studies import cross_validate, learning_curve, pretrain
 from meddl.studies.auto import train  # meddl.runs.train, plus model.preset 'auto' and MLflow tracking
 from meddl.studies.commands import add_tune_parser
 from meddl.studies.tracking import log_to_mlflow
+from meddl.training.progress import epoch_lines
 from meddl.version import __version__
 
 try:  # `meddl serve`, `meddl users`, `meddl audit` need the 'serve' extra; every other command works without it
@@ -104,12 +107,18 @@ def _launch_data_parallel(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    predictions = load_run(args.run_dir).predict(args.input, runtime=args.runtime)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnlikeTrainingDataWarning)
+        written = write_predictions(load_run(args.run_dir), args.input, args.out, runtime=args.runtime)
+    for warning in caught:
+        if issubclass(warning.category, UnlikeTrainingDataWarning):
+            print(f"meddl predict: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    if written.input_check is not None and written.input_check.n_with_warnings:
+        print(f"meddl predict: warning: {written.input_check.summary()}", file=sys.stderr)
     if args.out:
-        atomic_write_text(args.out, predictions.to_csv(index=False))
-        print(f"Wrote {len(predictions)} prediction(s) to {args.out}")
-    else:
-        print(predictions.to_csv(index=False), end="")
+        print(f"Wrote {written.rows} prediction(s) to {args.out}")
     return 0
 
 
@@ -378,8 +387,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 0
+    # Training commands without --verbose print one line per epoch on stderr when stdout is not a terminal.
+    progress = getattr(args, "verbose", None) is False and not sys.stdout.isatty()
     try:
-        return args.handler(args)
+        with epoch_lines(enabled=progress):
+            return args.handler(args)
     except MeddlError as exc:
         print(f"meddl {args.command}: error: {exc}", file=sys.stderr)
         return 1

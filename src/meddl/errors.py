@@ -18,6 +18,8 @@ __all__ = [
     "NotFittedError",
     "ModelFileError",
     "RunFolderError",
+    "OutputPathError",
+    "UnlikeTrainingDataWarning",
     "did_you_mean",
     "unknown_name_error",
     "MissingDependencyError",
@@ -47,6 +49,14 @@ class ModelFileError(MeddlError):
 
 class RunFolderError(MeddlError):
     """A run cannot be written where it was asked to go (the target is not a run folder, locked, read-only)."""
+
+
+class OutputPathError(MeddlError):
+    """An output file or folder cannot be written where it was asked to go (a folder, a file, no permission)."""
+
+
+class UnlikeTrainingDataWarning(UserWarning):
+    """Inputs to a prediction differ from the training data (a column empty or out of range in every row)."""
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from meddl.errors import ConfigError
+from meddl.errors import ConfigError, OutputPathError
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_json", "atomic_directory", "sha256_file",
-           "current_umask", "json_safe", "json_float", "write_json", "read_yaml"]
+__all__ = ["check_output_folder", "atomic_text_writer", "atomic_write_text", "atomic_write_bytes", "atomic_write_json",
+           "atomic_directory", "sha256_file", "current_umask", "json_safe", "json_float", "write_json", "read_yaml"]
 
 
 def current_umask() -> int:
@@ -53,11 +53,37 @@ def _follow_umask(path: Path, mode: int) -> None:
                 os.chmod(os.path.join(root, name), 0o666 & ~mask)
 
 
+def _create_beside(path: Path, create):
+    """Make ``path``'s parent folder and a temporary beside ``path``; an OS refusal names the path."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return create()
+    except OSError as exc:
+        raise OutputPathError(f"'{path}' cannot be written ({exc.strerror or exc}). Choose a location you can "
+                              "write to.") from None
+
+
+def check_output_folder(path: str | os.PathLike) -> Path:
+    """Before a long computation: refuse an output folder that is an existing file or cannot be written.
+
+    Raises:
+        OutputPathError: naming the path, so nothing is computed only to be thrown away.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"'{path}' is an existing file; a folder is written there. Choose another path.")
+    probe = _create_beside(path, lambda: tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent))
+    os.close(probe[0])
+    os.unlink(probe[1])
+    return path
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder, then rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise OutputPathError(f"'{path}' is a folder; expected the name of a file to write. Choose another path.")
+    fd, tmp = _create_beside(path, lambda: tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -77,6 +103,30 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+@contextlib.contextmanager
+def atomic_text_writer(path: str | os.PathLike) -> Iterator[Any]:
+    """An open text handle on a temporary beside ``path``, renamed to ``path`` only when the block succeeds.
+
+    For output written piece by piece (e.g. predictions of a large table, chunk after chunk): the file
+    the user keeps is never half-written, and on an error ``path`` is left exactly as it was.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(f"'{path}' is a folder; expected the name of a file to write. Choose another path.")
+    fd, tmp = _create_beside(path, lambda: tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        _follow_umask(Path(tmp), 0o666)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
     """Write ``data`` as indented JSON to ``path`` atomically (NaN is refused: JSON has none)."""
     return atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
@@ -90,8 +140,10 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     if the block raises, ``path`` is left exactly as it was.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"'{path}' is an existing file; a folder is written there. Choose another path.")
+    tmp = Path(_create_beside(path, lambda: tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp",
+                                                             dir=path.parent)))
     try:
         yield tmp
     except BaseException:

@@ -357,6 +357,8 @@ def read_config_source(config: str | Path | dict[str, Any]) -> tuple[dict[str, A
     """The raw mapping of a config (a YAML path or a dict) and the folder relative paths resolve against."""
     if isinstance(config, (str, Path)):
         path = Path(config)
+        if path.is_dir():
+            raise ConfigError(f"Config file '{path}' is a folder; expected a YAML file (e.g. config.yaml).")
         if not path.is_file():
             raise ConfigError(f"Config file '{path}' does not exist.")
         raw = read_yaml(path)  # refuses duplicate keys and non-UTF-8 text

@@ -95,6 +95,8 @@ class RunFolder:
     ONNX_INT8 = "model.int8.onnx"
     EXPORT_REPORT = "model.onnx.json"
     AUGMENTATION_EXAMPLES = "augmentation_examples.png"
+    #: training ranges and distance scale of a table run's inputs (meddl.runs.input_profile)
+    INPUT_PROFILE = "input_profile.json"
     #: files that tools rebuild after training: outside the manifest
     REBUILDABLE = (MANIFEST, REPORT, SECTIONS, EXPLANATIONS, ONNX, ONNX_INT8, EXPORT_REPORT)
 
@@ -182,6 +184,10 @@ class RunFolder:
 
     def read_preprocessing(self) -> dict[str, Any] | None:
         return self.read_json(self.PREPROCESSING) if (self.path / self.PREPROCESSING).is_file() else None
+
+    def read_input_profile(self) -> dict[str, Any] | None:
+        """``input_profile.json`` (table runs since meddl 0.2), or ``None`` where the run has none."""
+        return self.read_json(self.INPUT_PROFILE) if self.file(self.INPUT_PROFILE).is_file() else None
 
     def read_split(self) -> pd.DataFrame:
         return self._read_csv(self.path / self.SPLIT, dtype={"row_id": str})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -9,12 +10,13 @@ import numpy as np
 import pandas as pd
 from meddl.data import (ImagePreprocessor, TabularPreprocessor, list_image_files, load_medmnist_npz, read_image_files,
                         read_table, resize_images)
-from meddl.errors import DataError, MeddlError
+from meddl.errors import DataError, MeddlError, UnlikeTrainingDataWarning
 from meddl.evaluation import ConformalClassifier, PlattScaler, TemperatureScaler
 from meddl.models.ensemble import combine_outputs, member_outputs
 from meddl.models.onnx import OnnxModel
 from meddl.runs.config import upgrade_v1_config
 from meddl.runs.folder import RunFolder
+from meddl.runs.input_profile import InputCheck, read_input_profile
 from meddl.runs.registry import get_task, load_config
 from meddl.runs.result import RunInfo
 from meddl.runs.supervised import encode_classes, output_to_scores
@@ -47,6 +49,7 @@ class Run:
         self.config = load_config(raw_config)
         self.model = self.task_plugin.load_model(self.folder, self.info)
         self.preprocessor = _load_preprocessor(self.folder)
+        self.input_profile = read_input_profile(self.folder)
         self.class_names = self.run_info.class_names
         self.threshold = self.run_info.threshold
         self.calibrator = _load_calibrator(self.info.get("calibration"))
@@ -73,8 +76,25 @@ class Run:
         exported ``model.onnx`` with ONNX Runtime instead of PyTorch (``meddl export`` first).
         Ensembles add the spread across members: ``prob_<class>_sd``, ``prob_<class>_low``
         and ``prob_<class>_high`` (a 95% interval; ``predicted_*`` for regression).
+        Table runs add ``warnings``: per row, the imputed columns, the columns outside the training range and
+        "unlike the training data" (empty when none); a column empty or out of range in every row also
+        raises an ``UnlikeTrainingDataWarning`` naming it.
         """
-        return self.task_plugin.predict(self, data, runtime=runtime)
+        predictions, check = self.predict_with_input_check(data, runtime=runtime)
+        for message in check.column_warnings() if check is not None else ():
+            warnings.warn(message, UnlikeTrainingDataWarning, stacklevel=2)
+        return predictions
+
+    def predict_with_input_check(self, data: Any, *, runtime: str = "torch") -> tuple[pd.DataFrame, InputCheck | None]:
+        """``predict`` without the summary warnings: the predictions (with a ``warnings`` column for table
+        runs) and the :class:`~meddl.runs.input_profile.InputCheck` behind it (``None`` for other runs)."""
+        if self.input_profile is None or self.info["input"]["kind"] != "table":
+            return self.task_plugin.predict(self, data, runtime=runtime), None
+        frame = _as_frame(data, self.config.data)
+        predictions = self.task_plugin.predict(self, frame, runtime=runtime)
+        check = self.input_profile.check(frame, self.preprocessor)
+        predictions["warnings"] = check.row_warnings
+        return predictions, check
 
     def evaluate(self, data: Any, *, label: str | None = None, n_resamples: int = 1000, seed: int = 0) -> dict:
         """Score the saved model on new labelled data, with 95% CIs.

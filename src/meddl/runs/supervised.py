@@ -24,6 +24,7 @@ from meddl.runs.config import RunConfig
 from meddl.runs.datasets import (LoadedData, PreparedSplits, load_data, missingness, split_labels, split_rows,
                                  table_schema)
 from meddl.runs.fitting import fit_models, recipe_outputs
+from meddl.runs.input_profile import input_profile_files
 from meddl.runs.log import RunLog
 from meddl.runs.result import RunInfo, RunResult
 
@@ -239,7 +240,9 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
                      metrics=metrics, predictions=predictions,
                      split=pd.DataFrame({"row_id": data.row_ids, "split": split_labels(len(data), splits),
                                          **({"patient_id": data.groups} if data.groups is not None else {})}),
-                     extra_files=outputs_of_recipe.files, sections=outputs_of_recipe.sections,
+                     extra_files={**outputs_of_recipe.files,
+                                  **input_profile_files(_training_frame(data, splits), preprocessor)},
+                     sections=outputs_of_recipe.sections,
                      members=outputs_of_recipe.members, member_histories=outputs_of_recipe.member_histories)
 
 
@@ -329,6 +332,10 @@ def prediction_frame(row_ids, truth, scores: np.ndarray, class_names, threshold,
     for key, values in (extra or {}).items():
         columns.setdefault(key, values)
     return pd.DataFrame(columns)
+
+
+def _training_frame(data: LoadedData, splits: PreparedSplits) -> pd.DataFrame | None:
+    return data.features.iloc[splits.train] if data.kind == "table" else None
 
 
 def _input_schema(data: LoadedData, preprocessor) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from meddl.runs.datasets import (LoadedData, missingness, read_frame, split_labe
                                  table_schema)
 from meddl.runs.explain_outcomes import explain_outcome_run
 from meddl.runs.folder import RunFolder
+from meddl.runs.input_profile import input_profile_files
 from meddl.runs.log import RunLog
 from meddl.runs.model_size import count_parameters
 from meddl.runs.registry import Task, register_task
@@ -264,6 +265,7 @@ def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
         details={"duration": duration_column, "event": event_column, "horizons": [float(h) for h in horizons]})
     return RunResult(config=config, info=info, model=model, preprocessor=preprocessor, metrics=metrics,
                      predictions=predictions, sections=sections,
+                     extra_files=input_profile_files(data.features.iloc[splits.train], preprocessor),
                      split=pd.DataFrame({"row_id": data.row_ids, "split": split_labels(len(data), splits)}))
 
 

@@ -29,6 +29,7 @@ from meddl.runs.config import DataConfig, EvaluationConfig, ModelConfig, RunConf
 from meddl.runs.datasets import LoadedData, missingness, read_frame, split_labels, split_rows, table_columns, table_schema
 from meddl.runs.explain_outcomes import explain_outcome_run
 from meddl.runs.folder import RunFolder
+from meddl.runs.input_profile import input_profile_files
 from meddl.runs.log import RunLog
 from meddl.runs.model_size import count_parameters
 from meddl.runs.registry import Task, register_task
@@ -290,6 +291,7 @@ def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
                  "support": [lower, upper], "propensity": propensity.to_dict()})
     return RunResult(config=config, info=info, model=estimator, preprocessor=preprocessor, metrics=metrics,
                      predictions=predictions, sections=sections,
+                     extra_files=input_profile_files(data.features.iloc[splits.train], preprocessor),
                      split=pd.DataFrame({"row_id": data.row_ids, "split": split_labels(len(data), splits)}))
 
 

@@ -36,7 +36,7 @@ import yaml
 from meddl.data import kfold_splits, train_val_test_split
 from meddl.errors import ConfigError, DataError
 from meddl.evaluation import evaluate_predictions
-from meddl.io import atomic_directory, json_safe
+from meddl.io import atomic_directory, check_output_folder, json_safe
 from meddl.runs import Run, RunFolder, RunLog, get_task, load_config, write_report
 from meddl.runs.datasets import PreparedSplits
 from meddl.runs.diagnosis import SupervisedTask
@@ -145,6 +145,7 @@ def cross_validate(config, folds: int = 5, repeats: int = 1, out: str | Path | N
         raise ConfigError(f"The 'val_size' parameter of cross_validate must be a float in (0, 1): each fold needs a "
                           f"validation part for early stopping and the threshold. Got {fraction!r} instead.")
     out = Path(out) if out is not None else Path("runs") / f"cv-{config.task}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    check_output_folder(out)  # a file or an unwritable place is refused before any training
     log = RunLog(echo=verbose)
     log(f"meddl cv: {folds} folds x {repeats} repeat(s), task {config.task}, data source {config.data.source}.")
     data, y, class_names = load_targets(config, log)

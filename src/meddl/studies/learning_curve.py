@@ -34,7 +34,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from meddl.errors import ConfigError
-from meddl.io import atomic_directory, json_safe
+from meddl.io import atomic_directory, check_output_folder, json_safe
 from meddl.runs import RunLog, load_config
 from meddl.runs.datasets import PreparedSplits, split_rows
 from meddl.runs.supervised import train_supervised
@@ -161,6 +161,7 @@ def learning_curve(config, fractions=(0.1, 0.25, 0.5, 1.0), out: str | Path | No
     config = load_config(config)
     fractions = _check_fractions(fractions)
     out = Path(out) if out is not None else Path("runs") / f"learning-curve-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    check_output_folder(out)  # a file or an unwritable place is refused before any training
     log = RunLog(echo=verbose)
     log(f"meddl learning-curve: fractions {fractions}, task {config.task}, data source {config.data.source}.")
     data, y, class_names = load_targets(config, log)

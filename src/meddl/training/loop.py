@@ -147,7 +147,7 @@ class TrainingLoop:
             callback.set_context(model_for_callbacks if model_for_callbacks is not None else self.module, self)
         self.stop_training = False
         for callback in callbacks:
-            callback.on_train_begin()
+            callback.on_train_begin({"epochs": epochs})
         if self.precision == "auto":
             self._resolve_auto_precision(train, size)
         module, optimizer, step_loss = self.module, self.optimizer, self.step_loss

@@ -37,6 +37,10 @@ __all__ = ["UNLIKE_QUANTILE", "InputCheck", "InputProfile", "input_profile_files
 UNLIKE_QUANTILE = 0.99
 
 
+#: a column-wide warning ("outside the training range in every row") needs at least this many rows
+MIN_ROWS_FOR_COLUMN_WARNINGS = 5
+
+
 @dataclass
 class InputCheck:
     """What :meth:`InputProfile.check` found: a warning text per row, and counts for the summary.
@@ -67,8 +71,14 @@ class InputCheck:
                           self.n_unlike + other.n_unlike, self.n_with_warnings + other.n_with_warnings)
 
     def column_warnings(self) -> list[str]:
-        """One message per column missing in every row, or outside the training range in every row that has it."""
+        """One message per column missing in every row, or outside the training range in every row that has it.
+
+        Only for inputs of several rows (a systematic error such as a unit mix-up shows there); a single
+        patient's values are already named in its row's warnings.
+        """
         messages = []
+        if self.n_rows < MIN_ROWS_FOR_COLUMN_WARNINGS:
+            return messages
         for column, count in self.missing.items():
             if self.n_rows and count == self.n_rows:
                 messages.append(f"Column {column!r} is empty in all {self.n_rows} rows: every value was imputed "
@@ -128,8 +138,12 @@ class InputProfile:
         """Mahalanobis distance of each row of (preprocessed) ``features`` from the training centre."""
         return _distances(np.asarray(features, dtype=np.float64), self.center, self.precision)
 
-    def check(self, frame: pd.DataFrame, preprocessor: TabularPreprocessor) -> InputCheck:
-        """Per-row warnings for ``frame`` (raw input columns, as given to ``Run.predict``)."""
+    def check(self, frame: pd.DataFrame, preprocessor: TabularPreprocessor,
+              features: np.ndarray | None = None) -> InputCheck:
+        """Per-row warnings for ``frame`` (raw input columns, as given to ``Run.predict``).
+
+        ``features``: ``preprocessor.transform(frame)`` when the caller has it already (it is not computed twice).
+        """
         n = len(frame)
         notes: list[list[str]] = [[] for _ in range(n)]
         check = InputCheck([], n)
@@ -150,7 +164,9 @@ class InputProfile:
                     notes[row].append(f"{kind}: {column}")
             imputed_rows |= missing
             outside_rows |= outside
-        unlike = self.distances(preprocessor.transform(frame)) > self.distance_threshold
+        if features is None:
+            features = preprocessor.transform(frame)
+        unlike = self.distances(features) > self.distance_threshold
         for row in np.flatnonzero(unlike):
             notes[row].append("unlike the training data")
         check.row_warnings = [_join(row_notes) for row_notes in notes]

@@ -57,6 +57,7 @@ class Run:
         n_members = int((self.info.get("ensemble") or {}).get("members", 1))
         self.members = [self.model] if n_members == 1 else self.folder.load_members(n_members, first=self.model)
         self._onnx = None
+        self._features_of = None  # (input, features(input)) while one prediction is being made
 
     @property
     def metrics(self) -> dict:
@@ -91,8 +92,12 @@ class Run:
         if self.input_profile is None or self.info["input"]["kind"] != "table":
             return self.task_plugin.predict(self, data, runtime=runtime), None
         frame = _as_frame(data, self.config.data)
-        predictions = self.task_plugin.predict(self, frame, runtime=runtime)
-        check = self.input_profile.check(frame, self.preprocessor)
+        self._features_of = (frame, self.features(frame))  # the task's predict reuses them: transformed once
+        try:
+            predictions = self.task_plugin.predict(self, frame, runtime=runtime)
+        finally:
+            features, self._features_of = self._features_of[1][0], None
+        check = self.input_profile.check(frame, self.preprocessor, features)
         predictions["warnings"] = check.row_warnings
         return predictions, check
 
@@ -120,6 +125,8 @@ class Run:
     # -- inputs and outputs, for the task plug-ins -----------------------------
     def features(self, data: Any) -> tuple[np.ndarray, np.ndarray, pd.DataFrame | None]:
         """Turn raw input into model features; returns (features, row ids, the raw table or None)."""
+        if self._features_of is not None and self._features_of[0] is data:
+            return self._features_of[1]
         if self.preprocessor is None:
             raise MeddlError(f"'{self.path / RunFolder.PREPROCESSING}' is missing: this run cannot turn raw input "
                              f"into features. Train the run again.")

@@ -147,23 +147,27 @@ class InputProfile:
         n = len(frame)
         notes: list[list[str]] = [[] for _ in range(n)]
         check = InputCheck([], n)
-        imputed_rows, outside_rows = np.zeros(n, bool), np.zeros(n, bool)
-        for column in preprocessor.input_columns_:
-            raw = frame[column]
-            missing = raw.isna().to_numpy()
-            check.missing[column], check.present[column] = int(missing.sum()), int((~missing).sum())
-            outside = np.zeros(n, bool)
-            if column in self.numeric_ranges:
-                low, high = self.numeric_ranges[column]
-                values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-                with np.errstate(invalid="ignore"):
-                    outside = (values < low) | (values > high)
-                check.out_of_range[column], check.ranges[column] = int(outside.sum()), [low, high]
-            for rows, kind in ((missing, "imputed"), (outside, "outside training range")):
-                for row in np.flatnonzero(rows):
-                    notes[row].append(f"{kind}: {column}")
-            imputed_rows |= missing
-            outside_rows |= outside
+        columns = list(preprocessor.input_columns_)
+        missing = frame[columns].isna().to_numpy()  # one pass over the table, not one per column
+        ranged = [c for c in columns if c in self.numeric_ranges]
+        block = frame[ranged]
+        try:
+            values = block.to_numpy(dtype=float)
+        except (TypeError, ValueError):  # text in a numeric column: the preprocessing names it
+            values = block.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        low = np.asarray([self.numeric_ranges[c][0] for c in ranged])
+        high = np.asarray([self.numeric_ranges[c][1] for c in ranged])
+        with np.errstate(invalid="ignore"):
+            outside = (values < low) | (values > high)
+        for j, column in enumerate(columns):
+            check.missing[column], check.present[column] = int(missing[:, j].sum()), int(n - missing[:, j].sum())
+        for k, column in enumerate(ranged):
+            check.out_of_range[column], check.ranges[column] = int(outside[:, k].sum()), self.numeric_ranges[column]
+        for row, j in zip(*np.nonzero(missing)):
+            notes[row].append(f"imputed: {columns[j]}")
+        for row, k in zip(*np.nonzero(outside)):
+            notes[row].append(f"outside training range: {ranged[k]}")
+        imputed_rows, outside_rows = missing.any(axis=1), outside.any(axis=1)
         if features is None:
             features = preprocessor.transform(frame)
         unlike = self.distances(features) > self.distance_threshold

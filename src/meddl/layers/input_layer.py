@@ -29,7 +29,8 @@ class InputLayer(Layer):
 
     def __init__(self, shape: tuple[int, ...] | None = None, *, batch_size: int | None = None, name: str | None = None,
                  batch_shape: tuple | None = None, input_shape: tuple | None = None, dtype=None, **ignored):
-        super().__init__(name=name, dtype=dtype)
+        super().__init__(name=name)
+        self.input_dtype = dtype  # e.g. "int32" for codes fed to an Embedding; data are converted by the model
         if shape is None and batch_shape is not None:  # Keras's saved configs use batch_shape=(None, ...)
             shape = tuple(batch_shape)[1:]
         if shape is None:

@@ -23,7 +23,7 @@ from typing import Any
 from torch import nn
 
 from meddl.errors import MeddlError
-from meddl.layers.base import Layer
+from meddl.layers.base import Layer, unique_layer_name
 from meddl.layers.input_layer import InputLayer
 from meddl.layers.registry import deserialize, register_layer_class, serialize
 from meddl.layers.symbolic import Node, SymbolicTensor, flatten_symbolic
@@ -40,7 +40,7 @@ class Functional(Model):
     """A model defined by its symbolic ``inputs`` and ``outputs`` (use ``meddl.Model(inputs, outputs)``)."""
 
     def __init__(self, inputs=None, outputs=None, name: str | None = None, trainable: bool = True, **ignored):
-        super().__init__(name=name or "functional", trainable=trainable)
+        super().__init__(name=name or unique_layer_name("functional"), trainable=trainable)
         self._single_input = isinstance(inputs, SymbolicTensor)
         self._single_output = isinstance(outputs, SymbolicTensor)
         self.inputs = flatten_symbolic(inputs, "inputs")

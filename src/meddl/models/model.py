@@ -87,6 +87,15 @@ class Model(Layer):
     def default_name(self) -> str:
         return "model"
 
+    @property
+    def input(self):
+        """The model's symbolic input (a list for several), as Keras's ``model.input``."""
+        return _one_or_all(getattr(self, "inputs", None), self.name, "input")
+
+    @property
+    def output(self):
+        return _one_or_all(getattr(self, "outputs", None), self.name, "output")
+
     def _require_built(self, action: str) -> None:
         if not len(self.layers):
             raise NotFittedError(f"Cannot {action}: the {type(self).__name__} model has no layers. Add layers first.")
@@ -469,6 +478,12 @@ class Model(Layer):
 
 
 _FUNCTIONAL_CLASS: list[type] = []  # filled by functional.py, so Model(inputs, outputs) can make one
+
+
+def _one_or_all(tensors, name: str, what: str):
+    if not tensors:
+        raise MeddlError(f"Model '{name}' has no symbolic {what} yet: give it an Input or input_shape, or build it.")
+    return tensors[0] if len(tensors) == 1 else list(tensors)
 
 
 def _check_int(value: Any, argument: str, minimum: int) -> None:

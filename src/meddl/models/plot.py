@@ -19,9 +19,10 @@ def model_graph(model) -> list[tuple[str, str, list[str]]]:
     graph = []
     previous: list[str] = []
     for layer in model.layers:
-        sources = [item.split("[")[0] for item in connections[layer.name]] if connections else previous
-        if connections and layer.name not in connections:
-            sources = []
+        if connections:
+            sources = [item.split("[")[0] for item in connections.get(layer.name, [])]
+        else:
+            sources = previous
         label = f"{layer.name} ({type(layer).__name__})"
         graph.append((layer.name, label, sources))
         previous = [layer.name]

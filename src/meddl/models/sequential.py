@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from meddl.errors import DataError, MeddlError
-from meddl.layers.base import Layer, reserve_layer_name
+from meddl.layers.base import Layer, reserve_layer_name, unique_layer_name
 from meddl.layers.input_layer import Input, InputLayer
 from meddl.layers.registry import deserialize, register_layer_class, serialize
 from meddl.layers.symbolic import SymbolicTensor
@@ -48,7 +48,7 @@ class Sequential(Model):
     """
 
     def __init__(self, layers: Sequence[Layer] | None = None, *, name: str | None = None, trainable: bool = True):
-        super().__init__(name=name or "sequential", trainable=trainable)
+        super().__init__(name=name or unique_layer_name("sequential"), trainable=trainable)
         self.layers = nn.ModuleList()
         self.inputs: list[SymbolicTensor] | None = None
         self.outputs: list[SymbolicTensor] | None = None

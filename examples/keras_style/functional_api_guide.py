@@ -103,8 +103,17 @@ rng = np.random.default_rng(0)
 title_data = rng.integers(num_words, size=(64, 10))
 body_data = rng.integers(num_words, size=(64, 30))
 tags_data = rng.integers(2, size=(64, num_tags)).astype("float32")
+priority_targets = rng.random(size=(64, 1))
+department_targets = rng.integers(2, size=(64, num_departments)).astype("float32")
+ticket_model.compile(optimizer=keras.optimizers.RMSprop(1e-3),
+                     loss={"priority": keras.losses.BinaryCrossentropy(from_logits=True),
+                           "department": keras.losses.CategoricalCrossentropy(from_logits=True)},
+                     loss_weights={"priority": 1.0, "department": 0.2})
+ticket_history = ticket_model.fit({"title": title_data, "body": body_data, "tags": tags_data},
+                                  {"priority": priority_targets, "department": department_targets},
+                                  epochs=args.epochs, batch_size=32, verbose=0)
 priority, department = ticket_model.predict({"title": title_data, "body": body_data, "tags": tags_data})
-print("ticket outputs:", priority.shape, department.shape)
+print("ticket outputs:", priority.shape, department.shape, "- loss:", ticket_history.history["loss"])
 
 # A small ResNet: the Add layer makes the skip connections.
 inputs = keras.Input(shape=(28, 28, 1), name="img")

@@ -107,7 +107,32 @@ def test_disconnected_graph_and_bad_inputs_are_explained():
         meddl.Model(a, joined)
     with pytest.raises(MeddlError, match="symbolic tensors"):
         meddl.Model(np.zeros(3), joined)
-    with pytest.raises(MeddlError, match="several outputs"):
-        model = meddl.Model([a, b], [joined, joined])
-        model.compile(optimizer="adam", loss="mse")
-        model.fit([np.zeros((4, 3))] * 2, [np.zeros((4, 6))] * 2, verbose=0)
+    model = meddl.Model([a, b], [joined, joined])
+    with pytest.raises(MeddlError, match="several outputs are not supported"):
+        model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    model.compile(optimizer="adam", loss="mse")
+    with pytest.raises(meddl.DataError, match="2 outputs"):
+        model.fit([np.zeros((4, 3))] * 2, np.zeros((4, 6)), verbose=0)
+
+
+def test_several_outputs_train_on_the_weighted_sum_of_their_losses(tmp_path):
+    inputs = meddl.Input(shape=(4,))
+    hidden = layers.Dense(8, activation="relu")(inputs)
+    risk = layers.Dense(1, activation="sigmoid", name="risk")(hidden)
+    grade = layers.Dense(3, activation="softmax", name="grade")(hidden)
+    model = meddl.Model(inputs, [risk, grade])
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4)).astype(np.float32)
+    y_risk, y_grade = (x[:, 0] > 0).astype(int), rng.integers(0, 3, 40)
+    model.compile(optimizer="adam", loss={"risk": "binary_crossentropy", "grade": "sparse_categorical_crossentropy"},
+                  loss_weights={"risk": 1.0, "grade": 0.0})
+    model.fit(x, {"risk": y_risk, "grade": y_grade}, epochs=1, verbose=0)
+    with_weights = model.evaluate(x, [y_risk, y_grade])
+    probabilities = model.predict(x)[0][:, 0]
+    expected = -np.mean(y_risk * np.log(probabilities) + (1 - y_risk) * np.log(1 - probabilities))
+    assert with_weights == pytest.approx(expected, rel=1e-4)  # grade's loss weighs 0
+    history = model.fit(x, [y_risk, y_grade], epochs=2, verbose=0, validation_split=0.25)
+    assert set(history.history) == {"loss", "val_loss"}
+    model.save(tmp_path / "two_heads")
+    loaded = meddl.load_model(tmp_path / "two_heads")
+    assert loaded.loss_weights == [1.0, 0.0]

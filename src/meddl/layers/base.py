@@ -260,6 +260,7 @@ class Layer(nn.Module):
                                  "(or give the model an Input / input_shape).")
 
     def __call__(self, *args, **kwargs):
+        # The per-batch path of training is the first check, `built`, and the try: kept this short on purpose.
         inputs = args[0] if args else None
         if type(inputs) is not torch.Tensor:  # noqa: E721 - the fast path is exactly a plain tensor
             if is_symbolic(inputs):
@@ -269,27 +270,32 @@ class Layer(nn.Module):
             args = (inputs, *args[1:])
         if not self.built:
             self.build_for(_shape_of(inputs))
-        training = kwargs.pop("training", None)
-        if training is None or bool(training) == self.training:
-            return self._checked_call(inputs, args, kwargs)
-        previous = self.training
-        self.train(bool(training))
-        try:
-            return self._checked_call(inputs, args, kwargs)
-        finally:
-            self.train(previous)
-
-    def _checked_call(self, inputs, args, kwargs):
+        if kwargs and "training" in kwargs:
+            training = kwargs.pop("training")
+            if training is not None and bool(training) != self.training:
+                return self._call_in_mode(bool(training), inputs, args, kwargs)
         try:
             return nn.Module.__call__(self, *args, **kwargs)
         except RuntimeError as exc:
-            received = _shape_of(inputs)
-            if received != self.input_shape_ and not isinstance(received, list):
-                raise MeddlError(
-                    f"Input 0 of layer '{self.name}' ({type(self).__name__}) is incompatible with the layer: "
-                    f"expected shape {_fmt(self.input_shape_)}, but received input with shape {_fmt(received)}."
-                ) from None
-            raise exc
+            raise self._explain(exc, inputs) from None
+
+    def _call_in_mode(self, training: bool, inputs, args, kwargs):
+        previous = self.training
+        self.train(training)
+        try:
+            return self(*args, **kwargs)
+        finally:
+            self.train(previous)
+
+    def _explain(self, exc: RuntimeError, inputs) -> Exception:
+        """A shape mismatch becomes meddl's error with the expected and received shapes; anything else stays."""
+        received = _shape_of(inputs)
+        if received != self.input_shape_ and not isinstance(received, list):
+            return MeddlError(
+                f"Input 0 of layer '{self.name}' ({type(self).__name__}) is incompatible with the layer: "
+                f"expected shape {_fmt(self.input_shape_)}, but received input with shape {_fmt(received)}."
+            )
+        return exc
 
     def _compute_dtype(self) -> torch.dtype:
         for tensor in itertools.chain(self.parameters(), self.buffers()):

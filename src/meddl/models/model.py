@@ -23,7 +23,7 @@ from torch import nn
 from meddl.errors import DataError, MeddlError, ModelFileError, NotFittedError
 from meddl.layers import activations
 from meddl.layers.base import Layer
-from meddl.models import saving
+from meddl.models import multi_output, saving
 from meddl.models.inputs import as_array, check_finite, check_input_shape, check_same_length
 from meddl.models.summary import format_summary
 from meddl.models.weighting import sample_weights
@@ -51,6 +51,8 @@ class Model(Layer):
     def __init__(self, *, name: str | None = None, trainable: bool = True):
         super().__init__(name=name, trainable=trainable)
         self.loss: losses_module.Loss | None = None
+        self.output_losses: list[losses_module.Loss] | None = None  # one per output, for several outputs
+        self.loss_weights: list[float] | None = None
         self.optimizer: optimizers_module.Optimizer | None = None
         self.metric_functions: list[tuple[str, Any]] = []
         self.device = torch.device("cpu")
@@ -153,9 +155,23 @@ class Model(Layer):
     def compile(self, optimizer: str | dict | optimizers_module.Optimizer = "rmsprop",
                 loss: str | dict | losses_module.Loss | None = None, metrics: Sequence | None = None, *,
                 learning_rate: float | None = None, device: str | torch.device = "auto",
-                precision: str = "fp32", **ignored) -> None:
-        """Choose the optimizer, loss and metrics (by name or object), the device and the precision."""
+                precision: str = "fp32", loss_weights=None, **ignored) -> None:
+        """Choose the optimizer, loss and metrics (by name or object), the device and the precision.
+
+        A model with several outputs takes one loss for all, a list, or a dict by output name, and
+        optional ``loss_weights`` (list or dict); training minimises the weighted sum, as in Keras.
+        """
         self.optimizer = optimizers_module.get(optimizer, learning_rate)
+        self.output_losses, self.loss_weights = None, None
+        if len(self.outputs_list()) > 1:
+            names = self.output_names
+            self.output_losses = multi_output.per_output(loss, names, "loss", losses_module.check_loss)
+            self.loss_weights = multi_output.per_output(1.0 if loss_weights is None else loss_weights, names,
+                                                        "loss_weights", float)
+            if metrics:
+                raise MeddlError("Metrics for a model with several outputs are not supported by meddl yet; "
+                                 "compile without metrics and evaluate each output with meddl.metrics.")
+            loss = self.output_losses[0]
         self.loss = losses_module.check_loss(loss)
         if isinstance(metrics, str) or callable(metrics):
             metrics = [metrics]
@@ -176,6 +192,8 @@ class Model(Layer):
             raise NotFittedError(f"Cannot {action}: call compile(optimizer=..., loss=...) first.")
 
     def _uses_logits(self) -> bool:
+        if self.output_losses is not None:
+            return False
         return (not self.loss.from_logits) and self.loss.logits_activation == self.final_activation
 
     def _step_loss(self, logits_mode: bool, module: nn.Module | None = None):
@@ -184,6 +202,16 @@ class Model(Layer):
         if logits_mode:
             loss = type(self.loss)(**{key: v for key, v in self.loss.get_config().items() if key != "name"})
             loss.from_logits = True
+
+        if self.output_losses is not None:
+            losses, weights, m = self.output_losses, self.loss_weights, len(self.output_losses)
+
+            def step_losses(batch):
+                out = module(batch[0] if k == 1 else list(batch[:k]))
+                sample_weight = batch[k + m] if len(batch) > k + m else None
+                return multi_output.weighted_loss(losses, weights, out, batch[k:k + m], sample_weight), None
+
+            return step_losses
 
         def step_loss(batch):
             if model.batch_transform is not None and model.training:
@@ -205,6 +233,7 @@ class Model(Layer):
             metrics=self.metric_functions, metric_kind=self.loss.target_kind,
             output_transform=activations.get(self.final_activation) if logits_mode else None,
             device=self.device, precision=self.precision, threads=self._training_threads(), n_inputs=self.n_inputs,
+            n_targets=1 if self.output_losses is None else len(self.output_losses),
         )
 
     # Below this many multiply-adds per batch (about 2 x parameters x batch size), one CPU thread trains a
@@ -278,13 +307,13 @@ class Model(Layer):
             check_same_length(arrays[0], array, f"{argument}[0]", f"{argument}[i]")
         return arrays
 
-    def _prepare_xy(self, x, y, x_name="x", y_name="y") -> tuple[list[torch.Tensor], torch.Tensor]:
+    def _prepare_xy(self, x, y, x_name="x", y_name="y") -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Input tensors and target tensors (one per output)."""
         arrays = self._prepare_x(x, x_name)
-        if isinstance(y, (list, tuple)) and len(y) == 1 and np.ndim(y[0]) >= 1 and len(self.outputs_list()) == 1:
+        if self.output_losses is not None:
+            return [self._to_device(a) for a in arrays], multi_output.prepare_targets(self, y, len(arrays[0]), y_name)
+        if isinstance(y, (list, tuple)) and len(y) == 1 and np.ndim(y[0]) >= 1:
             y = y[0]
-        if isinstance(y, (list, tuple, dict)) and len(self.outputs_list()) > 1:
-            raise MeddlError("fit/evaluate with several outputs is not supported yet: give the model one output "
-                             "(e.g. a Concatenate of the heads) or train each head as its own model.")
         y_array = as_array(y, y_name)
         check_finite(y_array, y_name)
         check_same_length(arrays[0], y_array, x_name, y_name)
@@ -293,7 +322,7 @@ class Model(Layer):
         targets = self.loss.prepare_targets(y_array, self._output_units(), y_name)
         if targets.is_floating_point():
             targets = targets.to(self.dtype)
-        return [self._to_device(a) for a in arrays], targets.to(self.device)
+        return [self._to_device(a) for a in arrays], [targets.to(self.device)]
 
     def outputs_list(self) -> list:
         return [None]
@@ -329,28 +358,30 @@ class Model(Layer):
             set_seed(seed)
             if self.built and not self._trained:
                 self.reset_weights()
-        xs, y_t = self._prepare_xy(x, y)
-        weights = sample_weights(y_t, self.loss, class_weight, sample_weight)
+        xs, ys = self._prepare_xy(x, y)
+        if len(ys) > 1 and class_weight is not None:
+            raise MeddlError("class_weight is for single-output models; use sample_weight with several outputs.")
+        weights = sample_weights(ys[0], self.loss, class_weight, sample_weight)
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise DataError("'validation_data' must be a tuple (x_val, y_val); got "
                                 f"{type(validation_data).__name__}.")
-            val_xs, val_y = self._prepare_xy(validation_data[0], validation_data[1], "validation_data[0]",
-                                             "validation_data[1]")
-            validation = (*val_xs, val_y)
+            val_xs, val_ys = self._prepare_xy(validation_data[0], validation_data[1], "validation_data[0]",
+                                              "validation_data[1]")
+            validation = (*val_xs, *val_ys)
         elif validation_split:
             if not 0 < validation_split < 1:
                 raise MeddlError(f"The 'validation_split' must be a float in (0, 1). Got {validation_split!r} instead.")
-            n = len(y_t)
+            n = len(ys[0])
             cut = int(round(n * (1 - validation_split)))
             if cut <= 0 or cut >= n:
                 raise DataError(f"validation_split={validation_split} leaves no samples for training or validation "
                                 f"with {n} samples.")
-            validation = (*(t[cut:] for t in xs), y_t[cut:])
-            xs, y_t = [t[:cut] for t in xs], y_t[:cut]
+            validation = (*(t[cut:] for t in xs), *(t[cut:] for t in ys))
+            xs, ys = [t[:cut] for t in xs], [t[:cut] for t in ys]
             weights = None if weights is None else weights[:cut]
-        train = (*xs, y_t) if weights is None else (*xs, y_t, weights)
+        train = (*xs, *ys) if weights is None else (*xs, *ys, weights)
         loop = self._loop()
         history = loop.fit(train, epochs=epochs, batch_size=batch_size, validation=validation, shuffle=shuffle,
                            callbacks=callbacks or (), verbose=verbose, initial_epoch=initial_epoch, sampler=sampler)
@@ -364,8 +395,8 @@ class Model(Layer):
         """Loss and metrics on ``(x, y)``: a float, a list ``[loss, *metrics]``, or a dict with ``return_dict``."""
         self._require_compiled("evaluate")
         self._require_built("evaluate")
-        xs, y_t = self._prepare_xy(x, y)
-        logs = self._loop().evaluate((*xs, y_t), batch_size=batch_size)
+        xs, ys = self._prepare_xy(x, y)
+        logs = self._loop().evaluate((*xs, *ys), batch_size=batch_size)
         if return_dict:
             return logs
         values = [logs[name] for name in self.metrics_names]
@@ -460,6 +491,9 @@ class Model(Layer):
     def compile_config(self) -> dict[str, Any] | None:
         if self.loss is None:
             return None
+        if self.output_losses is not None:
+            return {"optimizer": self.optimizer.get_config(), "loss": [l.get_config() for l in self.output_losses],
+                    "loss_weights": self.loss_weights, "metrics": [], "precision": self.precision}
         return {"optimizer": self.optimizer.get_config(), "loss": self.loss.get_config(),
                 "metrics": [name for name, _ in self.metric_functions], "precision": self.precision}
 

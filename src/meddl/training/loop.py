@@ -62,14 +62,14 @@ class TrainingLoop:
         output_transform: maps recorded outputs to what metrics see (e.g. softmax of logits).
         precision: ``"fp32"`` or ``"bf16"``/``"fp16"`` autocast for the forward pass.
         n_inputs: how many leading tensors of each batch are inputs (a model with an image and clinical
-            variables has 2); the next one is the target, then optional sample weights.
+            variables has 2); then the targets (``n_targets``, one per output), then optional sample weights.
     """
 
     def __init__(self, module: torch.nn.Module, step_loss: StepLoss, optimizer: torch.optim.Optimizer, *,
                  metrics: Sequence[tuple[str, Callable]] = (), metric_kind: str = "regression",
                  output_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
                  device: torch.device | str = "cpu", precision: str = "fp32", threads: int | None = None,
-                 n_inputs: int = 1):
+                 n_inputs: int = 1, n_targets: int = 1):
         if precision not in PRECISIONS:
             raise MeddlError(f"The 'precision' must be one of {PRECISIONS}. Got {precision!r} instead.")
         self.module = module
@@ -82,6 +82,7 @@ class TrainingLoop:
         self.precision = precision
         self.threads = threads  # CPU threads while training (None: leave torch's setting alone)
         self.n_inputs = int(n_inputs)
+        self.n_targets = int(n_targets)  # a model with several outputs has one target tensor per output
         self.stop_training = False
         # fp16 on CUDA needs loss scaling; bf16 and fp32 do not.
         self._scaler = torch.amp.GradScaler("cuda") if precision == "fp16" and self.device.type == "cuda" else None
@@ -255,7 +256,7 @@ class TrainingLoop:
         size = inference_batch_size(data[0], batch_size)
         total, outputs = 0.0, []
         for start in range(0, n, size):
-            batch = tuple(t[start:start + size] for t in data[:self.n_inputs + 1])
+            batch = tuple(t[start:start + size] for t in data[:self.n_inputs + self.n_targets])
             with self._autocast():
                 loss, out = self.step_loss(batch)
             total += float(loss) * batch[0].shape[0]

@@ -136,3 +136,17 @@ def test_several_outputs_train_on_the_weighted_sum_of_their_losses(tmp_path):
     model.save(tmp_path / "two_heads")
     loaded = meddl.load_model(tmp_path / "two_heads")
     assert loaded.loss_weights == [1.0, 0.0]
+
+
+def test_nested_models_shared_layers_and_recurrent_layers_round_trip(tmp_path):
+    encoder_input = meddl.Input(shape=(6, 3))
+    encoder = meddl.Model(encoder_input, layers.Bidirectional(layers.GRU(4))(encoder_input), name="encoder")
+    a, b = meddl.Input(shape=(6, 3)), meddl.Input(shape=(6, 3))
+    shared = layers.Dense(2, name="shared_head")
+    body = meddl.Sequential([layers.Dense(5, activation="relu"), layers.LayerNormalization()], name="body")
+    model = meddl.Model([a, b], layers.Add()([shared(body(encoder(a))), shared(body(encoder(b)))]))
+    x = np.random.default_rng(0).random((3, 6, 3)).astype(np.float32)
+    model.save(tmp_path / "siamese")
+    loaded = meddl.load_model(tmp_path / "siamese")
+    np.testing.assert_array_equal(loaded.predict([x, x[::-1]]), model.predict([x, x[::-1]]))
+    assert "encoder[1][0]" in loaded.summary(print_fn=None)  # the second call of the shared encoder

@@ -49,7 +49,10 @@ _KERAS_DEFAULTS = {"renorm_momentum": 0.99, "mask_zero": False}
 
 def load_keras_model(path: Path):
     """Build the meddl model described by the Keras file ``path`` and load its weights."""
-    import h5py  # an optional dependency, only for Keras files
+    try:
+        import h5py  # an optional dependency, only for Keras files
+    except ImportError:  # pragma: no cover - h5py comes with meddl[keras] and meddl[survival]
+        raise ModelFileError(f"Reading the Keras file '{path}' needs h5py: pip install 'meddl[keras]'.") from None
 
     path = Path(path)
     notes: dict[str, list] = {"ignored": []}

@@ -11,6 +11,7 @@ from torch import nn
 from meddl.errors import MeddlError
 from meddl.layers.base import Layer
 from meddl.layers.initializers import check_initializer, initialize_
+from meddl.layers.spatial import channels_first, channels_last
 
 __all__ = ["BatchNormalization"]
 
@@ -62,19 +63,19 @@ class BatchNormalization(Layer):
         self.register_buffer("moving_variance", vector("moving_variance_initializer"))
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
-        channels_first = x.movedim(-1, 1) if x.dim() > 2 else x  # torch's layout, a view (no copy)
+        first = channels_first(x) if x.dim() > 2 else x  # torch's layout, a view (no copy)
         if self.training and self.trainable:
             # Normalise with torch's fused kernel; keep the moving statistics ourselves (biased variance).
-            y = F.batch_norm(channels_first, None, None, self.gamma, self.beta, True, 0.0, self.epsilon)
+            y = F.batch_norm(first, None, None, self.gamma, self.beta, True, 0.0, self.epsilon)
             with torch.no_grad():
                 dims = [d for d in range(x.dim()) if d != x.dim() - 1]
                 variance, mean = torch.var_mean(x.detach(), dim=dims, correction=0)
                 self.moving_mean.lerp_(mean.to(self.moving_mean.dtype), 1.0 - self.momentum)
                 self.moving_variance.lerp_(variance.to(self.moving_variance.dtype), 1.0 - self.momentum)
         else:
-            y = F.batch_norm(channels_first, self.moving_mean, self.moving_variance, self.gamma, self.beta,
+            y = F.batch_norm(first, self.moving_mean, self.moving_variance, self.gamma, self.beta,
                              False, 0.0, self.epsilon)
-        return y.movedim(1, -1) if x.dim() > 2 else y
+        return channels_last(y) if x.dim() > 2 else y
 
     def get_config(self) -> dict[str, Any]:
         config = {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon,

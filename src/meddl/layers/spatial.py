@@ -86,12 +86,18 @@ def pad_same_nd(x_first: torch.Tensor, window, strides, dilation=None, value: fl
 
 
 def channels_first(x: torch.Tensor) -> torch.Tensor:
-    """``(N, *spatial, C)`` → ``(N, C, *spatial)`` as a view (any number of spatial axes)."""
-    return x.movedim(-1, 1)
+    """``(N, *spatial, C)`` → ``(N, C, *spatial)`` as a view (any number of spatial axes).
+
+    An explicit ``permute``, not ``movedim``: torch's ONNX exporter writes a wrong Transpose for
+    ``movedim(-1, 1)`` (ONNX Runtime then refuses the model; tests/runs/test_export.py).
+    """
+    rank = x.dim()
+    return x.permute(0, rank - 1, *range(1, rank - 1))
 
 
 def channels_last(x: torch.Tensor) -> torch.Tensor:
-    return x.movedim(1, -1)
+    rank = x.dim()
+    return x.permute(0, *range(2, rank), 1)
 
 
 def to_channels_first(x: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ import meddl
 PACKAGES = ["meddl", "meddl.layers", "meddl.models", "meddl.training", "meddl.data", "meddl.evaluation",
             "meddl.runs", "meddl.studies", "meddl.report", "meddl.sections", "meddl.saving", "meddl.validation",
             "meddl.errors", "meddl.io", "meddl.explain", "meddl.survival", "meddl.treatment",
-            "meddl.serving"]
+            "meddl.serving", "meddl.optimizers", "meddl.losses", "meddl.metrics", "meddl.callbacks", "meddl.utils"]
 
 
 def test_top_level_api():
@@ -17,6 +17,8 @@ def test_top_level_api():
         "ConfigError", "DataError", "History", "MeddlError", "ModelFileError", "NotFittedError", "Run", "RunConfig",
         "Sequential", "__version__", "cross_validate", "learning_curve", "load_config", "load_model", "load_run",
         "pretrain", "set_seed", "train",
+        # Keras's names (issue 16)
+        "Input", "Model", "callbacks", "losses", "metrics", "models", "optimizers", "utils",
     }
 
 

@@ -8,7 +8,9 @@ Example:
 """
 
 from meddl.errors import ConfigError, DataError, MeddlError, ModelFileError, NotFittedError
-from meddl.models import Sequential, load_model
+from meddl.models import Model, Sequential, load_model
+from meddl.layers import Input
+from meddl import callbacks, losses, metrics, models, optimizers, utils  # Keras's namespaces
 from meddl.runs import Run, RunConfig, load_config, load_run
 from meddl.studies import cross_validate, learning_curve, pretrain
 from meddl.studies.auto import train  # meddl.runs.train, plus model.preset 'auto' and MLflow tracking
@@ -19,19 +21,27 @@ __all__ = [
     "ConfigError",
     "DataError",
     "History",
+    "Input",
     "MeddlError",
+    "Model",
     "ModelFileError",
     "NotFittedError",
     "Run",
     "RunConfig",
     "Sequential",
     "__version__",
+    "callbacks",
     "cross_validate",
     "learning_curve",
     "load_config",
     "load_model",
     "load_run",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
     "pretrain",
     "set_seed",
     "train",
+    "utils",
 ]

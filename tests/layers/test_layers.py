@@ -160,7 +160,7 @@ def test_residual_block_shapes_params_and_shortcut():
     from meddl.layers import ResidualBlock
 
     model = Sequential([Input(shape=(8, 8, 4)), ResidualBlock(4), ResidualBlock(8, strides=2)])
-    assert model.output_shape == (4, 4, 8)
+    assert model.output_shape == (None, 4, 4, 8)
     # block 1: 2 convs 3x3x4x4 (no bias) + 2 BN(4); block 2: 3x3x4x8 + 3x3x8x8 + 1x1x4x8 + 3 BN(8)
     assert model.count_params() == (2 * 144 + 2 * 16) + (288 + 576 + 32 + 3 * 32)
     model.eval()

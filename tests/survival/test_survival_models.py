@@ -283,7 +283,7 @@ def test_trained_network_is_a_meddl_sequential_with_the_cox_loss(fitted_models, 
     from meddl import Sequential
 
     model = fitted_models["DeepSurv"]
-    assert isinstance(model.network_, Sequential) and model.network_.output_shape == (1,)
+    assert isinstance(model.network_, Sequential) and model.network_.output_shape == (None, 1)
     x, time, event, _ = train_data
     scaled = torch.tensor((x - model.mean_) / model.scale_, dtype=torch.float32)
     log_risk = model.network_.predict_tensor(scaled)[:, 0].double().numpy()

@@ -1,4 +1,5 @@
-"""Keras-style layers on PyTorch. Images are channels-last ``(N, H, W, C)``.
+"""Keras-style layers on PyTorch. Images are channels-last ``(N, H, W, C)``, signals ``(N, steps, C)``,
+volumes ``(N, D, H, W, C)``.
 
 Example:
     >>> from meddl import Sequential
@@ -7,39 +8,108 @@ Example:
 """
 
 from meddl.layers import activations
+from meddl.layers.add import Add
 from meddl.layers.augmentation import RandomBrightness, RandomContrast, RandomFlip, RandomRotation
+from meddl.layers.average import Average
+from meddl.layers.average_pooling1d import AveragePooling1D, AvgPool1D
+from meddl.layers.average_pooling2d import AveragePooling2D, AvgPool2D
+from meddl.layers.average_pooling3d import AveragePooling3D, AvgPool3D
 from meddl.layers.base import Layer
 from meddl.layers.batch_normalization import BatchNormalization
+from meddl.layers.bidirectional import Bidirectional
+from meddl.layers.concatenate import Concatenate
+from meddl.layers.conv1d import Conv1D
 from meddl.layers.conv2d import Conv2D
+from meddl.layers.conv3d import Conv3D
 from meddl.layers.core import Activation, Dropout, Flatten
 from meddl.layers.dense import Dense
+from meddl.layers.embedding import Embedding
+from meddl.layers.global_average_pooling1d import GlobalAveragePooling1D, GlobalAvgPool1D
+from meddl.layers.global_average_pooling2d import GlobalAveragePooling2D, GlobalAvgPool2D
+from meddl.layers.global_average_pooling3d import GlobalAveragePooling3D, GlobalAvgPool3D
+from meddl.layers.global_max_pooling1d import GlobalMaxPool1D, GlobalMaxPooling1D
+from meddl.layers.global_max_pooling2d import GlobalMaxPool2D, GlobalMaxPooling2D
+from meddl.layers.global_max_pooling3d import GlobalMaxPool3D, GlobalMaxPooling3D
+from meddl.layers.gru import GRU
 from meddl.layers.input_layer import Input, InputLayer
-from meddl.layers.pooling import AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, MaxPool2D, MaxPooling2D
+from meddl.layers.layer_normalization import LayerNormalization
+from meddl.layers.lstm import LSTM
+from meddl.layers.max_pooling1d import MaxPool1D, MaxPooling1D
+from meddl.layers.max_pooling2d import MaxPool2D, MaxPooling2D
+from meddl.layers.max_pooling3d import MaxPool3D, MaxPooling3D
+from meddl.layers.maximum import Maximum
+from meddl.layers.multiply import Multiply
+from meddl.layers.registry import deserialize, get_layer_class, register_layer_class, serialize
+from meddl.layers.rescaling import Rescaling
+from meddl.layers.reshape import Reshape
 from meddl.layers.residual import ResidualBlock
-from meddl.layers.registry import deserialize, get_layer_class, serialize
+from meddl.layers.simple_rnn import SimpleRNN
+from meddl.layers.spatial_dropout2d import SpatialDropout2D
+from meddl.layers.subtract import Subtract
+from meddl.layers.symbolic import SymbolicTensor
+from meddl.layers.zero_padding2d import ZeroPadding2D
 
 __all__ = [
+    "GRU",
+    "LSTM",
     "Activation",
+    "Add",
+    "Average",
+    "AveragePooling1D",
     "AveragePooling2D",
+    "AveragePooling3D",
+    "AvgPool1D",
     "AvgPool2D",
+    "AvgPool3D",
     "BatchNormalization",
+    "Bidirectional",
+    "Concatenate",
+    "Conv1D",
     "Conv2D",
+    "Conv3D",
     "Dense",
     "Dropout",
+    "Embedding",
     "Flatten",
+    "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalAvgPool3D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPool3D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
     "Input",
     "InputLayer",
     "Layer",
+    "LayerNormalization",
+    "MaxPool1D",
     "MaxPool2D",
+    "MaxPool3D",
+    "MaxPooling1D",
     "MaxPooling2D",
+    "MaxPooling3D",
+    "Maximum",
+    "Multiply",
     "RandomBrightness",
     "RandomContrast",
     "RandomFlip",
     "RandomRotation",
+    "Rescaling",
+    "Reshape",
     "ResidualBlock",
+    "SimpleRNN",
+    "SpatialDropout2D",
+    "Subtract",
+    "SymbolicTensor",
+    "ZeroPadding2D",
     "activations",
     "deserialize",
     "get_layer_class",
+    "register_layer_class",
     "serialize",
 ]

@@ -9,7 +9,8 @@ import torch.nn.functional as F
 
 from meddl.errors import unknown_name_error
 
-__all__ = ["get", "serialize", "ACTIVATIONS", "OUTPUT_ACTIVATIONS"]
+__all__ = ["get", "serialize", "ACTIVATIONS", "OUTPUT_ACTIVATIONS", "linear", "relu", "sigmoid", "tanh", "softmax",
+           "gelu", "leaky_relu", "hard_sigmoid"]
 
 
 def linear(x: torch.Tensor) -> torch.Tensor:
@@ -29,6 +30,17 @@ def gelu(x: torch.Tensor) -> torch.Tensor:
     return F.gelu(x)
 
 
+def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    # Keras 3's definition: relu6(x + 3) / 6.
+    return F.relu6(x + 3.0) / 6.0
+
+
+# torch's own functions, so ``Activation(torch.relu)`` and ``Activation(activations.relu)`` save as "relu".
+relu = torch.relu
+sigmoid = torch.sigmoid
+tanh = torch.tanh
+
+
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "linear": linear,
     "relu": torch.relu,
@@ -38,16 +50,25 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "gelu": gelu,
     "leaky_relu": leaky_relu,
     "selu": F.selu,
+    "elu": F.elu,
+    "softplus": F.softplus,
+    "softsign": F.softsign,
+    "swish": F.silu,
+    "silu": F.silu,
+    "exponential": torch.exp,
+    "hard_sigmoid": hard_sigmoid,
 }
 
 # Final activations that losses can fold into a numerically stable "from logits" form.
 OUTPUT_ACTIVATIONS = ("sigmoid", "softmax")
 
 
-def get(identifier: str | None) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Return the activation function named ``identifier`` (``None`` means linear)."""
+def get(identifier: str | Callable | None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Return the activation function named ``identifier`` (``None`` means linear; a callable is used as is)."""
     if identifier is None:
         return linear
+    if callable(identifier):
+        return identifier
     if not isinstance(identifier, str):
         raise unknown_name_error("activation", identifier, ACTIVATIONS)
     name = identifier.lower()
@@ -56,7 +77,15 @@ def get(identifier: str | None) -> Callable[[torch.Tensor], torch.Tensor]:
     return ACTIVATIONS[name]
 
 
-def serialize(identifier: str | None) -> str:
-    """Return the canonical name of an activation identifier."""
+def serialize(identifier: str | Callable | None) -> str | None:
+    """Return the canonical name of an activation identifier; ``None`` for a callable meddl does not know by name.
+
+    A known callable (``torch.relu``, ``meddl.layers.activations.softmax``) gets its name, so a model
+    written with ``Activation(torch.relu)`` still saves as plain data.
+    """
     get(identifier)
-    return "linear" if identifier is None else identifier.lower()
+    if identifier is None:
+        return "linear"
+    if callable(identifier):
+        return next((name for name, function in ACTIVATIONS.items() if function is identifier), None)
+    return identifier.lower()

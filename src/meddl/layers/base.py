@@ -1,23 +1,57 @@
-"""The base class of every meddl layer.
+"""The base class of every meddl layer (and of models, which are layers too).
 
 A layer is a ``torch.nn.Module`` whose weights are created lazily by
 ``build(input_shape)`` the first time it sees an input, as in Keras, so
 input sizes are optional. Shapes exclude the batch axis; images are
 channels-last ``(H, W, C)``.
+
+Keras semantics kept here, once for every layer:
+
+- Calling a layer or model directly runs it in **inference** mode (Dropout off,
+  BatchNormalization on its moving statistics) unless ``training=True`` is
+  passed. Layers are created in torch's eval mode; the training loop switches
+  the model to train mode for ``fit`` and back, so the per-batch path pays no
+  extra cost.
+- ``layer.trainable = False`` freezes the layer and every layer inside it at
+  once (``requires_grad``), so ``summary`` and the optimizer see it.
+- Calling a layer on NumPy data or a tensor builds it; calling it on a symbolic
+  tensor (``meddl.Input``) records a node of a functional graph instead.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from meddl.errors import MeddlError, NotFittedError
 from meddl.layers import activations
+from meddl.layers.symbolic import call_layer_symbolically, is_symbolic
 
-__all__ = ["Layer"]
+__all__ = ["Layer", "unique_layer_name", "reserve_layer_name"]
+
+_NAME_COUNTERS: defaultdict[str, itertools.count] = defaultdict(itertools.count)
+_TAKEN_NAMES: set[str] = set()
+
+
+def unique_layer_name(base: str) -> str:
+    """Keras's process-wide naming: ``dense``, ``dense_1``, ``dense_2``, ... (skipping names already given)."""
+    while True:
+        index = next(_NAME_COUNTERS[base])
+        name = base if index == 0 else f"{base}_{index}"
+        if name not in _TAKEN_NAMES:
+            _TAKEN_NAMES.add(name)
+            return name
+
+
+def reserve_layer_name(name: str) -> None:
+    """Record a name given elsewhere (a Sequential names its layers per model), so new names avoid it."""
+    _TAKEN_NAMES.add(name)
 
 
 def _snake_case(name: str) -> str:
@@ -31,22 +65,26 @@ class Layer(nn.Module):
     Subclasses implement ``build(input_shape)`` (create parameters),
     ``call(x)`` (the computation before the activation) and
     ``compute_output_shape(input_shape)``, and list their constructor
-    arguments in ``get_config()``.
+    arguments in ``get_config()``. Layers whose stored weight layout differs
+    from Keras's override ``keras_weight(key, tensor)`` / ``from_keras_weight``.
     """
 
     def __init__(self, *, name: str | None = None, input_shape: tuple[int, ...] | None = None,
-                 activation: str | None = None, trainable: bool = True):
+                 activation: Any = None, trainable: bool = True, dtype: Any = None):
         super().__init__()
         if name is not None and (not isinstance(name, str) or not name):
             raise MeddlError(f"The 'name' of a layer must be a non-empty string. Got {name!r} instead.")
+        self.training = False  # Keras's default: inference unless training=True (fit switches it)
         self.name = name
         self.input_shape_arg = None if input_shape is None else _as_shape(input_shape, "input_shape")
         self.activation_name = activations.serialize(activation)
         self._activation_fn = activations.get(activation)
         self.built = False
-        self.input_shape_: tuple[int, ...] | None = None
-        self.output_shape_: tuple[int, ...] | None = None
-        self.trainable = trainable
+        self.input_shape_: Any = None
+        self.output_shape_: Any = None
+        self._trainable = bool(trainable)
+        self._inbound_nodes: list = []
+        self.dtype_arg = _check_dtype(dtype)
 
     # -- to override -------------------------------------------------------
     def build(self, input_shape: tuple[int, ...]) -> None:
@@ -62,10 +100,15 @@ class Layer(nn.Module):
         config: dict[str, Any] = {"name": self.name}
         if self.input_shape_arg is not None:
             config["input_shape"] = list(self.input_shape_arg)
+        if self.activation_name is None:
+            raise MeddlError(f"Layer '{self.name}' uses a custom activation function, which cannot be saved as "
+                             "plain data. Use an activation by name (e.g. 'relu') or meddl.layers.Activation.")
         if self.activation_name != "linear":
             config["activation"] = self.activation_name
         if not self.trainable:
             config["trainable"] = False
+        if self.dtype_arg is not None:
+            config["dtype"] = str(self.dtype_arg).replace("torch.", "")
         return config
 
     @classmethod
@@ -76,14 +119,110 @@ class Layer(nn.Module):
         layer.trainable = bool(trainable)
         return layer
 
-    # -- shared machinery --------------------------------------------------
+    # -- Keras's properties --------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freeze or unfreeze this layer and every layer inside it (Keras propagates the same way)."""
+        value = bool(value)
+        for module in self.modules():
+            if isinstance(module, Layer):
+                module._trainable = value
+            for parameter in module.parameters(recurse=False):
+                parameter.requires_grad_(value)
+
+    def set_trainable(self, trainable: bool) -> None:
+        """Freeze (``False``) or unfreeze this layer's weights (same as ``layer.trainable = ...``)."""
+        self.trainable = trainable
+
     @property
     def default_name(self) -> str:
         return _snake_case(type(self).__name__)
 
-    def build_for(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """Every weight and statistic (trainable first within each layer, as Keras lists them)."""
+        return [tensor for _, tensor in self._named_tensors()]
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        return [tensor for _, tensor in self._named_tensors() if isinstance(tensor, nn.Parameter) and tensor.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        return [tensor for _, tensor in self._named_tensors()
+                if not (isinstance(tensor, nn.Parameter) and tensor.requires_grad)]
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        return self.weights
+
+    def _named_tensors(self) -> list[tuple[str, torch.Tensor]]:
+        return [(key, tensor) for key, tensor in self.state_dict(keep_vars=True).items()
+                if tensor.dtype.is_floating_point]
+
+    def keras_weight(self, key: str, tensor: torch.Tensor) -> np.ndarray:
+        """The weight ``key`` in Keras's layout (the identity unless a layer stores it differently)."""
+        return tensor.detach().cpu().numpy().copy()
+
+    def from_keras_weight(self, key: str, array: np.ndarray) -> torch.Tensor:
+        """Inverse of :meth:`keras_weight`: a Keras-layout array to this layer's stored layout."""
+        return torch.as_tensor(np.asarray(array))
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as NumPy arrays in Keras's order and layout (a Conv2D kernel is (kh, kw, in, out))."""
+        self._require_built_layer("read weights")
+        return [self.keras_weight(key, tensor) for key, tensor in self._named_tensors()]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        """Set the weights from NumPy arrays in Keras's order and layout (as ``get_weights`` returns them)."""
+        self._require_built_layer("set weights")
+        named = self._named_tensors()
+        if len(weights) != len(named):
+            raise MeddlError(f"Layer '{self.name}' expects {len(named)} weight arrays "
+                             f"({', '.join(k for k, _ in named)}); got {len(weights)}.")
+        for (key, tensor), array in zip(named, weights):
+            value = self.from_keras_weight(key, array)
+            if tuple(value.shape) != tuple(tensor.shape):
+                raise MeddlError(f"Weight '{key}' of layer '{self.name}' has shape "
+                                 f"{tuple(self.keras_weight(key, tensor).shape)}; got an array of shape {np.shape(array)}.")
+            with torch.no_grad():
+                tensor.copy_(value.to(tensor.device, tensor.dtype))
+
+    @property
+    def input_shape(self):
+        """Keras's ``(None, ...)`` shape of the inputs this layer was built for."""
+        self._require_built_layer("read input_shape")
+        return _with_batch(self.input_shape_)
+
+    @property
+    def output_shape(self):
+        self._require_built_layer("read output_shape")
+        return _with_batch(self.output_shape_)
+
+    @property
+    def input(self):
+        """The symbolic input of this layer's first call in a functional graph."""
+        return self._node_attribute("input", lambda node: node.inputs[0] if node.single_input else node.inputs)
+
+    @property
+    def output(self):
+        """The symbolic output of this layer's first call in a functional graph."""
+        return self._node_attribute("output", lambda node: node.outputs[0] if len(node.outputs) == 1 else node.outputs)
+
+    def _node_attribute(self, what: str, pick):
+        if not self._inbound_nodes:
+            raise MeddlError(f"Layer '{self.name}' has no symbolic {what}: it has not been called on meddl.Input "
+                             "(give the model an Input or input_shape first).")
+        return pick(self._inbound_nodes[0])
+
+    # -- shared machinery --------------------------------------------------
+    def build_for(self, input_shape) -> Any:
         """Build once for ``input_shape`` and return the output shape."""
-        input_shape = tuple(int(d) for d in input_shape)
+        input_shape = _normalize_shape(input_shape)
         if self.built:
             if input_shape != self.input_shape_:
                 raise MeddlError(
@@ -91,32 +230,138 @@ class Layer(nn.Module):
                     f"but received shape {_fmt(input_shape)}."
                 )
             return self.output_shape_
+        if self.name is None:
+            self.name = unique_layer_name(self.default_name)
         self.build(input_shape)
+        if self.dtype_arg is not None:
+            self.to(self.dtype_arg)
         self.input_shape_ = input_shape
-        self.output_shape_ = tuple(int(d) for d in self.compute_output_shape(input_shape))
+        self.output_shape_ = _normalize_shape(self.compute_output_shape(input_shape))
         self.built = True
-        self._apply_trainable()
+        if not self._trainable:
+            self.trainable = False  # weights created by build follow the flag
+        self.train(self.training)  # sub-layers created by build follow this layer's mode
         return self.output_shape_
 
-    def _apply_trainable(self) -> None:
-        for parameter in self.parameters(recurse=False):
-            parameter.requires_grad_(self.trainable)
+    def reset_weights(self) -> None:
+        """Draw this layer's weights afresh (same shapes, Keras's initializers)."""
+        if not self.built:
+            return
+        self.build(self.input_shape_)
+        if self.dtype_arg is not None:
+            self.to(self.dtype_arg)
+        if not self._trainable:
+            self.trainable = False
+        self.train(self.training)
 
-    def set_trainable(self, trainable: bool) -> None:
-        """Freeze (``False``) or unfreeze this layer's weights."""
-        self.trainable = bool(trainable)
-        self._apply_trainable()
+    def _require_built_layer(self, action: str) -> None:
+        if not self.built:
+            raise NotFittedError(f"Cannot {action}: layer '{self.name}' is not built yet; call it on data first "
+                                 "(or give the model an Input / input_shape).")
+
+    def __call__(self, *args, **kwargs):
+        # The per-batch path of training is the first check, `built`, and the try: kept this short on purpose.
+        inputs = args[0] if args else None
+        if type(inputs) is not torch.Tensor:  # noqa: E721 - the fast path is exactly a plain tensor
+            if is_symbolic(inputs):
+                kwargs.pop("training", None)
+                return call_layer_symbolically(self, inputs)
+            inputs = _as_tensors(inputs, self._compute_dtype())
+            args = (inputs, *args[1:])
+        if not self.built:
+            self.build_for(_shape_of(inputs))
+        if kwargs and "training" in kwargs:
+            training = kwargs.pop("training")
+            if training is not None and bool(training) != self.training:
+                return self._call_in_mode(bool(training), inputs, args, kwargs)
+        try:
+            return nn.Module.__call__(self, *args, **kwargs)
+        except RuntimeError as exc:
+            raise self._explain(exc, inputs) from None
+
+    def _call_in_mode(self, training: bool, inputs, args, kwargs):
+        previous = self.training
+        self.train(training)
+        try:
+            return self(*args, **kwargs)
+        finally:
+            self.train(previous)
+
+    def _explain(self, exc: RuntimeError, inputs) -> Exception:
+        """A shape mismatch becomes meddl's error with the expected and received shapes; anything else stays."""
+        received = _shape_of(inputs)
+        if received != self.input_shape_ and not isinstance(received, list):
+            return MeddlError(
+                f"Input 0 of layer '{self.name}' ({type(self).__name__}) is incompatible with the layer: "
+                f"expected shape {_fmt(self.input_shape_)}, but received input with shape {_fmt(received)}."
+            )
+        return exc
+
+    def _compute_dtype(self) -> torch.dtype:
+        for tensor in itertools.chain(self.parameters(), self.buffers()):
+            if tensor.dtype.is_floating_point:
+                return tensor.dtype
+        return self.dtype_arg or torch.get_default_dtype()
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype of this layer's weights (torch's default dtype when they are created, as Keras's floatx)."""
+        return self._compute_dtype()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.built:
-            raise NotFittedError(f"Layer '{self.name}' is not built yet; call the model on data or give an input_shape first.")
         return self._activation_fn(self.call(x))
 
     def count_params(self) -> int:
+        self._require_built_layer("count parameters")
         return sum(p.numel() for p in self.parameters()) + sum(b.numel() for b in self.buffers() if b.dtype.is_floating_point)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _check_dtype(dtype: Any) -> torch.dtype | None:
+    if dtype is None:
+        return None
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    names = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16, "bfloat16": torch.bfloat16}
+    if isinstance(dtype, str) and dtype in names:
+        return names[dtype]
+    if isinstance(dtype, dict) and dtype.get("config", {}).get("name") in names:  # a Keras 3 DTypePolicy
+        return names[dtype["config"]["name"]]
+    raise MeddlError(f"The 'dtype' of a layer must be one of {sorted(names)}. Got {dtype!r} instead.")
+
+
+def _as_tensors(inputs: Any, dtype: torch.dtype):
+    if isinstance(inputs, (list, tuple)):
+        return [_as_tensors(item, dtype) for item in inputs]
+    if isinstance(inputs, torch.Tensor):
+        return inputs
+    if inputs is None:
+        raise MeddlError("A layer was called without inputs.")
+    array = np.asarray(inputs)
+    if array.dtype.kind in "fcb":
+        return torch.as_tensor(array, dtype=dtype)
+    return torch.as_tensor(array)
+
+
+def _shape_of(inputs: Any):
+    if isinstance(inputs, (list, tuple)):
+        return [tuple(item.shape[1:]) for item in inputs]
+    return tuple(inputs.shape[1:])
+
+
+def _normalize_shape(shape: Any):
+    """A shape is a tuple of ints; layers with several inputs or outputs use a list of them."""
+    if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):
+        return [tuple(int(d) for d in item) for item in shape]
+    return tuple(int(d) for d in shape)
+
+
+def _with_batch(shape: Any):
+    if isinstance(shape, list):
+        return [(None, *item) for item in shape]
+    return (None, *shape)
 
 
 def _as_shape(shape: Any, argument: str) -> tuple[int, ...]:
@@ -131,5 +376,7 @@ def _as_shape(shape: Any, argument: str) -> tuple[int, ...]:
     return dims
 
 
-def _fmt(shape: tuple[int, ...] | None) -> str:
+def _fmt(shape: Any) -> str:
+    if isinstance(shape, list):
+        return "[" + ", ".join(_fmt(item) for item in shape) + "]"
     return "(None, " + ", ".join(str(d) for d in shape) + ")" if shape else "(None,)"

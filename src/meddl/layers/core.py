@@ -17,6 +17,12 @@ __all__ = ["Flatten", "Dropout", "Activation"]
 class Flatten(Layer):
     """Flatten each sample to a vector, in Keras's (height, width, channel) order."""
 
+    def __init__(self, data_format: str | None = None, *, name: str | None = None, input_shape=None,
+                 trainable: bool = True, dtype=None):
+        super().__init__(name=name, input_shape=input_shape, trainable=trainable, dtype=dtype)
+        if data_format not in (None, "channels_last"):
+            raise MeddlError(f"The 'data_format' parameter of Flatten must be 'channels_last'. Got {data_format!r} instead.")
+
     def call(self, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(x.shape[0], -1)
 
@@ -27,9 +33,11 @@ class Flatten(Layer):
 class Dropout(Layer):
     """Randomly zero a fraction ``rate`` of inputs during training (scaled by 1/(1-rate)); identity at inference."""
 
-    def __init__(self, rate: float, *, seed: int | None = None, name: str | None = None,
-                 input_shape: tuple[int, ...] | None = None):
-        super().__init__(name=name, input_shape=input_shape)
+    def __init__(self, rate: float, noise_shape=None, seed: int | None = None, *, name: str | None = None,
+                 input_shape: tuple[int, ...] | None = None, trainable: bool = True, dtype=None):
+        super().__init__(name=name, input_shape=input_shape, trainable=trainable, dtype=dtype)
+        if noise_shape is not None:
+            raise MeddlError("Dropout's 'noise_shape' is not supported; use SpatialDropout2D to drop whole channels.")
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
             raise MeddlError(f"The 'rate' parameter of Dropout must be a float in the range [0, 1). Got {rate!r} instead.")
         self.rate = float(rate)
@@ -45,10 +53,11 @@ class Dropout(Layer):
 
 
 class Activation(Layer):
-    """Apply an activation by name, e.g. ``Activation("softmax")``."""
+    """Apply an activation by name or as a callable, e.g. ``Activation("softmax")`` or ``Activation(torch.tanh)``."""
 
-    def __init__(self, activation: str, *, name: str | None = None, input_shape: tuple[int, ...] | None = None):
-        super().__init__(name=name, input_shape=input_shape, activation=activation)
+    def __init__(self, activation, *, name: str | None = None, input_shape: tuple[int, ...] | None = None,
+                 trainable: bool = True, dtype=None):
+        super().__init__(name=name, input_shape=input_shape, activation=activation, trainable=trainable, dtype=dtype)
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         return x

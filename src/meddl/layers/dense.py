@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from meddl.errors import MeddlError
 from meddl.layers.base import Layer
-from meddl.layers.initializers import glorot_uniform_
+from meddl.layers.initializers import check_initializer, initialize_
 
 __all__ = ["Dense"]
 
@@ -31,26 +32,29 @@ class Dense(Layer):
         >>> layer = Dense(64, activation="relu", input_shape=(100,))
     """
 
-    def __init__(self, units: int, activation: str | None = None, *, use_bias: bool = True,
-                 name: str | None = None, input_shape: tuple[int, ...] | None = None, input_dim: int | None = None,
-                 trainable: bool = True):
+    def __init__(self, units: int, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", *, name: str | None = None, input_shape: tuple[int, ...] | None = None,
+                 input_dim: int | None = None, trainable: bool = True, dtype=None):
         if input_dim is not None:  # Keras 2's spelling, used by the seed program
             if input_shape is not None:
                 raise MeddlError("Give either 'input_shape' or 'input_dim' to Dense, not both.")
             input_shape = (input_dim,)
-        super().__init__(name=name, input_shape=input_shape, activation=activation, trainable=trainable)
-        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+        super().__init__(name=name, input_shape=input_shape, activation=activation, trainable=trainable, dtype=dtype)
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise MeddlError(f"The 'units' parameter of Dense must be a positive integer. Got {units!r} instead.")
-        self.units = units
+        self.units = int(units)
         self.use_bias = bool(use_bias)
+        self.kernel_initializer = check_initializer(kernel_initializer, "kernel_initializer", "Dense")
+        self.bias_initializer = check_initializer(bias_initializer, "bias_initializer", "Dense")
         self.kernel: nn.Parameter | None = None
         self.bias: nn.Parameter | None = None
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         fan_in = input_shape[-1]
-        self.kernel = nn.Parameter(glorot_uniform_(torch.empty(fan_in, self.units), fan_in, self.units))
+        kernel = torch.empty(fan_in, self.units)
+        self.kernel = nn.Parameter(initialize_(kernel, self.kernel_initializer, fan_in, self.units))
         if self.use_bias:
-            self.bias = nn.Parameter(torch.zeros(self.units))
+            self.bias = nn.Parameter(initialize_(torch.empty(self.units), self.bias_initializer, 1, self.units))
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         if self.bias is not None and x.dim() == 2:
@@ -62,4 +66,9 @@ class Dense(Layer):
         return (*input_shape[:-1], self.units)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "units": self.units, "use_bias": self.use_bias}
+        config = {**super().get_config(), "units": self.units, "use_bias": self.use_bias}
+        if self.kernel_initializer != "glorot_uniform":
+            config["kernel_initializer"] = self.kernel_initializer
+        if self.bias_initializer != "zeros":
+            config["bias_initializer"] = self.bias_initializer
+        return config

@@ -1,29 +1,78 @@
-"""Layers as plain data: ``serialize(layer) -> {"class_name", "config"}`` and back."""
+"""Layers as plain data: ``serialize(layer) -> {"class_name", "config"}`` and back.
+
+Models register themselves here too (``register_layer_class``), so a model used
+as a layer inside another model round-trips through the same two functions.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from meddl.errors import MeddlError, unknown_name_error
-from meddl.layers.base import Layer
+from meddl.layers.add import Add
 from meddl.layers.augmentation import RandomBrightness, RandomContrast, RandomFlip, RandomRotation
+from meddl.layers.average import Average
+from meddl.layers.average_pooling1d import AveragePooling1D
+from meddl.layers.average_pooling2d import AveragePooling2D
+from meddl.layers.average_pooling3d import AveragePooling3D
+from meddl.layers.base import Layer
 from meddl.layers.batch_normalization import BatchNormalization
+from meddl.layers.bidirectional import Bidirectional
+from meddl.layers.concatenate import Concatenate
+from meddl.layers.conv1d import Conv1D
 from meddl.layers.conv2d import Conv2D
+from meddl.layers.conv3d import Conv3D
 from meddl.layers.core import Activation, Dropout, Flatten
 from meddl.layers.dense import Dense
+from meddl.layers.embedding import Embedding
+from meddl.layers.global_average_pooling1d import GlobalAveragePooling1D
+from meddl.layers.global_average_pooling2d import GlobalAveragePooling2D
+from meddl.layers.global_average_pooling3d import GlobalAveragePooling3D
+from meddl.layers.global_max_pooling1d import GlobalMaxPooling1D
+from meddl.layers.global_max_pooling2d import GlobalMaxPooling2D
+from meddl.layers.global_max_pooling3d import GlobalMaxPooling3D
+from meddl.layers.gru import GRU
 from meddl.layers.input_layer import InputLayer
-from meddl.layers.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
+from meddl.layers.layer_normalization import LayerNormalization
+from meddl.layers.lstm import LSTM
+from meddl.layers.max_pooling1d import MaxPooling1D
+from meddl.layers.max_pooling2d import MaxPooling2D
+from meddl.layers.max_pooling3d import MaxPooling3D
+from meddl.layers.maximum import Maximum
+from meddl.layers.multiply import Multiply
+from meddl.layers.rescaling import Rescaling
+from meddl.layers.reshape import Reshape
 from meddl.layers.residual import ResidualBlock
+from meddl.layers.simple_rnn import SimpleRNN
+from meddl.layers.spatial_dropout2d import SpatialDropout2D
+from meddl.layers.subtract import Subtract
+from meddl.layers.zero_padding2d import ZeroPadding2D
 
-__all__ = ["serialize", "deserialize", "get_layer_class", "LAYER_CLASSES"]
+__all__ = ["serialize", "deserialize", "get_layer_class", "register_layer_class", "LAYER_CLASSES"]
 
 LAYER_CLASSES: dict[str, type[Layer]] = {
     cls.__name__: cls
-    for cls in (InputLayer, Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
-                Flatten, Dropout, BatchNormalization, Activation, ResidualBlock,
+    for cls in (InputLayer, Dense, Conv1D, Conv2D, Conv3D, MaxPooling1D, MaxPooling2D, MaxPooling3D,
+                AveragePooling1D, AveragePooling2D, AveragePooling3D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+                GlobalAveragePooling3D, GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D,
+                Flatten, Dropout, BatchNormalization, Activation, ResidualBlock, Reshape, Concatenate, Add, Subtract,
+                Multiply, Average, Maximum, LSTM, GRU, SimpleRNN, Bidirectional, Embedding, LayerNormalization,
+                Rescaling, ZeroPadding2D, SpatialDropout2D,
                 RandomFlip, RandomRotation, RandomContrast, RandomBrightness)
 }
-_ALIASES = {"Input": "InputLayer", "MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D"}
+_ALIASES = {"Input": "InputLayer", "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
+            "MaxPool3D": "MaxPooling3D", "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",
+            "AvgPool3D": "AveragePooling3D", "GlobalAvgPool1D": "GlobalAveragePooling1D",
+            "GlobalAvgPool2D": "GlobalAveragePooling2D", "GlobalAvgPool3D": "GlobalAveragePooling3D",
+            "GlobalMaxPool1D": "GlobalMaxPooling1D", "GlobalMaxPool2D": "GlobalMaxPooling2D",
+            "GlobalMaxPool3D": "GlobalMaxPooling3D"}
+_NESTED = ("layer", "backward_layer")  # config keys holding a layer of their own (Bidirectional)
+
+
+def register_layer_class(cls: type[Layer]) -> type[Layer]:
+    """Make ``cls`` known to ``deserialize`` by its class name (models register this way)."""
+    LAYER_CLASSES[cls.__name__] = cls
+    return cls
 
 
 def get_layer_class(class_name: str) -> type[Layer]:
@@ -44,6 +93,9 @@ def deserialize(spec: dict[str, Any]) -> Layer:
         raise MeddlError(f"A layer specification must be a mapping with a 'class_name' key. Got {spec!r} instead.")
     cls = get_layer_class(spec["class_name"])
     config = dict(spec.get("config") or {})
+    for key in _NESTED:
+        if isinstance(config.get(key), dict) and "class_name" in config[key]:
+            config[key] = deserialize(config[key])
     try:
         return cls.from_config(config)
     except TypeError as exc:

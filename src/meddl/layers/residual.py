@@ -63,12 +63,6 @@ class ResidualBlock(Layer):
     def compute_output_shape(self, input_shape):
         return self.conv2.output_shape_
 
-    def set_trainable(self, trainable: bool) -> None:
-        super().set_trainable(trainable)
-        for layer in self.children():
-            if isinstance(layer, Layer):
-                layer.set_trainable(trainable)
-
     def get_config(self) -> dict[str, Any]:
         config = {**super().get_config(), "filters": self.filters, "strides": self.strides}
         config.pop("activation", None)

@@ -10,26 +10,34 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from meddl.errors import MeddlError
 
-__all__ = ["pair", "check_padding", "output_length", "same_padding", "to_channels_first", "to_channels_last"]
+__all__ = ["pair", "ntuple", "check_padding", "output_length", "same_padding", "same_padding_nd", "to_channels_first",
+           "to_channels_last", "channels_first", "channels_last", "pad_same", "pad_same_nd"]
 
 PADDINGS = ("valid", "same")
 
 
 def pair(value, argument: str, layer: str) -> tuple[int, int]:
     """Normalise an int or a pair of ints into a pair of positive ints."""
-    values = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
+    return ntuple(value, 2, argument, layer)
+
+
+def ntuple(value, rank: int, argument: str, layer: str) -> tuple[int, ...]:
+    """Normalise an int or ``rank`` ints into a tuple of ``rank`` positive ints."""
+    what = "a positive integer" if rank == 1 else f"a positive integer or a tuple of {rank} of them"
+    values = (value,) * rank if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
     try:
-        first, second = values
-        result = (int(first), int(second))
+        values = tuple(values)
+        result = tuple(int(v) for v in values)
     except (TypeError, ValueError):
-        raise MeddlError(f"The '{argument}' parameter of {layer} must be a positive integer or a pair of them. Got {value!r} instead.") from None
-    if min(result) <= 0 or result != (first, second):
-        raise MeddlError(f"The '{argument}' parameter of {layer} must be a positive integer or a pair of them. Got {value!r} instead.")
+        raise MeddlError(f"The '{argument}' parameter of {layer} must be {what}. Got {value!r} instead.") from None
+    if len(result) != rank or min(result) <= 0 or result != values:
+        raise MeddlError(f"The '{argument}' parameter of {layer} must be {what}. Got {value!r} instead.")
     return result
 
 
@@ -59,6 +67,37 @@ def same_padding(size: tuple[int, int], window: tuple[int, int], strides: tuple[
         pads.append((total // 2, total - total // 2))
     (top, bottom), (left, right) = pads
     return (left, right, top, bottom)
+
+
+def same_padding_nd(size, window, strides, dilation=None) -> list[int]:
+    """TensorFlow's 'same' padding for any number of spatial axes, as ``F.pad`` arguments (last axis first)."""
+    dilation = dilation or (1,) * len(size)
+    pads: list[int] = []
+    for length, k, s, d in zip(size, window, strides, dilation):
+        total = max((math.ceil(length / s) - 1) * s + (k - 1) * d + 1 - length, 0)
+        pads = [total // 2, total - total // 2, *pads]
+    return pads
+
+
+def pad_same_nd(x_first: torch.Tensor, window, strides, dilation=None, value: float = 0.0) -> torch.Tensor:
+    """Pad a channels-first tensor ``(N, C, *spatial)`` for 'same' output sizes."""
+    pads = same_padding_nd(tuple(x_first.shape[2:]), window, strides, dilation)
+    return F.pad(x_first, pads, value=value) if any(pads) else x_first
+
+
+def channels_first(x: torch.Tensor) -> torch.Tensor:
+    """``(N, *spatial, C)`` → ``(N, C, *spatial)`` as a view (any number of spatial axes).
+
+    An explicit ``permute``, not ``movedim``: torch's ONNX exporter writes a wrong Transpose for
+    ``movedim(-1, 1)`` (ONNX Runtime then refuses the model; tests/runs/test_export.py).
+    """
+    rank = x.dim()
+    return x.permute(0, rank - 1, *range(1, rank - 1))
+
+
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    rank = x.dim()
+    return x.permute(0, *range(2, rank), 1)
 
 
 def to_channels_first(x: torch.Tensor) -> torch.Tensor:

@@ -7,24 +7,39 @@ A saved model is a folder::
 
 The folder is written under a temporary name and renamed into place, so an
 interrupted save never leaves a model that half-loads; on load the weights'
-checksum is verified, so a truncated or tampered file is refused.
+checksum is verified, so a truncated or tampered file is refused. The document
+names the model's class (``Sequential`` or ``Functional``, registered with the
+saving core), so the same format holds both.
+
+``load_model`` also reads Keras's own files (``.keras`` and legacy ``.h5``):
+see :mod:`meddl.models.keras_import`.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import safetensors.torch as safetensors_torch
+
 from meddl.errors import MeddlError, ModelFileError
-from meddl.io import atomic_directory
+from meddl.io import atomic_directory, atomic_write_bytes
+from meddl.models import keras_import
 from meddl.saving import read_arrays, read_document, registered_class, write_arrays, write_document
 from meddl.training.loop import resolve_device
 
-__all__ = ["save_model", "load_model", "read_model_document", "FORMAT", "WEIGHTS_FILE", "CONFIG_FILE"]
+__all__ = ["save_model", "load_model", "read_model_document", "save_weights", "load_weights", "architecture_json",
+           "FORMAT", "WEIGHTS_FILE", "CONFIG_FILE"]
 
-FORMAT = "meddl.sequential/1"
+FORMAT = "meddl.sequential/1"  # every model class (the document's "class" says which); the name predates Model
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "model.json"
+
+
+def architecture_json(model) -> str:
+    """The model's architecture as JSON text (Keras's ``to_json``)."""
+    return json.dumps({"class_name": type(model).__name__, "config": model.get_config()})
 
 
 def save_model(model, path, *, metadata: dict[str, Any] | None = None) -> Path:
@@ -48,17 +63,24 @@ def read_model_document(path) -> dict[str, Any]:
     return read_document(path / CONFIG_FILE, format=FORMAT, what="meddl model file")
 
 
-def load_model(path, *, device: str = "auto"):
-    """Load a model saved with ``model.save(path)``; predictions are bit-identical.
+def load_model(path, *, device: str = "auto", compile: bool = True):  # noqa: A002 - Keras's argument name
+    """Load a model saved with ``model.save(path)`` (predictions are bit-identical), or a Keras
+    ``.keras`` / ``.h5`` file (same predictions as Keras, then trainable with meddl).
 
     Raises:
-        ModelFileError: the folder is missing, a file is truncated, or the weights were changed.
+        ModelFileError: the folder is missing, a file is truncated, the weights were changed,
+            or a Keras file holds a layer meddl does not support (named in the message).
 
     Example:
         >>> import meddl
         >>> model = meddl.load_model("runs/quickstart/model")  # doctest: +SKIP
     """
     path = Path(path)
+    if path.suffix.lower() in keras_import.KERAS_SUFFIXES and path.is_file():
+        model = keras_import.load_keras_model(path)
+        model.device = resolve_device(device)
+        model.to(model.device)
+        return model
     document = read_model_document(path)
     weights = read_arrays(path, document.get("weights"), WEIGHTS_FILE, document=CONFIG_FILE)
     model_class = registered_class("model", document.get("class", "Sequential"), path / CONFIG_FILE)
@@ -71,9 +93,10 @@ def load_model(path, *, device: str = "auto"):
     except MeddlError as exc:
         raise ModelFileError(f"The weights in '{path / WEIGHTS_FILE}' do not fit the saved architecture: {exc}") from None
     compiled = document.get("compile")
-    if compiled:
+    if compiled and compile:
         model.compile(optimizer=compiled["optimizer"], loss=compiled["loss"], metrics=compiled["metrics"],
-                      device=device, precision=compiled.get("precision", "fp32"))
+                      device=device, precision=compiled.get("precision", "fp32"),
+                      loss_weights=compiled.get("loss_weights"))
     else:
         model.device = resolve_device(device)
         model.to(model.device)
@@ -81,3 +104,30 @@ def load_model(path, *, device: str = "auto"):
     model._trained = True
     model.eval()
     return model
+
+
+def save_weights(model, filepath) -> Path:
+    """Write ``model``'s weights (keyed by layer name) to one ``.safetensors`` file, atomically."""
+    model._require_built("save weights")
+    filepath = Path(filepath)
+    if not filepath.name.endswith(".safetensors"):
+        raise MeddlError(f"save_weights writes safetensors: the file name must end in '.safetensors'. "
+                         f"Got '{filepath.name}' instead, e.g. use '{filepath.stem}.weights.safetensors'.")
+    weights = {key: tensor.detach().cpu().contiguous() for key, tensor in model.named_weights().items()}
+    atomic_write_bytes(filepath, safetensors_torch.save(weights, metadata={"format": "meddl.weights/1"}))
+    return filepath
+
+
+def load_weights(model, filepath, *, strict: bool = True) -> None:
+    """Read weights written by :func:`save_weights` into ``model`` (matched by layer name)."""
+    filepath = Path(filepath)
+    if not filepath.is_file():
+        raise ModelFileError(f"No weights file at '{filepath}'.")
+    try:
+        weights = safetensors_torch.load_file(str(filepath))
+    except (OSError, ValueError, Exception) as exc:  # safetensors raises its own error type for bad headers
+        raise ModelFileError(f"Could not read '{filepath}': {exc}.") from None
+    try:
+        model.load_named_weights(weights, strict=strict)
+    except MeddlError as exc:
+        raise ModelFileError(f"The weights in '{filepath}' do not fit this model: {exc}") from None

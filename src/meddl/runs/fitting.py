@@ -148,7 +148,7 @@ def fit_models(config, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x
                             output_activation="softmax" if classification else "linear", augment=False,
                             options=config.model.options.model_dump(exclude_none=True),
                             layers=config.model.layers)
-        if model.output_shape != (n_outputs,):
+        if model.output_shape[1:] != (n_outputs,):  # Keras's (None, units)
             raise ConfigError(f"model.layers: the last layer must have {n_outputs} output(s) for this data; "
                               f"it has shape {model.output_shape}.")
         if config.model.init_from:

@@ -193,6 +193,8 @@ class SurvivalModel:
             raise DataError("Cannot fit a survival model: 'event' has no events (all samples are censored).")
         set_seed(int(self.seed))
         device = resolve_device(self.device)
+        # meddl's dtype policy (Keras's floatx): the network is built in torch's default dtype; data follow it.
+        self.dtype_ = torch.get_default_dtype()
         self.n_features_in_ = x.shape[1]
         if self.standardize:
             self.mean_ = x.mean(axis=0)
@@ -204,7 +206,7 @@ class SurvivalModel:
         self._prepare_target(durations[train_rows], events[train_rows])
         network = self._build_network(x.shape[1]).to(device)
         x_all = self._tensor(x, device)
-        train = (x_all[train_rows], self._target_tensor(durations[train_rows], events[train_rows]).to(device))
+        train = (x_all[train_rows], self._target_tensor(durations[train_rows], events[train_rows]).to(device, self.dtype_))
         val = None
         callbacks = list(self._callbacks())
         if validation_data is not None:
@@ -213,7 +215,7 @@ class SurvivalModel:
                                 "C-index can guide early stopping. Use a larger validation split or "
                                 "early_stopping_patience=None.")
             x_val = self._tensor(validation_data[0], device)
-            val = (x_val, self._target_tensor(validation_data[1], validation_data[2]).to(device))
+            val = (x_val, self._target_tensor(validation_data[1], validation_data[2]).to(device, self.dtype_))
             if self.early_stopping_monitor == "c_index":
                 callbacks.append(_ValidationConcordance(self, x_val, validation_data[1], validation_data[2]))
             if self.early_stopping_patience is not None:
@@ -245,7 +247,7 @@ class SurvivalModel:
 
     def _tensor(self, x: np.ndarray, device) -> torch.Tensor:
         scaled = (x - self.mean_) / self.scale_
-        return torch.as_tensor(scaled, dtype=torch.float32).to(device)
+        return torch.as_tensor(scaled, dtype=getattr(self, "dtype_", torch.float32)).to(device)
 
     def _outputs(self, x_tensor: torch.Tensor) -> np.ndarray:
         return self.network_.predict_tensor(x_tensor).double().cpu().numpy()

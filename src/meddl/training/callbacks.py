@@ -21,6 +21,9 @@ class Callback:
     def set_context(self, model, trainer) -> None:
         self.model, self.trainer = model, trainer
 
+    def set_model(self, model) -> None:
+        self.model = model
+
     def on_train_begin(self, logs: dict | None = None) -> None: ...
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...

@@ -61,12 +61,15 @@ class TrainingLoop:
         metric_kind: passed to the metric functions (``"sparse"``, ``"binary"``, ...).
         output_transform: maps recorded outputs to what metrics see (e.g. softmax of logits).
         precision: ``"fp32"`` or ``"bf16"``/``"fp16"`` autocast for the forward pass.
+        n_inputs: how many leading tensors of each batch are inputs (a model with an image and clinical
+            variables has 2); then the targets (``n_targets``, one per output), then optional sample weights.
     """
 
     def __init__(self, module: torch.nn.Module, step_loss: StepLoss, optimizer: torch.optim.Optimizer, *,
                  metrics: Sequence[tuple[str, Callable]] = (), metric_kind: str = "regression",
                  output_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                 device: torch.device | str = "cpu", precision: str = "fp32", threads: int | None = None):
+                 device: torch.device | str = "cpu", precision: str = "fp32", threads: int | None = None,
+                 n_inputs: int = 1, n_targets: int = 1):
         if precision not in PRECISIONS:
             raise MeddlError(f"The 'precision' must be one of {PRECISIONS}. Got {precision!r} instead.")
         self.module = module
@@ -78,6 +81,8 @@ class TrainingLoop:
         self.device = torch.device(device)
         self.precision = precision
         self.threads = threads  # CPU threads while training (None: leave torch's setting alone)
+        self.n_inputs = int(n_inputs)
+        self.n_targets = int(n_targets)  # a model with several outputs has one target tensor per output
         self.stop_training = False
         # fp16 on CUDA needs loss scaling; bf16 and fp32 do not.
         self._scaler = torch.amp.GradScaler("cuda") if precision == "fp16" and self.device.type == "cuda" else None
@@ -146,6 +151,10 @@ class TrainingLoop:
         for callback in callbacks:
             callback.set_context(model_for_callbacks if model_for_callbacks is not None else self.module, self)
         self.stop_training = False
+        self.terminate_on_nan = False  # set by the TerminateOnNaN callback: stop instead of raising
+        callback_model = model_for_callbacks if model_for_callbacks is not None else self.module
+        if callbacks:
+            callback_model.stop_training = False  # Keras's callbacks stop training with self.model.stop_training
         for callback in callbacks:
             callback.on_train_begin({"epochs": epochs})
         if self.precision == "auto":
@@ -203,15 +212,15 @@ class TrainingLoop:
                 if record_outputs and count:
                     outputs.append(out.detach())
                     if world > 1:
-                        targets.append(batch[1])
+                        targets.append(batch[self.n_inputs])
                 if bar is not None:
                     bar.update(1)
                     if index % 50 == 0:
                         bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
-            total = (torch.stack(losses).float() * torch.tensor(counts, dtype=torch.float32, device=self.device)).sum() \
+            total = (torch.stack(losses).double() * torch.tensor(counts, dtype=torch.float64, device=self.device)).sum() \
                 if losses else torch.zeros((), device=self.device)
             epoch_loss = float(all_sum(total.reshape(1))[0] / n)
-            if not math.isfinite(epoch_loss):
+            if not math.isfinite(epoch_loss) and not self.terminate_on_nan:
                 raise MeddlError(f"The training loss became {epoch_loss} in epoch {epoch + 1}. Lower the "
                                  "learning_rate, scale the inputs, or check the data for extreme values.")
             logs = {"loss": epoch_loss}
@@ -219,7 +228,7 @@ class TrainingLoop:
                 if world > 1:
                     logs.update(self._metric_logs(gather_rows(torch.cat(targets)), gather_rows(torch.cat(outputs))))
                 else:
-                    logs.update(self._metric_logs(data[1], torch.cat(outputs)))
+                    logs.update(self._metric_logs(data[self.n_inputs], torch.cat(outputs)))
             if validation is not None:
                 logs.update({f"val_{k}": v for k, v in self.evaluate(validation, batch_size=batch_size).items()})
             for callback in callbacks:
@@ -231,7 +240,7 @@ class TrainingLoop:
                 bar.close()
             elif verbose == 2:
                 print(f"Epoch {epoch + 1}/{epochs} - {seconds:.1f}s - {_format_logs(logs)}", file=sys.stderr)
-            if self.stop_training:
+            if self.stop_training or (callbacks and getattr(callback_model, "stop_training", False)):
                 break
         for callback in callbacks:
             callback.on_train_end()
@@ -247,7 +256,7 @@ class TrainingLoop:
         size = inference_batch_size(data[0], batch_size)
         total, outputs = 0.0, []
         for start in range(0, n, size):
-            batch = tuple(t[start:start + size] for t in data[:2])
+            batch = tuple(t[start:start + size] for t in data[:self.n_inputs + self.n_targets])
             with self._autocast():
                 loss, out = self.step_loss(batch)
             total += float(loss) * batch[0].shape[0]
@@ -256,7 +265,7 @@ class TrainingLoop:
         self.module.train(was_training)
         logs = {"loss": total / n}
         if self.metrics:
-            logs.update(self._metric_logs(data[1], torch.cat(outputs)))
+            logs.update(self._metric_logs(data[self.n_inputs], torch.cat(outputs)))
         return logs
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from meddl.errors import unknown_name_error
+from meddl.training import metric_objects
 
 __all__ = ["get", "METRICS", "accuracy", "auc", "mean_squared_error", "mean_absolute_error"]
 
@@ -78,10 +79,27 @@ METRICS: dict[str, MetricFunction] = {
 }
 
 
-def get(identifier: str) -> tuple[str, MetricFunction]:
-    """Return ``(name, function)`` for a metric name; the name is how it appears in logs and History."""
-    if not isinstance(identifier, str) or identifier.lower() not in METRICS:
-        raise unknown_name_error("metric", identifier, METRICS)
+# Keras's other metric names, served by its metric objects (computed over the epoch's outputs).
+KERAS_NAMES = {
+    "precision": metric_objects.Precision,
+    "recall": metric_objects.Recall,
+    "binary_accuracy": metric_objects.BinaryAccuracy,
+    "categorical_accuracy": metric_objects.CategoricalAccuracy,
+    "sparse_categorical_accuracy": metric_objects.SparseCategoricalAccuracy,
+    "top_k_categorical_accuracy": metric_objects.TopKCategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": metric_objects.SparseTopKCategoricalAccuracy,
+}
+
+
+def get(identifier) -> tuple[str, MetricFunction]:
+    """Return ``(name, function)`` for a metric name, a ``meddl.metrics`` object or a function ``(y_true, y_pred)``;
+    the name is how it appears in logs and History."""
+    if not isinstance(identifier, str):
+        return metric_objects.as_training_metric(identifier)
+    if identifier.lower() in KERAS_NAMES:
+        return metric_objects.as_training_metric(KERAS_NAMES[identifier.lower()]())
+    if identifier.lower() not in METRICS:
+        raise unknown_name_error("metric", identifier, [*METRICS, *KERAS_NAMES])
     name = identifier.lower()
     canonical = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae"}.get(name, name)
     return canonical, METRICS[name]

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from meddl.errors import MeddlError, unknown_name_error
+from meddl.training import schedules
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get", "OPTIMIZERS"]
 
@@ -41,15 +42,37 @@ class Optimizer:
     name = "optimizer"
     default_learning_rate = 0.001
 
-    def __init__(self, learning_rate: float | None = None):
+    def __init__(self, learning_rate: float | schedules.LearningRateSchedule | None = None, **ignored):
         lr = self.default_learning_rate if learning_rate is None else learning_rate
+        if isinstance(lr, dict) and "class_name" in lr:
+            lr = schedules.deserialize(lr)
+        self.schedule = lr if isinstance(lr, schedules.LearningRateSchedule) else None
+        if self.schedule is not None:
+            lr = float(self.schedule(0))
         self.learning_rate = _check_positive(lr, "learning_rate", type(self).__name__)
 
     def build(self, parameters: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        """The torch optimizer over ``parameters`` (with the learning-rate schedule attached, if any)."""
+        optimizer = self.make_torch_optimizer(parameters)
+        if self.schedule is not None:
+            schedule = self.schedule
+            factors = [group["lr"] / self.learning_rate for group in optimizer.param_groups]
+
+            def follow_schedule(torch_optimizer, args, kwargs) -> None:
+                torch_optimizer.meddl_steps = getattr(torch_optimizer, "meddl_steps", 0) + 1
+                rate = float(schedule(torch_optimizer.meddl_steps))
+                for group, factor in zip(torch_optimizer.param_groups, factors):
+                    group["lr"] = rate * factor
+
+            optimizer.register_step_post_hook(follow_schedule)
+        return optimizer
+
+    def make_torch_optimizer(self, parameters: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "learning_rate": self.learning_rate}
+        rate = schedules.serialize(self.schedule) if self.schedule is not None else self.learning_rate
+        return {"name": self.name, "learning_rate": rate}
 
 
 class SGD(Optimizer):
@@ -59,15 +82,17 @@ class SGD(Optimizer):
     default_learning_rate = 0.01
 
     def __init__(self, learning_rate: float | None = None, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0):
+                 weight_decay: float | None = 0.0, **ignored):
         super().__init__(learning_rate)
+        weight_decay = weight_decay or 0.0
         self.momentum = _check_positive(momentum, "momentum", "SGD", allow_zero=True)
         self.nesterov = bool(nesterov)
         self.weight_decay = _check_positive(weight_decay, "weight_decay", "SGD", allow_zero=True)
 
-    def build(self, parameters):
+    def make_torch_optimizer(self, parameters):
         parameters = list(parameters)
-        return torch.optim.SGD(parameters, lr=self.learning_rate, momentum=self.momentum, nesterov=self.nesterov,
+        return torch.optim.SGD(parameters, lr=self.learning_rate, momentum=self.momentum,
+                               nesterov=self.nesterov and self.momentum > 0,
                                weight_decay=self.weight_decay, **_kernel_options(parameters))
 
     def get_config(self):
@@ -81,16 +106,18 @@ class Adam(Optimizer):
     name = "adam"
 
     def __init__(self, learning_rate: float | None = None, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, weight_decay: float = 0.0):
+                 epsilon: float = 1e-7, weight_decay: float | None = 0.0, amsgrad: bool = False, **ignored):
         super().__init__(learning_rate)
+        weight_decay = weight_decay or 0.0
+        self.amsgrad = bool(amsgrad)
         self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
         self.epsilon = _check_positive(epsilon, "epsilon", type(self).__name__)
         self.weight_decay = _check_positive(weight_decay, "weight_decay", type(self).__name__, allow_zero=True)
 
-    def build(self, parameters):
+    def make_torch_optimizer(self, parameters):
         parameters = list(parameters)
         return torch.optim.Adam(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2), eps=self.epsilon,
-                                weight_decay=self.weight_decay, **_kernel_options(parameters))
+                                weight_decay=self.weight_decay, amsgrad=self.amsgrad, **_kernel_options(parameters))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
@@ -103,13 +130,13 @@ class AdamW(Adam):
     name = "adamw"
 
     def __init__(self, learning_rate: float | None = None, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, weight_decay: float = 0.004):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay)
+                 epsilon: float = 1e-7, weight_decay: float = 0.004, amsgrad: bool = False, **ignored):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, amsgrad)
 
-    def build(self, parameters):
+    def make_torch_optimizer(self, parameters):
         parameters = list(parameters)
         return torch.optim.AdamW(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2), eps=self.epsilon,
-                                 weight_decay=self.weight_decay, **_kernel_options(parameters))
+                                 weight_decay=self.weight_decay, amsgrad=self.amsgrad, **_kernel_options(parameters))
 
 
 class RMSprop(Optimizer):
@@ -118,15 +145,16 @@ class RMSprop(Optimizer):
     name = "rmsprop"
 
     def __init__(self, learning_rate: float | None = None, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7):
+                 epsilon: float = 1e-7, centered: bool = False, **ignored):
         super().__init__(learning_rate)
+        self.centered = bool(centered)
         self.rho = float(rho)
         self.momentum = _check_positive(momentum, "momentum", "RMSprop", allow_zero=True)
         self.epsilon = _check_positive(epsilon, "epsilon", "RMSprop")
 
-    def build(self, parameters):
+    def make_torch_optimizer(self, parameters):
         return torch.optim.RMSprop(parameters, lr=self.learning_rate, alpha=self.rho, eps=self.epsilon,
-                                   momentum=self.momentum, foreach=True)
+                                   momentum=self.momentum, centered=self.centered, foreach=True)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon}

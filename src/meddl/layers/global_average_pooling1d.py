@@ -1,0 +1,17 @@
+"""``GlobalAveragePooling1D`` (alias ``GlobalAvgPool1D``)."""
+
+from __future__ import annotations
+
+from meddl.layers.base_pooling import BaseGlobalPooling
+
+__all__ = ["GlobalAveragePooling1D", "GlobalAvgPool1D"]
+
+
+class GlobalAveragePooling1D(BaseGlobalPooling):
+    """Mean over the time axis: ``(N, steps, C)`` → ``(N, C)``."""
+
+    rank = 1
+    mode = "average"
+
+
+GlobalAvgPool1D = GlobalAveragePooling1D  # Keras's alias

@@ -1,0 +1,16 @@
+"""``Maximum``: Maximum of its inputs, element-wise."""
+
+from __future__ import annotations
+
+import torch
+
+from meddl.layers.base_merge import BaseMerge
+
+__all__ = ["Maximum"]
+
+
+class Maximum(BaseMerge):
+    """Maximum of its inputs, element-wise."""
+
+    def merge(self, tensors: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack(tensors).amax(dim=0)

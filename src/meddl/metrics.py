@@ -1,0 +1,24 @@
+"""Keras's ``keras.metrics`` namespace: metric objects and metric functions ``(y_true, y_pred)``.
+
+Any of these can go in ``compile(metrics=[...])`` next to names such as
+``"accuracy"`` or ``"auc"``; meddl computes them over each whole epoch.
+
+Example:
+    >>> import meddl
+    >>> model = meddl.Sequential([meddl.layers.Dense(1, activation="sigmoid")])
+    >>> model.compile(optimizer="adam", loss="binary_crossentropy",
+    ...               metrics=[meddl.metrics.Precision(), meddl.metrics.Recall(), meddl.metrics.AUC()])
+"""
+
+from meddl.training.metric_objects import (AUC, Accuracy, BinaryAccuracy, CategoricalAccuracy, Mean,
+                                           MeanAbsoluteError, MeanSquaredError, Metric, Precision, Recall,
+                                           SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+                                           TopKCategoricalAccuracy, binary_accuracy, categorical_accuracy,
+                                           sparse_categorical_accuracy, sparse_top_k_categorical_accuracy,
+                                           top_k_categorical_accuracy)
+from meddl.training.metrics import get
+
+__all__ = ["AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean", "MeanAbsoluteError",
+           "MeanSquaredError", "Metric", "Precision", "Recall", "SparseCategoricalAccuracy",
+           "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy", "binary_accuracy", "categorical_accuracy",
+           "get", "sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy"]

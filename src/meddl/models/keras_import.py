@@ -1,0 +1,299 @@
+"""Read Keras's own model files into meddl models: Keras 3 ``.keras`` and legacy ``.h5``.
+
+A ``.keras`` file is a zip holding ``config.json`` (the architecture) and
+``model.weights.h5`` (weights grouped per layer, each group's ``vars`` tagged
+with the layer's name); a legacy ``.h5`` file holds the architecture as JSON in
+the ``model_config`` attribute and weights under ``model_weights/<layer>`` in
+the order of its ``weight_names``. Both are read with h5py; no TensorFlow is
+needed. Every Keras layer meddl has (same class names) is translated with its
+arguments; a layer or argument meddl lacks is refused with its name, never
+silently dropped. Regularizers and constraints only act in training: they are
+left out and listed in ``model.metadata["keras_import"]["ignored"]``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from meddl.errors import MeddlError, ModelFileError
+from meddl.layers.base import Layer
+from meddl.layers.bidirectional import Bidirectional
+from meddl.layers.input_layer import InputLayer
+from meddl.layers.registry import LAYER_CLASSES, get_layer_class
+
+__all__ = ["KERAS_SUFFIXES", "load_keras_model"]
+
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+_MODEL_CLASSES = ("Sequential", "Functional", "Model")
+# Arguments that only matter while training in Keras, or describe Keras internals: not carried over.
+_TRAINING_ONLY = ("kernel_regularizer", "bias_regularizer", "activity_regularizer", "recurrent_regularizer",
+                  "beta_regularizer", "gamma_regularizer", "embeddings_regularizer", "kernel_constraint",
+                  "bias_constraint", "recurrent_constraint", "beta_constraint", "gamma_constraint",
+                  "embeddings_constraint")
+_DROPPED = ("dtype", "seed", "synchronized", "rms_scaling", "lora_rank", "lora_alpha", "quantization_config",
+            "ragged", "sparse", "optional", "unroll", "use_cudnn", "time_major", "input_length", "zero_output_for_mask",
+            "kernel_initializer", "bias_initializer", "recurrent_initializer", "embeddings_initializer",
+            "beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
+            "autocast", "build_config")
+
+# Keras arguments meddl lacks, harmless at these (Keras's default) values.
+_KERAS_DEFAULTS = {"renorm_momentum": 0.99, "mask_zero": False}
+
+
+def load_keras_model(path: Path):
+    """Build the meddl model described by the Keras file ``path`` and load its weights."""
+    try:
+        import h5py  # an optional dependency, only for Keras files
+    except ImportError:  # pragma: no cover - h5py comes with meddl[keras] and meddl[survival]
+        raise ModelFileError(f"Reading the Keras file '{path}' needs h5py: pip install 'meddl[keras]'.") from None
+
+    path = Path(path)
+    notes: dict[str, list] = {"ignored": []}
+    try:
+        if path.suffix.lower() == ".keras":
+            with zipfile.ZipFile(path) as archive:
+                config = json.loads(archive.read("config.json"))
+                weights_bytes = archive.read("model.weights.h5")
+            model = _build_model(config, notes)
+            with h5py.File(io.BytesIO(weights_bytes), "r") as weights:
+                _load_keras3_weights(model, weights)
+        else:
+            with h5py.File(path, "r") as handle:
+                if "model_config" not in handle.attrs:
+                    raise ModelFileError(f"'{path}' holds no model architecture (a weights-only .h5 file). Build the "
+                                         "model in meddl and call model.load_weights on a meddl weights file instead.")
+                raw = handle.attrs["model_config"]
+                config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+                model = _build_model(config, notes)
+                _load_legacy_weights(model, handle["model_weights"] if "model_weights" in handle else handle)
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise ModelFileError(f"Could not read the Keras file '{path}': {exc}. Is it a complete Keras 3 .keras or .h5 "
+                             "model file?") from None
+    except MeddlError as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(f"Could not import the Keras model '{path}': {exc}") from None
+    model.metadata = {"keras_import": {"file": path.name, **notes}}
+    model._trained = True
+    model.eval()
+    return model
+
+
+# -- architecture ---------------------------------------------------------------------------------------
+def _build_model(spec: dict[str, Any], notes: dict) -> Layer:
+    class_name = spec.get("class_name")
+    config = spec.get("config", {})
+    if class_name == "Sequential":
+        layers = [_build_layer(layer_spec, notes) for layer_spec in config.get("layers", [])]
+        sequential = get_layer_class("Sequential")
+        model = sequential(name=config.get("name"))
+        for layer in layers:
+            model.add(layer)
+        if not model.built and config.get("build_input_shape"):
+            model.build(tuple(config["build_input_shape"])[1:])
+        return model
+    if class_name in ("Functional", "Model"):
+        return _build_functional(config, notes)
+    raise ModelFileError(f"The Keras file holds a {class_name!r}, not a Sequential or functional model: subclassed "
+                         "Keras models carry Python code and cannot be imported. Rebuild it as a functional model.")
+
+
+def _build_layer(spec: dict[str, Any], notes: dict) -> Layer:
+    class_name = spec.get("class_name")
+    config = dict(spec.get("config", {}))
+    name = config.get("name")
+    if class_name in _MODEL_CLASSES:
+        return _build_model(spec, notes)
+    if class_name not in LAYER_CLASSES and class_name not in ("Input", "MaxPool2D", "AvgPool2D"):
+        supported = sorted(c for c in LAYER_CLASSES if c not in ("ResidualBlock",))
+        raise ModelFileError(f"The Keras model uses layer '{name}' of type {class_name}, which meddl does not support. "
+                             f"Supported layer types: {', '.join(supported)}.")
+    cls = get_layer_class(class_name)
+    for key in _TRAINING_ONLY:
+        if config.pop(key, None) is not None:
+            notes["ignored"].append(f"{name}.{key}")
+    rank = None
+    build = spec.get("build_config", {}).get("input_shape")
+    if isinstance(build, (list, tuple)) and build and not isinstance(build[0], (list, tuple)):
+        rank = len(build) - 1
+    for key in ("axis",):
+        if key in config:
+            config[key] = _last_axis(config[key], rank, name, class_name)
+    if cls is InputLayer:
+        config = {"batch_shape": config.get("batch_shape") or config.get("batch_input_shape"), "name": name}
+    if cls is Bidirectional:
+        config["layer"] = _build_layer(config["layer"], notes)
+        if config.get("backward_layer"):
+            config["backward_layer"] = _build_layer(config["backward_layer"], notes)
+    for key in _DROPPED:
+        config.pop(key, None)
+    if config.pop("trainable", True) is False:
+        config["trainable"] = False
+    if isinstance(config.get("activation"), dict):
+        config["activation"] = config["activation"].get("config", {}).get("name", config["activation"])
+    accepted = _accepted_arguments(cls)
+    unknown = {key: value for key, value in config.items() if key not in accepted and key != "name"}
+    unsupported = {key: value for key, value in unknown.items()
+                   if value not in (None, False, [], {}, "channels_last") and _KERAS_DEFAULTS.get(key) != value}
+    if unsupported:
+        raise ModelFileError(f"Layer '{name}' ({class_name}) uses arguments meddl does not support: {unsupported}.")
+    arguments = {key: value for key, value in config.items() if key not in unknown}
+    try:
+        return cls(**arguments)
+    except TypeError as exc:
+        raise ModelFileError(f"Layer '{name}' ({class_name}) could not be made in meddl: {exc}.") from None
+
+
+def _accepted_arguments(cls: type) -> set[str]:
+    """Named constructor arguments of ``cls``, following ``*args``/``**kwargs`` up to the parent's ``__init__``."""
+    accepted: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters
+        accepted |= {name for name, p in parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        if not any(p.kind == p.VAR_POSITIONAL or (p.kind == p.VAR_KEYWORD and name == "kwargs")
+                   for name, p in parameters.items()):
+            break
+    return accepted - {"self"}
+
+
+def _last_axis(axis: Any, rank: int | None, name: str, class_name: str) -> Any:
+    axes = axis if isinstance(axis, (list, tuple)) else [axis]
+    if len(axes) == 1 and (axes[0] == -1 or (rank is not None and axes[0] == rank)):
+        return -1
+    if class_name == "Concatenate":
+        return axis
+    raise ModelFileError(f"Layer '{name}' ({class_name}) normalises over axis {axis}; meddl supports only the last "
+                         "(channel) axis.")
+
+
+def _history(argument: Any) -> list[tuple[str, int, int]]:
+    """The (layer, node, tensor) references in one call's arguments, in either Keras config format."""
+    if isinstance(argument, dict) and argument.get("class_name") == "__keras_tensor__":
+        name, node, index = argument["config"]["keras_history"]
+        return [(name, int(node), int(index))]
+    if isinstance(argument, (list, tuple)):
+        if len(argument) >= 3 and isinstance(argument[0], str) and isinstance(argument[1], int):
+            return [(argument[0], int(argument[1]), int(argument[2]))]  # Keras 2: [name, node, index, kwargs]
+        return [ref for item in argument for ref in _history(item)]
+    return []
+
+
+def _node_calls(layer_spec: dict) -> list[tuple[list[tuple[str, int, int]], bool]]:
+    calls = []
+    for node in layer_spec.get("inbound_nodes", []):
+        if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+            args = node.get("args", [])
+            single = len(args) == 1 and isinstance(args[0], dict)
+            calls.append((_history(args), single))
+        else:  # Keras 2: [[name, node, index, kwargs], ...]
+            refs = _history(node)
+            calls.append((refs, len(refs) == 1))
+    return calls
+
+
+def _build_functional(config: dict[str, Any], notes: dict):
+    layers: dict[str, Layer] = {}
+    outputs: dict[tuple[str, int], Any] = {}
+    pending: list[tuple[str, int, list, bool]] = []
+    for spec in config["layers"]:
+        layer = _build_layer(spec, notes)
+        name = spec.get("name") or spec["config"]["name"]
+        layer.name = name
+        layers[name] = layer
+        if isinstance(layer, InputLayer):
+            outputs[(name, 0)] = layer.output
+            continue
+        for index, (refs, single) in enumerate(_node_calls(spec)):
+            pending.append((name, index, refs, single))
+    while pending:
+        progressed = False
+        for item in list(pending):
+            name, index, refs, single = item
+            if all((ref[0], ref[1]) in outputs for ref in refs):
+                tensors = [_pick(outputs[(ref[0], ref[1])], ref[2]) for ref in refs]
+                outputs[(name, index)] = layers[name](tensors[0] if single else tensors)
+                pending.remove(item)
+                progressed = True
+        if not progressed:
+            raise ModelFileError(f"The Keras model's graph cannot be rebuilt: layers {[p[0] for p in pending]} "
+                                 "wait on inputs that no layer produces.")
+
+    def refs(key: str):
+        items = config[key]
+        if items and isinstance(items[0], str):  # a single [name, node, index]
+            items = [items]
+        return [_pick(outputs[(item[0], int(item[1]))], int(item[2])) for item in items]
+
+    inputs, results = refs("input_layers"), refs("output_layers")
+    functional = get_layer_class("Functional")
+    return functional(inputs[0] if len(inputs) == 1 else inputs, results[0] if len(results) == 1 else results,
+                      name=config.get("name"))
+
+
+def _pick(value: Any, index: int):
+    return value[index] if isinstance(value, list) else value
+
+
+# -- weights --------------------------------------------------------------------------------------------
+def _keras3_arrays(group) -> list[np.ndarray]:
+    """Every variable of one layer's group, in Keras's order (own vars, then cell / forward / backward)."""
+    arrays = []
+    if "vars" in group:
+        variables = group["vars"]
+        arrays += [np.asarray(variables[key]) for key in sorted(variables, key=int)]
+    for child in ("cell", "forward_layer", "backward_layer"):
+        if child in group:
+            arrays += _keras3_arrays(group[child])
+    return arrays
+
+
+def _keras3_groups(group) -> dict[str, Any]:
+    """``{layer name: h5 group}`` for the layers saved under ``group["layers"]``."""
+    found = {}
+    for key in group.get("layers", {}):
+        child = group["layers"][key]
+        name = child["vars"].attrs.get("name", key) if "vars" in child else key
+        found[name.decode() if isinstance(name, bytes) else str(name)] = child
+    return found
+
+
+def _load_keras3_weights(model, handle) -> None:
+    groups = _keras3_groups(handle)
+    for layer in model.layers:
+        if isinstance(layer, InputLayer):
+            continue
+        group = groups.get(layer.name)
+        if hasattr(layer, "layers") and group is not None and "layers" in group:
+            _load_keras3_weights(layer, group)
+            continue
+        _set(layer, _keras3_arrays(group) if group is not None else [])
+
+
+def _load_legacy_weights(model, handle) -> None:
+    for layer in model.layers:
+        if isinstance(layer, InputLayer):
+            continue
+        if layer.name not in handle:
+            _set(layer, [])
+            continue
+        group = handle[layer.name]
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs.get("weight_names", [])]
+        _set(layer, [np.asarray(group[name]) for name in names])
+
+
+def _set(layer: Layer, arrays: list[np.ndarray]) -> None:
+    expected = len(layer.weights)
+    if len(arrays) != expected:
+        raise ModelFileError(f"Layer '{layer.name}' ({type(layer).__name__}) needs {expected} weight arrays but the "
+                             f"Keras file holds {len(arrays)} for it.")
+    if expected:
+        layer.set_weights(arrays)

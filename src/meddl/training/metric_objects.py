@@ -1,0 +1,260 @@
+"""Keras's metric objects and functions: ``Precision()``, ``AUC()``, ``top_k_categorical_accuracy``, ...
+
+A metric object keeps state (``update_state``, ``result``, ``reset_state``) as
+in Keras, and can be given to ``compile(metrics=[...])``: there it is computed
+exactly over each epoch's outputs, like meddl's named metrics. Metric
+*functions* take ``(y_true, y_pred)`` in Keras's order and return one value
+per sample.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from meddl.errors import MeddlError
+
+__all__ = ["Metric", "Mean", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
+           "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "Precision", "Recall", "AUC",
+           "MeanSquaredError", "MeanAbsoluteError", "binary_accuracy", "categorical_accuracy",
+           "sparse_categorical_accuracy", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
+           "FUNCTIONS", "as_training_metric"]
+
+
+def _tensor(value: Any) -> torch.Tensor:
+    return value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
+
+
+def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> torch.Tensor:
+    y_true, y_pred = _tensor(y_true), _tensor(y_pred)
+    return ((y_pred > threshold).to(y_true.dtype) == y_true).float().reshape(len(y_true), -1).mean(dim=-1)
+
+
+def categorical_accuracy(y_true, y_pred) -> torch.Tensor:
+    return (_tensor(y_pred).argmax(dim=-1) == _tensor(y_true).argmax(dim=-1)).float()
+
+
+def sparse_categorical_accuracy(y_true, y_pred) -> torch.Tensor:
+    return (_tensor(y_pred).argmax(dim=-1) == _tensor(y_true).reshape(-1).long()).float()
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> torch.Tensor:
+    """1 where the true class is among the ``k`` highest scores (ties count as in: Keras's rule)."""
+    y_pred = _tensor(y_pred).float()
+    labels = _tensor(y_true).reshape(-1).long()
+    true_score = y_pred.gather(1, labels[:, None])
+    return ((y_pred > true_score).sum(dim=1) < k).float()
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> torch.Tensor:
+    return sparse_top_k_categorical_accuracy(_tensor(y_true).argmax(dim=-1), y_pred, k)
+
+
+FUNCTIONS = {f.__name__: f for f in (binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+                                     top_k_categorical_accuracy, sparse_top_k_categorical_accuracy)}
+
+
+class Metric:
+    """Base class with Keras's stateful API; subclasses implement ``compute(y_true, y_pred) -> float``."""
+
+    default_name = "metric"
+
+    def __init__(self, name: str | None = None, dtype=None):
+        self.name = name or self.default_name
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        self._true: list[torch.Tensor] = []
+        self._pred: list[torch.Tensor] = []
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        if sample_weight is not None:
+            raise MeddlError(f"{type(self).__name__}.update_state does not take sample_weight in meddl.")
+        self._true.append(_tensor(y_true).detach().cpu())
+        self._pred.append(_tensor(y_pred).detach().cpu().float())
+
+    def result(self) -> float:
+        if not self._true:
+            return 0.0
+        return float(self.compute(torch.cat(self._true), torch.cat(self._pred)))
+
+    def compute(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> float:
+        raise NotImplementedError
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+        self.update_state(y_true, y_pred, sample_weight)
+        return self.result()
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+
+class Mean(Metric):
+    """The running mean of the values given to ``update_state(values)``."""
+
+    default_name = "mean"
+
+    def update_state(self, values, sample_weight=None) -> None:  # noqa: D102 - Keras's signature
+        super().update_state(_tensor(values).reshape(-1), _tensor(values).reshape(-1), sample_weight)
+
+    def compute(self, y_true, y_pred):
+        return y_pred.mean()
+
+
+class _FunctionMetric(Metric):
+    function = staticmethod(binary_accuracy)
+
+    def compute(self, y_true, y_pred):
+        return self.function(y_true, y_pred).mean()
+
+
+class BinaryAccuracy(_FunctionMetric):
+    default_name = "binary_accuracy"
+
+    def __init__(self, name: str | None = None, dtype=None, threshold: float = 0.5):
+        self.threshold = float(threshold)
+        super().__init__(name, dtype)
+
+    def compute(self, y_true, y_pred):
+        return binary_accuracy(y_true.reshape(y_pred.shape), y_pred, self.threshold).mean()
+
+
+class CategoricalAccuracy(_FunctionMetric):
+    default_name = "categorical_accuracy"
+    function = staticmethod(categorical_accuracy)
+
+
+class SparseCategoricalAccuracy(_FunctionMetric):
+    default_name = "sparse_categorical_accuracy"
+    function = staticmethod(sparse_categorical_accuracy)
+
+
+class Accuracy(Metric):
+    """How often predictions equal the labels exactly (Keras's ``Accuracy``)."""
+
+    default_name = "accuracy"
+
+    def compute(self, y_true, y_pred):
+        return (y_pred.reshape(y_true.shape) == y_true).float().mean()
+
+
+class TopKCategoricalAccuracy(Metric):
+    default_name = "top_k_categorical_accuracy"
+    sparse = False
+
+    def __init__(self, k: int = 5, name: str | None = None, dtype=None):
+        self.k = int(k)
+        super().__init__(name, dtype)
+
+    def compute(self, y_true, y_pred):
+        function = sparse_top_k_categorical_accuracy if self.sparse else top_k_categorical_accuracy
+        return function(y_true, y_pred, self.k).mean()
+
+
+class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
+    default_name = "sparse_top_k_categorical_accuracy"
+    sparse = True
+
+
+class _ThresholdMetric(Metric):
+    def __init__(self, thresholds: float | None = None, top_k=None, class_id=None, name: str | None = None,
+                 dtype=None):
+        if top_k is not None or class_id is not None:
+            raise MeddlError(f"{type(self).__name__}: top_k and class_id are not supported by meddl.")
+        self.threshold = 0.5 if thresholds is None else float(thresholds)
+        super().__init__(name, dtype)
+
+    def _counts(self, y_true, y_pred):
+        predicted = (y_pred.reshape(-1) > self.threshold)
+        actual = y_true.reshape(-1) > 0.5
+        return (predicted & actual).sum().item(), (predicted & ~actual).sum().item(), (~predicted & actual).sum().item()
+
+
+class Precision(_ThresholdMetric):
+    """Of the samples predicted positive (score > threshold, default 0.5), the fraction truly positive."""
+
+    default_name = "precision"
+
+    def compute(self, y_true, y_pred):
+        tp, fp, _ = self._counts(y_true, y_pred)
+        return tp / (tp + fp) if tp + fp else 0.0
+
+
+class Recall(_ThresholdMetric):
+    """Of the truly positive samples, the fraction predicted positive (sensitivity)."""
+
+    default_name = "recall"
+
+    def compute(self, y_true, y_pred):
+        tp, _, fn = self._counts(y_true, y_pred)
+        return tp / (tp + fn) if tp + fn else 0.0
+
+
+class AUC(Metric):
+    """Area under the ROC curve (``curve="ROC"``) or the precision-recall curve (``"PR"``), computed exactly.
+
+    Keras approximates the area with 200 thresholds; meddl ranks every score (the exact AUROC),
+    so the two can differ in the third decimal.
+    """
+
+    default_name = "auc"
+
+    def __init__(self, num_thresholds: int = 200, curve: str = "ROC", summation_method: str = "interpolation",
+                 name: str | None = None, dtype=None, multi_label: bool = False, **ignored):
+        if curve not in ("ROC", "PR"):
+            raise MeddlError(f"The 'curve' parameter of AUC must be 'ROC' or 'PR'. Got {curve!r} instead.")
+        self.curve = curve
+        super().__init__(name, dtype)
+
+    def compute(self, y_true, y_pred):
+        from sklearn.metrics import average_precision_score, roc_auc_score
+
+        truth, scores = y_true.numpy().reshape(-1), y_pred.numpy().reshape(-1)
+        if len(np.unique(truth)) < 2:
+            return float("nan")
+        return roc_auc_score(truth, scores) if self.curve == "ROC" else average_precision_score(truth, scores)
+
+
+class MeanSquaredError(Metric):
+    default_name = "mean_squared_error"
+
+    def compute(self, y_true, y_pred):
+        return (y_pred - y_true.reshape(y_pred.shape)).pow(2).mean()
+
+
+class MeanAbsoluteError(Metric):
+    default_name = "mean_absolute_error"
+
+    def compute(self, y_true, y_pred):
+        return (y_pred - y_true.reshape(y_pred.shape)).abs().mean()
+
+
+def as_training_metric(metric) -> tuple[str, Any]:
+    """``(name, fn(y_true, y_pred, kind) -> float)`` for a metric object or a Keras-style metric function."""
+    if isinstance(metric, Metric):
+        def epoch_value(y_true, y_pred, kind, metric=metric):
+            if kind == "sparse" and isinstance(metric, (CategoricalAccuracy, TopKCategoricalAccuracy)) \
+                    and not isinstance(metric, SparseTopKCategoricalAccuracy):
+                y_true = torch.nn.functional.one_hot(y_true.long(), y_pred.shape[-1])
+            if kind == "sparse" and isinstance(metric, (Precision, Recall, AUC)) and y_pred.shape[-1] == 2:
+                y_pred = y_pred[:, 1]
+            metric.reset_state()
+            metric.update_state(y_true, y_pred)
+            value = metric.result()
+            metric.reset_state()
+            return value
+
+        return metric.name, epoch_value
+    if callable(metric):
+        name = getattr(metric, "__name__", type(metric).__name__)
+
+        def function_value(y_true, y_pred, kind, function=metric):
+            if kind == "sparse" and name in ("categorical_accuracy", "top_k_categorical_accuracy"):
+                y_true = torch.nn.functional.one_hot(y_true.long(), y_pred.shape[-1])
+            return float(torch.as_tensor(function(y_true, y_pred)).float().mean())
+
+        return name, function_value
+    raise MeddlError(f"A metric must be a name, a meddl.metrics object or a function (y_true, y_pred). "
+                     f"Got {metric!r} instead.")

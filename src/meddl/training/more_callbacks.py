@@ -1,0 +1,122 @@
+"""More of Keras's callbacks: ``CSVLogger``, ``TerminateOnNaN``, ``LearningRateScheduler``, ``LambdaCallback``.
+
+meddl's loop calls callbacks once per epoch (``on_epoch_begin``/``on_epoch_end``), not per
+batch: the per-batch path stays free of Python hooks (bench/seed_throughput.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+
+from meddl.errors import MeddlError
+from meddl.io import atomic_write_text
+from meddl.training.callbacks import Callback
+
+__all__ = ["CSVLogger", "TerminateOnNaN", "LearningRateScheduler", "LambdaCallback"]
+
+
+class CSVLogger(Callback):
+    """Write one row per epoch (``epoch`` and every logged value) to a CSV file.
+
+    The file is rewritten atomically after each epoch, so an interrupted run leaves a valid file.
+
+    Example:
+        >>> from meddl.callbacks import CSVLogger
+        >>> logger = CSVLogger("training.csv")
+    """
+
+    def __init__(self, filename, separator: str = ",", append: bool = False):
+        self.filename = Path(filename)
+        self.separator = separator
+        self.append = bool(append)
+
+    def on_train_begin(self, logs=None):
+        self.rows: list[dict] = []
+        self.prefix = ""
+        if self.append and self.filename.is_file():
+            self.prefix = self.filename.read_text(encoding="utf-8")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rows.append({"epoch": epoch, **(logs or {})})
+        keys = ["epoch", *sorted({key for row in self.rows for key in row} - {"epoch"})]
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=keys, delimiter=self.separator, lineterminator="\n")
+        if not self.prefix:
+            writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.filename, self.prefix + buffer.getvalue())
+
+
+class TerminateOnNaN(Callback):
+    """Stop training (instead of raising) when the loss becomes NaN or infinite; the history keeps that epoch."""
+
+    def on_train_begin(self, logs=None):
+        self.trainer.terminate_on_nan = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.trainer.stop_training = True
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch to ``schedule(epoch, current_rate)``.
+
+    Example:
+        >>> from meddl.callbacks import LearningRateScheduler
+        >>> halve_after_ten = LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * 0.5)
+    """
+
+    def __init__(self, schedule, verbose: int = 0):
+        if not callable(schedule):
+            raise MeddlError(f"LearningRateScheduler needs a function schedule(epoch, lr) -> lr. Got {schedule!r}.")
+        self.schedule = schedule
+        self.verbose = int(verbose)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        groups = self.trainer.optimizer.param_groups
+        current = groups[0]["lr"]
+        try:
+            rate = self.schedule(epoch, current)
+        except TypeError:
+            rate = self.schedule(epoch)  # Keras also accepts schedule(epoch)
+        rate = float(rate)
+        if not math.isfinite(rate) or rate < 0:
+            raise MeddlError(f"The learning-rate schedule returned {rate!r} for epoch {epoch}; it must be a "
+                             "non-negative number.")
+        for group in groups:
+            group["lr"] = rate * group["lr"] / current if current else rate
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = self.trainer.optimizer.param_groups[0]["lr"]
+
+
+class LambdaCallback(Callback):
+    """A callback from functions: ``on_epoch_begin(epoch, logs)``, ``on_epoch_end(epoch, logs)``,
+    ``on_train_begin(logs)``, ``on_train_end(logs)``."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None, **ignored):
+        self._hooks = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end,
+                       "on_train_begin": on_train_begin, "on_train_end": on_train_end}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._hooks["on_epoch_begin"]:
+            self._hooks["on_epoch_begin"](epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._hooks["on_epoch_end"]:
+            self._hooks["on_epoch_end"](epoch, logs)
+
+    def on_train_begin(self, logs=None):
+        if self._hooks["on_train_begin"]:
+            self._hooks["on_train_begin"](logs)
+
+    def on_train_end(self, logs=None):
+        if self._hooks["on_train_end"]:
+            self._hooks["on_train_end"](logs)

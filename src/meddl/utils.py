@@ -1,0 +1,42 @@
+"""Keras's ``keras.utils`` namespace: ``to_categorical``, ``set_random_seed``, ``plot_model``.
+
+Example:
+    >>> import meddl
+    >>> meddl.utils.to_categorical([0, 2, 1]).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from meddl.errors import DataError
+from meddl.models.plot import plot_model
+from meddl.training.seeding import set_seed
+
+__all__ = ["plot_model", "set_random_seed", "to_categorical"]
+
+
+def to_categorical(y, num_classes: int | None = None) -> np.ndarray:
+    """One-hot encode integer class labels: shape ``(..., num_classes)``, float32 (Keras's).
+
+    A trailing axis of size 1 is dropped first, as in Keras, so ``(n, 1)`` labels give ``(n, classes)``.
+    """
+    labels = np.asarray(y)
+    if labels.size and (not np.issubdtype(labels.dtype, np.number) or np.any(labels != np.round(labels))
+                        or labels.min() < 0):
+        raise DataError("to_categorical needs non-negative integer class labels (0, 1, 2, ...). Encode text labels "
+                        "first, e.g. with sklearn.preprocessing.LabelEncoder.")
+    labels = labels.astype(np.int64)
+    if labels.ndim > 1 and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    classes = int(labels.max()) + 1 if num_classes is None and labels.size else int(num_classes or 0)
+    if labels.size and labels.max() >= classes:
+        raise DataError(f"to_categorical: labels go up to {int(labels.max())}, but num_classes={num_classes}. "
+                        f"Use num_classes >= {int(labels.max()) + 1}.")
+    return np.eye(classes, dtype=np.float32)[labels]
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch at once (Keras's name for :func:`meddl.set_seed`)."""
+    set_seed(seed)

@@ -1,0 +1,51 @@
+"""Keras model files read by meddl give Keras's predictions (fixtures made by TensorFlow 2.21 / Keras 3.15,
+see tests/models/fixtures/make_keras_fixtures.py)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import meddl
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FILES = ["mlp.keras", "mlp.h5", "cnn.keras", "cnn.h5", "cnn_gap.keras", "signal.keras", "signal.h5", "volume.keras",
+         "functional.keras", "functional.h5"]
+
+
+def inputs_and_outputs(name: str):
+    xs = [np.load(path) for path in sorted(FIXTURES.glob(f"{name}.x*.npy"))]
+    ys = [np.load(path) for path in sorted(FIXTURES.glob(f"{name}.y*.npy"))]
+    return (xs[0] if len(xs) == 1 else xs), ys
+
+
+@pytest.mark.parametrize("filename", FILES)
+def test_keras_files_predict_like_keras(filename):
+    model = meddl.load_model(FIXTURES / filename, device="cpu")
+    x, expected = inputs_and_outputs(filename.split(".")[0])
+    predicted = model.predict(x)
+    predicted = predicted if isinstance(predicted, list) else [predicted]
+    for got, want in zip(predicted, expected):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    assert model.metadata["keras_import"]["file"] == filename
+
+
+def test_an_imported_model_trains_on_meddl():
+    model = meddl.models.load_model(FIXTURES / "mlp.keras", device="cpu")
+    x, _ = inputs_and_outputs("mlp")
+    before = model.get_weights()[0].copy()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, np.array([0, 1, 2, 1]), epochs=2, verbose=0)
+    assert not np.allclose(before, model.get_weights()[0])
+
+
+def test_an_unsupported_layer_is_named():
+    with pytest.raises(meddl.ModelFileError, match="'conv2d_transpose' of type Conv2DTranspose"):
+        meddl.load_model(FIXTURES / "unsupported.keras")
+
+
+def test_a_broken_keras_file_is_refused(tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes((FIXTURES / "mlp.keras").read_bytes()[:500])
+    with pytest.raises(meddl.ModelFileError, match="Could not read the Keras file"):
+        meddl.load_model(broken)

@@ -24,7 +24,7 @@ import yaml
 from meddl.errors import ConfigError, OutputPathError
 
 __all__ = ["check_output_folder", "atomic_text_writer", "atomic_write_text", "atomic_write_bytes", "atomic_write_json",
-           "atomic_directory", "sha256_file", "current_umask", "json_safe", "json_float", "write_json", "read_yaml"]
+           "atomic_directory", "sha256_file", "current_umask", "atomic_writer", "json_safe", "json_float", "write_json", "read_yaml"]
 
 
 def current_umask() -> int:
@@ -78,36 +78,11 @@ def check_output_folder(path: str | os.PathLike) -> Path:
     return path
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder, then rename."""
-    path = Path(path)
-    if path.is_dir():
-        raise OutputPathError(f"'{path}' is a folder; expected the name of a file to write. Choose another path.")
-    fd, tmp = _create_beside(path, lambda: tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        _follow_umask(Path(tmp), 0o666)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
 @contextlib.contextmanager
-def atomic_text_writer(path: str | os.PathLike) -> Iterator[Any]:
-    """An open text handle on a temporary beside ``path``, renamed to ``path`` only when the block succeeds.
+def atomic_writer(path: str | os.PathLike, *, binary: bool = False) -> Iterator[Any]:
+    """An open handle on a temporary beside ``path``, renamed to ``path`` only when the block succeeds.
 
-    For output written piece by piece (e.g. predictions of a large table, chunk after chunk): the file
+    Also for output written piece by piece (e.g. predictions of a large table, chunk after chunk): the file
     the user keeps is never half-written, and on an error ``path`` is left exactly as it was.
     """
     path = Path(path)
@@ -115,7 +90,7 @@ def atomic_text_writer(path: str | os.PathLike) -> Iterator[Any]:
         raise OutputPathError(f"'{path}' is a folder; expected the name of a file to write. Choose another path.")
     fd, tmp = _create_beside(path, lambda: tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -125,6 +100,23 @@ def atomic_text_writer(path: str | os.PathLike) -> Iterator[Any]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def atomic_text_writer(path: str | os.PathLike):
+    """:func:`atomic_writer` for UTF-8 text."""
+    return atomic_writer(path)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder, then rename."""
+    with atomic_writer(path, binary=True) as handle:
+        handle.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:

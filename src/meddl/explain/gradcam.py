@@ -154,6 +154,20 @@ class _ExposedLayer(nn.Module):
         return layers[-1].call(x)  # the last layer without its activation: class scores (logits)
 
 
+def _cam_setup(model, images, layer, batch_size, owner: str):
+    """What Grad-CAM and Grad-CAM++ share: checked inputs, the model with its CAM layer exposed, the output."""
+    name = find_target_layer(model, layer)
+    batch_size = check_batch_size(batch_size, owner)
+    inputs = as_input_tensor(images, "images")
+    if inputs.ndim != 4:
+        raise DataError(f"The 'images' parameter of {owner} must be preprocessed images of shape (n, H, W, C); "
+                        f"got shape {tuple(inputs.shape)}. Grayscale images need a channel axis: images[..., None].")
+    if getattr(model, "input_shape_", None) is not None:
+        check_input_shape(inputs.numpy(), tuple(model.input_shape_), "images")
+    wrapped = _ExposedLayer(model, [item.name for item in model.layers].index(name))
+    return batch_size, inputs, wrapped, OutputFunction(wrapped, owner)
+
+
 def grad_cam(model: Any, images: Any, *, target: Any = None, layer: str | None = None,
              batch_size: int | None = None) -> np.ndarray:
     """Grad-CAM heatmaps ``(n, H, W)`` (non-negative), upsampled to the image size.
@@ -186,17 +200,7 @@ def grad_cam(model: Any, images: Any, *, target: Any = None, layer: str | None =
         (2, 8, 8)
     """
     owner = "grad_cam"
-    name = find_target_layer(model, layer)
-    batch_size = check_batch_size(batch_size, owner)
-    inputs = as_input_tensor(images, "images")
-    if inputs.ndim != 4:
-        raise DataError(f"The 'images' parameter of {owner} must be preprocessed images of shape (n, H, W, C); "
-                        f"got shape {tuple(inputs.shape)}. Grayscale images need a channel axis: images[..., None].")
-    if getattr(model, "input_shape_", None) is not None:
-        check_input_shape(inputs.numpy(), tuple(model.input_shape_), "images")
-    index = [item.name for item in model.layers].index(name)
-    wrapped = _ExposedLayer(model, index)
-    output = OutputFunction(wrapped, owner)
+    batch_size, inputs, wrapped, output = _cam_setup(model, images, layer, batch_size, owner)
     height, width = inputs.shape[1:3]
     rows = auto_batch_size(tuple(inputs.shape[1:]), batch_size)
     with eval_mode(model):
@@ -241,16 +245,7 @@ def grad_cam_plus_plus(model: Any, images: Any, *, target: Any = None, layer: st
         (2, 8, 8)
     """
     owner = "grad_cam_plus_plus"
-    name = find_target_layer(model, layer)
-    batch_size = check_batch_size(batch_size, owner)
-    inputs = as_input_tensor(images, "images")
-    if inputs.ndim != 4:
-        raise DataError(f"The 'images' parameter of {owner} must be preprocessed images of shape (n, H, W, C); "
-                        f"got shape {tuple(inputs.shape)}. Grayscale images need a channel axis: images[..., None].")
-    if getattr(model, "input_shape_", None) is not None:
-        check_input_shape(inputs.numpy(), tuple(model.input_shape_), "images")
-    wrapped = _ExposedLayer(model, [item.name for item in model.layers].index(name))
-    output = OutputFunction(wrapped, owner)
+    batch_size, inputs, wrapped, output = _cam_setup(model, images, layer, batch_size, owner)
     captured: list[torch.Tensor] = []
     hook = wrapped.exposed.register_forward_hook(lambda module, args, out: captured.append(out))
     rows = auto_batch_size(tuple(inputs.shape[1:]), batch_size)

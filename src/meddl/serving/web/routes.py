@@ -192,6 +192,19 @@ def build_router() -> Any:
               output=answer.audit_output, n_rows=1)
         return patient_page(request, session, model, values=check.values, warnings=check.warnings, answer=answer)
 
+    async def read_upload(request: Request, session: Session, kind: str, too_large_hint: str = ""):
+        """The uploaded file of a checked form: ``(upload, bytes, error)``; ``upload`` is None for an expired form."""
+        form = await checked_form(request, session)
+        if form is None:
+            return None, b"", None
+        upload = form.get("file")
+        data = await upload.read(MAX_UPLOAD_BYTES + 1) if hasattr(upload, "read") else b""
+        if not data:
+            return upload, data, f"Choose {kind} to upload."
+        if len(data) > MAX_UPLOAD_BYTES:
+            return upload, data, f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB{too_large_hint}."
+        return upload, data, None
+
     # -- many patients ---------------------------------------------------------------------------------
     @router.get("/models/{name}/batch")
     def batch_form(request: Request, name: str):
@@ -210,18 +223,12 @@ def build_router() -> Any:
         model, refusal = table_model(request, session, name)
         if refusal:
             return refusal
-        form = await checked_form(request, session)
-        if form is None:
+        upload, data, error = await read_upload(request, session, "a CSV file", "; split it")
+        if upload is None:
             return refuse(request, session, 403, "Form expired", "Reload the page and upload the file again.")
-        upload = form.get("file")
-        data = await upload.read(MAX_UPLOAD_BYTES + 1) if hasattr(upload, "read") else b""
         started = time.perf_counter()
-        result, error = None, None
-        if not data:
-            error = "Choose a CSV file to upload."
-        elif len(data) > MAX_UPLOAD_BYTES:
-            error = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it."
-        else:
+        result = None
+        if error is None:
             try:
                 result = batch_view(model, data)
             except MeddlError as exc:
@@ -271,18 +278,12 @@ def build_router() -> Any:
         model, refusal = image_model(request, session, name)
         if refusal:
             return refusal
-        form = await checked_form(request, session)
-        if form is None:
+        upload, data, error = await read_upload(request, session, "a PNG, JPEG or DICOM file")
+        if upload is None:
             return refuse(request, session, 403, "Form expired", "Reload the page and upload the image again.")
-        upload = form.get("file")
-        data = await upload.read(MAX_UPLOAD_BYTES + 1) if hasattr(upload, "read") else b""
         started = time.perf_counter()
-        result, error = None, None
-        if not data:
-            error = "Choose a PNG, JPEG or DICOM file to upload."
-        elif len(data) > MAX_UPLOAD_BYTES:
-            error = f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
-        else:
+        result = None
+        if error is None:
             try:
                 result = image_view(model, data, getattr(upload, "filename", "") or "upload")
             except MeddlError as exc:

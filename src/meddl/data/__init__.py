@@ -27,6 +27,7 @@ from meddl.data.image_folder import read_image_folder
 from meddl.data.augmentation import (
     AugmentationPolicy,
     ImageAugmenter,
+    augment_images,
     augmentation_examples_png,
     augmentation_section,
     resolve_policy,
@@ -61,6 +62,7 @@ from meddl.data.tables import read_table
 __all__ = [
     "AugmentationPolicy",
     "ImageAugmenter",
+    "augment_images",
     "ImagePreprocessor",
     "augmentation_examples_png",
     "augmentation_section",

@@ -36,7 +36,7 @@ from meddl.errors import ConfigError, MeddlError
 from meddl.errors import unknown_name_error
 from meddl.sections import figure, paragraph, table
 
-__all__ = ["AugmentationPolicy", "ImageAugmenter", "POLICIES", "resolve_policy", "augmentation_examples_png",
+__all__ = ["AugmentationPolicy", "ImageAugmenter", "POLICIES", "augment_images", "resolve_policy", "augmentation_examples_png",
            "augmentation_section"]
 
 _FLIPS = ("none", "horizontal", "vertical", "horizontal_and_vertical")
@@ -161,6 +161,73 @@ def resolve_policy(setting: Any, *, kind: str = "image", legacy_options: dict | 
     return policy
 
 
+def augment_images(x: torch.Tensor, policy: AugmentationPolicy, *,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """Apply ``policy`` to a batch of channels-last images ``(N, H, W, C)``: the one augmentation kernel.
+
+    ``ImageAugmenter`` (the run pipelines' batch transform) calls it with its own seeded generator; the
+    Keras-style layers (``RandomFlip``, ``RandomRotation``, ...) call it with ``generator=None``, i.e. torch's
+    global generator, so ``meddl.set_seed`` makes them reproducible. Mixup is not here: it mixes labels too.
+    """
+    if x.dim() != 4:
+        raise MeddlError(f"Image augmentation expects a batch of images (N, height, width, channels); "
+                         f"got shape {tuple(x.shape)}.")
+    n = x.shape[0]
+    if n == 0:
+        return x
+
+    def uniform(shape, low_high: float) -> torch.Tensor:
+        u = torch.rand(shape, generator=generator, device=x.device, dtype=x.dtype)
+        return (u * 2 - 1) * low_high
+
+    if policy.flip in ("horizontal", "horizontal_and_vertical"):
+        flip = torch.rand(n, generator=generator, device=x.device) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(2), x)
+    if policy.flip in ("vertical", "horizontal_and_vertical"):
+        flip = torch.rand(n, generator=generator, device=x.device) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(1), x)
+    if policy.geometric:
+        x = _warp(x, policy, uniform, generator)
+    if policy.contrast:
+        mean = x.mean(dim=(1, 2), keepdim=True)
+        x = (x - mean) * (1 + uniform((n, 1, 1, 1), policy.contrast)) + mean
+    if policy.brightness:
+        x = x + uniform((n, 1, 1, 1), policy.brightness)
+    if policy.gamma:
+        x = x.clamp(min=0).pow(uniform((n, 1, 1, 1), policy.gamma).exp())
+    if policy.noise:
+        x = x + torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) * policy.noise
+    return x
+
+
+def _warp(x: torch.Tensor, policy: AugmentationPolicy, uniform, generator: torch.Generator | None) -> torch.Tensor:
+    """Rotation, zoom, shear, translation and the elastic field as one ``grid_sample`` per batch."""
+    n, height, width, _ = x.shape
+    angle = uniform(n, math.radians(policy.rotation))
+    zoom = 1 + uniform(n, policy.scale)
+    shear = uniform(n, math.radians(policy.shear))
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # Output -> input pixel mapping A = R(angle) @ Shear @ (1/zoom), then moved to grid_sample's
+    # normalised coordinates (x in [-1, 1] spans the width, y the height), so non-square images keep their shape.
+    a00, a01 = cos / zoom, (cos * torch.tan(shear) - sin) / zoom
+    a10, a11 = sin / zoom, (sin * torch.tan(shear) + cos) / zoom
+    aspect = width / height
+    shift = uniform((n, 2), 2 * policy.translate)
+    theta = torch.stack([torch.stack([a00, a01 / aspect, shift[:, 0]], 1),
+                         torch.stack([a10 * aspect, a11, shift[:, 1]], 1)], 1)
+    images = x.permute(0, 3, 1, 2)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    if policy.elastic:
+        rows = math.ceil(height / policy.elastic_spacing) + 1
+        cols = math.ceil(width / policy.elastic_spacing) + 1
+        control = torch.randn((n, 2, rows, cols), generator=generator, device=x.device, dtype=x.dtype) * policy.elastic
+        field = F.interpolate(control, size=(height, width), mode="bicubic", align_corners=True)
+        scale = torch.tensor([2.0 / width, 2.0 / height], device=x.device, dtype=x.dtype)
+        grid = grid + field.permute(0, 2, 3, 1) * scale
+    warped = F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    return warped.permute(0, 2, 3, 1)
+
+
 class ImageAugmenter:
     """A seeded batch transform ``(x, y[, w]) -> (x', y'[, w'])`` for channels-last images ``(N, H, W, C)``.
 
@@ -189,64 +256,9 @@ class ImageAugmenter:
             self._generators[key] = generator
         return self._generators[key]
 
-    def _uniform(self, shape, low_high: float, x: torch.Tensor) -> torch.Tensor:
-        u = torch.rand(shape, generator=self._generator(x.device), device=x.device, dtype=x.dtype)
-        return (u * 2 - 1) * low_high
-
     def images(self, x: torch.Tensor) -> torch.Tensor:
         """Augment a batch of images ``(N, H, W, C)`` (labels untouched; no mixup)."""
-        if x.dim() != 4:
-            raise MeddlError(f"Image augmentation expects a batch of images (N, height, width, channels); "
-                             f"got shape {tuple(x.shape)}.")
-        policy, n = self.policy, x.shape[0]
-        if n == 0:
-            return x
-        generator = self._generator(x.device)
-        if policy.flip in ("horizontal", "horizontal_and_vertical"):
-            flip = torch.rand(n, generator=generator, device=x.device) < 0.5
-            x = torch.where(flip[:, None, None, None], x.flip(2), x)
-        if policy.flip in ("vertical", "horizontal_and_vertical"):
-            flip = torch.rand(n, generator=generator, device=x.device) < 0.5
-            x = torch.where(flip[:, None, None, None], x.flip(1), x)
-        if policy.geometric:
-            x = self._warp(x)
-        if policy.contrast:
-            mean = x.mean(dim=(1, 2), keepdim=True)
-            x = (x - mean) * (1 + self._uniform((n, 1, 1, 1), policy.contrast, x)) + mean
-        if policy.brightness:
-            x = x + self._uniform((n, 1, 1, 1), policy.brightness, x)
-        if policy.gamma:
-            x = x.clamp(min=0).pow(self._uniform((n, 1, 1, 1), policy.gamma, x).exp())
-        if policy.noise:
-            x = x + torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) * policy.noise
-        return x
-
-    def _warp(self, x: torch.Tensor) -> torch.Tensor:
-        policy, (n, height, width, _) = self.policy, x.shape
-        angle = self._uniform(n, math.radians(policy.rotation), x)
-        zoom = 1 + self._uniform(n, policy.scale, x)
-        shear = self._uniform(n, math.radians(policy.shear), x)
-        cos, sin = torch.cos(angle), torch.sin(angle)
-        # Output -> input pixel mapping A = R(angle) @ Shear @ (1/zoom), then moved to grid_sample's
-        # normalised coordinates (x in [-1, 1] spans the width, y the height), so non-square images keep their shape.
-        a00, a01 = cos / zoom, (cos * torch.tan(shear) - sin) / zoom
-        a10, a11 = sin / zoom, (sin * torch.tan(shear) + cos) / zoom
-        aspect = width / height
-        shift = self._uniform((n, 2), 2 * policy.translate, x)
-        theta = torch.stack([torch.stack([a00, a01 / aspect, shift[:, 0]], 1),
-                             torch.stack([a10 * aspect, a11, shift[:, 1]], 1)], 1)
-        images = x.permute(0, 3, 1, 2)
-        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-        if policy.elastic:
-            rows = math.ceil(height / policy.elastic_spacing) + 1
-            cols = math.ceil(width / policy.elastic_spacing) + 1
-            control = torch.randn((n, 2, rows, cols), generator=self._generator(x.device), device=x.device,
-                                  dtype=x.dtype) * policy.elastic
-            field = F.interpolate(control, size=(height, width), mode="bicubic", align_corners=True)
-            scale = torch.tensor([2.0 / width, 2.0 / height], device=x.device, dtype=x.dtype)
-            grid = grid + field.permute(0, 2, 3, 1) * scale
-        warped = F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
-        return warped.permute(0, 2, 3, 1)
+        return augment_images(x, self.policy, generator=self._generator(x.device) if x.dim() == 4 else None)
 
     def __call__(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         x, rest = self.images(batch[0]), list(batch[1:])

@@ -1,19 +1,20 @@
 """Random image augmentation as layers (Keras's preprocessing-layer style).
 
 They act only while training and are the identity at inference, so a saved
-model carries its augmentation policy and predictions never see it. They work
-on whole batches at once (vectorised), and draw from torch's generator, so
-``meddl.set_seed`` makes them reproducible.
+model carries its augmentation and predictions never see it. Each layer is a
+one-transform :class:`~meddl.data.AugmentationPolicy` applied by the one
+augmentation kernel, :func:`meddl.data.augment_images` (the run pipelines use
+the same kernel through ``ImageAugmenter``), on whole batches at once, drawing
+from torch's generator, so ``meddl.set_seed`` makes them reproducible.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
+from meddl.data.augmentation import AugmentationPolicy, augment_images
 from meddl.errors import MeddlError
 from meddl.layers.base import Layer
 
@@ -40,6 +41,9 @@ class _RandomLayer(Layer):
             return x
         return self.call(x)
 
+    def call(self, x):
+        return augment_images(x, self.policy)
+
 
 class RandomFlip(_RandomLayer):
     """Flip each image with probability 1/2: ``"horizontal"``, ``"vertical"`` or ``"horizontal_and_vertical"``."""
@@ -51,16 +55,7 @@ class RandomFlip(_RandomLayer):
         if mode not in self.MODES:
             raise MeddlError(f"The 'mode' parameter of RandomFlip must be one of {self.MODES}. Got {mode!r} instead.")
         self.mode = mode
-
-    def call(self, x):
-        n = x.shape[0]
-        if self.mode in ("horizontal", "horizontal_and_vertical"):
-            flip = torch.rand(n, device=x.device) < 0.5
-            x = torch.where(flip[:, None, None, None], x.flip(2), x)
-        if self.mode in ("vertical", "horizontal_and_vertical"):
-            flip = torch.rand(n, device=x.device) < 0.5
-            x = torch.where(flip[:, None, None, None], x.flip(1), x)
-        return x
+        self.policy = AugmentationPolicy(flip=mode)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "mode": self.mode}
@@ -72,19 +67,7 @@ class RandomRotation(_RandomLayer):
     def __init__(self, factor: float = 0.03, *, name: str | None = None, input_shape=None):
         super().__init__(name=name, input_shape=input_shape)
         self.factor = _check_factor(factor, "factor", "RandomRotation", high=0.5)
-
-    def call(self, x):
-        if self.factor == 0:
-            return x
-        n = x.shape[0]
-        angle = (torch.rand(n, device=x.device) * 2 - 1) * self.factor * 2 * math.pi
-        cos, sin = torch.cos(angle), torch.sin(angle)
-        zeros = torch.zeros_like(cos)
-        theta = torch.stack([torch.stack([cos, -sin, zeros], 1), torch.stack([sin, cos, zeros], 1)], 1)
-        images = x.permute(0, 3, 1, 2)
-        grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
-        rotated = F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
-        return rotated.permute(0, 2, 3, 1)
+        self.policy = AugmentationPolicy(rotation=self.factor * 360.0)  # Keras's factor is a fraction of a turn
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": self.factor}
@@ -96,12 +79,7 @@ class RandomContrast(_RandomLayer):
     def __init__(self, factor: float = 0.1, *, name: str | None = None, input_shape=None):
         super().__init__(name=name, input_shape=input_shape)
         self.factor = _check_factor(factor, "factor", "RandomContrast")
-
-    def call(self, x):
-        n = x.shape[0]
-        scale = 1 + (torch.rand(n, 1, 1, 1, device=x.device) * 2 - 1) * self.factor
-        mean = x.mean(dim=(1, 2), keepdim=True)
-        return (x - mean) * scale + mean
+        self.policy = AugmentationPolicy(contrast=self.factor)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": self.factor}
@@ -113,9 +91,7 @@ class RandomBrightness(_RandomLayer):
     def __init__(self, factor: float = 0.1, *, name: str | None = None, input_shape=None):
         super().__init__(name=name, input_shape=input_shape)
         self.factor = _check_factor(factor, "factor", "RandomBrightness")
-
-    def call(self, x):
-        return x + (torch.rand(x.shape[0], 1, 1, 1, device=x.device) * 2 - 1) * self.factor
+        self.policy = AugmentationPolicy(brightness=self.factor)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": self.factor}

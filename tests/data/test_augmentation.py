@@ -1,18 +1,16 @@
-"""Augmentation policies: names and mappings, seeded reproducibility, training only, mixup, the run folder."""
+"""Augmentation policies: names and mappings, seeded reproducibility, mixup, and the one kernel the layers share."""
 
 import dataclasses
 
-import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 import meddl
 from meddl import ConfigError, MeddlError
-from meddl.data.augmentation import POLICIES, AugmentationPolicy, ImageAugmenter, resolve_policy
+from meddl.data.augmentation import POLICIES, AugmentationPolicy, ImageAugmenter, augment_images, resolve_policy
+from meddl.layers import Input, RandomBrightness, RandomContrast, RandomFlip, RandomRotation
+from meddl.models import Sequential
 from meddl.runs.config import AugmentationConfig
-
-from .conftest import image_config
 
 
 def test_named_policies_and_mappings_resolve():
@@ -77,33 +75,25 @@ def test_mixup_mixes_images_and_labels_with_the_same_weights():
         ImageAugmenter(AugmentationPolicy(mixup=0.4))((x, torch.tensor([0, 1] * 4)))
 
 
-def test_the_transform_acts_on_training_batches_only(image_npz):
-    from meddl.models.presets import build_model
+@pytest.mark.parametrize("layer, policy", [
+    (RandomFlip("horizontal_and_vertical"), AugmentationPolicy(flip="horizontal_and_vertical")),
+    (RandomRotation(0.1), AugmentationPolicy(rotation=36.0)),     # Keras's factor is a fraction of a turn
+    (RandomContrast(0.2), AugmentationPolicy(contrast=0.2)),
+    (RandomBrightness(0.3), AugmentationPolicy(brightness=0.3)),
+])
+def test_the_augmentation_layers_apply_the_one_kernel(layer, policy):
+    x = torch.rand(8, 9, 11, 1)
+    model = Sequential([Input(shape=(9, 11, 1)), layer])
+    model.train()
+    torch.manual_seed(5)
+    through_layer = model(x)
+    torch.manual_seed(5)
+    assert torch.equal(through_layer, augment_images(x, policy))      # torch's generator: meddl.set_seed applies
+    assert not torch.equal(through_layer, x)
+    generator = torch.Generator().manual_seed(5)
+    assert torch.equal(ImageAugmenter(policy, seed=5).images(x), augment_images(x, policy, generator=generator))
 
-    calls = []
 
-    def transform(batch):
-        calls.append(batch[0].shape[0])
-        return (batch[0] * 0, *batch[1:])
-
-    model = build_model("seed-cnn", kind="image", input_shape=(16, 16, 1), n_outputs=2, output_activation="softmax")
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    x = np.random.default_rng(0).random((40, 16, 16, 1)).astype(np.float32)
-    before = model.predict(x)
-    model.batch_transform = transform
-    np.testing.assert_array_equal(model.predict(x), before)
-    model.fit(x, np.arange(40) % 2, epochs=1, batch_size=16, verbose=0, validation_data=(x, np.arange(40) % 2))
-    assert calls == [16, 16, 8]                     # training batches only, not validation
-
-
-def test_runs_with_a_policy_are_reproducible_and_show_examples(image_npz, tmp_path):
-    config = image_config(image_npz, augmentation={"policy": "medium", "elastic": 1.0, "mixup": 0.2})
-    first = meddl.train(config, out=tmp_path / "a")
-    second = meddl.train(config, out=tmp_path / "b")
-    pd.testing.assert_frame_equal(pd.read_csv(first.path / "predictions_test.csv"),
-                                  pd.read_csv(second.path / "predictions_test.csv"))
-    assert (first.path / "augmentation_examples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    report = (first.path / "report.html").read_text()
-    assert "Training augmentation" in report and "custom (medium + elastic, mixup)" in report
-    recipe = first.info["training_recipe"]
-    assert recipe["loss"] == "categorical_crossentropy" and recipe["augmentation"]["mixup"] == 0.2
+def test_the_kernel_refuses_what_is_not_a_batch_of_images():
+    with pytest.raises(MeddlError, match=r"expects a batch of images \(N, height, width, channels\); got shape \(3, 4\)"):
+        augment_images(torch.zeros(3, 4), POLICIES["light"])

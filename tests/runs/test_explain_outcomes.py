@@ -13,7 +13,13 @@ from meddl.explain import attribute, estimator_trust, randomized_estimator, trus
 from meddl.runs import explain_run
 from meddl.runs.explain_outcomes import explain_outcome_run, outcome_section
 
-from .conftest import CoxRisk, TreatmentNet
+from tests.explain_helpers import CoxRisk, TreatmentNet, one_thread
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with one_thread():
+        yield
 
 
 class CoxEstimator:

@@ -14,7 +14,13 @@ from meddl.runs import RunFolder, explain_run
 from meddl.runs.report import read_report_inputs
 from meddl.runs.explain_data import model_output
 
-from .conftest import PATCH, SIGNAL_COLUMNS, signal_table
+from tests.explain_helpers import PATCH, SIGNAL_COLUMNS, one_thread, signal_table
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with one_thread():
+        yield
 
 
 def test_table_files_hold_one_row_per_test_patient(table_run, table_explanation):

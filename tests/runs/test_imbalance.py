@@ -11,7 +11,7 @@ from meddl import ConfigError, MeddlError
 from meddl.runs.fitting import balanced_indices
 from meddl.training import losses
 
-from .conftest import patient_table, table_config
+from tests.small_data import patient_table, table_config
 
 
 @pytest.mark.parametrize("from_logits", [True, False])

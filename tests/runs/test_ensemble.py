@@ -11,7 +11,7 @@ import meddl
 from meddl.runs import RunFolder
 from meddl.models.ensemble import combine_outputs, spread_columns
 
-from .conftest import patient_table, table_config
+from tests.small_data import patient_table, table_config
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ EXPECTED = {
     "load_medmnist", "load_medmnist_npz", "medmnist_data_dir", "medmnist_info", "read_deepsurv_h5",
     "read_dicom_dataset", "read_dicom_image", "read_ihdp_csv", "read_image_folder", "read_nifti",
     "read_nifti_dataset", "read_table", "resolve_medmnist", "split_assignments", "split_fingerprint",
-    "train_val_test_split", "validate_survival_target", "AugmentationPolicy", "ImageAugmenter", "ImagePreprocessor",
+    "train_val_test_split", "validate_survival_target", "AugmentationPolicy", "ImageAugmenter", "augment_images", "ImagePreprocessor",
     "augmentation_examples_png", "augmentation_section", "resize_images", "resolve_policy",
     # issue 13: one image-reading path, label spellings, the positive class, identifier columns
     "IMAGE_FILE_KINDS", "ImageFiles", "image_file_kind", "list_image_files", "read_image_files",

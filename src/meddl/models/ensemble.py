@@ -13,15 +13,42 @@ members' uncalibrated probabilities.
 
 A run folder holds member 0 in ``model/`` and the others in ``model_1/``, ...
 (:class:`meddl.runs.folder.RunFolder` owns those names).
+
+The rules are the same for every model family, and live here once:
+:func:`member_seeds` (member ``k`` trains with ``seed + k``) and
+:func:`member_spread` (mean, standard deviation and the central 95% of the
+members' values). ``meddl.survival.SurvivalEnsemble`` and
+``meddl.treatment.EffectEnsemble`` use them for their members too.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["member_outputs", "combine_outputs", "spread_columns"]
+__all__ = ["member_seeds", "member_spread", "member_outputs", "combine_outputs", "spread_columns"]
 
-_LOW, _HIGH = 2.5, 97.5
+COVERAGE = 0.95
+
+
+def member_seeds(seed: int, n_members: int) -> list[int]:
+    """The members' seeds: ``seed, seed + 1, ..., seed + n_members - 1`` (the rule of every ensemble in meddl)."""
+    return [int(seed) + k for k in range(int(n_members))]
+
+
+def member_spread(values: np.ndarray, *, coverage: float = COVERAGE, method: str = "linear") -> dict[str, np.ndarray]:
+    """Mean, standard deviation and central ``coverage`` interval across members (axis 0 of ``values``).
+
+    Returns ``{"mean", "sd", "lower", "upper"}``. The interval is the members' ``(1 - coverage) / 2`` and
+    ``(1 + coverage) / 2`` percentiles; ``method="nearest"`` takes member values themselves (for values that
+    may be inf, such as a median survival time that is never reached). It describes training variability
+    (a deep ensemble), not a confidence interval for the true value.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    tail = 50.0 * (1.0 - coverage)
+    with np.errstate(invalid="ignore"):
+        lower, upper = np.percentile(values, [tail, 100.0 - tail], axis=0, method=method)
+        sd = values.std(axis=0, ddof=1 if len(values) > 1 else 0)
+    return {"mean": values.mean(axis=0), "sd": sd, "lower": lower, "upper": upper}
 
 
 def member_outputs(models, x: np.ndarray) -> np.ndarray:
@@ -62,13 +89,12 @@ def spread_columns(per_member: np.ndarray, class_names: list[str] | None,
         values = per_member[..., 0]
         if target_scaling:
             values = values * target_scaling["std"] + target_scaling["mean"]
-        return {"predicted_sd": values.std(axis=0, ddof=1 if len(values) > 1 else 0),
-                "predicted_low": np.percentile(values, _LOW, axis=0),
-                "predicted_high": np.percentile(values, _HIGH, axis=0)}
+        spread = member_spread(values)
+        return {"predicted_sd": spread["sd"], "predicted_low": spread["lower"], "predicted_high": spread["upper"]}
     columns = {}
-    ddof = 1 if len(per_member) > 1 else 0
     for k, name in enumerate(class_names):
-        columns[f"prob_{name}_sd"] = per_member[:, :, k].std(axis=0, ddof=ddof)
-        columns[f"prob_{name}_low"] = np.percentile(per_member[:, :, k], _LOW, axis=0)
-        columns[f"prob_{name}_high"] = np.percentile(per_member[:, :, k], _HIGH, axis=0)
+        spread = member_spread(per_member[:, :, k])
+        columns[f"prob_{name}_sd"] = spread["sd"]
+        columns[f"prob_{name}_low"] = spread["lower"]
+        columns[f"prob_{name}_high"] = spread["upper"]
     return columns

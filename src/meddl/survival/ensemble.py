@@ -9,6 +9,9 @@ be inf). The spread describes training variability (a deep ensemble,
 Lakshminarayanan et al. 2017), not sampling variability of the data: use the
 bootstrap in :mod:`meddl.survival.metrics` for confidence intervals of metrics.
 
+Member seeds and intervals follow meddl's one ensemble rule
+(:mod:`meddl.models.ensemble`: ``seed + k``; the members' central 95%).
+
 Example:
     >>> from meddl.survival import DeepSurv, SurvivalEnsemble
     >>> ensemble = SurvivalEnsemble(DeepSurv(hidden_units=(16,), epochs=5), n_members=3)
@@ -19,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from meddl.errors import MeddlError, NotFittedError
+from meddl.models.ensemble import member_seeds, member_spread
 from meddl.survival._base import SurvivalModel
 from meddl.survival._checks import check_times
 from meddl.survival.saving import load_survival_model, save_survival_model
@@ -100,7 +104,7 @@ class SurvivalEnsemble:
         if isinstance(self.n_members, bool) or not isinstance(self.n_members, (int, np.integer)) or self.n_members < 1:
             raise MeddlError("The 'n_members' parameter of SurvivalEnsemble must be an integer >= 1. "
                              f"Got {self.n_members!r} instead.")
-        return [int(self.base.seed) + k for k in range(int(self.n_members))]
+        return member_seeds(self.base.seed, self.n_members)
 
     def fit(self, x, duration, event, *, validation=None) -> "SurvivalEnsemble":
         """Fit every member on the same data (see the base model's ``fit``); return self."""
@@ -181,6 +185,5 @@ class SurvivalEnsemble:
 
 
 def _summary(values: np.ndarray, method: str = "linear") -> dict[str, np.ndarray]:
-    with np.errstate(invalid="ignore"):
-        lower, upper = np.percentile(values, [2.5, 97.5], axis=0, method=method)
-    return {"mean": values.mean(axis=0), "lower": lower, "upper": upper}
+    spread = member_spread(values, method=method)
+    return {"mean": spread["mean"], "lower": spread["lower"], "upper": spread["upper"]}

@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 
 from meddl.errors import ConfigError
+from meddl.models.ensemble import member_seeds, member_spread
 from meddl.validation import check_parameters
 from meddl.treatment._checks import check_fitted
 from meddl.treatment.saving import load, save_estimator
@@ -34,7 +35,8 @@ class EffectEnsemble(BaseEstimator):
             ``fit(x, t, y)`` / ``predict_outcomes(x)`` (e.g. :class:`~meddl.treatment.TARNet`).
         n_members: number of copies.
         coverage: central share of the members' τ̂ reported by ``predict_effect_interval``.
-        random_state: seed from which the members' seeds are drawn.
+        random_state: member ``k`` trains with seed ``random_state + k`` (meddl's one ensemble rule,
+            :func:`meddl.models.ensemble.member_seeds`); ``None`` draws a fresh base seed.
 
     Example:
         >>> from meddl.treatment import EffectEnsemble, TARNet
@@ -56,8 +58,11 @@ class EffectEnsemble(BaseEstimator):
         if not hasattr(self.base, "get_params") or "random_state" not in self.base.get_params(deep=False):
             raise ConfigError(f"The 'base' of EffectEnsemble must be an estimator with a 'random_state' parameter "
                               f"(TARNet, CFRNet, Dragonnet); got {type(self.base).__name__}.")
-        seeds = np.random.default_rng(self.random_state).integers(0, 2**31 - 1, size=self.n_members)
-        self.estimators_ = [clone(self.base).set_params(random_state=int(seed)).fit(x, t, y) for seed in seeds]
+        base_seed = self.random_state
+        if base_seed is None:
+            base_seed = int(np.random.default_rng().integers(2**31 - 1))
+        seeds = member_seeds(base_seed, self.n_members)
+        self.estimators_ = [clone(self.base).set_params(random_state=seed).fit(x, t, y) for seed in seeds]
         self.n_features_in_ = self.estimators_[0].n_features_in_
         return self
 
@@ -81,9 +86,8 @@ class EffectEnsemble(BaseEstimator):
         Training variability only; see the module documentation.
         """
         members = self.predict_member_outcomes(x)
-        effects = members[..., 1] - members[..., 0]
-        tail = 50.0 * (1.0 - self.coverage)
-        return np.percentile(effects, [tail, 100.0 - tail], axis=0).T
+        spread = member_spread(members[..., 1] - members[..., 0], coverage=self.coverage)
+        return np.stack([spread["lower"], spread["upper"]], axis=1)
 
     def predict_propensity(self, x: Any) -> np.ndarray:
         """Members' mean propensity (only for a base with a propensity head, e.g. Dragonnet)."""

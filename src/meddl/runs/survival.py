@@ -21,15 +21,13 @@ from sklearn.model_selection import train_test_split
 from meddl.data import TabularPreprocessor, read_deepsurv_h5, validate_survival_target
 from meddl.errors import ConfigError, DataError, unknown_name_error
 from meddl.runs.config import DataConfig, EvaluationConfig, ModelConfig, RunConfig, check_options
-from meddl.runs.datasets import (LoadedData, missingness, read_frame, split_labels, split_rows, table_columns,
-                                 table_schema)
+from meddl.runs.datasets import LoadedData, read_frame, split_rows, table_columns
 from meddl.runs.explain_outcomes import explain_outcome_run
 from meddl.runs.folder import RunFolder
-from meddl.runs.input_profile import input_profile_files
 from meddl.runs.log import RunLog
-from meddl.runs.model_size import count_parameters
 from meddl.runs.registry import Task, register_task
-from meddl.runs.result import RunInfo, RunResult
+from meddl.runs.result import RunResult
+from meddl.runs.table_result import table_run_result
 from meddl.survival import (DeepSurv, LinearCox, LogisticHazard, SurvivalEnsemble, calibration_table, default_horizons,
                             evaluate_survival_model, load_survival_model, survival_report_sections)
 
@@ -254,19 +252,11 @@ def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
             t["test"], e["test"], model.predict_risk(x["test"]), calibration=calibration, example_times=grid,
             example_survival=model.predict_survival(x["test"][examples], grid),
             example_labels=["lowest predicted risk", "median predicted risk", "highest predicted risk"])
-    info = RunInfo(
-        task=config.task, problem="survival", input=table_schema(data.features, preprocessor),
-        data_summary={"source": data.source, "n_rows": int(len(data)),
-                      "split_sizes": {k: int(len(v)) for k, v in splits.items()},
-                      "events": {k: int(v.sum()) for k, v in e.items()},
-                      "missingness": missingness(data.features)},
-        model={"preset": name, "ensemble": members, "n_parameters": count_parameters(model)},
-        seed=config.training.seed,
-        details={"duration": duration_column, "event": event_column, "horizons": [float(h) for h in horizons]})
-    return RunResult(config=config, info=info, model=model, preprocessor=preprocessor, metrics=metrics,
-                     predictions=predictions, sections=sections,
-                     extra_files=input_profile_files(data.features.iloc[splits.train], preprocessor),
-                     split=pd.DataFrame({"row_id": data.row_ids, "split": split_labels(len(data), splits)}))
+    return table_run_result(config, data, splits, preprocessor, problem="survival", model=model, model_name=name,
+                            members=members, metrics=metrics, predictions=predictions, sections=sections,
+                            counts={"events": e}, seed=config.training.seed,
+                            details={"duration": duration_column, "event": event_column,
+                                     "horizons": [float(h) for h in horizons]})
 
 
 @register_task

@@ -26,14 +26,13 @@ from pydantic import ValidationInfo, field_validator
 from meddl.data import TabularPreprocessor, read_deepsurv_h5, read_ihdp_csv, validate_survival_target
 from meddl.errors import ConfigError, DataError, unknown_name_error
 from meddl.runs.config import DataConfig, EvaluationConfig, ModelConfig, RunConfig, check_options
-from meddl.runs.datasets import LoadedData, missingness, read_frame, split_labels, split_rows, table_columns, table_schema
+from meddl.runs.datasets import LoadedData, read_frame, split_rows, table_columns
 from meddl.runs.explain_outcomes import explain_outcome_run
 from meddl.runs.folder import RunFolder
-from meddl.runs.input_profile import input_profile_files
 from meddl.runs.log import RunLog
-from meddl.runs.model_size import count_parameters
 from meddl.runs.registry import Task, register_task
-from meddl.runs.result import RunInfo, RunResult
+from meddl.runs.result import RunResult
+from meddl.runs.table_result import table_run_result
 from meddl.sections import Section, figure, paragraph, table
 from meddl.survival import DeepSurv
 from meddl.treatment import (CFRNet, Dragonnet, EffectEnsemble, LinearPropensity, SurvivalRecommender, TARNet,
@@ -280,19 +279,13 @@ def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
         + figure(overlap_plot(propensity.predict_propensity(all_x), all_t, lower=lower, upper=upper),
                  "propensity overlap"))]
     sections.append(Section("Treatment effect summary", _summary_html(metrics)))
-    info = RunInfo(
-        task=config.task, problem="treatment", label=data.label, input=table_schema(data.features, preprocessor),
-        data_summary={"source": data.source, "n_rows": int(len(data)),
-                      "split_sizes": {k: int(len(v)) for k, v in parts.items()},
-                      "treated": {k: int(v.sum()) for k, v in tt.items()},
-                      "missingness": missingness(data.features)},
-        model={"preset": name, "ensemble": members, "n_parameters": count_parameters(estimator)}, seed=seed,
-        details={"treatment": data.treatment_name, "outcome": "time_to_event" if time_to_event else "continuous", "higher_is_better": higher_is_better,
-                 "support": [lower, upper], "propensity": propensity.to_dict()})
-    return RunResult(config=config, info=info, model=estimator, preprocessor=preprocessor, metrics=metrics,
-                     predictions=predictions, sections=sections,
-                     extra_files=input_profile_files(data.features.iloc[splits.train], preprocessor),
-                     split=pd.DataFrame({"row_id": data.row_ids, "split": split_labels(len(data), splits)}))
+    return table_run_result(config, data, splits, preprocessor, problem="treatment", model=estimator, model_name=name,
+                            members=members, metrics=metrics, predictions=predictions, sections=sections,
+                            counts={"treated": tt}, seed=seed, label=data.label,
+                            details={"treatment": data.treatment_name,
+                                     "outcome": "time_to_event" if time_to_event else "continuous",
+                                     "higher_is_better": higher_is_better, "support": [lower, upper],
+                                     "propensity": propensity.to_dict()})
 
 
 @register_task

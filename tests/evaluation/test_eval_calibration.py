@@ -62,6 +62,22 @@ def test_fitted_temperature_minimises_the_validation_nll():
     assert best <= nll(scaler.temperature_ * 1.05) and best <= nll(scaler.temperature_ / 1.05)
 
 
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_temperature_stays_finite_and_keeps_the_ranking_on_perfectly_separated_validation_data(multiclass):
+    # 85 validation rows the model already separates: the plain likelihood has no optimum (T -> 0), which made
+    # every probability exactly 0 or 1 and tied the ranking. Platt's smoothed targets keep the fit finite.
+    rng = np.random.default_rng(0)
+    y = np.arange(85) % 2
+    margin = np.where(y == 1, 1.0, -1.0) * rng.uniform(2.0, 12.0, 85)
+    logits = np.column_stack([-margin / 2, margin / 2]) if multiclass else margin
+    scaler = TemperatureScaler().fit(logits, y)
+    assert scaler.temperature_ > 0.2
+    probs = scaler.transform(logits)
+    positive = probs[:, 1] if multiclass else probs
+    assert ((positive > 0) & (positive < 1)).all()
+    assert len(np.unique(positive)) == len(np.unique(margin))       # no ties: the AUROC is the model's own
+
+
 def test_binary_temperature_scaling_uses_the_sigmoid():
     rng = np.random.default_rng(1)
     logits = rng.normal(0, 4, 5000)

@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
@@ -346,7 +346,7 @@ def _read_header(path: Path) -> dict[str, Any]:
     try:
         with safe_open(str(path), framework="pt") as handle:
             return json.loads(handle.metadata()[_STATE_KEY])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
         raise MeddlError(f"The checkpoint file '{path}' is unreadable ({exc}); run without --resume to start "
                          "again.") from None
 
@@ -356,4 +356,8 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     if state.get("format") != CHECKPOINT_FORMAT:
         raise MeddlError(f"The checkpoint file '{path}' has format {state.get('format')!r}; this meddl reads "
                          f"format {CHECKPOINT_FORMAT}. Run without --resume to start again.")
-    return state, load_tensors(path.read_bytes())
+    try:
+        return state, load_tensors(path.read_bytes())
+    except (OSError, SafetensorError) as exc:
+        raise MeddlError(f"The checkpoint file '{path}' is unreadable ({exc}); run without --resume to start "
+                         "again.") from None

@@ -17,7 +17,7 @@ from meddl.cli import main
 from meddl.errors import ConfigError, MeddlError
 from meddl.io import sha256_file
 from meddl.runs import RunFolder
-from meddl.runs.resume import run_fingerprint
+from meddl.runs.resume import OVERHEAD_VARIABLE, checkpoint_overhead, run_fingerprint
 from meddl.runs.registry import load_config
 from meddl.training.checkpoint import CheckpointStore
 from tests.runs.conftest import patient_table
@@ -50,10 +50,13 @@ def train_command(config, out, *extra):
     return [sys.executable, "-m", "meddl", "train", str(config), "--out", str(out), *extra]
 
 
+# A fresh process on one torch thread (as the in-process runs: float sums in one order), saving every epoch
+# (by default short epochs are saved only every ~0.2 s, and these fits are shorter than that).
+ENVIRONMENT = {**os.environ, "OMP_NUM_THREADS": "1", OVERHEAD_VARIABLE: "0"}
+
+
 def run_meddl(*command, cwd):
-    """``meddl`` in a fresh process, on one torch thread (as the in-process runs: float sums in one order)."""
-    return subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, timeout=300, env=ENVIRONMENT)
 
 
 @pytest.fixture
@@ -64,24 +67,25 @@ def one_thread():
     torch.set_num_threads(previous)
 
 
-def last_epoch(path):
-    """The epoch a fit's checkpoint file holds (-1 while it has none)."""
+def saved_epoch(path):
+    """The epoch a fit's checkpoint file holds mid-fit (-1 while it has none, or once the fit is finished)."""
     try:
         with safe_open(str(path), framework="pt") as handle:
-            return json.loads(handle.metadata()["meddl_checkpoint"])["epoch"]
+            state = json.loads(handle.metadata()["meddl_checkpoint"])
     except (OSError, ValueError, KeyError):
         return -1
+    return -1 if state["finished"] else state["epoch"]
 
 
 def kill_during_second_fit(command, checkpoint, cwd):
-    """Start ``command``; SIGKILL it once the second fit (fit_1) has saved epoch 2 or later."""
+    """Start ``command``; SIGKILL it once the second fit (fit_1) has saved its third epoch."""
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+                               env=ENVIRONMENT)
     deadline = time.monotonic() + 240
-    while last_epoch(checkpoint / "fit_1.safetensors") < 2:
-        assert process.poll() is None, "the run ended before it could be killed"
+    while saved_epoch(checkpoint / "fit_1.safetensors") < 2:
+        assert process.poll() is None, "the run ended before the second fit saved an epoch"
         assert time.monotonic() < deadline
-        time.sleep(0.01)
+        time.sleep(0.005)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     return process.returncode
@@ -177,3 +181,13 @@ def test_an_unreadable_checkpoint_file_is_refused_naming_the_file(tmp_path):
     (folder.checkpoint_dir / "fit_0.safetensors").write_bytes(b"not a checkpoint")
     with pytest.raises(MeddlError, match=r"fit_0.safetensors' is unreadable .*run without --resume"):
         meddl.train(config_path, out=folder.path, resume=True)
+
+
+def test_the_checkpoint_overhead_comes_from_the_environment_and_is_checked(monkeypatch):
+    monkeypatch.delenv(OVERHEAD_VARIABLE, raising=False)
+    assert checkpoint_overhead() == 0.02
+    monkeypatch.setenv(OVERHEAD_VARIABLE, "0")
+    assert checkpoint_overhead() == 0.0
+    monkeypatch.setenv(OVERHEAD_VARIABLE, "lots")
+    with pytest.raises(ConfigError, match="MEDDL_CHECKPOINT_OVERHEAD must be a number in \\[0, 1\\).*'lots'"):
+        checkpoint_overhead()

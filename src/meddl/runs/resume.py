@@ -34,6 +34,7 @@ from meddl.io import sha256_file
 from meddl.runs.config import RunConfig
 from meddl.runs.folder import RunFolder
 from meddl.training.checkpoint import CheckpointStore, checkpointing
+from meddl.training.distributed import rank_and_world
 from meddl.version import __version__
 
 __all__ = ["run_fingerprint", "run_checkpoint", "checkpoint_overhead", "OVERHEAD_VARIABLE"]
@@ -73,11 +74,15 @@ def run_fingerprint(config: RunConfig) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def run_checkpoint(target: RunFolder, config: RunConfig, *, resume: bool,
-                   log: Callable[[str], None]) -> Iterator[CheckpointStore]:
+                   log: Callable[[str], None]) -> Iterator[CheckpointStore | None]:
     """Checkpoint every fit of the run inside the block (resuming the stored one with ``resume``).
 
-    The caller removes the checkpoint (``store.remove()``) once the run folder is written.
+    The caller removes the checkpoint (``store.remove()``) once the run folder is written. A data-parallel
+    run (``--nproc``) is not checkpointed (``None``): its processes would have to save and resume together.
     """
+    if rank_and_world()[1] > 1:
+        yield None
+        return
     store = CheckpointStore(target.checkpoint_dir, max_overhead=checkpoint_overhead())
     message = store.open(run_fingerprint(config), resume=resume)
     if message:

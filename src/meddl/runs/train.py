@@ -69,6 +69,7 @@ def train(config: str | Path | dict[str, Any] | RunConfig, out: str | Path | Non
         log(f"Done in {log.elapsed:.1f}s; peak memory of this process {peak_memory_mb():.0f} MB (resident); "
             f"writing the run folder '{out}'.")
         target.write(result, log.text(), finish=write_report)
-        checkpoint.remove()
+        if checkpoint is not None:
+            checkpoint.remove()  # the run is safely written
     barrier()
     return Run(out)

@@ -91,14 +91,17 @@ def kill_during_second_fit(command, checkpoint, cwd):
     return process.returncode
 
 
-@pytest.mark.parametrize("task", ["diagnosis", "survival"])
-def test_a_killed_run_resumed_is_identical_to_an_uninterrupted_one(tmp_path, task, one_thread):
+@pytest.mark.parametrize("task, resume_with", [("diagnosis", "cli"), ("survival", "api")])
+def test_a_killed_run_resumed_is_identical_to_an_uninterrupted_one(tmp_path, task, resume_with, one_thread):
     config = write_config(tmp_path, task)
     checkpoint = RunFolder(tmp_path / "resumed").checkpoint_dir
     assert kill_during_second_fit(train_command(config, "resumed"), checkpoint, tmp_path) == -signal.SIGKILL
     assert not (tmp_path / "resumed").exists() and checkpoint.is_dir()
-    resumed = run_meddl(*train_command(config, "resumed", "--resume"), cwd=tmp_path)
-    assert resumed.returncode == 0, resumed.stderr
+    if resume_with == "cli":  # meddl train --resume in a fresh process
+        resumed = run_meddl(*train_command(config, "resumed", "--resume"), cwd=tmp_path)
+        assert resumed.returncode == 0, resumed.stderr
+    else:  # meddl.train(resume=True) in this process (a process other than the killed one, all the same)
+        meddl.train(config, out=tmp_path / "resumed", resume=True)
     meddl.train(config, out=tmp_path / "straight")  # uninterrupted, in this process
 
     a, b = RunFolder(tmp_path / "straight"), RunFolder(tmp_path / "resumed")
@@ -117,16 +120,15 @@ def test_a_killed_run_resumed_is_identical_to_an_uninterrupted_one(tmp_path, tas
         assert a.file(name).read_bytes() == b.file(name).read_bytes(), name
 
 
-def test_resume_with_a_changed_config_is_refused_in_one_line(tmp_path):
+def test_resume_with_a_changed_config_is_refused_in_one_line(tmp_path, capsys):
     config = write_config(tmp_path, "diagnosis")
     checkpoint = CheckpointStore(RunFolder(tmp_path / "run").checkpoint_dir)
     checkpoint.open(run_fingerprint(load_config(config)), resume=False)  # as a killed run leaves it
     changed = yaml.safe_load(config.read_text())
     changed["training"]["learning_rate"] = 0.01
     config.write_text(yaml.safe_dump(changed), encoding="utf-8")
-    refused = run_meddl(*train_command(config, "run", "--resume"), cwd=tmp_path)
-    assert refused.returncode == 1
-    message = refused.stderr.strip()
+    assert main(["train", str(config), "--out", str(tmp_path / "run"), "--resume"]) == 1
+    message = capsys.readouterr().err.strip()
     assert len(message.splitlines()) == 1
     assert "--resume" in message and "changed: config" in message
     assert checkpoint.exists()  # kept: the right config can still resume it

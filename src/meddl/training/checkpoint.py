@@ -246,8 +246,8 @@ def _capture_loop(loop, callbacks: Sequence[Callback], tensors: dict[str, torch.
         "schedule_steps": getattr(optimizer, "meddl_steps", None),
         "precision": loop.precision,
         "scaler": _encode(scaler.state_dict(), tensors, "scaler") if scaler is not None else None,
-        "callbacks": [[type(c).__name__, _encode(c.get_state(), tensors, f"callback/{i}")]
-                      for i, c in enumerate(callbacks)],
+        "callbacks": [[type(c).__name__, _encode(state, tensors, f"callback/{i}")]
+                      for i, (c, state) in enumerate(_stateful(callbacks))],
         "batch_transform": _encode(transform.get_state(), tensors, "batch_transform")
         if hasattr(transform, "get_state") else None,
         "random": _encode(_random_states(), tensors, "random"),
@@ -256,7 +256,8 @@ def _capture_loop(loop, callbacks: Sequence[Callback], tensors: dict[str, torch.
 
 def _restore_loop(loop, callbacks: Sequence[Callback], state: dict, tensors: dict[str, torch.Tensor]) -> None:
     saved_callbacks = state["callbacks"]
-    names = [type(c).__name__ for c in callbacks]
+    stateful = [callback for callback, _ in _stateful(callbacks)]
+    names = [type(c).__name__ for c in stateful]
     if [name for name, _ in saved_callbacks] != names:
         raise MeddlError(f"The checkpoint was saved with the callbacks {[n for n, _ in saved_callbacks]}; this fit "
                          f"has {names}. Run without --resume to start again.")
@@ -267,12 +268,19 @@ def _restore_loop(loop, callbacks: Sequence[Callback], state: dict, tensors: dic
     loop.precision = state["precision"]
     if state.get("scaler") is not None and getattr(loop, "_scaler", None) is not None:
         loop._scaler.load_state_dict(_decode(state["scaler"], tensors))
-    for callback, (_, saved) in zip(callbacks, saved_callbacks):
+    for callback, (_, saved) in zip(stateful, saved_callbacks):
         callback.set_state(_decode(saved, tensors))
     transform = getattr(loop.module, "batch_transform", None)
     if state.get("batch_transform") is not None and hasattr(transform, "set_state"):
         transform.set_state(_decode(state["batch_transform"], tensors))
     _set_random_states(_decode(state["random"], tensors))
+
+
+def _stateful(callbacks: Sequence[Callback]) -> list[tuple[Callback, dict]]:
+    """The callbacks with a state to keep, and their states. Stateless ones (the per-epoch progress lines
+    ``meddl train`` adds without ``--verbose``) are left out, so a run resumes whichever of them are on."""
+    states = [(callback, callback.get_state()) for callback in callbacks]
+    return [(callback, state) for callback, state in states if state]
 
 
 def _random_states() -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``meddl train --resume``: a training process killed mid-run and resumed writes the run an uninterrupted one writes."""
+"""``meddl train --resume``: a training process killed mid-run and resumed writes what an uninterrupted one writes."""
 
 import json
 import os
@@ -17,8 +17,8 @@ from meddl.cli import main
 from meddl.errors import ConfigError, MeddlError
 from meddl.io import sha256_file
 from meddl.runs import RunFolder
-from meddl.runs.resume import OVERHEAD_VARIABLE, checkpoint_overhead, run_fingerprint
 from meddl.runs.registry import load_config
+from meddl.runs.resume import OVERHEAD_VARIABLE, checkpoint_overhead, run_fingerprint
 from meddl.training.checkpoint import CheckpointStore
 from tests.runs.conftest import patient_table
 from tests.runs.test_prognosis_treatment import survival_table
@@ -56,7 +56,8 @@ ENVIRONMENT = {**os.environ, "OMP_NUM_THREADS": "1", OVERHEAD_VARIABLE: "0"}
 
 
 def run_meddl(*command, cwd):
-    return subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, timeout=300, env=ENVIRONMENT)
+    return subprocess.run(list(command), check=False, cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env=ENVIRONMENT)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Checkpoints of the training loop: a fit stopped after some epochs and resumed ends exactly as an uninterrupted one."""
+"""Checkpoints of the training loop: a fit interrupted and resumed ends as an uninterrupted one, bit for bit."""
 
 import random
 

@@ -56,11 +56,11 @@ from meddl.io import atomic_write_bytes, atomic_write_text
 from meddl.training.callbacks import Callback
 from meddl.training.history import History
 
-__all__ = ["CheckpointStore", "FitProgress", "active_checkpoint", "checkpointing", "CHECKPOINT_FORMAT"]
+__all__ = ["CHECKPOINT_FORMAT", "CheckpointStore", "FitProgress", "active_checkpoint", "checkpointing"]
 
 CHECKPOINT_FORMAT = 1
 _STATE_KEY = "meddl_checkpoint"
-_ACTIVE: list["CheckpointStore"] = []
+_ACTIVE: list[CheckpointStore] = []
 
 
 @dataclass
@@ -88,16 +88,18 @@ class CheckpointStore:
             when the time since the last save is at least the last save's duration / ``max_overhead``;
             0 saves every epoch. A finished fit is always saved; a kill loses the epochs since the last save.
 
-    Measured (bench/checkpoint_overhead.py, 2-core CPU): a save of the default table model took about 4 ms,
-    its epochs about 15 ms, so saving every epoch slowed a table run by ~15-45%; with the default 2% budget
-    such a run is saved about every 0.2 s, while an image model's epochs (seconds) are all saved.
+    Measured (bench/checkpoint_overhead.py, shared 2-core CPU at load ~6): a save of the default table model
+    (145 KiB) took 4-9 ms against epochs of 10-25 ms, so saving every epoch cost 32% of a 40-epoch table run
+    (wall ratio 1.38); the default 2% budget cut that to 2.6% (saves about every 0.2-0.5 s). The seed CNN's
+    epochs are longer: every epoch cost 3.4% of its run, the budget 1.3%. Epochs of seconds are all saved.
     """
 
     INDEX = "checkpoint.json"
 
     def __init__(self, folder: str | Path, *, max_overhead: float = 0.02):
         if not 0 <= max_overhead < 1:
-            raise MeddlError(f"The 'max_overhead' of a CheckpointStore must be in [0, 1). Got {max_overhead!r} instead.")
+            raise MeddlError(f"The 'max_overhead' of a CheckpointStore must be in [0, 1). "
+                             f"Got {max_overhead!r} instead.")
         self.folder = Path(folder)
         self.max_overhead = float(max_overhead)
         self._next_fit = 0
@@ -211,10 +213,12 @@ class CheckpointStore:
     def _write(self, progress: FitProgress, loop, callbacks, history: History, **fields) -> None:
         started = time.perf_counter()
         tensors: dict[str, torch.Tensor] = {}
-        state = {**fields, "shuffle_seed": progress.shuffle_seed, "history": _encode(_history_state(history), tensors, "history"),
+        state = {**fields, "shuffle_seed": progress.shuffle_seed,
+                 "history": _encode(_history_state(history), tensors, "history"),
                  **_capture_loop(loop, callbacks, tensors)}
         header = json.dumps({"format": CHECKPOINT_FORMAT, **state})
-        atomic_write_bytes(self.fit_file(progress.index), save_tensors(_unshared(tensors), metadata={_STATE_KEY: header}))
+        data = save_tensors(_unshared(tensors), metadata={_STATE_KEY: header})
+        atomic_write_bytes(self.fit_file(progress.index), data)
         self._last_write = time.perf_counter()
         self._last_cost = self._last_write - started
         self.seconds_writing += self._last_cost

@@ -399,7 +399,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"meddl {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        resume = (f"; continue it with: meddl train {args.config} --out {args.out} --resume"
+                  if args.command == "train" and getattr(args, "nproc", 1) == 1 else "")
+        print(f"interrupted{resume}", file=sys.stderr)
         return 130
 
 

@@ -194,3 +194,13 @@ def test_the_checkpoint_overhead_comes_from_the_environment_and_is_checked(monke
     monkeypatch.setenv(OVERHEAD_VARIABLE, "lots")
     with pytest.raises(ConfigError, match="MEDDL_CHECKPOINT_OVERHEAD must be a number in \\[0, 1\\).*'lots'"):
         checkpoint_overhead()
+
+
+def test_an_interrupted_train_command_says_how_to_resume(monkeypatch, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("meddl.cli.train", interrupted)
+    assert main(["train", "cfg.yaml", "--out", "runs/dx"]) == 130
+    assert capsys.readouterr().err.strip() == ("interrupted; continue it with: meddl train cfg.yaml --out runs/dx "
+                                               "--resume")

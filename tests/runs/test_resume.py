@@ -107,7 +107,7 @@ def test_a_killed_run_resumed_is_identical_to_an_uninterrupted_one(tmp_path, tas
 
     a, b = RunFolder(tmp_path / "straight"), RunFolder(tmp_path / "resumed")
     log = b.file(RunFolder.LOG).read_text(encoding="utf-8")
-    assert "Resuming from checkpoint: fit 1 finished, fit 2 at epoch" in log
+    assert "Resuming from checkpoint: fit 1 finished, fit 2 after epoch" in log
     assert not checkpoint.exists()  # removed once the run folder is written
     weights = sorted(p.relative_to(a.path) for p in a.path.rglob("*.safetensors"))
     assert len(weights) >= 2  # both ensemble members

@@ -1,17 +1,20 @@
 """Checkpoints of the training loop: a fit interrupted and resumed ends as an uninterrupted one, bit for bit."""
 
+import json
 import random
 
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
 
 import meddl
 from meddl.data.augmentation import AugmentationPolicy, ImageAugmenter
 from meddl.errors import MeddlError
 from meddl.training import EarlyStopping, ReduceLROnPlateau, set_seed
 from meddl.training.callbacks import Callback
-from meddl.training.checkpoint import CheckpointStore, active_checkpoint, checkpointing
+from meddl.training.checkpoint import (CHECKPOINT_FORMAT, CheckpointStore, FitProgress, active_checkpoint,
+                                      checkpointing)
 from meddl.training.schedules import ExponentialDecay
 
 EPOCHS = 4
@@ -104,7 +107,7 @@ def test_a_fit_interrupted_and_resumed_ends_bit_identical_to_an_uninterrupted_on
     random.random(), np.random.random(), torch.rand(5)  # a new process starts from other generator states
     resumed_store = CheckpointStore(tmp_path / "ckpt")
     message = resumed_store.open({"run": 1}, resume=True)
-    expected = "fit 1 at epoch 2 of 4" if member == 0 else "fit 1 finished, fit 2 at epoch 2 of 4"
+    expected = "fit 1 after epoch 2 of 4" if member == 0 else "fit 1 finished, fit 2 after epoch 2 of 4"
     assert message == f"Resuming from checkpoint: {expected}."
     with checkpointing(resumed_store):
         resumed = train_members(kind)
@@ -176,3 +179,17 @@ def test_image_augmenter_state_round_trip_gives_the_same_next_batch():
     other = ImageAugmenter(augmenter.policy, seed=99)
     other.set_state(state)
     assert all(torch.equal(a, b) for a, b in zip(expected, other(batch)))
+
+
+def test_each_fit_is_numbered_in_order_and_saved_in_the_current_format(tmp_path):
+    store = CheckpointStore(tmp_path / "ckpt")
+    store.open({"run": 1}, resume=False)
+    model = build("table")
+    x, y = table_data()
+    with checkpointing(store):
+        model.fit(x, y, epochs=2, verbose=0)
+        progress = store.start_fit(model._loop(), [], shuffle_seed=7, epochs=2)
+    assert progress == FitProgress(index=1, shuffle_seed=7)  # nothing saved of fit 1 yet: train from the start
+    with safe_open(str(store.fit_file(0)), framework="pt") as handle:
+        header = json.loads(handle.metadata()["meddl_checkpoint"])
+    assert header["format"] == CHECKPOINT_FORMAT and header["finished"] and header["history"]["epoch"] == [0, 1]

@@ -156,7 +156,7 @@ class CheckpointStore:
         return ""
 
     def describe(self) -> str:
-        """``fit 1 finished, fit 2 at epoch 7 of 40`` (fits numbered from 1), from the files' headers."""
+        """``fit 1 finished, fit 2 after epoch 7 of 40`` (fits and epochs numbered from 1), from the files' headers."""
         parts = []
         index = 0
         while self.fit_file(index).is_file():
@@ -164,7 +164,7 @@ class CheckpointStore:
             if state.get("finished"):
                 parts.append(f"fit {index + 1} finished")
             else:
-                parts.append(f"fit {index + 1} at epoch {state['epoch'] + 1} of {state['epochs']}")
+                parts.append(f"fit {index + 1} after epoch {state['epoch'] + 1} of {state['epochs']}")
             index += 1
         return ", ".join(parts) if parts else "no epoch finished yet"
 

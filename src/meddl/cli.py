@@ -90,7 +90,7 @@ def _write_example_patient(run, path: Path) -> None:
 def cmd_train(args) -> int:
     if args.nproc > 1:
         return _launch_data_parallel(args)
-    run = train(args.config, out=args.out, verbose=args.verbose, mlflow=args.mlflow)
+    run = train(args.config, out=args.out, verbose=args.verbose, mlflow=args.mlflow, resume=args.resume)
     if run.info.get("positive_class") is not None:
         print(f"Positive class: {run.info['positive_class']!r} (sensitivity, PPV and the threshold are about it)")
     if "test" in run.metrics:
@@ -102,7 +102,8 @@ def cmd_train(args) -> int:
 def _launch_data_parallel(args) -> int:
     """Re-run this command under torchrun with N processes (gloo on CPU, NCCL on GPU)."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.nproc}",
-               "-m", "meddl", "train", args.config, "--out", args.out] + (["--verbose"] if args.verbose else [])
+               "-m", "meddl", "train", args.config, "--out", args.out] + (["--verbose"] if args.verbose else []) \
+        + (["--resume"] if args.resume else [])
     return subprocess.call(command)
 
 
@@ -286,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--nproc", type=int, default=1,
                        help="data-parallel processes (torchrun + DistributedDataParallel; the batch size stays global)")
     train.add_argument("--mlflow", metavar="URI", help="log the run to MLflow (e.g. file:./mlruns)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue a killed run into --out from its last checkpoint (saved after every epoch)")
     train.set_defaults(handler=cmd_train)
 
     predict = commands.add_parser("predict", help="predict new inputs with a trained run")
@@ -396,7 +399,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"meddl {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        resume = (f"; continue it with: meddl train {args.config} --out {args.out} --resume"
+                  if args.command == "train" and getattr(args, "nproc", 1) == 1 else "")
+        print(f"interrupted{resume}", file=sys.stderr)
         return 130
 
 

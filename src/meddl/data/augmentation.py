@@ -256,6 +256,17 @@ class ImageAugmenter:
             self._generators[key] = generator
         return self._generators[key]
 
+    def get_state(self) -> dict[str, Any]:
+        """The generators' states (one per device used, and mixup's), for a checkpoint to resume from."""
+        return {"generators": {key: generator.get_state() for key, generator in self._generators.items()},
+                "mixup": self._mixup_rng.bit_generator.state}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Take back what :meth:`get_state` gave: the next batches are augmented as they would have been."""
+        for key, generator_state in state["generators"].items():
+            self._generator(torch.device(key)).set_state(generator_state)
+        self._mixup_rng.bit_generator.state = state["mixup"]
+
     def images(self, x: torch.Tensor) -> torch.Tensor:
         """Augment a batch of images ``(N, H, W, C)`` (labels untouched; no mixup)."""
         return augment_images(x, self.policy, generator=self._generator(x.device) if x.dim() == 4 else None)

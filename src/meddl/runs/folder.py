@@ -19,6 +19,9 @@ the web page serve straight from it)::
     explanations/          written by ``meddl explain`` (rebuildable)
     model.onnx             written by ``meddl export`` (rebuildable)
 
+Beside the folder, ``.RUN.checkpoint/`` holds the checkpoints of a run in progress
+(``meddl train --resume`` continues from them; removed once the run is written).
+
 Writing is safe: a run is built under a temporary name and renamed into place;
 only a folder that is a meddl run is ever replaced; one process at a time
 writes a target (a lock); the target is checked to be writable before any
@@ -113,6 +116,11 @@ class RunFolder:
     @property
     def model_dir(self) -> Path:
         return self.path / self.MODEL
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """Hidden, beside the target: the checkpoints of a run being trained into it (meddl.runs.resume)."""
+        return self.path.parent / f".{self.path.name}.checkpoint"
 
     def member_dir(self, index: int) -> Path:
         """Ensemble member ``index``: ``model/`` for 0 (so single-model tools keep working), ``model_<i>/`` else."""

@@ -51,12 +51,13 @@ def _resolve(config) -> tuple[RunConfig, bool]:
 
 
 def train(config: str | Path | dict[str, Any] | RunConfig, out: str | Path | None = None, *,
-          verbose: bool = False, mlflow: str | None = None) -> Run:
+          verbose: bool = False, mlflow: str | None = None, resume: bool = False) -> Run:
     """Train and evaluate the model a config describes; write the run folder; return the loaded ``Run``.
 
     ``model.preset: auto`` first searches the hyperparameters within ``training.time_budget``
     (validation rows only), then trains the best config. ``mlflow`` (or ``tracking.mlflow``)
-    logs the run to MLflow. Otherwise this is :func:`meddl.runs.train`.
+    logs the run to MLflow. ``resume`` continues a killed run into ``out`` from its checkpoint (not with
+    ``model.preset: auto``: the timed search would not choose the same). Otherwise this is :func:`meddl.runs.train`.
 
     Example:
         >>> run = meddl.train({"task": "diagnosis", "model": "auto", "training": {"time_budget": "5m"},
@@ -66,8 +67,12 @@ def train(config: str | Path | dict[str, Any] | RunConfig, out: str | Path | Non
     config, auto = _resolve(config)
     uri = mlflow or config.tracking.mlflow
     if not auto:
-        run = train_config(config, out, verbose=verbose)
+        run = train_config(config, out, verbose=verbose, resume=resume)
     else:
+        if resume:
+            raise ConfigError("--resume is not available with model.preset 'auto': the search runs for a set time, "
+                              "so it would not choose the same config again. Set model.preset to the preset it "
+                              "chose (see the log), or train again without --resume.")
         budget = config.training.time_budget or AUTO_TIME_BUDGET
         started = time.perf_counter()
         study = run_search(config, time_budget=budget, trials=config.tune.trials)

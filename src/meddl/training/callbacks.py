@@ -32,6 +32,15 @@ class Callback:
 
     def on_train_end(self, logs: dict | None = None) -> None: ...
 
+    def get_state(self) -> dict:
+        """What a checkpoint keeps to resume this callback mid-training (tensors, numbers, lists, dicts)."""
+        return {}
+
+    def set_state(self, state: dict) -> None:
+        """Take back what :meth:`get_state` gave (after ``on_train_begin``)."""
+        for name, value in state.items():
+            setattr(self, name, value)
+
 
 class _MonitorMixin:
     """Shared 'is this better?' logic for callbacks that watch one logged value."""
@@ -114,6 +123,10 @@ class EarlyStopping(_MonitorMixin, Callback):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
 
+    def get_state(self) -> dict:
+        return {"wait": self.wait, "best": self.best, "best_tie": self.best_tie, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
+
 
 class ModelCheckpoint(_MonitorMixin, Callback):
     """Save the model after each epoch (or only when ``monitor`` improves, with ``save_best_only``).
@@ -137,6 +150,9 @@ class ModelCheckpoint(_MonitorMixin, Callback):
         if not hasattr(self.model, "save"):
             raise MeddlError("ModelCheckpoint needs a model with a save() method (e.g. meddl.Sequential).")
         self.model.save(path)
+
+    def get_state(self) -> dict:
+        return {"best": self.best}
 
 
 class ReduceLROnPlateau(_MonitorMixin, Callback):
@@ -171,6 +187,9 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
                     group["lr"] = max(group["lr"] * self.factor, self.min_lr)
                 self.cooldown_counter, self.wait = self.cooldown, 0
 
+    def get_state(self) -> dict:
+        return {"wait": self.wait, "cooldown_counter": self.cooldown_counter, "best": self.best}
+
 
 def resident_memory_mb() -> float:
     """This process's resident memory now, in MB (Linux /proc; 0.0 where unavailable)."""
@@ -201,6 +220,9 @@ class MemoryMonitor(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.memory_mb_.append(resident_memory_mb())
+
+    def get_state(self) -> dict:
+        return {"memory_mb_": list(self.memory_mb_)}
 
     def growth_mb(self, skip: int = 2) -> float:
         """Memory after the last epoch minus after epoch ``skip`` (the first epochs warm caches up)."""

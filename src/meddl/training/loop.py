@@ -25,6 +25,7 @@ import torch
 
 from meddl.errors import MeddlError
 from meddl.training.callbacks import Callback
+from meddl.training.checkpoint import active_checkpoint
 from meddl.training.hooks import active_callbacks
 from meddl.training.distributed import all_sum, gather_rows, rank_and_world
 from meddl.training.history import History
@@ -165,6 +166,14 @@ class TrainingLoop:
         # One shuffling generator, seeded from torch's (seeded) global one: every rank draws the same
         # permutation, whatever dropout or augmentation consumed from the global generator.
         shuffle_seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
+        checkpoint = active_checkpoint()  # inside meddl.runs.train: save each epoch, resume a killed run
+        if checkpoint is not None:
+            saved = checkpoint.start_fit(self, callbacks, shuffle_seed=shuffle_seed, epochs=epochs)
+            if saved.finished:  # weights, history, callbacks and random generators as this fit left them
+                module.eval()
+                return saved.history
+            if saved.history is not None:
+                shuffle_seed, history, initial_epoch = saved.shuffle_seed, saved.history, saved.next_epoch
         for epoch in range(initial_epoch, epochs):
             for callback in callbacks:
                 callback.on_epoch_begin(epoch)
@@ -240,11 +249,16 @@ class TrainingLoop:
                 bar.close()
             elif verbose == 2:
                 print(f"Epoch {epoch + 1}/{epochs} - {seconds:.1f}s - {_format_logs(logs)}", file=sys.stderr)
-            if self.stop_training or (callbacks and getattr(callback_model, "stop_training", False)):
+            stopping = bool(self.stop_training or (callbacks and getattr(callback_model, "stop_training", False)))
+            if checkpoint is not None:
+                checkpoint.end_epoch(self, callbacks, epoch=epoch, epochs=epochs, history=history, stopping=stopping)
+            if stopping:
                 break
         for callback in callbacks:
             callback.on_train_end()
         module.eval()
+        if checkpoint is not None:
+            checkpoint.end_fit(self, callbacks, epochs=epochs, history=history)
         return history
 
     @torch.no_grad()

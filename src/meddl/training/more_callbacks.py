@@ -49,6 +49,9 @@ class CSVLogger(Callback):
         writer.writerows(self.rows)
         atomic_write_text(self.filename, self.prefix + buffer.getvalue())
 
+    def get_state(self) -> dict:
+        return {"rows": self.rows, "prefix": self.prefix}
+
 
 class TerminateOnNaN(Callback):
     """Stop training (instead of raising) when the loss becomes NaN or infinite; the history keeps that epoch."""

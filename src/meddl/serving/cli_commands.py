@@ -52,7 +52,8 @@ def cmd_serve(args) -> int:
                              audit_inputs=args.audit_inputs, cors_origins=tuple(args.cors_origin or ()),
                              max_body_bytes=int(args.max_body_mb * 1024 * 1024), max_rows=args.max_rows,
                              max_image_pixels=args.max_image_pixels, rate_limit_per_minute=args.rate_limit,
-                             request_timeout_s=args.timeout, runtime=args.runtime, api_docs=not args.no_docs)
+                             request_timeout_s=args.timeout, runtime=args.runtime, api_docs=not args.no_docs,
+                             model_threads=args.model_threads)
     if args.workers < 1:
         raise ConfigError(f"--workers must be at least 1. Got {args.workers}.")
     models = load_models(runs, settings)  # verify every run before any worker starts
@@ -128,6 +129,8 @@ def add_serving_commands(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--rate-limit", type=int, default=600,
                        help="requests per API key per minute in each worker (default 600; 0: none)")
     serve.add_argument("--timeout", type=float, default=30.0, help="seconds a model call may take (default 30)")
+    serve.add_argument("--model-threads", type=int, default=1,
+                       help="threads per worker that run model calls (default 1: the GIL allows no more speed)")
     serve.add_argument("--worker-start-timeout", type=int, default=120,
                        help="seconds a worker may take to answer the supervisor's health ping (importing torch and "
                             "loading the runs on a busy machine takes a while; uvicorn's 5 s restarts them in a loop)")

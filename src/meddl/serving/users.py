@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from meddl.errors import ConfigError
-from meddl.serving.db import USERS
+from meddl.serving.db import USERS, driver_cursor
 
 __all__ = ["ROLES", "User", "UserStore"]
 
@@ -143,17 +143,20 @@ class UserStore:
         key_id = _key_id(key) if isinstance(key, str) else None
         if key_id is None:
             return None
-        with self.engine.connect() as connection:
-            row = connection.exec_driver_sql(self._by_key_id, (key_id,)).first()
-        if row is None or row.revoked is not None:
+        with driver_cursor(self.engine) as cursor:
+            row = cursor.execute(self._by_key_id, (key_id,)).fetchone()
+        if row is None:
+            return None
+        name, role, key_hash, revoked = row
+        if revoked is not None:
             return None
         fingerprint = hashlib.sha256(key.encode("utf-8")).hexdigest()
-        if self._verified.get(fingerprint) != row.key_hash:
-            if not _scrypt_matches(key.split("_", 2)[2], row.key_hash):
+        if self._verified.get(fingerprint) != key_hash:
+            if not _scrypt_matches(key.split("_", 2)[2], key_hash):
                 return None
             with self._lock:
-                self._verified[fingerprint] = row.key_hash
-        return User(row.name, row.role)
+                self._verified[fingerprint] = key_hash
+        return User(name, role)
 
     def authenticate_password(self, name: str, secret: str) -> User | None:
         """The active user ``name`` if ``secret`` is their password or their API key; else None."""

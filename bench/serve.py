@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+import torch
 from sklearn.datasets import load_breast_cancer
 
 import meddl
@@ -182,6 +183,7 @@ def main() -> None:
     trail = AuditTrail(make_engine(db))
     audit_rows, verified = trail.count(), trail.verify()
 
+    torch.set_num_threads(1)  # as each worker runs (meddl serve gives each worker cores // workers threads)
     run = meddl.load_run(run_dir)
     single, frames = [], [pd.DataFrame([record]) for record in records[:500]]
     cpu_begin = time.process_time()

@@ -68,7 +68,8 @@ class InputCheck:
             return {key: a.get(key, 0) + b.get(key, 0) for key in {**a, **b}}
 
         return InputCheck(self.row_warnings + other.row_warnings, self.n_rows + other.n_rows,
-                          self.row_notes + other.row_notes, add(self.missing, other.missing), add(self.present, other.present),
+                          self.row_notes + other.row_notes, add(self.missing, other.missing),
+                          add(self.present, other.present),
                           add(self.out_of_range, other.out_of_range), {**self.ranges, **other.ranges},
                           self.n_imputed + other.n_imputed, self.n_outside + other.n_outside,
                           self.n_unlike + other.n_unlike, self.n_with_warnings + other.n_with_warnings)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from meddl.errors import did_you_mean
 
 __all__ = ["InvalidInput", "FieldProblem", "ColumnSpec", "column_specs", "check_records", "row_warnings",
@@ -220,4 +221,5 @@ def row_warnings(check: Any, frame: pd.DataFrame, specs: list[ColumnSpec], *,
     if check is None:
         return [[] for _ in range(len(frame))]
     by_name = {spec.name: spec for spec in specs}
-    return [[_worded(note, i, frame, by_name, unlike_quantile) for note in notes] for i, notes in enumerate(check.row_notes)]
+    return [[_worded(note, i, frame, by_name, unlike_quantile) for note in notes]
+            for i, notes in enumerate(check.row_notes)]

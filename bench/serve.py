@@ -12,6 +12,13 @@ is printed with the figures, since a busy machine slows both.
 Targets on a 2-core machine (issue 14): 0 errors, audit rows = requests, p99 <= 50 ms for a
 single patient at concurrency 16, >= 300 requests/s with 2 workers.
 
+The figure that survives a shared machine is the server's CPU per request (user + system
+time of all its processes, from /proc). Alternating runs on the same busy 2-core machine
+(load average 4-5): 3.6-4.4 ms before the speed work of issue 14, 1.9 ms after, against
+0.55 ms of CPU for one in-process ``Run.predict`` (1.5 ms before). Requests/s and latency
+need a quiet machine; ``--client raw`` leaves the cores to the server (0.1 ms of client
+CPU per request against httpx's 1-1.6 ms).
+
 Usage: python bench/serve.py [--workers 2] [--requests 3000] [--concurrency 16] [--batch 1000] [--run RUN_DIR]
 """
 

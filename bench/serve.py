@@ -14,10 +14,12 @@ single patient at concurrency 16, >= 300 requests/s with 2 workers.
 
 The figure that survives a shared machine is the server's CPU per request (user + system
 time of all its processes, from /proc). Alternating runs on the same busy 2-core machine
-(load average 4-5): 3.6-4.4 ms before the speed work of issue 14, 1.9 ms after, against
-0.55 ms of CPU for one in-process ``Run.predict`` (1.5 ms before). Requests/s and latency
-need a quiet machine; ``--client raw`` leaves the cores to the server (0.1 ms of client
-CPU per request against httpx's 1-1.6 ms).
+(load average 3-5): 3.0-4.7 ms before the speed work of issue 14, 1.9-2.0 ms after with
+this script's raw client and 2.4-2.8 ms with httpx, against 0.55 ms of CPU for one
+in-process ``Run.predict`` (1.5 ms before). Requests/s and latency need a quiet machine;
+``--client raw`` leaves the cores to the server (0.1 ms of client CPU per request against
+httpx's 1-2 ms, whose client also shows p99 tails of 300-500 ms that the raw client does
+not see from the same server).
 
 Usage: python bench/serve.py [--workers 2] [--requests 3000] [--concurrency 16] [--batch 1000] [--run RUN_DIR]
 """

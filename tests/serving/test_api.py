@@ -60,7 +60,7 @@ def test_predict_batch_with_warnings_and_explanations(served):
     assert abs(rows[0]["prob_sepsis"] + rows[0]["prob_no sepsis"] - 1) < 1e-6
     assert rows[0]["warnings"] == [] and "'crp' is missing: imputed" in rows[1]["warnings"][0]
     assert any("outside the training range" in w for w in rows[2]["warnings"])
-    assert any("far from the training data" in w for w in rows[2]["warnings"])
+    assert any("unlike the training data" in w for w in rows[2]["warnings"])
     top = rows[2]["explanation"]["top"]
     assert top[0]["column"] == "age" and top[0]["value"] == 400  # the extreme age drives this prediction
     assert {t["column"] for t in top} <= {"age", "crp", "noise", "sex", "site"}

@@ -109,3 +109,12 @@ def test_concurrent_writers_keep_one_chain(db_url):
     result = trails[0].verify()
     assert result.ok and result.n_rows == 120, result.message
     assert sorted(r["id"] for r in trails[0].latest(limit=200)) == list(range(1, 121))
+
+
+def test_driver_errors_on_the_request_path_are_sqlalchemy_errors(tmp_path):
+    """The audit row is written through a driver cursor; its errors must still be SQLAlchemy's (answered 503)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'audit.db'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE meddl_audit_log")
+    with pytest.raises(sa.exc.OperationalError, match="meddl_audit_log"):
+        AuditTrail(engine).record(endpoint="POST /v1/models/m/predict", status=200, latency_ms=1.0)

@@ -1,5 +1,6 @@
 """Load through real worker processes: `meddl serve --workers 2` on SQLite, 8 threads × 50 requests."""
 
+import glob
 import os
 import socket
 import subprocess
@@ -49,9 +50,28 @@ def server(trained, tmp_path):
     if process.poll() is not None:
         pytest.fail(f"meddl serve exited:\n{(tmp_path / 'server.log').read_text()}")
     yield url, key, db
+    workers = _children(process.pid)
     process.terminate()
     process.wait(timeout=60)
     log.close()
+    deadline = time.monotonic() + 30  # multiprocessing's helper process ends just after its parent
+    while [pid for pid in workers if os.path.exists(f"/proc/{pid}")] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = []
+    for pid in workers:
+        try:
+            left.append(open(f"/proc/{pid}/cmdline").read())
+        except OSError:  # gone
+            pass
+    assert not left, f"processes of meddl serve outlived it: {left}"
+
+
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux /proc; empty elsewhere)."""
+    found = []
+    for task in glob.glob(f"/proc/{pid}/task/*/children"):
+        found += [int(child) for child in open(task).read().split()]
+    return found
 
 
 def test_two_workers_answer_every_request_and_audit_each_once(server):

@@ -50,6 +50,9 @@ class InputCheck:
 
     row_warnings: list[str]
     n_rows: int
+    #: per row, the notes behind its warning text: ``"imputed: <column>"``, ``"outside training range: <column>"``,
+    #: ``"unlike the training data"`` (for callers that word each note themselves, e.g. the REST API)
+    row_notes: list[list[str]] = field(default_factory=list)
     missing: dict[str, int] = field(default_factory=dict)       # column -> rows with it missing
     present: dict[str, int] = field(default_factory=dict)       # column -> rows with a value
     out_of_range: dict[str, int] = field(default_factory=dict)  # column -> rows outside the training range
@@ -65,7 +68,8 @@ class InputCheck:
             return {key: a.get(key, 0) + b.get(key, 0) for key in {**a, **b}}
 
         return InputCheck(self.row_warnings + other.row_warnings, self.n_rows + other.n_rows,
-                          add(self.missing, other.missing), add(self.present, other.present),
+                          self.row_notes + other.row_notes, add(self.missing, other.missing),
+                          add(self.present, other.present),
                           add(self.out_of_range, other.out_of_range), {**self.ranges, **other.ranges},
                           self.n_imputed + other.n_imputed, self.n_outside + other.n_outside,
                           self.n_unlike + other.n_unlike, self.n_with_warnings + other.n_with_warnings)
@@ -148,9 +152,10 @@ class InputProfile:
         notes: list[list[str]] = [[] for _ in range(n)]
         check = InputCheck([], n)
         columns = list(preprocessor.input_columns_)
-        missing = frame[columns].isna().to_numpy()  # one pass over the table, not one per column
+        table = frame if list(frame.columns) == columns else frame[columns]  # one pass, not one per column
+        missing = table.isna().to_numpy()
         ranged = [c for c in columns if c in self.numeric_ranges]
-        block = frame[ranged]
+        block = table if len(ranged) == len(columns) else table[ranged]
         try:
             values = block.to_numpy(dtype=float)
         except (TypeError, ValueError):  # text in a numeric column: the preprocessing names it
@@ -159,10 +164,11 @@ class InputProfile:
         high = np.asarray([self.numeric_ranges[c][1] for c in ranged])
         with np.errstate(invalid="ignore"):
             outside = (values < low) | (values > high)
-        for j, column in enumerate(columns):
-            check.missing[column], check.present[column] = int(missing[:, j].sum()), int(n - missing[:, j].sum())
-        for k, column in enumerate(ranged):
-            check.out_of_range[column], check.ranges[column] = int(outside[:, k].sum()), self.numeric_ranges[column]
+        n_missing = missing.sum(axis=0).tolist()
+        check.missing = dict(zip(columns, n_missing))
+        check.present = {column: n - count for column, count in zip(columns, n_missing)}
+        check.out_of_range = dict(zip(ranged, outside.sum(axis=0).tolist()))
+        check.ranges = {column: self.numeric_ranges[column] for column in ranged}
         for row, j in zip(*np.nonzero(missing)):
             notes[row].append(f"imputed: {columns[j]}")
         for row, k in zip(*np.nonzero(outside)):
@@ -173,7 +179,7 @@ class InputProfile:
         unlike = self.distances(features) > self.distance_threshold
         for row in np.flatnonzero(unlike):
             notes[row].append("unlike the training data")
-        check.row_warnings = [_join(row_notes) for row_notes in notes]
+        check.row_warnings, check.row_notes = [_join(row_notes) for row_notes in notes], notes
         check.n_imputed, check.n_outside = int(imputed_rows.sum()), int(outside_rows.sum())
         check.n_unlike = int(unlike.sum())
         check.n_with_warnings = sum(bool(text) for text in check.row_warnings)

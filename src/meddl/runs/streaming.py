@@ -91,7 +91,7 @@ def _write_chunks(run: Any, data: Any, runtime: str, chunk_rows: int, handle: Te
         predictions.to_csv(handle, index=False, header=written.rows == 0)
         written.rows += len(predictions)
         if check is not None:
-            check.row_warnings = []  # written already; only the counts are summed
+            check.row_warnings, check.row_notes = [], []  # written already; only the counts are summed
             written.input_check = check if written.input_check is None else written.input_check.combine(check)
     return written
 

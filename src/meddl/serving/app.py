@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
+from anyio.lowlevel import RunVar
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -104,6 +105,7 @@ def create_app(runs, *, db_url: str | None = None, settings: ServeSettings | Non
     app.state.users = UserStore(engine)
     app.state.audit = AuditTrail(engine, store_inputs=settings.audit_inputs)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.model_threads = RunVar(f"meddl_model_threads_{id(app)}")  # a limiter per event loop (calls.py)
     install_error_handlers(app)
     app.include_router(routes.router)
     app.include_router(kserve.router)

@@ -50,6 +50,20 @@ def signed_in(request: Request, role: str = "clinician") -> User:
     return user
 
 
+def _model_threads(request: Request) -> anyio.CapacityLimiter:
+    """This event loop's limiter of the threads that run model calls (``ServeSettings.model_threads``).
+
+    One per event loop (an anyio ``RunVar``): a uvicorn worker has one loop, a test client one per request.
+    """
+    state = request.app.state
+    try:
+        return state.model_threads.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(state.settings.model_threads)
+        state.model_threads.set(limiter)
+        return limiter
+
+
 def _status_of(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, (Refusal, InvalidInput)):
         return exc.status_code, str(exc)
@@ -123,7 +137,7 @@ async def model_call(request: Request, name: str, work: Callable[[ServedModel, C
     try:
         with anyio.fail_after(timeout):
             return await anyio.to_thread.run_sync(partial(_run_and_audit, request, name, role, work, record, start),
-                                                  abandon_on_cancel=True)
+                                                  abandon_on_cancel=True, limiter=_model_threads(request))
     except TimeoutError:
         message = f"The model took longer than the server's limit of {timeout} s."
         finished = await anyio.to_thread.run_sync(_settle_time_out, request, name, record, start, message)

@@ -17,6 +17,7 @@ from meddl.serving.audit import AuditTrail
 from meddl.serving.db import DEFAULT_DB_URL, make_engine
 from meddl.serving.settings import ServeSettings, write_environment
 from meddl.serving.users import ROLES, UserStore
+from meddl.serving.workers import APP_FACTORY, run_workers, spreads_connections
 
 __all__ = ["add_serving_commands", "cmd_serve", "cmd_users", "cmd_audit", "parse_run_arguments"]
 
@@ -52,7 +53,8 @@ def cmd_serve(args) -> int:
                              audit_inputs=args.audit_inputs, cors_origins=tuple(args.cors_origin or ()),
                              max_body_bytes=int(args.max_body_mb * 1024 * 1024), max_rows=args.max_rows,
                              max_image_pixels=args.max_image_pixels, rate_limit_per_minute=args.rate_limit,
-                             request_timeout_s=args.timeout, runtime=args.runtime, api_docs=not args.no_docs)
+                             request_timeout_s=args.timeout, runtime=args.runtime, api_docs=not args.no_docs,
+                             model_threads=args.model_threads)
     if args.workers < 1:
         raise ConfigError(f"--workers must be at least 1. Got {args.workers}.")
     models = load_models(runs, settings)  # verify every run before any worker starts
@@ -69,10 +71,13 @@ def cmd_serve(args) -> int:
     os.environ["MEDDL_SERVE_THREADS"] = str(max(1, (os.cpu_count() or 1) // args.workers))
     print(f"API on http://{args.host}:{args.port} ({args.workers} worker(s)); docs at /docs; audit database "
           f"{settings.db_url or DEFAULT_DB_URL}")
-    uvicorn.run("meddl.serving.app:app_from_environment", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level, proxy_headers=args.proxy_headers,
-                forwarded_allow_ips=args.forwarded_allow_ips, timeout_keep_alive=10,
-                timeout_worker_healthcheck=args.worker_start_timeout, access_log=args.access_log)
+    options = {"host": args.host, "port": args.port, "log_level": args.log_level, "proxy_headers": args.proxy_headers,
+               "forwarded_allow_ips": args.forwarded_allow_ips, "timeout_keep_alive": 10,
+               "access_log": args.access_log}
+    if args.workers > 1 and spreads_connections():  # each worker its own socket (see meddl.serving.workers)
+        return run_workers(args.workers, options)
+    uvicorn.run(APP_FACTORY, factory=True, workers=args.workers, timeout_worker_healthcheck=args.worker_start_timeout,
+                **options)
     return 0
 
 
@@ -128,8 +133,10 @@ def add_serving_commands(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--rate-limit", type=int, default=600,
                        help="requests per API key per minute in each worker (default 600; 0: none)")
     serve.add_argument("--timeout", type=float, default=30.0, help="seconds a model call may take (default 30)")
+    serve.add_argument("--model-threads", type=int, default=1,
+                       help="threads per worker that run model calls (default 1: the GIL allows no more speed)")
     serve.add_argument("--worker-start-timeout", type=int, default=120,
-                       help="seconds a worker may take to answer the supervisor's health ping (importing torch and "
+                       help="off Linux, seconds a worker may take to answer uvicorn's health ping (importing torch and "
                             "loading the runs on a busy machine takes a while; uvicorn's 5 s restarts them in a loop)")
     serve.add_argument("--no-docs", action="store_true",
                        help="do not serve /docs and /openapi.json (by default they answer without sign-in; no data)")

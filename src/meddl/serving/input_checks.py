@@ -2,34 +2,31 @@
 
 :func:`check_records` turns records into the table ``Run.predict`` takes, or raises
 :class:`InvalidInput` listing every problem per field (``records[3].age``), worded like
-the library's own errors. :func:`row_warnings` gives each row's cautions: a value
-outside the training range, an imputed value, a patient far from the training data.
+the library's own errors. :func:`row_warnings` words each row's cautions for the API: an
+imputed value, a value outside the training range, a patient unlike the training data.
+What to warn about is decided once, by the library (``InputProfile.check``, the same
+check behind ``Run.predict``'s ``warnings`` column); this module only words its notes.
 
-Training ranges: a run's ``run.json`` may list ``min``/``max`` per column; when it
-does not (runs written before they were recorded), the range is the training mean
-± 4 SD from the fitted preprocessing, and the schema says so. These warnings are
-computed here until the library gives them per row; :func:`row_warnings` is the one
-function to replace then.
+Training ranges: the run's input profile (the training split's minimum and maximum);
+for a run without one (trained before meddl 0.2), ``run.json``'s ``min``/``max`` or the
+training mean ± 4 SD from the fitted preprocessing, and the schema says which.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 from meddl.errors import did_you_mean
 
 __all__ = ["InvalidInput", "FieldProblem", "ColumnSpec", "column_specs", "check_records", "row_warnings",
-           "RANGE_SD", "FAR_QUANTILE"]
+           "RANGE_SD"]
 
-RANGE_SD = 4.0  # without recorded min/max: the training range is mean ± 4 SD
-FAR_QUANTILE = 0.999  # "far from the training data": beyond what 99.9% of training-like patients show
+RANGE_SD = 4.0  # without an input profile or recorded min/max: the training range is mean ± 4 SD
 
 
 @dataclass(frozen=True)
@@ -83,8 +80,8 @@ class ColumnSpec:
         return described
 
 
-def column_specs(info: dict, preprocessor: Any) -> list[ColumnSpec]:
-    """The serving view of a table run's input columns (from ``run.json`` and the fitted preprocessing)."""
+def column_specs(info: dict, preprocessor: Any, profile: Any = None) -> list[ColumnSpec]:
+    """The serving view of a table run's input columns (``run.json``, the fitted preprocessing, the input profile)."""
     can_impute = bool(getattr(preprocessor, "impute", True))
     scaled = bool(getattr(preprocessor, "scale", True))
     flagged = set(getattr(preprocessor, "missing_indicator_columns_", []))
@@ -97,7 +94,10 @@ def column_specs(info: dict, preprocessor: Any) -> list[ColumnSpec]:
                                     flagged=name in flagged))
             continue
         mean, scale = preprocessor.means_[name], preprocessor.scales_[name]
-        if column.get("min") is not None and column.get("max") is not None:
+        profiled = getattr(profile, "numeric_ranges", {}).get(name)
+        if profiled is not None:
+            bounds, basis = (float(profiled[0]), float(profiled[1])), "minimum and maximum of the training split"
+        elif column.get("min") is not None and column.get("max") is not None:
             bounds, basis = (float(column["min"]), float(column["max"])), "minimum and maximum of the training split"
         elif scaled:
             bounds = (mean - RANGE_SD * scale, mean + RANGE_SD * scale)
@@ -182,52 +182,44 @@ def check_records(records: Any, specs: list[ColumnSpec], *, max_rows: int) -> pd
             break
     if problems:
         raise InvalidInput(problems[:50])
+    if all(spec.type == "numeric" for spec in specs):  # one float block: a third of building it column by column
+        return pd.DataFrame(np.asarray([[np.nan if columns[name][i] is None else columns[name][i] for name in names]
+                                        for i in range(len(records))], dtype=float).reshape(len(records), len(names)),
+                            columns=names)
     # One array per column, built once: a third of the per-column pandas work of building rows then casting.
     return pd.DataFrame({spec.name: np.asarray([np.nan if v is None else v for v in columns[spec.name]], dtype=float)
                          if spec.type == "numeric" else np.asarray(columns[spec.name], dtype=object)
                          for spec in specs})
 
 
-@lru_cache(maxsize=256)
-def _far_limit(n_numeric: int) -> float:
-    return float(chi2.ppf(FAR_QUANTILE, n_numeric))
+def _worded(note: str, row: int, frame: pd.DataFrame, by_name: dict[str, ColumnSpec], quantile: float) -> str:
+    kind, _, column = note.partition(": ")
+    spec = by_name.get(column)
+    if kind == "imputed" and spec is not None:
+        return f"{column!r} is missing: {spec.missing_values}."
+    if kind == "outside training range" and spec is not None and spec.training_range is not None:
+        low, high = spec.training_range
+        return (f"{column!r} = {float(frame[column].iloc[row]):.4g} is outside the training range "
+                f"[{low:.4g}, {high:.4g}] ({spec.range_basis}).")
+    if note == "unlike the training data":
+        return (f"The patient is unlike the training data: farther from it than {quantile:.0%} of the training "
+                f"patients (Mahalanobis distance over the model's inputs). Treat this prediction with caution.")
+    return note
 
 
-def row_warnings(frame: pd.DataFrame, specs: list[ColumnSpec]) -> list[list[str]]:
-    """Per row: values outside the training range, imputed values, and whether the patient is far from the training data.
+def row_warnings(check: Any, frame: pd.DataFrame, specs: list[ColumnSpec], *,
+                 unlike_quantile: float) -> list[list[str]]:
+    """Per row, the library's input check worded as sentences: imputed values, values outside the training range,
+    and a patient unlike the training data (``[]`` per row for a run without an input profile).
 
-    ``frame`` is what :func:`check_records` returns (the columns in ``specs`` order).
+    Args:
+        check: what ``Run.predict_with_input_check`` or ``InputProfile.check`` returned for ``frame`` (or None).
+        frame: what :func:`check_records` returns.
+        specs: the run's :func:`column_specs`.
+        unlike_quantile: the share of training patients the "unlike" threshold is above (the profile's ``quantile``).
     """
-    n_rows = len(frame)
-    warnings: list[list[str]] = [[] for _ in range(n_rows)]
-    numeric = [spec for spec in specs if spec.type == "numeric"]
-    values = frame[[spec.name for spec in numeric]].to_numpy(dtype=float) if numeric else np.zeros((n_rows, 0))
-    missing = np.isnan(values)
-    for spec in specs:
-        if spec.type != "numeric":
-            for i in np.flatnonzero(frame[spec.name].isna().to_numpy()):
-                warnings[i].append(f"{spec.name!r} is missing: {spec.missing_values}.")
-    for i, j in zip(*np.nonzero(missing)):
-        warnings[i].append(f"{numeric[j].name!r} is missing: {numeric[j].missing_values}.")
-    ranged = [j for j, spec in enumerate(numeric) if spec.training_range is not None]
-    if ranged:
-        low = np.asarray([numeric[j].training_range[0] for j in ranged])
-        high = np.asarray([numeric[j].training_range[1] for j in ranged])
-        block = values[:, ranged]
-        with np.errstate(invalid="ignore"):
-            outside = (block < low) | (block > high)
-        for i, k in zip(*np.nonzero(outside)):
-            spec = numeric[ranged[k]]
-            warnings[i].append(f"{spec.name!r} = {block[i, k]:.4g} is outside the training range "
-                               f"[{low[k]:.4g}, {high[k]:.4g}] ({spec.range_basis}).")
-    scaled = [j for j, spec in enumerate(numeric) if spec.scale]
-    if scaled:
-        means = np.asarray([numeric[j].mean for j in scaled])
-        scales = np.asarray([numeric[j].scale for j in scaled])
-        squared = np.nansum(((values[:, scaled] - means) / scales) ** 2, axis=1)
-        limit = _far_limit(len(scaled))
-        for i in np.flatnonzero(squared > limit):
-            warnings[i].append(f"The patient is far from the training data (squared standardised distance "
-                               f"{squared[i]:.1f} over {len(scaled)} numeric columns; 99.9% of training-like patients "
-                               f"stay below {limit:.1f}): treat this prediction with caution.")
-    return warnings
+    if check is None:
+        return [[] for _ in range(len(frame))]
+    by_name = {spec.name: spec for spec in specs}
+    return [[_worded(note, i, frame, by_name, unlike_quantile) for note in notes]
+            for i, notes in enumerate(check.row_notes)]

@@ -24,7 +24,8 @@ from meddl.errors import ConfigError
 from meddl.runs.config import IMAGE_SOURCES
 from meddl.runs.tuning_config import ParameterRange
 
-__all__ = ["SHORTHANDS", "Dimension", "TaskSearchSpace", "apply_values", "default_point", "default_values", "register_search_space", "search_space", "suggest"]
+__all__ = ["SHORTHANDS", "Dimension", "TaskSearchSpace", "apply_values", "default_point", "default_values", "register_search_space", "search_space", "suggest",
+           "untuned_config"]
 
 SHORTHANDS = ("model.width", "model.depth")
 _NETWORK_SURVIVAL = ("deepsurv", "logistic_hazard")
@@ -179,6 +180,14 @@ def default_point(dimensions: list[Dimension], preset: str) -> dict[str, Any]:
         elif dimension.default is not None and _contains(dimension.range, dimension.default):
             point[dimension.name] = dimension.default
     return point
+
+
+def untuned_config(config: dict, dimensions: list[Dimension]) -> dict:
+    """The config as written, with only the values ``tune.space`` fixes (a single choice) set: what trial 0
+    trains, and what a search returns when no trial beat it (so ``model.preset: auto`` then trains exactly
+    what ``model.preset: default`` would)."""
+    fixed = {d.name: d.range.choices[0] for d in dimensions if d.range.choices is not None and len(d.range.choices) == 1}
+    return apply_values(config, fixed) if fixed else copy.deepcopy(config)
 
 
 def _draw(trial, dimension: Dimension):

@@ -42,7 +42,7 @@ def test_search_never_sees_the_test_split(noisy_table, tmp_path, monkeypatch):
 
 
 def test_pruned_trial_stops_early(noisy_table):
-    config = small_config(noisy_table, metric="auroc")
+    config = small_config(noisy_table, metric="auroc", cv_folds=0)  # one validation split: epochs are the steps
     # A threshold no validation AUROC reaches: every trial is pruned at its first report.
     study = run_search(config, trials=2, pruner=optuna.pruners.ThresholdPruner(lower=1.5))
     states = {t.state for t in study.trials}
@@ -52,7 +52,7 @@ def test_pruned_trial_stops_early(noisy_table):
 
 
 def test_tune_writes_the_folder_and_the_best_config_retrains_to_the_same_score(noisy_table, tmp_path):
-    config = small_config(noisy_table, metric="brier")
+    config = small_config(noisy_table, metric="brier", cv_folds=0)  # scored on the validation split
     result = tune(config, tmp_path / "tuned", trials=3)
     assert isinstance(result, TuneResult) and result.direction == "minimize"
     folder = tmp_path / "tuned"
@@ -63,7 +63,8 @@ def test_tune_writes_the_folder_and_the_best_config_retrains_to_the_same_score(n
     retrained = meddl.train(str(folder / "best_config.yaml"), tmp_path / "again")
     assert retrained.metrics["val"]["metrics"]["brier"]["value"] == pytest.approx(result.best_value, abs=1e-6)
     chosen = yaml.safe_load((folder / "best_config.yaml").read_text())
-    assert chosen["model"]["options"]["units"] == [result.best_params["model.width"]]
+    expected = 128 if result.summary["chosen_is_untuned"] else result.best_params["model.width"]  # as written: 128
+    assert chosen["model"]["options"]["units"] == [expected]
 
 
 def test_two_jobs_run_the_requested_number_of_trials(noisy_table, tmp_path):

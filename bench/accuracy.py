@@ -133,7 +133,10 @@ def main() -> None:
             rows.append(row)
             print(" | ".join(str(v) for v in row.values()), flush=True)
     print()
-    print(pd.DataFrame(rows).to_markdown(index=False))
+    frame = pd.DataFrame(rows)
+    print("| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns))
+    for row in rows:  # a markdown table without the optional 'tabulate' package
+        print("| " + " | ".join(str(v) for v in row.values()) + " |")
     print(f"\nBudget per 'auto' run: {budget:.0f} s of search (then one final training). Runs in {out}.")
 
 

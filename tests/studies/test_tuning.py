@@ -68,7 +68,7 @@ def test_tune_writes_the_folder_and_the_best_config_retrains_to_the_same_score(n
 
 
 def test_two_jobs_run_the_requested_number_of_trials(noisy_table, tmp_path):
-    study = run_search(small_config(noisy_table), trials=3, n_jobs=2, out=tmp_path)
+    study = run_search(small_config(noisy_table, cv_folds=0), trials=3, n_jobs=2, out=tmp_path)  # one fit a trial
     assert len(study.trials) == 3
     assert {t.state for t in study.trials} <= {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED}
 
@@ -77,7 +77,7 @@ def test_two_processes_share_one_sqlite_study(noisy_table, tmp_path):
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
     script = ("import sys, json; from meddl.studies.tuning import run_search; "
               "run_search(json.loads(sys.argv[1]), trials=2, storage=sys.argv[2])")
-    command = [sys.executable, "-c", script, json.dumps(small_config(noisy_table)), storage]
+    command = [sys.executable, "-c", script, json.dumps(small_config(noisy_table, cv_folds=0)), storage]
     processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
                  for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in processes]
@@ -88,7 +88,7 @@ def test_two_processes_share_one_sqlite_study(noisy_table, tmp_path):
 
 def test_postgres_storage(noisy_table, postgres_url):
     url = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)  # psycopg 3, what meddl[postgres] installs
-    study = run_search(small_config(noisy_table), trials=2, storage=url, study_name="pg")
+    study = run_search(small_config(noisy_table, cv_folds=0), trials=2, storage=url, study_name="pg")
     assert len(optuna.load_study(study_name="pg", storage=url).trials) == len(study.trials) == 2
 
 

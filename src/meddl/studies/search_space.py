@@ -8,9 +8,11 @@ treatment networks). A dimension may apply only to some presets (``when``), so
 a survival search that picks ``linear_cox`` does not also draw a dropout rate.
 
 The ranges bracket meddl's hand-set defaults, and each dimension records that
-default: the first trial of every new study is the untuned config itself
-(:func:`default_point`), so a search can only replace the defaults with something
-that scored better on validation.
+default. The first trial of every new study trains the config as written
+(:func:`untuned_config`; :func:`default_point` gives the sampler its values), so a
+search can only replace it with something that scored better, and under the
+one-standard-error rule (:mod:`meddl.studies.selection`) better by more than the
+noise of the scores.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,9 @@ def parameter_importances(study) -> dict[str, float]:
     if sum(t.state.name == "COMPLETE" for t in study.trials) < 4:
         return {}
     try:
-        return dict(optuna.importance.get_param_importances(study))
+        with warnings.catch_warnings():  # "fewer than 2 trials in some regimes": the report says how many trials ran
+            warnings.simplefilter("ignore", UserWarning)
+            return dict(optuna.importance.get_param_importances(study))
     except (RuntimeError, ValueError):  # e.g. every completed trial has the same value
         return {}
 

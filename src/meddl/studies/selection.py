@@ -16,6 +16,15 @@ scored on one validation split, on large data) the best trial is taken, as its
 score is then precise (see :mod:`meddl.studies.search_folds`).
 
 ``tune.selection: best`` turns the rule off.
+
+Measured with ``bench/accuracy.py`` (120 s of search, 5-fold CV, on a shared
+2-core machine): Wisconsin, 28 trials: best mean Brier 0.0256 against the
+untuned 0.0262, one SE 0.0043: kept (an earlier run with 6 trials switched, gain
+0.0055 against SE 0.0052, and its test AUROC was 0.989 against 0.993: inside the
+noise either way). GBSG2, 31 trials: C-index 0.690 against 0.682, SE 0.010: kept.
+IHDP realisation 1, 6 trials: factual RMSE 1.12 against 1.40, SE 0.027: switched
+to a DragonNet, test sqrt(PEHE) 0.64 [0.52, 0.76] against the default's 1.13
+[0.89, 1.34].
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ import numpy as np
 
 from meddl.errors import ConfigError
 
-__all__ = ["UNTUNED", "Selection", "select_trial", "untuned_trial"]
+__all__ = ["UNTUNED", "Selection", "select_trial", "standard_error", "untuned_trial"]
 
 UNTUNED = "untuned"  # the user attribute that marks trial 0, the config as written
 

@@ -115,18 +115,28 @@ def main() -> None:
             if variant == "auto":
                 config["model"] = {"preset": "auto"}
                 config.setdefault("training", {})["time_budget"] = budget
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             run = meddl.train(config, out / f"{name}-{variant}")
             seconds = time.perf_counter() - started
             tuning = run.path / "tuning" / "summary.json"
-            trials = json.loads(tuning.read_text())["trial_counts"] if tuning.is_file() else None
+            search = json.loads(tuning.read_text()) if tuning.is_file() else {}
+            trials = search.get("trial_counts")
+            chosen = ("-" if not search else "untuned" if search.get("chosen_is_untuned")
+                      else f"trial {search['best_trial']}")
             row = {"set": name, "variant": variant, **summarise(run), "seconds": round(seconds),
+                   "cpu_seconds": round(time.process_time() - cpu_started),
                    "trials": ", ".join(f"{v} {k}" for k, v in sorted(trials.items())) if trials else "-",
-                   "preset": run.config.model.preset}
+                   "scoring": f"{search['folds']}-fold CV" if search.get("folds") else "val split" if search else "-",
+                   "chosen": chosen, "preset": run.config.model.preset}
+            if search.get("selection"):
+                print(f"  {name} auto: {search['selection']['reason']}", flush=True)
             rows.append(row)
             print(" | ".join(str(v) for v in row.values()), flush=True)
     print()
-    print(pd.DataFrame(rows).to_markdown(index=False))
+    frame = pd.DataFrame(rows)
+    print("| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns))
+    for row in rows:  # a markdown table without the optional 'tabulate' package
+        print("| " + " | ".join(str(v) for v in row.values()) + " |")
     print(f"\nBudget per 'auto' run: {budget:.0f} s of search (then one final training). Runs in {out}.")
 
 

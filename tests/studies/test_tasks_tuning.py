@@ -10,7 +10,8 @@ from meddl.studies.tuning import run_search
 def test_survival_search_scores_validation_c_index():
     config = {"task": "survival", "data": {"source": "builtin", "name": "gbsg2"},
               "training": {"epochs": 4},
-              "tune": {"space": {"model.preset": "deepsurv", "training.ensemble": 1, "model.depth": 1}}}
+              "tune": {"cv_folds": 0,  # the validation split: one fit of at most 4 epochs
+                       "space": {"model.preset": "deepsurv", "training.ensemble": 1, "model.depth": 1}}}
     study = run_search(config, trials=1)
     [trial] = study.trials
     assert study.direction.name == "MAXIMIZE" and 0.4 < trial.value < 0.9

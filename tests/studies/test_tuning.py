@@ -42,7 +42,7 @@ def test_search_never_sees_the_test_split(noisy_table, tmp_path, monkeypatch):
 
 
 def test_pruned_trial_stops_early(noisy_table):
-    config = small_config(noisy_table, metric="auroc")
+    config = small_config(noisy_table, metric="auroc", cv_folds=0)  # one validation split: epochs are the steps
     # A threshold no validation AUROC reaches: every trial is pruned at its first report.
     study = run_search(config, trials=2, pruner=optuna.pruners.ThresholdPruner(lower=1.5))
     states = {t.state for t in study.trials}
@@ -52,7 +52,7 @@ def test_pruned_trial_stops_early(noisy_table):
 
 
 def test_tune_writes_the_folder_and_the_best_config_retrains_to_the_same_score(noisy_table, tmp_path):
-    config = small_config(noisy_table, metric="brier")
+    config = small_config(noisy_table, metric="brier", cv_folds=0)  # scored on the validation split
     result = tune(config, tmp_path / "tuned", trials=3)
     assert isinstance(result, TuneResult) and result.direction == "minimize"
     folder = tmp_path / "tuned"
@@ -63,11 +63,12 @@ def test_tune_writes_the_folder_and_the_best_config_retrains_to_the_same_score(n
     retrained = meddl.train(str(folder / "best_config.yaml"), tmp_path / "again")
     assert retrained.metrics["val"]["metrics"]["brier"]["value"] == pytest.approx(result.best_value, abs=1e-6)
     chosen = yaml.safe_load((folder / "best_config.yaml").read_text())
-    assert chosen["model"]["options"]["units"] == [result.best_params["model.width"]]
+    expected = 128 if result.summary["chosen_is_untuned"] else result.best_params["model.width"]  # as written: 128
+    assert chosen["model"]["options"]["units"] == [expected]
 
 
 def test_two_jobs_run_the_requested_number_of_trials(noisy_table, tmp_path):
-    study = run_search(small_config(noisy_table), trials=3, n_jobs=2, out=tmp_path)
+    study = run_search(small_config(noisy_table, cv_folds=0), trials=3, n_jobs=2, out=tmp_path)  # one fit a trial
     assert len(study.trials) == 3
     assert {t.state for t in study.trials} <= {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED}
 
@@ -76,7 +77,7 @@ def test_two_processes_share_one_sqlite_study(noisy_table, tmp_path):
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
     script = ("import sys, json; from meddl.studies.tuning import run_search; "
               "run_search(json.loads(sys.argv[1]), trials=2, storage=sys.argv[2])")
-    command = [sys.executable, "-c", script, json.dumps(small_config(noisy_table)), storage]
+    command = [sys.executable, "-c", script, json.dumps(small_config(noisy_table, cv_folds=0)), storage]
     processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
                  for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in processes]
@@ -87,7 +88,7 @@ def test_two_processes_share_one_sqlite_study(noisy_table, tmp_path):
 
 def test_postgres_storage(noisy_table, postgres_url):
     url = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)  # psycopg 3, what meddl[postgres] installs
-    study = run_search(small_config(noisy_table), trials=2, storage=url, study_name="pg")
+    study = run_search(small_config(noisy_table, cv_folds=0), trials=2, storage=url, study_name="pg")
     assert len(optuna.load_study(study_name="pg", storage=url).trials) == len(study.trials) == 2
 
 

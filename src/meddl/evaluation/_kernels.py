@@ -265,6 +265,10 @@ def binary_kernel(data: BinaryData, W: np.ndarray) -> dict[str, np.ndarray]:
         rows = W[both] if not both.all() else W
         intercept_in_large[both] = fit_offset_intercept(rows, data.logit, data.y, start=data.start[0])
         _, slope[both] = fit_recalibration(rows, data.logit, data.y, start=data.start[1:])
+        # Complete separation sends the slope to +inf (-inf when reversed): an unbounded value, not a missing
+        # one. Left out as undefined, these resamples -- the steepest ones -- would bias the interval low.
+        slope[np.isnan(slope) & both & (auroc == 1.0)] = np.inf
+        slope[np.isnan(slope) & both & (auroc == 0.0)] = -np.inf
     return {
         "auroc": auroc,
         "auprc": auprc,

@@ -13,7 +13,11 @@ Confidence interval rule (percentile method, 95%):
 * resamples in which a metric is undefined (e.g. no positive case drawn) are
   left out; if more than ``max_undefined`` (default 10%) of them are
   undefined the interval is ``None`` with a reason, because the remaining
-  resamples would no longer describe the sampling distribution fairly.
+  resamples would no longer describe the sampling distribution fairly;
+* an infinite value is not undefined: the calibration slope of a resample whose
+  scores separate the classes completely is +inf, and it keeps its place in the
+  ranking (leaving those steepest resamples out would bias the interval low); an
+  interval whose end is infinite is ``None``, with the finite end in the reason.
 """
 
 from __future__ import annotations
@@ -152,11 +156,22 @@ def undefined_reason(undefined: int, total: int, max_undefined: float) -> str:
 
 
 def _interval(values: np.ndarray, max_undefined: float) -> tuple[list[float] | None, str | None]:
-    undefined = int(np.count_nonzero(~np.isfinite(values)))
+    """Percentile interval of the defined resamples; an infinite value (a calibration slope under complete
+    separation) is a defined, unbounded one: it counts in the ranking, and an interval reaching it is None."""
+    undefined = int(np.count_nonzero(np.isnan(values)))
     if undefined > max_undefined * values.size:
         return None, undefined_reason(undefined, values.size, max_undefined)
-    lo, hi = np.percentile(values[np.isfinite(values)], [2.5, 97.5])
-    return [float(lo), float(hi)], None
+    defined = values[~np.isnan(values)]
+    unbounded = int(np.count_nonzero(np.isinf(defined)))
+    if not unbounded:
+        lo, hi = np.percentile(defined, [2.5, 97.5])
+        return [float(lo), float(hi)], None
+    lo, hi = np.percentile(defined, [2.5, 97.5], method="inverted_cdf")  # no interpolation towards infinity
+    if np.isfinite(lo) and np.isfinite(hi):
+        return [float(lo), float(hi)], None
+    finite = lo if np.isfinite(lo) else hi
+    return None, (f"unbounded: in {unbounded} of {values.size} bootstrap resamples the scores separate the classes "
+                  f"completely (the fitted value is infinite); the finite end of the 95% interval is {finite:.3g}.")
 
 
 def bootstrap_metrics(task: str, y_true: object, y_score: object, *, threshold: float = 0.5,

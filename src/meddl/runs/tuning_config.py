@@ -23,7 +23,7 @@ Example::
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -91,6 +91,11 @@ class TuneConfig(_Section):
     space: dict[str, ParameterRange | list[Any] | float | int | str | bool | None] = Field(default_factory=dict)
     pruning: bool = True
     seed: int = Field(0, ge=0)
+    # None: cross-validate each trial on small data (meddl.studies.search_folds); 0 or 1: the validation split
+    cv_folds: int | None = Field(None, ge=0)
+    # "one_se": keep the untuned config unless a trial beats it by more than one standard error of the fold
+    # scores (meddl.studies.selection); "best": the best mean score
+    selection: Literal["one_se", "best"] = "one_se"
 
     @field_validator("time_budget", mode="before")
     @classmethod

@@ -27,7 +27,7 @@ from meddl.runs import train as train_config
 from meddl.runs.config import read_config_source, validate_config
 from meddl.studies.search_space import default_values
 from meddl.studies.tracking import log_to_mlflow
-from meddl.studies.tuning import best_config, run_search, trial_counts
+from meddl.studies.tuning import best_config, chosen_trial, run_search, search_summary, trial_counts
 from meddl.studies.tuning_report import write_tuning_report
 
 __all__ = ["AUTO_TIME_BUDGET", "train"]
@@ -81,13 +81,10 @@ def train(config: str | Path | dict[str, Any] | RunConfig, out: str | Path | Non
         if not counts.get("complete"):
             raise ConfigError(f"model.preset 'auto': no search trial completed ({counts}); look at the errors with "
                               "'meddl tune', or set model.preset to 'default'.")
-        chosen = best_config(config, study)
+        selection = chosen_trial(config, study)
+        chosen = best_config(config, study, selection)
         run = train_config(chosen, out, verbose=verbose)
-        summary = {"metric": study.user_attrs.get("metric"), "direction": study.direction.name.lower(),
-                   "best_value": study.best_value, "best_params": study.best_trial.params,
-                   "best_trial": study.best_trial.number, "trial_counts": counts,
-                   "search_seconds": round(seconds, 1), "time_budget_seconds": budget,
-                   "best_value_estimate": "validation score of the best trial: optimistic"}
+        summary = search_summary(config, study, selection, seconds=seconds, time_budget=budget)
         folder = run.path / "tuning"
         folder.mkdir(exist_ok=True)
         atomic_write_text(folder / "trials.csv", study.trials_dataframe().to_csv(index=False))

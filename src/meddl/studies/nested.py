@@ -29,7 +29,7 @@ from meddl.io import atomic_write_json, atomic_write_text
 from meddl.runs import load_config
 from meddl.runs.datasets import PreparedSplits
 from meddl.studies.objective import default_metric, fit_in_memory, objective_metric
-from meddl.studies.tuning import best_config, run_search
+from meddl.studies.tuning import best_config, chosen_trial, run_search
 
 __all__ = ["NestedResult", "OuterFold", "nested_tune"]
 
@@ -120,16 +120,18 @@ def nested_tune(config, out: str | Path, *, folds: int = 5, trials: int | None =
         started = time.perf_counter()
         study = run_search(config, trials=trials, time_budget=per_fold, study_name=f"nested-fold-{fold}",
                            rows=OuterFold(fold, folds, seed, val_size, search=True))
-        chosen = load_config(best_config(config, study))
+        selection = chosen_trial(config, study)
+        chosen = load_config(best_config(config, study, selection))
         chosen.evaluation.n_resamples = 0
         with split_override(OuterFold(fold, folds, seed, val_size, search=False)):
             result = fit_in_memory(chosen)
         score = objective_metric(result, metric, split="test")
         sizes = result.info.data_summary["split_sizes"]
         rows.append({"fold": fold, "n_train": sizes["train"], "n_val": sizes["val"], "n_outer": sizes["test"],
-                     f"outer_{metric}": score, f"inner_best_val_{metric}": study.best_value,
+                     f"outer_{metric}": score, f"inner_best_val_{metric}": selection.trial.value,
                      "trials": len(study.trials), "seconds": round(time.perf_counter() - started, 1),
-                     **{f"chosen:{k}": v for k, v in study.best_trial.params.items()}})
+                     "chosen_untuned": selection.is_untuned,
+                     **{f"chosen:{k}": v for k, v in selection.trial.params.items()}})
     table = pd.DataFrame(rows)
     scores = [float(v) for v in table[f"outer_{metric}"] if v is not None and np.isfinite(v)]
     if not scores:

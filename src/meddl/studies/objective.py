@@ -1,17 +1,20 @@
-"""One tuning trial: a config drawn from the search space, trained and scored on validation rows only.
+"""One tuning trial: a config drawn from the search space, trained and scored without the test split.
 
 The test split is never part of a search: :func:`without_test` (a
 :func:`~meddl.data.split_override.split_override` plan) hands the task pipeline
 the run's own train and validation rows and puts the *validation* rows where
 the test rows were, so test rows are never transformed, predicted or
 scored (the data is read, as it is for every run, but the rows stop there).
-The score is the validation metric, the same number ``meddl train`` on the
-chosen config reports for its validation split.
 
-Each epoch's validation metric (``val_auc``, ``val_c_index``, else ``val_loss``)
-goes to the trial through a callback that joins every training loop of the
-trial (:mod:`meddl.training.hooks`), so the pruner can stop a bad trial after a
-few epochs, and the trial stops when the search's time budget is spent.
+On small data (:mod:`meddl.studies.search_folds`) a trial is K fits, one per
+cross-validation fold of those training and validation rows, and its score is
+the mean out-of-fold metric; the running mean goes to the pruner after each
+fold. On larger data a trial is one fit, scored by the validation metric (the
+same number ``meddl train`` on the chosen config reports for its validation
+split), and each epoch's validation metric (``val_auc``, ``val_c_index``, else
+``val_loss``) goes to the pruner through a callback that joins every training
+loop of the trial (:mod:`meddl.training.hooks`). Either way the trial stops
+when the search's time budget is spent.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from meddl.data.split_override import split_override
 from meddl.errors import ConfigError, MeddlError
 from meddl.runs import RunLog, get_task, load_config
-from meddl.runs.datasets import PreparedSplits
-from meddl.studies.search_space import apply_values, search_space, suggest
+from meddl.studies.search_folds import CrossValidatedRows, without_test
+from meddl.studies.search_space import apply_values, search_space, suggest, untuned_config
+from meddl.studies.selection import UNTUNED
 from meddl.training.callbacks import Callback
 from meddl.training.hooks import training_callbacks
 
@@ -44,12 +50,6 @@ __all__ = [
 
 MAXIMIZE = ("auroc", "auprc", "accuracy", "balanced_accuracy", "f1", "r2", "c_index", "uno_c_index")
 MINIMIZE = ("brier", "ece", "mse", "mae", "integrated_brier_score", "factual_rmse", "log_loss")
-
-
-def without_test(data, splits: PreparedSplits) -> PreparedSplits:
-    """The run's train and validation rows, with the validation rows also standing in for the test rows."""
-    return PreparedSplits(splits.train, splits.val, splits.val,
-                          notes=[*splits.notes, "Tuning trial: the test split is left out; validation rows only."])
 
 
 def fit_in_memory(config):
@@ -103,10 +103,13 @@ class TrialReporter(Callback):
     """Report each epoch's validation metric to an Optuna trial; prune, or stop at the deadline.
 
     The step counts epochs across all networks the trial trains (ensemble members, one after another).
+    With ``report_epochs=False`` (a cross-validated trial, whose steps are folds) it only counts epochs
+    and watches the deadline.
     """
 
-    def __init__(self, trial, *, direction: str, pruning: bool, deadline: float | None):
+    def __init__(self, trial, *, direction: str, pruning: bool, deadline: float | None, report_epochs: bool = True):
         self.trial, self.direction, self.pruning, self.deadline = trial, direction, pruning, deadline
+        self.report_epochs = report_epochs
         self.step = 0
 
     def _another_trial_completed(self) -> bool:
@@ -133,7 +136,7 @@ class TrialReporter(Callback):
         self.trial.set_user_attr("epochs_trained", self.step)
         if self.deadline is not None and time.monotonic() > self.deadline and self._another_trial_completed():
             raise optuna.TrialPruned(f"the time budget ran out after {self.step} epochs")
-        value = self._value(logs or {})
+        value = self._value(logs or {}) if self.report_epochs else None
         if value is None:
             return
         self.trial.report(value, self.step)
@@ -143,10 +146,13 @@ class TrialReporter(Callback):
 
 @dataclass
 class TrialObjective:
-    """``objective(trial) -> validation metric`` for ``study.optimize`` (picklable for worker processes).
+    """``objective(trial) -> score`` for ``study.optimize`` (picklable for worker processes).
 
-    ``rows`` chooses the trial's rows (default :func:`without_test`); ``deadline`` is a
-    ``time.monotonic()`` value after which a running trial stops.
+    ``rows`` chooses the trial's rows (default :func:`without_test`); with ``folds`` >= 2 the trial is
+    cross-validated on those rows' training and validation part (:class:`CrossValidatedRows`): the
+    score is the mean of the out-of-fold scores, which are kept as the trial's ``fold_scores``, and
+    the running mean goes to the pruner after each fold. ``deadline`` is a ``time.monotonic()`` value
+    after which a running trial stops. The trial marked :data:`UNTUNED` trains the config as written.
     """
 
     config: dict
@@ -155,27 +161,56 @@ class TrialObjective:
     pruning: bool = True
     deadline: float | None = None
     rows: Any = without_test
+    folds: int = 0
+    fold_seed: int = 0
+    val_size: float = 0.15
+
+    def _trial_config(self, trial):
+        base = load_config(self.config)
+        dimensions = search_space(base)
+        values = suggest(trial, dimensions, base.model.preset)
+        plain = untuned_config(self.config, dimensions) if trial.user_attrs.get(UNTUNED) else \
+            apply_values(self.config, values)
+        trial_config = load_config(search_config(plain))
+        if trial_config.model.preset == "auto":
+            trial_config.model.preset = "default"
+        return trial_config
+
+    def _fit(self, trial_config, plan, reporter):
+        with split_override(plan), training_callbacks(reporter):
+            return fit_in_memory(trial_config)
 
     def __call__(self, trial) -> float:
         import optuna
 
-        base = load_config(self.config)
-        values = suggest(trial, search_space(base), base.model.preset)
-        trial_config = load_config(search_config(apply_values(self.config, values)))
-        if trial_config.model.preset == "auto":
-            trial_config.model.preset = "default"
-        reporter = TrialReporter(trial, direction=self.direction, pruning=self.pruning, deadline=self.deadline)
+        trial_config = self._trial_config(trial)
+        reporter = TrialReporter(trial, direction=self.direction, pruning=self.pruning, deadline=self.deadline,
+                                 report_epochs=self.folds < 2)
         started = time.perf_counter()
+        scores: list[float] = []
         try:
-            with split_override(self.rows), training_callbacks(reporter):
-                result = fit_in_memory(trial_config)
+            if self.folds < 2:
+                value = objective_metric(self._fit(trial_config, self.rows, reporter), self.metric)
+            else:
+                for fold in range(self.folds):
+                    plan = CrossValidatedRows(fold, self.folds, self.fold_seed, self.val_size, base=self.rows)
+                    score = objective_metric(self._fit(trial_config, plan, reporter), self.metric, split="test")
+                    if score is None or not math.isfinite(score):
+                        raise optuna.TrialPruned(f"the {self.metric} of fold {fold + 1} is not defined")
+                    scores.append(float(score))
+                    trial.set_user_attr("fold_scores", scores)
+                    value = float(np.mean(scores))
+                    if self.pruning and fold < self.folds - 1:
+                        trial.report(value, fold)
+                        if trial.should_prune():
+                            raise optuna.TrialPruned(f"pruned after {fold + 1} of {self.folds} folds "
+                                                     f"(mean {self.metric} {value:.4f})")
         except ConfigError:  # the search space itself is wrong: stop the search and say why
             raise
         except MeddlError as exc:  # e.g. a learning rate that diverges: a lost trial, not a failed search
             trial.set_user_attr("error", str(exc)[:500])
             raise optuna.TrialPruned(f"the trial failed: {exc}") from None
         trial.set_user_attr("seconds", round(time.perf_counter() - started, 2))
-        value = objective_metric(result, self.metric)
         if value is None or not math.isfinite(value):
             raise optuna.TrialPruned(f"the validation {self.metric} is not defined for this trial")
         return float(value)

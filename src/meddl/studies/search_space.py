@@ -8,9 +8,11 @@ treatment networks). A dimension may apply only to some presets (``when``), so
 a survival search that picks ``linear_cox`` does not also draw a dropout rate.
 
 The ranges bracket meddl's hand-set defaults, and each dimension records that
-default: the first trial of every new study is the untuned config itself
-(:func:`default_point`), so a search can only replace the defaults with something
-that scored better on validation.
+default. The first trial of every new study trains the config as written
+(:func:`untuned_config`; :func:`default_point` gives the sampler its values), so a
+search can only replace it with something that scored better, and under the
+one-standard-error rule (:mod:`meddl.studies.selection`) better by more than the
+noise of the scores.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from meddl.errors import ConfigError
 from meddl.runs.config import IMAGE_SOURCES
 from meddl.runs.tuning_config import ParameterRange
 
-__all__ = ["SHORTHANDS", "Dimension", "TaskSearchSpace", "apply_values", "default_point", "default_values", "register_search_space", "search_space", "suggest"]
+__all__ = ["SHORTHANDS", "Dimension", "TaskSearchSpace", "apply_values", "default_point", "default_values", "register_search_space", "search_space", "suggest",
+           "untuned_config"]
 
 SHORTHANDS = ("model.width", "model.depth")
 _NETWORK_SURVIVAL = ("deepsurv", "logistic_hazard")
@@ -179,6 +182,14 @@ def default_point(dimensions: list[Dimension], preset: str) -> dict[str, Any]:
         elif dimension.default is not None and _contains(dimension.range, dimension.default):
             point[dimension.name] = dimension.default
     return point
+
+
+def untuned_config(config: dict, dimensions: list[Dimension]) -> dict:
+    """The config as written, with only the values ``tune.space`` fixes (a single choice) set: what trial 0
+    trains, and what a search returns when no trial beat it (so ``model.preset: auto`` then trains exactly
+    what ``model.preset: default`` would)."""
+    fixed = {d.name: d.range.choices[0] for d in dimensions if d.range.choices is not None and len(d.range.choices) == 1}
+    return apply_values(config, fixed) if fixed else copy.deepcopy(config)
 
 
 def _draw(trial, dimension: Dimension):

@@ -32,21 +32,20 @@ from meddl.errors import ConfigError
 from meddl.io import atomic_write_json, atomic_write_text
 from meddl.runs import Run, load_config, train
 from meddl.runs.tuning_config import parse_duration
-from meddl.studies.objective import (
-    TrialObjective,
-    default_metric,
-    metric_direction,
-    without_test,
-)
+from meddl.studies.objective import TrialObjective, default_metric, metric_direction
+from meddl.studies.search_folds import search_folds, without_test
 from meddl.studies.search_space import (
     apply_values,
     default_point,
     default_values,
     search_space,
+    untuned_config,
 )
+from meddl.studies.selection import UNTUNED, Selection, select_trial
 from meddl.studies.tuning_report import write_tuning_report
 
-__all__ = ["DEFAULT_TRIALS", "TuneResult", "best_config", "run_search", "trial_counts", "tune"]
+__all__ = ["DEFAULT_TRIALS", "TuneResult", "best_config", "chosen_trial", "run_search", "search_summary",
+           "trial_counts", "tune"]
 
 DEFAULT_TRIALS = 20  # without a time budget or --trials
 
@@ -95,26 +94,31 @@ def _storage(url: str | None, out: Path | None):
                           "(PostgreSQL: postgresql+psycopg://user@host/db).") from None
 
 
-def _sampler_and_pruner(seed: int, pruning: bool):
+def _sampler_and_pruner(seed: int, pruning: bool, folds: int = 0):
+    """TPE, and median pruning: on each epoch's validation metric after 5 epochs, or on the running mean of the
+    fold scores from the second fold on (``folds`` >= 2: the steps are folds)."""
     import optuna
 
     sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=5, multivariate=True)
-    pruner = (optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=5) if pruning
+    warmup = 1 if folds >= 2 else 5
+    pruner = (optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=warmup) if pruning
               else optuna.pruners.NopPruner())
     return sampler, pruner
 
 
 def _worker(config: dict, storage_url: str, study_name: str, n_trials: int | None, timeout: float | None,
-            metric: str, direction: str, pruning: bool, seed: int, deadline_in: float | None) -> None:
+            metric: str, direction: str, pruning: bool, seed: int, deadline_in: float | None, folds: int = 0,
+            fold_seed: int = 0, val_size: float = 0.15) -> None:
     """One worker process of ``n_jobs``: load the shared study and run its share of trials."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler, pruner = _sampler_and_pruner(seed, pruning)
+    sampler, pruner = _sampler_and_pruner(seed, pruning, folds)
     study = optuna.load_study(study_name=study_name, storage=_storage(storage_url, None), sampler=sampler,
                               pruner=pruner)
     deadline = time.monotonic() + deadline_in if deadline_in is not None else None
-    study.optimize(TrialObjective(config, metric, direction, pruning, deadline), n_trials=n_trials, timeout=timeout)
+    study.optimize(TrialObjective(config, metric, direction, pruning, deadline, folds=folds, fold_seed=fold_seed,
+                                  val_size=val_size), n_trials=n_trials, timeout=timeout)
 
 
 def _create_or_load(optuna, name, storage, sampler, pruner, direction):
@@ -136,7 +140,9 @@ def run_search(config, *, trials: int | None = None, time_budget: float | None =
 
     ``trials`` is the number of trials *this call* runs (split over ``n_jobs`` processes);
     ``time_budget`` (seconds) stops starting new trials and stops a running trial once spent, except
-    while no trial has completed (the first trial, the untuned config, always finishes).
+    while no trial has completed (the first trial, the untuned config, always finishes). On small data
+    each trial is cross-validated (:func:`meddl.studies.search_folds.search_folds`); the study's user
+    attributes ``objective`` and ``folds`` say how trials were scored.
     """
     try:
         import optuna
@@ -155,17 +161,22 @@ def run_search(config, *, trials: int | None = None, time_budget: float | None =
     direction = metric_direction(metric)
     search_space(config)  # a wrong tune.space fails here, before any trial
     plain = config.to_dict()
+    folds, why = search_folds(config, rows)
+    val_size = config.data.split.val_size or 0.15
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler, default_pruner = _sampler_and_pruner(tune_settings.seed, tune_settings.pruning)
+    sampler, default_pruner = _sampler_and_pruner(tune_settings.seed, tune_settings.pruning, folds)
     storage_object = _storage(storage, out)
     study = _create_or_load(optuna, study_name, storage_object, sampler, pruner or default_pruner, direction)
     study.set_user_attr("metric", metric)
-    if not study.trials:  # trial 0 of a new study is the untuned config: the search can only improve on it
-        study.enqueue_trial(default_point(search_space(config), config.model.preset), skip_if_exists=True)
+    study.set_user_attr("folds", folds)
+    study.set_user_attr("objective", why)
+    if not study.trials:  # trial 0 of a new study is the config as written: a search can only improve on it
+        study.enqueue_trial(default_point(search_space(config), config.model.preset), user_attrs={UNTUNED: True},
+                            skip_if_exists=True)
     if n_jobs == 1 or storage_object is None:
         deadline = time.monotonic() + time_budget if time_budget else None
-        study.optimize(TrialObjective(plain, metric, direction, tune_settings.pruning, deadline, rows),
-                       n_trials=trials, timeout=time_budget)
+        study.optimize(TrialObjective(plain, metric, direction, tune_settings.pruning, deadline, rows, folds,
+                                      tune_settings.seed, val_size), n_trials=trials, timeout=time_budget)
         return study
     if rows is not without_test:
         raise ConfigError("n_jobs > 1 runs trials in worker processes, which use the run's own split; "
@@ -174,7 +185,8 @@ def run_search(config, *, trials: int | None = None, time_budget: float | None =
     shares = [None] * n_jobs if trials is None else [trials // n_jobs + (i < trials % n_jobs) for i in range(n_jobs)]
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch threads
     workers = [context.Process(target=_worker, args=(plain, url, study_name, share, time_budget, metric, direction,
-                                                     tune_settings.pruning, tune_settings.seed + index, time_budget))
+                                                     tune_settings.pruning, tune_settings.seed + index, time_budget,
+                                                     folds, tune_settings.seed, val_size))
                for index, share in enumerate(shares) if share != 0]
     for worker in workers:
         worker.start()
@@ -187,11 +199,22 @@ def run_search(config, *, trials: int | None = None, time_budget: float | None =
     return study
 
 
-def best_config(config, study) -> dict:
-    """The user's config with the best trial's values (``model.preset: auto`` resolved), ready to train."""
+def chosen_trial(config, study) -> Selection:
+    """The trial a search hands back under ``tune.selection`` (:func:`meddl.studies.selection.select_trial`)."""
+    return select_trial(study, load_config(config).tune.selection)
+
+
+def best_config(config, study, selection: Selection | None = None) -> dict:
+    """The user's config with the chosen trial's values (``model.preset: auto`` resolved), ready to train.
+
+    When the chosen trial is the untuned one, this is the config as written (with ``tune.space``'s fixed
+    values): exactly what the search started from.
+    """
     config = load_config(config)
     plain = config.to_dict()
-    chosen = apply_values(plain, study.best_trial.params)
+    selection = selection or chosen_trial(config, study)
+    chosen = (untuned_config(plain, search_space(config)) if selection.is_untuned
+              else apply_values(plain, selection.trial.params))
     if chosen["model"].get("preset") == "auto":
         chosen["model"]["preset"] = "default"
     chosen["training"]["time_budget"] = None
@@ -240,20 +263,33 @@ def tune(config, out: str | Path, *, trials: int | None = None, time_budget: flo
     if not counts.get("complete"):
         raise ConfigError(f"No tuning trial completed ({counts}); give the search more time (--time-budget) or "
                           "trials, or look at trials.csv for why they stopped.")
-    metric, direction = study.user_attrs.get("metric") or default_metric(config.task), study.direction.name.lower()
-    chosen = best_config(config, study)
+    selection = chosen_trial(config, study)
+    chosen = best_config(config, study, selection)
     atomic_write_text(out / "best_config.yaml", yaml.safe_dump(chosen, sort_keys=False))
     atomic_write_text(out / "trials.csv", study.trials_dataframe().to_csv(index=False))
     best_run = train(chosen, out / "best", verbose=verbose) if train_best else None
-    summary = {
-        "metric": metric, "direction": direction, "best_value": study.best_value,
-        "best_value_estimate": "validation score of the best trial: optimistic (the best of many on the same rows)",
-        "best_trial": study.best_trial.number, "best_params": study.best_trial.params,
-        "trial_counts": counts, "search_seconds": round(seconds, 1), "time_budget_seconds": budget,
-        "test_estimate": ("test metrics of best/ (trained once on best_config.yaml; the test split was never seen by "
-                          "the search): the estimate to quote" if train_best else None),
-    }
+    summary = search_summary(config, study, selection, seconds=seconds, time_budget=budget)
+    summary["test_estimate"] = ("test metrics of best/ (trained once on best_config.yaml; the test split was never "
+                                "seen by the search): the estimate to quote" if train_best else None)
     atomic_write_json(out / "summary.json", summary)
     write_tuning_report(out, study, summary, defaults=default_values(config), best_run=best_run)
-    return TuneResult(out, metric, direction, study.best_value, study.best_trial.params, chosen, counts, best_run,
-                      summary)
+    return TuneResult(out, summary["metric"], summary["direction"], summary["best_value"], summary["best_params"],
+                      chosen, summary["trial_counts"], best_run, summary)
+
+
+def search_summary(config, study, selection: Selection, *, seconds: float, time_budget: float | None) -> dict:
+    """``summary.json`` of a search: the chosen trial and why, how trials were scored, counts and time."""
+    config = load_config(config)
+    folds = study.user_attrs.get("folds") or 0
+    scored = (f"mean of {folds} out-of-fold scores on the training and validation rows" if folds >= 2
+              else "the validation score")
+    return {
+        "metric": study.user_attrs.get("metric") or default_metric(config.task),
+        "direction": study.direction.name.lower(),
+        "objective": study.user_attrs.get("objective"), "folds": folds,
+        "best_value": selection.trial.value, "best_trial": selection.trial.number,
+        "best_params": selection.trial.params, "chosen_is_untuned": selection.is_untuned,
+        "best_value_estimate": f"{scored} of the chosen trial: optimistic (chosen among many on the same rows)",
+        "selection": selection.to_dict(),
+        "trial_counts": trial_counts(study), "search_seconds": round(seconds, 1), "time_budget_seconds": time_budget,
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,9 @@ def parameter_importances(study) -> dict[str, float]:
     if sum(t.state.name == "COMPLETE" for t in study.trials) < 4:
         return {}
     try:
-        return dict(optuna.importance.get_param_importances(study))
+        with warnings.catch_warnings():  # "fewer than 2 trials in some regimes": the report says how many trials ran
+            warnings.simplefilter("ignore", UserWarning)
+            return dict(optuna.importance.get_param_importances(study))
     except (RuntimeError, ValueError):  # e.g. every completed trial has the same value
         return {}
 
@@ -69,7 +72,7 @@ def tuning_section(study, summary: dict, defaults: dict[str, Any]) -> str:
     """The HTML body of the 'Hyperparameter search' section."""
     counts = summary["trial_counts"]
     importances = parameter_importances(study)
-    params = study.best_trial.params
+    params = summary.get("best_params", study.best_trial.params)
     rows = "".join(f"<tr><td>{html.escape(name)}</td><td>{html.escape(_shown(defaults.get(name)))}</td>"
                    f"<td>{html.escape(_shown(params.get(name)))}</td>"
                    f"<td class=\"num\">{importances[name]:.2f}</td></tr>" if name in importances else
@@ -79,9 +82,13 @@ def tuning_section(study, summary: dict, defaults: dict[str, Any]) -> str:
     budget = summary.get("time_budget_seconds")
     text = (f"<p>{sum(counts.values())} trials ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}) in "
             f"{summary['search_seconds']:.0f} s" + (f" (budget {budget:.0f} s)" if budget else "") + ". "
-            f"Best trial #{summary['best_trial']}: validation {html.escape(summary['metric'])} "
-            f"{summary['best_value']:.4f} &mdash; <em>an optimistic estimate</em> (the best of many trials on the same "
-            "validation rows). The test split was never seen by the search; the test metrics of the run trained "
+            f"Chosen trial #{summary['best_trial']}"
+            + (" (the untuned config)" if summary.get("chosen_is_untuned") else "")
+            + f": {html.escape(summary['metric'])} {summary['best_value']:.4f}, "
+            f"{html.escape(summary.get('best_value_estimate', 'validation score: optimistic'))}. "
+            + (f"Scoring: {html.escape(summary['objective'])}. " if summary.get("objective") else "")
+            + (f"Choice: {html.escape(summary['selection']['reason'])}. " if summary.get("selection") else "")
+            + "The test split was never seen by the search; the test metrics of the run trained "
             "on the chosen config are the estimate to quote (or <code>meddl tune --nested K</code>).</p>")
     chart = f'<figure><img src="{history_plot(study)}" alt="optimisation history"></figure>'
     table = ("<table><thead><tr><th>parameter</th><th>default</th><th>chosen</th><th>importance</th></tr></thead>"

@@ -5,7 +5,8 @@ import socket
 
 import pytest
 
-from meddl.serving.workers import reuse_port_socket, spreads_connections
+from meddl.errors import ConfigError
+from meddl.serving.workers import check_port_free, reuse_port_socket, spreads_connections
 
 pytestmark = pytest.mark.skipif(not spreads_connections(), reason="SO_REUSEPORT spreads connections on Linux only")
 
@@ -36,3 +37,14 @@ def test_a_port_taken_without_reuse_port_is_refused():
             reuse_port_socket("127.0.0.1", plain.getsockname()[1], listen=False)
     finally:
         plain.close()
+
+
+def test_a_port_another_meddl_serve_listens_on_is_refused_not_shared():
+    running = reuse_port_socket("127.0.0.1", 0)          # what a worker of another `meddl serve` holds
+    port = running.getsockname()[1]
+    try:
+        with pytest.raises(ConfigError, match=f"--port {port}: cannot listen on 127.0.0.1:{port}.*another --port"):
+            check_port_free("127.0.0.1", port)
+    finally:
+        running.close()
+    check_port_free("127.0.0.1", port)                   # free again

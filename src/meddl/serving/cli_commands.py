@@ -17,7 +17,7 @@ from meddl.serving.audit import AuditTrail
 from meddl.serving.db import DEFAULT_DB_URL, make_engine
 from meddl.serving.settings import ServeSettings, write_environment
 from meddl.serving.users import ROLES, UserStore
-from meddl.serving.workers import APP_FACTORY, run_workers, spreads_connections
+from meddl.serving.workers import APP_FACTORY, check_port_free, run_workers, spreads_connections
 
 __all__ = ["add_serving_commands", "cmd_serve", "cmd_users", "cmd_audit", "parse_run_arguments"]
 
@@ -67,6 +67,7 @@ def cmd_serve(args) -> int:
         return 1
     if settings.insecure_no_auth:
         print(INSECURE_WARNING, file=sys.stderr)
+    check_port_free(args.host, args.port)
     write_environment(runs, settings)
     os.environ["MEDDL_SERVE_THREADS"] = str(max(1, (os.cpu_count() or 1) // args.workers))
     print(f"API on http://{args.host}:{args.port} ({args.workers} worker(s)); docs at /docs; audit database "

@@ -19,7 +19,9 @@ import sys
 from multiprocessing.connection import wait
 from typing import Any
 
-__all__ = ["spreads_connections", "reuse_port_socket", "run_workers", "APP_FACTORY"]
+from meddl.errors import ConfigError
+
+__all__ = ["spreads_connections", "reuse_port_socket", "check_port_free", "run_workers", "APP_FACTORY"]
 
 APP_FACTORY = "meddl.serving.app:app_from_environment"
 _BACKLOG = 2048  # uvicorn's default
@@ -47,6 +49,23 @@ def reuse_port_socket(host: str, port: int, *, listen: bool = True) -> socket.so
     return sock
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port something already listens on, before any worker starts.
+
+    The probe binds *without* ``SO_REUSEPORT``: a probe with it would bind beside another
+    ``meddl serve`` on the same port, and the kernel would then split the traffic between the
+    two servers and their models without a word.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # connections in TIME_WAIT do not count
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ConfigError(f"--port {port}: cannot listen on {host}:{port} ({error.strerror or error}); another "
+                              "program (or another meddl serve) is using it. Stop it or choose another --port.") from None
+
+
 def _serve_one(options: dict[str, Any]) -> None:
     """One worker process: its own socket, then uvicorn serving the app built from the environment."""
     import uvicorn
@@ -63,7 +82,7 @@ def run_workers(n_workers: int, options: dict[str, Any]) -> int:
     workers read the runs and settings from the environment (``meddl serve`` writes them).
     Returns 0 after SIGINT / SIGTERM, 1 when a worker exited on its own.
     """
-    reuse_port_socket(options["host"], options["port"], listen=False).close()  # a taken port fails here, once
+    check_port_free(options["host"], options["port"])  # meddl serve checked too; a direct caller gets it here
     context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=_serve_one, args=(options,), name=f"meddl-worker-{i}")
                for i in range(n_workers)]

@@ -14,6 +14,7 @@ from meddl.errors import ConfigError, DataError, MeddlError
 from meddl.models.ensemble import TTA_FLIPS, combine_outputs, describe_tta, member_outputs
 from meddl.runs import RunFolder
 from meddl.runs.export import export_onnx
+from meddl.studies.search_space import apply_values, default_point, search_space
 
 from tests.small_data import image_config
 
@@ -130,3 +131,15 @@ def test_run_folders_without_the_setting_predict_without_tta():
     folder = Path(__file__).parent / "fixtures" / "v0_1_0" / "diagnosis"  # written by meddl 0.1.0
     assert "test_time_augmentation" not in json.loads((folder / RunFolder.INFO).read_text())
     assert meddl.load_run(folder).tta == "none"
+
+
+def test_tta_is_searched_for_images_only_and_off_in_the_untuned_trial(tmp_path):
+    images = meddl.load_config({"task": "diagnosis", "data": {"source": "medmnist", "path": str(tmp_path / "x.npz")}})
+    dimension = {d.name: d for d in search_space(images)}["evaluation.tta"]
+    assert dimension.range.choices == ["none", "horizontal"] and dimension.default == "none"
+    assert default_point(search_space(images), "default")["evaluation.tta"] == "none"
+    assert meddl.load_config(apply_values(images.to_dict(), {"evaluation.tta": "horizontal"})).evaluation.tta \
+        == "horizontal"
+    table = meddl.load_config({"task": "diagnosis", "data": {"source": "csv", "path": str(tmp_path / "t.csv"),
+                                                             "label": "y"}})
+    assert "evaluation.tta" not in {d.name for d in search_space(table)}

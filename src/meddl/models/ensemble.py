@@ -70,17 +70,23 @@ def member_spread(values: np.ndarray, *, coverage: float = COVERAGE, method: str
     return {"mean": values.mean(axis=0), "sd": sd, "lower": lower, "upper": upper}
 
 
-def describe_tta(tta: str) -> str:
-    """One sentence for the log and the report: what test-time augmentation setting ``tta`` averages."""
+def _check_tta(tta: str) -> tuple[tuple[int, ...], ...]:
     if tta not in TTA_FLIPS:
         raise MeddlError(f"The 'tta' setting must be one of {', '.join(TTA_FLIPS)}. Got {tta!r} instead.")
+    return TTA_FLIPS[tta]
+
+
+def describe_tta(tta: str) -> str:
+    """One sentence for the log and the report: what test-time augmentation setting ``tta`` averages."""
+    _check_tta(tta)
     if tta == "none":
         return "No test-time augmentation: each image is predicted as it is."
     copies = {"horizontal": "its left-right mirror image", "vertical": "its upside-down mirror image",
               "horizontal_and_vertical": "its left-right, upside-down and both-ways mirror images"}[tta]
     return (f"Test-time augmentation '{tta}': each image's class probabilities are the mean over the image and "
             f"{copies} ({len(TTA_FLIPS[tta]) + 1} views), before calibration, for validation, test and new images "
-            f"alike, so the threshold, calibration and conformal sets are fitted on these averaged outputs.")
+            "alike, so the threshold, calibration and conformal sets are fitted on these averaged outputs "
+            "(early stopping still picks the epoch on the images as they are).")
 
 
 def member_outputs(models, x: np.ndarray, *, tta: str = "none", classification: bool = True) -> np.ndarray:
@@ -90,9 +96,7 @@ def member_outputs(models, x: np.ndarray, *, tta: str = "none", classification: 
     copies: ``classification`` outputs become ``log`` of the mean probability over the views (their softmax
     is that mean), regression outputs the mean output. ``"none"`` returns the network's outputs unchanged.
     """
-    if tta not in TTA_FLIPS:
-        raise MeddlError(f"The 'tta' setting must be one of {', '.join(TTA_FLIPS)}. Got {tta!r} instead.")
-    flips = TTA_FLIPS[tta]
+    flips = _check_tta(tta)
     if flips and np.ndim(x) != 4:
         raise DataError(f"Test-time augmentation (tta {tta!r}) mirrors images, so it needs a batch of images "
                         f"(N, height, width, channels); got an array of shape {np.shape(x)}.")

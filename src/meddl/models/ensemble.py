@@ -19,15 +19,34 @@ The rules are the same for every model family, and live here once:
 :func:`member_spread` (mean, standard deviation and the central 95% of the
 members' values). ``meddl.survival.SurvivalEnsemble`` and
 ``meddl.treatment.EffectEnsemble`` use them for their members too.
+
+Test-time augmentation (``evaluation.tta`` of an image run) is the same trick
+over views instead of members: :func:`member_outputs` with ``tta`` gives each
+member's output averaged over the image and its mirrored copies (``log`` of the
+mean probability for classification, the mean output for regression), so
+everything downstream sees one output per member, as without it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["member_seeds", "member_spread", "member_outputs", "combine_outputs", "spread_columns"]
+from meddl.errors import DataError, MeddlError
+
+__all__ = ["member_seeds", "member_spread", "member_outputs", "combine_outputs", "spread_columns", "TTA_FLIPS",
+           "describe_tta"]
 
 COVERAGE = 0.95
+
+#: Test-time augmentation settings -> the mirrored copies averaged with the original image, as the axes flipped
+#: in an (N, height, width, channels) batch (horizontal: width, axis 2; vertical: height, axis 1; as training's
+#: augmentation flips them).
+TTA_FLIPS: dict[str, tuple[tuple[int, ...], ...]] = {
+    "none": (),
+    "horizontal": ((2,),),
+    "vertical": ((1,),),
+    "horizontal_and_vertical": ((2,), (1,), (1, 2)),
+}
 
 
 def member_seeds(seed: int, n_members: int) -> list[int]:
@@ -51,12 +70,42 @@ def member_spread(values: np.ndarray, *, coverage: float = COVERAGE, method: str
     return {"mean": values.mean(axis=0), "sd": sd, "lower": lower, "upper": upper}
 
 
-def member_outputs(models, x: np.ndarray) -> np.ndarray:
-    """Each member's raw outputs (logits for classification), shape ``(members, N, outputs)``, float64."""
+def _check_tta(tta: str) -> tuple[tuple[int, ...], ...]:
+    if tta not in TTA_FLIPS:
+        raise MeddlError(f"The 'tta' setting must be one of {', '.join(TTA_FLIPS)}. Got {tta!r} instead.")
+    return TTA_FLIPS[tta]
+
+
+def describe_tta(tta: str) -> str:
+    """One sentence for the log and the report: what test-time augmentation setting ``tta`` averages."""
+    _check_tta(tta)
+    if tta == "none":
+        return "No test-time augmentation: each image is predicted as it is."
+    copies = {"horizontal": "its left-right mirror image", "vertical": "its upside-down mirror image",
+              "horizontal_and_vertical": "its left-right, upside-down and both-ways mirror images"}[tta]
+    return (f"Test-time augmentation '{tta}': each image's class probabilities are the mean over the image and "
+            f"{copies} ({len(TTA_FLIPS[tta]) + 1} views), before calibration, for validation, test and new images "
+            "alike, so the threshold, calibration and conformal sets are fitted on these averaged outputs "
+            "(early stopping still picks the epoch on the images as they are).")
+
+
+def member_outputs(models, x: np.ndarray, *, tta: str = "none", classification: bool = True) -> np.ndarray:
+    """Each member's raw outputs (logits for classification), shape ``(members, N, outputs)``, float64.
+
+    ``tta`` (a key of :data:`TTA_FLIPS`) averages each member over the images ``x`` and their mirrored
+    copies: ``classification`` outputs become ``log`` of the mean probability over the views (their softmax
+    is that mean), regression outputs the mean output. ``"none"`` returns the network's outputs unchanged.
+    """
+    flips = _check_tta(tta)
+    if flips and np.ndim(x) != 4:
+        raise DataError(f"Test-time augmentation (tta {tta!r}) mirrors images, so it needs a batch of images "
+                        f"(N, height, width, channels); got an array of shape {np.shape(x)}.")
     outputs = []
     for model in models:
-        tensor = model.predict_tensor(model._to_device(x), logits=True)
-        outputs.append(tensor.cpu().numpy().astype(np.float64))
+        tensor = model._to_device(x)
+        views = [model.predict_tensor(tensor.flip(axes) if axes else tensor, logits=True).cpu().numpy()
+                 .astype(np.float64) for axes in ((), *flips)]
+        outputs.append(views[0] if len(views) == 1 else combine_outputs(np.stack(views), classification)[0])
     return np.stack(outputs)
 
 

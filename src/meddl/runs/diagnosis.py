@@ -124,6 +124,16 @@ class ClassificationEvaluationConfig(RegressionEvaluationConfig):
     # auto: none, temperature or Platt, whichever has the lowest cross-fitted validation log loss
     calibration: Literal["auto", "none", "temperature", "platt"] = "auto"
     conformal_coverage: float | None = Field(0.9, gt=0, lt=1)
+    # test-time augmentation (image runs): average the probabilities over each image and its mirrored copies
+    # (meddl.models.ensemble.TTA_FLIPS); false = none, true = horizontal. Validation, test and predict all use it.
+    tta: Literal["none", "horizontal", "vertical", "horizontal_and_vertical"] = "none"
+
+    @field_validator("tta", mode="before")
+    @classmethod
+    def _tta_switch(cls, value):
+        if value is None or value is False:
+            return "none"
+        return "horizontal" if value is True else value
 
 
 class DiagnosisConfig(RunConfig):
@@ -131,6 +141,14 @@ class DiagnosisConfig(RunConfig):
     data: SupervisedDataConfig
     model: NetworkModelConfig = NetworkModelConfig()
     evaluation: ClassificationEvaluationConfig = ClassificationEvaluationConfig()
+
+    @model_validator(mode="after")
+    def _tta_for_images(self):
+        if self.evaluation.tta != "none" and self.data.source not in IMAGE_SOURCES:
+            raise ValueError(f"evaluation.tta {self.evaluation.tta!r} mirrors images, but data.source "
+                             f"'{self.data.source}' is a table; test-time augmentation is for image sources "
+                             f"({', '.join(IMAGE_SOURCES)}). Remove evaluation.tta (or set it to false).")
+        return self
 
 
 class RegressionConfig(RunConfig):

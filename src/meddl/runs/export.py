@@ -32,6 +32,11 @@ def export_onnx(run, *, quantize: str | None = None, check: bool = True) -> dict
     if quantize not in (None, "int8"):
         raise MeddlError(f"The 'quantize' option must be None or 'int8'. Got {quantize!r} instead.")
     run = run if isinstance(run, Run) else Run(run)
+    if run.tta != "none":  # an ONNX file without the averaging would give other predictions than the run's
+        raise MeddlError(f"Run '{run.path}' averages each prediction over mirrored copies of the image "
+                         f"(evaluation.tta {run.tta!r}), which model.onnx (one network, one image) would not "
+                         "do, so its predictions would differ from the run's. Export a run trained without "
+                         "evaluation.tta, or serve this one with PyTorch (runtime='torch').")
     path = run.folder.file(RunFolder.ONNX)
     export_model_onnx(run.model, path)
     report: dict = {"file": RunFolder.ONNX, "opset": OPSET, "output": "logits", "input_shape": list(run.model.input_shape_)}

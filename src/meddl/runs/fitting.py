@@ -25,11 +25,11 @@ from meddl.data import (AugmentationPolicy, ImageAugmenter, augmentation_example
                         resolve_policy)
 from meddl.errors import ConfigError
 from meddl.evaluation.ensemble import ensemble_section, ensemble_summary
-from meddl.models.ensemble import combine_outputs, member_outputs
+from meddl.models.ensemble import combine_outputs, describe_tta, member_outputs
 from meddl.models.presets import build_model, default_epochs
 from meddl.models.transfer import initialise_from
 from meddl.runs.folder import RunFolder
-from meddl.sections import Section
+from meddl.sections import Section, paragraph
 from meddl.training import EarlyStopping, set_seed
 
 __all__ = ["FittedModels", "RecipeOutputs", "fit_models", "recipe_outputs", "balanced_indices", "training_loss",
@@ -47,6 +47,7 @@ class FittedModels:
     policy_name: str
     transfer: dict | None = None
     recipe: dict[str, Any] = field(default_factory=dict)
+    tta: str = "none"  # test-time augmentation of every output (meddl.models.ensemble.TTA_FLIPS)
 
     @property
     def model(self):
@@ -57,8 +58,10 @@ class FittedModels:
         return self.histories[0]
 
     def outputs(self, x: np.ndarray, classification: bool) -> tuple[np.ndarray, np.ndarray]:
-        """``(combined, per_member)`` outputs for ``x`` (see :func:`meddl.models.ensemble.combine_outputs`)."""
-        return combine_outputs(member_outputs(self.models, x), classification)
+        """``(combined, per_member)`` outputs for ``x`` (see :func:`meddl.models.ensemble.combine_outputs`),
+        with the run's test-time augmentation."""
+        return combine_outputs(member_outputs(self.models, x, tta=self.tta, classification=classification),
+                               classification)
 
 
 def policy_name(setting: Any, kind: str) -> str:
@@ -194,7 +197,9 @@ def fit_models(config, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x
     recipe = {"augmentation_policy": name, "augmentation": policy.settings(), "loss": loss,
               "sampling": training.sampling, "class_weight": class_weight, "ensemble": members,
               "epochs": epochs}
-    return FittedModels(models, histories, stops, policy, name, transfer, recipe)
+    # evaluation.tta: diagnosis configs only (refused for tables there); a regression config has no such key
+    tta = config.evaluation.tta if classification else "none"
+    return FittedModels(models, histories, stops, policy, name, transfer, recipe, tta)
 
 
 @dataclass
@@ -222,6 +227,8 @@ def recipe_outputs(fitted: FittedModels, combined: dict, predictions: dict, metr
         png = augmentation_examples_png(x_train[picks], fitted.policy, seed=seed)
         extra[RunFolder.AUGMENTATION_EXAMPLES] = lambda path, png=png: path.write_bytes(png)
         sections.append(Section(*augmentation_section(fitted.policy, png, fitted.policy_name)))
+    if fitted.tta != "none":
+        sections.append(Section("Test-time augmentation", paragraph(describe_tta(fitted.tta))))
     if len(fitted.models) > 1:
         outputs.members, outputs.member_histories = fitted.models[1:], fitted.histories[1:]
         split = "test" if "test" in combined else "val"

@@ -56,6 +56,8 @@ class Run:
         self.conformal = ConformalClassifier.from_dict(self.info["conformal"]) if self.info.get("conformal") else None
         n_members = int((self.info.get("ensemble") or {}).get("members", 1))
         self.members = [self.model] if n_members == 1 else self.folder.load_members(n_members, first=self.model)
+        # evaluation.tta, as the run applied it to its own predictions (runs without the key: none)
+        self.tta = self.info.get("test_time_augmentation") or "none"
         self._onnx = None
         self._features_of = None  # (input, features(input)) while one prediction is being made
 
@@ -142,10 +144,13 @@ class Run:
             if len(self.members) > 1:
                 raise MeddlError(f"runtime 'onnx' runs one network, but this run is an ensemble of "
                                  f"{len(self.members)} members; use runtime='torch'.")
+            if self.tta != "none":
+                raise MeddlError(f"runtime 'onnx' runs one network on each image, but this run averages over "
+                                 f"mirrored copies (evaluation.tta {self.tta!r}); use runtime='torch'.")
             if self._onnx is None:
                 self._onnx = OnnxModel(self.folder.file(RunFolder.ONNX))
             logits = self._onnx.logits(x)
-        elif runtime == "torch" and len(self.members) > 1:
+        elif runtime == "torch" and (len(self.members) > 1 or self.tta != "none"):
             logits = self.ensemble_outputs(x)[0]
         elif runtime == "torch":
             logits = self.model.predict_tensor(self.model._to_device(x), logits=True).cpu().numpy()
@@ -154,8 +159,10 @@ class Run:
         return self.scores_from_logits(logits)
 
     def ensemble_outputs(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(combined, per_member)`` outputs of an ensemble's networks."""
-        return combine_outputs(member_outputs(self.members, x), self.class_names is not None)
+        """``(combined, per_member)`` outputs of an ensemble's networks (with the run's test-time augmentation)."""
+        classification = self.class_names is not None
+        return combine_outputs(member_outputs(self.members, x, tta=self.tta, classification=classification),
+                               classification)
 
     def scores_from_logits(self, logits: np.ndarray) -> np.ndarray:
         """The network's logits → probabilities (with the run's calibration) or predictions (regression)."""

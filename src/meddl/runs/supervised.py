@@ -19,7 +19,7 @@ from meddl.errors import ConfigError, DataError
 from meddl.evaluation.calibration_choice import choose_calibration
 from meddl.evaluation import (ConformalClassifier, PlattScaler, TemperatureScaler, choose_threshold,
                               evaluate_predictions)
-from meddl.models.ensemble import spread_columns
+from meddl.models.ensemble import describe_tta, spread_columns
 from meddl.runs.config import RunConfig
 from meddl.runs.datasets import (LoadedData, PreparedSplits, load_data, missingness, split_labels, split_rows,
                                  table_schema)
@@ -159,6 +159,8 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
     model, history = fitted.model, fitted.history
 
     calibrator = None
+    if fitted.tta != "none":
+        log(describe_tta(fitted.tta))
     combined = {name: fitted.outputs(x, classification) for name, x in (("val", x_val), ("test", x_test))
                 if name in evaluated}
     outputs = {name: out for name, (out, _) in combined.items()}
@@ -232,6 +234,7 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
                  "calibration_choice": None if calibration_choice is None else calibration_choice.to_dict(),
                  "conformal": None if conformal is None else conformal.to_dict(),
                  "training_recipe": fitted.recipe, "transfer": fitted.transfer,
+                 "test_time_augmentation": fitted.tta,
                  "ensemble": {"members": members} if members > 1 else None})
     outputs_of_recipe = recipe_outputs(fitted, combined, predictions, metrics, x_train=x_train, y_train=y_train,
                                        problem=problem, class_names=class_names, target_scaling=target_scaling,

@@ -330,8 +330,10 @@ def augmentation_section(policy: AugmentationPolicy, png: bytes | None, name: st
     title = "Training augmentation"
     if not settings:
         return title, paragraph("No augmentation: the model saw the training images as they are.")
-    parts = [paragraph((f"Policy '{name}'. " if name else "") + "Applied to training batches only (never to "
-                       "validation, test or new images), from a seeded generator, so a run is reproducible.")]
+    parts = [paragraph((f"Policy '{name}'. " if name else "") + "These random transforms are applied to "
+                       "training batches only (never to validation, test or new images), from a seeded generator, so "
+                       "a run is reproducible; test-time augmentation (evaluation.tta), when on, is a fixed mirror "
+                       "described in its own section.")]
     parts.append(table(["Transform", "Setting"], [[key, value] for key, value in settings.items()], numeric=[1]))
     if png is not None:
         uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")

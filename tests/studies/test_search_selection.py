@@ -128,3 +128,15 @@ def test_one_standard_error_rule_takes_a_clearly_better_trial():
 def test_without_fold_scores_the_best_trial_is_taken():
     selection = select_trial(_study("maximize", [(0.90, [], True), (0.91, [], False)]))
     assert not selection.is_untuned and selection.rule == "best"
+
+
+def test_a_search_where_no_trial_completed_is_refused_with_the_counts(monkeypatch, noisy_table):
+    from meddl import ConfigError
+    from meddl.studies import tuning
+
+    study = optuna.create_study()
+    trial = study.ask()
+    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    monkeypatch.setattr(tuning, "run_search", lambda config, **options: study)
+    with pytest.raises(ConfigError, match=r"nothing finished \(\{'pruned': 1\}\)"):
+        tuning.search_and_choose(load_config(small_config(noisy_table)), no_trial_completed="nothing finished ({counts})")

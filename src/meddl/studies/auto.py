@@ -14,7 +14,6 @@ after the run is written (:func:`meddl.studies.tracking.log_to_mlflow`).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from meddl.runs import train as train_config
 from meddl.runs.config import read_config_source, validate_config
 from meddl.studies.search_space import default_values
 from meddl.studies.tracking import log_to_mlflow
-from meddl.studies.tuning import best_config, chosen_trial, run_search, search_summary, trial_counts
+from meddl.studies.tuning import search_and_choose, search_summary
 from meddl.studies.tuning_report import write_tuning_report
 
 __all__ = ["AUTO_TIME_BUDGET", "train"]
@@ -74,15 +73,11 @@ def train(config: str | Path | dict[str, Any] | RunConfig, out: str | Path | Non
                               "so it would not choose the same config again. Set model.preset to the preset it "
                               "chose (see the log), or train again without --resume.")
         budget = config.training.time_budget or AUTO_TIME_BUDGET
-        started = time.perf_counter()
-        study = run_search(config, time_budget=budget, trials=config.tune.trials)
-        seconds = time.perf_counter() - started
-        counts = trial_counts(study)
-        if not counts.get("complete"):
-            raise ConfigError(f"model.preset 'auto': no search trial completed ({counts}); look at the errors with "
-                              "'meddl tune', or set model.preset to 'default'.")
-        selection = chosen_trial(config, study)
-        chosen = best_config(config, study, selection)
+        outcome = search_and_choose(
+            config, time_budget=budget, trials=config.tune.trials,
+            no_trial_completed="model.preset 'auto': no search trial completed ({counts}); look at the errors with "
+            "'meddl tune', or set model.preset to 'default'.")
+        study, selection, chosen, seconds = outcome.study, outcome.selection, outcome.config, outcome.seconds
         run = train_config(chosen, out, verbose=verbose)
         summary = search_summary(config, study, selection, seconds=seconds, time_budget=budget)
         folder = run.path / "tuning"

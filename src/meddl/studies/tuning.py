@@ -44,8 +44,8 @@ from meddl.studies.search_space import (
 from meddl.studies.selection import UNTUNED, Selection, select_trial
 from meddl.studies.tuning_report import write_tuning_report
 
-__all__ = ["DEFAULT_TRIALS", "TuneResult", "best_config", "chosen_trial", "run_search", "search_summary",
-           "trial_counts", "tune"]
+__all__ = ["DEFAULT_TRIALS", "TuneResult", "SearchOutcome", "best_config", "chosen_trial", "run_search",
+           "search_and_choose", "search_summary", "trial_counts", "tune"]
 
 DEFAULT_TRIALS = 20  # without a time budget or --trials
 
@@ -221,6 +221,31 @@ def best_config(config, study, selection: Selection | None = None) -> dict:
     return load_config(chosen).to_dict()
 
 
+@dataclass
+class SearchOutcome:
+    """A finished search: the study, the trial the selection rule chose, its config, and the seconds it took."""
+
+    study: Any
+    selection: Selection
+    config: dict
+    seconds: float
+
+
+def search_and_choose(config, *, no_trial_completed: str, **search_options) -> SearchOutcome:
+    """Run the search (:func:`run_search` with ``search_options``), then choose a trial and build its config.
+
+    Raises ``ConfigError("<no_trial_completed>")`` (with the trial counts) when no trial completed.
+    """
+    started = time.perf_counter()
+    study = run_search(config, **search_options)
+    seconds = time.perf_counter() - started
+    counts = trial_counts(study)
+    if not counts.get("complete"):
+        raise ConfigError(no_trial_completed.format(counts=counts))
+    selection = chosen_trial(config, study)
+    return SearchOutcome(study, selection, best_config(config, study, selection), seconds)
+
+
 def trial_counts(study) -> dict[str, int]:
     """Trials by state: ``{'complete': 12, 'pruned': 7}``."""
     counts: dict[str, int] = {}
@@ -255,16 +280,11 @@ def tune(config, out: str | Path, *, trials: int | None = None, time_budget: flo
     config = load_config(config)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    study = run_search(config, trials=trials, time_budget=budget, n_jobs=n_jobs, storage=storage,
-                       study_name=study_name, out=out, pruner=pruner)
-    seconds = time.perf_counter() - started
-    counts = trial_counts(study)
-    if not counts.get("complete"):
-        raise ConfigError(f"No tuning trial completed ({counts}); give the search more time (--time-budget) or "
-                          "trials, or look at trials.csv for why they stopped.")
-    selection = chosen_trial(config, study)
-    chosen = best_config(config, study, selection)
+    outcome = search_and_choose(
+        config, trials=trials, time_budget=budget, n_jobs=n_jobs, storage=storage, study_name=study_name, out=out,
+        pruner=pruner, no_trial_completed="No tuning trial completed ({counts}); give the search more time "
+        "(--time-budget) or trials, or look at trials.csv for why they stopped.")
+    study, selection, chosen, seconds = outcome.study, outcome.selection, outcome.config, outcome.seconds
     atomic_write_text(out / "best_config.yaml", yaml.safe_dump(chosen, sort_keys=False))
     atomic_write_text(out / "trials.csv", study.trials_dataframe().to_csv(index=False))
     best_run = train(chosen, out / "best", verbose=verbose) if train_best else None

@@ -139,4 +139,5 @@ def test_a_search_where_no_trial_completed_is_refused_with_the_counts(monkeypatc
     study.tell(trial, state=optuna.trial.TrialState.PRUNED)
     monkeypatch.setattr(tuning, "run_search", lambda config, **options: study)
     with pytest.raises(ConfigError, match=r"nothing finished \(\{'pruned': 1\}\)"):
-        tuning.search_and_choose(load_config(small_config(noisy_table)), no_trial_completed="nothing finished ({counts})")
+        tuning.search_and_choose(load_config(small_config(noisy_table)),
+                                 no_trial_completed="nothing finished ({counts})")

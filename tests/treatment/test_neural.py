@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from conftest import SMALL_NETWORK, make_dataset, no_skill_pehe, one_torch_thread
 
-from meddl.errors import ModelFileError, NotFittedError
+from meddl.errors import DataError, ModelFileError, NotFittedError
 from meddl.treatment import CFRNet, Dragonnet, EffectEnsemble, TARNet, load, sqrt_pehe
 
 ESTIMATORS = {
@@ -124,3 +125,40 @@ def test_ensemble_mean_interval_and_save(dataset, test_dataset, tmp_path):
     np.testing.assert_array_equal(loaded.predict_effect_interval(test_dataset["x"]), interval)
     with pytest.raises(Exception, match="has no propensity head"):
         ensemble.predict_propensity(test_dataset["x"])
+
+
+def test_validation_data_early_stops_on_the_given_rows(dataset, test_dataset):
+    small = {**SMALL_NETWORK, "max_epochs": 30, "patience": 3, "balance_arms": False}
+    validation = (test_dataset["x"], test_dataset["t"], test_dataset["y"])
+    model = TARNet(**small).fit(dataset["x"], dataset["t"], dataset["y"], validation_data=validation)
+    # The restored weights are those of the lowest factual loss on the given rows (standardised outcome units).
+    outcomes = model.predict_outcomes(test_dataset["x"])
+    factual = np.where(test_dataset["t"] == 1, outcomes[:, 1], outcomes[:, 0])
+    loss = np.mean(((factual - test_dataset["y"]) / model.y_scale_) ** 2)
+    np.testing.assert_allclose(loss, min(model.history_.history["val_factual_loss"]), rtol=1e-4)
+    # validation_fraction does not apply: all of x trains, whatever the fraction.
+    other = TARNet(**{**small, "validation_fraction": 0.9}).fit(dataset["x"], dataset["t"], dataset["y"],
+                                                               validation_data=validation)
+    np.testing.assert_array_equal(other.predict_effect(test_dataset["x"]), model.predict_effect(test_dataset["x"]))
+
+
+def test_validation_data_errors_name_the_argument(dataset):
+    x, t, y = dataset["x"], dataset["t"], dataset["y"]
+    with pytest.raises(DataError, match=r"'validation_data' of TARNet.fit must be a tuple \(x_val, t_val, y_val\); "
+                                        r"got tuple of length 2"):
+        TARNet(**SMALL_NETWORK).fit(x, t, y, validation_data=(x, t))
+    with pytest.raises(DataError, match=r"'validation_data\[0\]' has 1 features; 'x' has"):
+        TARNet(**SMALL_NETWORK).fit(x, t, y, validation_data=(x[:, :1], t, y))
+    with pytest.raises(DataError, match=r"'validation_data\[2\]' must be 1-D"):
+        TARNet(**SMALL_NETWORK).fit(x, t, y, validation_data=(x, t, np.column_stack([y, y])))
+
+
+def test_ensemble_passes_validation_data_to_every_member(dataset, test_dataset):
+    base = TARNet(**{**SMALL_NETWORK, "max_epochs": 5})
+    validation = (test_dataset["x"], test_dataset["t"], test_dataset["y"])
+    ensemble = EffectEnsemble(base, n_members=2, random_state=0).fit(dataset["x"], dataset["t"], dataset["y"],
+                                                                     validation_data=validation)
+    for seed, member in enumerate(ensemble.estimators_):
+        alone = clone(base).set_params(random_state=seed).fit(dataset["x"], dataset["t"], dataset["y"],
+                                                              validation_data=validation)
+        np.testing.assert_array_equal(member.predict_effect(test_dataset["x"]), alone.predict_effect(test_dataset["x"]))

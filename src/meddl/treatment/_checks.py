@@ -67,11 +67,13 @@ def check_treatment(t: Any, n: int | None = None, *, argument: str = "t", x_name
     return treatment
 
 
-def check_xty(x: Any, t: Any, y: Any, *, y_name: str = "y") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Check the usual ``(x, t, y)`` triple of a treatment-effect fit."""
-    x = check_features(x)
-    t = check_treatment(t, len(x))
-    y = check_vector(y, y_name, len(x))
+def check_xty(x: Any, t: Any, y: Any, *, y_name: str = "y", names: tuple[str, str, str] | None = None,
+              require_both_arms: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check the usual ``(x, t, y)`` triple of a treatment-effect fit (``names``: how errors call them)."""
+    x_name, t_name, y_name = names or ("x", "t", y_name)
+    x = check_features(x, x_name)
+    t = check_treatment(t, len(x), argument=t_name, x_name=x_name, require_both_arms=require_both_arms)
+    y = check_vector(y, y_name, len(x), x_name)
     return x, t, y
 
 

@@ -52,8 +52,9 @@ class EffectEnsemble(BaseEstimator):
         self.coverage = coverage
         self.random_state = random_state
 
-    def fit(self, x: Any, t: Any, y: Any) -> "EffectEnsemble":
-        """Fit every member on the same ``(x, t, y)``; return ``self``."""
+    def fit(self, x: Any, t: Any, y: Any, *, validation_data: tuple[Any, Any, Any] | None = None
+            ) -> "EffectEnsemble":
+        """Fit every member on the same ``(x, t, y)`` (and ``validation_data``, passed on); return ``self``."""
         check_parameters(self, self._parameter_constraints)
         if not hasattr(self.base, "get_params") or "random_state" not in self.base.get_params(deep=False):
             raise ConfigError(f"The 'base' of EffectEnsemble must be an estimator with a 'random_state' parameter "
@@ -62,7 +63,8 @@ class EffectEnsemble(BaseEstimator):
         if base_seed is None:
             base_seed = int(np.random.default_rng().integers(2**31 - 1))
         seeds = member_seeds(base_seed, self.n_members)
-        self.estimators_ = [clone(self.base).set_params(random_state=seed).fit(x, t, y) for seed in seeds]
+        options = {} if validation_data is None else {"validation_data": validation_data}
+        self.estimators_ = [clone(self.base).set_params(random_state=seed).fit(x, t, y, **options) for seed in seeds]
         self.n_features_in_ = self.estimators_[0].n_features_in_
         return self
 

@@ -47,8 +47,6 @@ NEURAL = {"tarnet": TARNet, "cfrnet": CFRNet, "dragonnet": Dragonnet}
 # Meta-learners (meddl.treatment.SLearner/TLearner/XLearner) wrap scikit-learn models, which cannot be saved
 # without pickle, so run folders hold the neural estimators; the meta-learners serve as baselines in Python and bench/.
 TREATMENT_MODELS = {**NEURAL, "survival_recommender": DeepSurv}
-#: validation patients per arm needed to early-stop on the validation split (else a share of the training rows)
-MIN_VALIDATION_PER_ARM = 2
 #: set by the run's seed, not by model.options
 _RUN_PARAMETERS = ("random_state", "seed", "device", "verbose")
 
@@ -216,11 +214,6 @@ def _estimator(config: RunConfig, time_to_event: bool):
     return name, base, 1
 
 
-def _early_stops_on_validation(t_val: np.ndarray) -> bool:
-    """Whether the validation split can early-stop the effect network: both arms, a few patients each."""
-    return len(t_val) > 0 and int(np.bincount(t_val, minlength=2).min()) >= MIN_VALIDATION_PER_ARM
-
-
 def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
     """Fit the effect estimator and the propensity model, recommend, evaluate; return the run's contents."""
     if config.model.preset not in (*TREATMENT_MODELS, "default"):  # before reading any data
@@ -241,15 +234,12 @@ def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
     log(f"Model '{name}'" + (f", an ensemble of {members} members" if members > 1 else "") + ".")
     if time_to_event:
         estimator.fit(x["train"], tt["train"], outcome["duration"][splits.train], outcome["event"][splits.train])
-    elif _early_stops_on_validation(tt["val"]):
+    else:
         # The validation rows early-stop every member (as in a diagnosis run), so no patient is left out of
         # both training and early stopping: see NeuralEffectEstimator.fit.
         log(f"Early stopping on the {len(splits.val)} validation patients.")
         estimator.fit(x["train"], tt["train"], outcome["y"][splits.train],
                       validation_data=(x["val"], tt["val"], outcome["y"][splits.val]))
-    else:
-        log("Early stopping on a share of the training patients (the validation split has too few in one arm).")
-        estimator.fit(x["train"], tt["train"], outcome["y"][splits.train])
     log(f"Trained in {log.elapsed:.1f}s.")
     propensity = LinearPropensity().fit(x["train"], tt["train"])
     lower, upper = config.evaluation.support

@@ -151,6 +151,9 @@ def test_validation_data_errors_name_the_argument(dataset):
         TARNet(**SMALL_NETWORK).fit(x, t, y, validation_data=(x[:, :1], t, y))
     with pytest.raises(DataError, match=r"'validation_data\[2\]' must be 1-D"):
         TARNet(**SMALL_NETWORK).fit(x, t, y, validation_data=(x, t, np.column_stack([y, y])))
+    binary = (y > np.median(y)).astype(float)
+    with pytest.raises(DataError, match=r"'validation_data\[2\]' must be coded 0/1 like 'y'"):
+        TARNet(**SMALL_NETWORK).fit(x, t, binary, validation_data=(x, t, y))
 
 
 def test_ensemble_passes_validation_data_to_every_member(dataset, test_dataset):

@@ -44,14 +44,16 @@ def test_auto_fits_the_map_on_out_of_fold_rows_of_a_small_table(cross_fitted_run
     development = sizes["train"] + sizes["val"]
     fitted_on = run.info["calibration_choice"]["fitted_on"]
     assert fitted_on["rows"] == "cross_fitted" and fitted_on["folds"] == CALIBRATION_FOLDS
-    assert fitted_on["n_rows"] == development and len(fitted_on["fold_epochs"]) == CALIBRATION_FOLDS
+    assert fitted_on["n_rows"] == development
     words = f"{CALIBRATION_FOLDS}-fold out-of-fold predictions on {development} development rows"
     assert fitted_on["description"] == words and "auto" in fitted_on["reason"]
     metrics = json.loads((run.path / "metrics.json").read_text())
     assert metrics["calibration"]["fitted_on"] == words
     assert "calibration_slope" in metrics["test"]["before_calibration"]  # before/after kept
     log = (run.path / "train.log").read_text()
-    assert f"Calibration fold {CALIBRATION_FOLDS}/{CALIBRATION_FOLDS}" in log and f"fitted on {words}" in log
+    assert f"Calibration fold {CALIBRATION_FOLDS}/{CALIBRATION_FOLDS}" in log and f"Calibration rows: {words}" in log
+    epochs = fitted_on["fold_epochs"]  # the fold models train as long as the final model's best epoch
+    assert f"best epoch {epochs} (" in log and f"trained {epochs} epochs on" in log
     assert words in (run.path / "report.html").read_text()
 
 
@@ -65,9 +67,10 @@ def test_the_folds_cover_the_development_rows_and_never_a_test_row(cross_fitted_
     held_out = np.concatenate([fold.test for fold in folds])
     np.testing.assert_array_equal(np.sort(held_out), development)  # every development row once
     for fold in folds:
-        used = np.concatenate([fold.train, fold.val, fold.test])
-        assert len(np.intersect1d(used, test)) == 0
-        assert len(np.intersect1d(fold.train, fold.test)) == 0 and len(np.intersect1d(fold.val, fold.test)) == 0
+        assert len(fold.val) == 0  # no early stopping: the fold trains the final model's epoch count
+        assert len(np.intersect1d(np.concatenate([fold.train, fold.test]), test)) == 0
+        assert len(np.intersect1d(fold.train, fold.test)) == 0
+        np.testing.assert_array_equal(np.union1d(fold.train, fold.test), development)
 
 
 @pytest.mark.parametrize("setting, kind, n_validation, expected", [
@@ -119,7 +122,7 @@ def test_validation_rows_when_asked(tmp_path):
     n_val = run.info["data_summary"]["split_sizes"]["val"]
     fitted_on = run.info["calibration_choice"]["fitted_on"]
     assert fitted_on["rows"] == "validation" and fitted_on["n_rows"] == n_val
-    assert f"fitted on the {n_val} validation rows" in (run.path / "train.log").read_text()
+    assert f"on the {n_val} validation rows (" in (run.path / "train.log").read_text()
 
 
 def test_a_bad_setting_names_the_key(tmp_path):
@@ -167,3 +170,11 @@ def test_fewer_folds_when_a_class_has_fewer_development_rows(tmp_path):
     fitted_on = run.info["calibration_choice"]["fitted_on"]
     assert positives < CALIBRATION_FOLDS
     assert fitted_on["rows"] == "cross_fitted" and fitted_on["folds"] == positives
+
+
+def test_an_image_run_cross_fits_when_asked(image_npz, tmp_path):
+    config = image_config(image_npz)
+    config["evaluation"]["calibration_rows"] = "cross_fitted"
+    run = meddl.train(config, out=tmp_path / "images")
+    fitted_on = run.info["calibration_choice"]["fitted_on"]
+    assert fitted_on["rows"] == "cross_fitted" and fitted_on["n_rows"] == 64 + 24  # its own train and val images

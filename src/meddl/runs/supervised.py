@@ -168,12 +168,13 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
     metrics: dict[str, Any] = {}
     calibration_choice = None
     if classification and config.evaluation.calibration != "none":  # meddl.runs.calibration_rows
-        fit_on = calibration_rows(config, data=data, y=y, splits=splits, val_logits=outputs["val"],
+        fit_on = calibration_rows(config, data=data, y=y, splits=splits, val_logits=outputs["val"], fitted=fitted,
                                   n_outputs=n_outputs, class_weight=class_weight, fit_features=_fit_features, log=log)
         if config.evaluation.calibration == "auto":  # meddl.evaluation.calibration_choice
             choice = choose_calibration(fit_on.logits, fit_on.y, seed=seed)
             calibrator, calibration_choice = choice.calibrator, {**choice.to_dict(), "fitted_on": fit_on.to_dict()}
-            log(f"Post-hoc calibration: {choice.method}, fitted on {fit_on.description} ({choice.reason}).")
+            log(f"Post-hoc calibration: {choice.method}, chosen{' and fitted' if choice.calibrator else ''} on "
+                f"{fit_on.description} ({choice.reason}).")
         else:
             calibrator = _fit_calibrator(config.evaluation.calibration, fit_on.logits, fit_on.y, len(class_names))
             calibration_choice = {"method": config.evaluation.calibration, "reason": "set by evaluation.calibration",

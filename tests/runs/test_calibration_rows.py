@@ -14,7 +14,7 @@ import meddl.runs.supervised as supervised
 from meddl import ConfigError
 from meddl.runs import RunFolder, rebuild_report
 from meddl.runs.calibration_rows import (CALIBRATION_FOLDS, CALIBRATION_ROWS, SMALL_VALIDATION_ROWS, CalibrationRows,
-                                         resolve_calibration_rows)
+                                         feasible_folds, resolve_calibration_rows)
 from meddl.report.model_card import recalibration_text
 
 from tests.small_data import image_config, patient_table, table_config
@@ -178,3 +178,10 @@ def test_an_image_run_cross_fits_when_asked(image_npz, tmp_path):
     run = meddl.train(config, out=tmp_path / "images")
     fitted_on = run.info["calibration_choice"]["fitted_on"]
     assert fitted_on["rows"] == "cross_fitted" and fitted_on["n_rows"] == 64 + 24  # its own train and val images
+
+
+def test_feasible_folds_shrink_with_a_small_class_or_few_patients():
+    y = np.array([0] * 10 + [1] * 3)
+    assert feasible_folds(y, None, 2) == 3
+    assert feasible_folds(np.array([0] * 10 + [1] * 10), np.array(["a", "b"] * 10), 2) == 2
+    assert feasible_folds(y, None, 3) == 0  # a class without rows: no cross-fitting

@@ -3,6 +3,8 @@
 import optuna
 import pytest
 
+import meddl.runs.calibration_rows as calibration_rows
+import meddl.studies.search_folds as search_folds
 from meddl.studies.objective import TrialObjective
 from tests.studies.conftest import small_config
 
@@ -12,3 +14,8 @@ def test_trial_calibration_rows(noisy_table, folds, expected):
     objective = TrialObjective(small_config(noisy_table), metric="brier", direction="minimize", folds=folds)
     trial = optuna.create_study().ask()
     assert objective._trial_config(trial).evaluation.calibration_rows == expected
+
+
+def test_runs_and_searches_call_the_same_validation_split_small():
+    assert calibration_rows.SMALL_VALIDATION_ROWS == search_folds.SMALL_VALIDATION_ROWS
+    assert calibration_rows.CALIBRATION_FOLDS == search_folds.DEFAULT_FOLDS

@@ -75,7 +75,7 @@ from meddl.runs.fitting import FittedModels, fit_models
 from meddl.runs.log import RunLog
 
 __all__ = ["CALIBRATION_FOLDS", "CALIBRATION_ROWS", "SMALL_VALIDATION_ROWS", "CalibrationRows",
-           "calibration_rows", "out_of_fold_logits", "resolve_calibration_rows", "trained_epochs"]
+           "calibration_rows", "feasible_folds", "out_of_fold_logits", "resolve_calibration_rows", "trained_epochs"]
 
 CALIBRATION_ROWS = ("auto", "validation", "cross_fitted")
 CALIBRATION_FOLDS = 5
@@ -137,6 +137,12 @@ def trained_epochs(fitted: FittedModels) -> int:
     return len(fitted.history.epoch)
 
 
+def feasible_folds(y: np.ndarray, groups: np.ndarray | None, n_outputs: int, folds: int = CALIBRATION_FOLDS) -> int:
+    """``folds``, or fewer when a class has fewer rows (or the data fewer patients) than that."""
+    folds = min(folds, int(np.bincount(y, minlength=n_outputs).min()))
+    return folds if groups is None else min(folds, len(np.unique(groups)))
+
+
 def out_of_fold_logits(config: RunConfig, *, data: LoadedData, y: np.ndarray, development: np.ndarray,
                        epochs: int, n_outputs: int, class_weight, fit_features: Callable,
                        folds: int = CALIBRATION_FOLDS, log: RunLog | None = None) -> tuple[np.ndarray, int]:
@@ -158,7 +164,7 @@ def out_of_fold_logits(config: RunConfig, *, data: LoadedData, y: np.ndarray, de
     seed = config.training.seed
     strata = y[development]
     groups = None if data.groups is None else data.groups[development]
-    folds = int(min(folds, np.bincount(strata, minlength=n_outputs).min()))
+    folds = feasible_folds(strata, groups, n_outputs, folds)
     fold_config = config.model_copy(update={"training": config.training.model_copy(
         update={"ensemble": 1, "verbose": 0, "epochs": epochs, "early_stopping": None})})
     quiet = RunLog(echo=False)
@@ -191,8 +197,10 @@ def calibration_rows(config: RunConfig, *, data: LoadedData, y: np.ndarray, spli
     source, reason = resolve_calibration_rows(config.evaluation.calibration_rows, kind=data.kind,
                                               n_validation=len(splits.val))
     development = np.union1d(splits.train, splits.val).astype(np.int64)
-    if source == "cross_fitted" and np.bincount(y[development], minlength=n_outputs).min() < 2:
-        source, reason = "validation", reason + "; but a class has fewer than 2 development rows"
+    groups = None if data.groups is None else data.groups[development]
+    if source == "cross_fitted" and feasible_folds(y[development], groups, n_outputs) < 2:
+        source, reason = "validation", reason + "; but a class (or the data) has fewer than 2 development rows " \
+            "(patients) to cross-fit"
     if source == "validation":
         return CalibrationRows(np.asarray(val_logits, dtype=np.float64), y[splits.val], "validation",
                                np.asarray(splits.val), reason=reason)

@@ -24,7 +24,9 @@ score chooses Platt scaling on that run: test Brier 0.032 instead of 0.051, log
 loss 0.124 instead of 0.176, calibration intercept -0.21 [-0.91, 0.46] instead
 of -1.95 [-4.88, 0.45], the AUROC unchanged; the slope, 1.74 with 95% interval
 [1.17, unbounded), now errs the other way: 85 validation rows without an error
-cannot pin it down.
+cannot pin it down. So a table run with a small validation split now passes this function
+cross-fitted out-of-fold logits over its training and validation rows instead
+(``meddl.runs.calibration_rows``); the function takes any held-out logits.
 
 Example:
     >>> import numpy as np
@@ -52,7 +54,7 @@ CALIBRATION_METHODS = ("none", "temperature", "platt")
 
 @dataclass
 class CalibrationChoice:
-    """The chosen method, its scaler fitted on all validation rows (``None`` for 'none'), and the evidence."""
+    """The chosen method, its scaler fitted on all the given rows (``None`` for 'none'), and the evidence."""
 
     method: str
     calibrator: TemperatureScaler | PlattScaler | None
@@ -94,10 +96,10 @@ def _log_probabilities(method: str, scaler, logits: np.ndarray) -> np.ndarray:
 
 def choose_calibration(logits: np.ndarray, y: np.ndarray, *, folds: int = 5, seed: int = 0,
                        tolerance: float = 1e-3) -> CalibrationChoice:
-    """Pick none / temperature / Platt (two classes) by cross-fitted validation log loss; see the module docstring.
+    """Pick none / temperature / Platt (two classes) by cross-fitted log loss; see the module docstring.
 
     Args:
-        logits: validation logits, ``(n, k)``.
+        logits: held-out logits, ``(n, k)`` (the validation split's, or out-of-fold ones).
         y: class indices, ``(n,)``.
         folds: cross-fitting folds (fewer when a class has fewer rows).
         tolerance: a more flexible method must lower the mean log loss by more than this.
@@ -126,6 +128,6 @@ def choose_calibration(logits: np.ndarray, y: np.ndarray, *, folds: int = 5, see
         if losses[method] < losses[chosen] - tolerance:
             chosen = method
     calibrator = None if chosen == "none" else _fit(chosen, logits, y)
-    reason = (f"lowest {n_folds}-fold cross-fitted validation log loss (Platt's smoothed targets) "
+    reason = (f"lowest {n_folds}-fold cross-fitted log loss (Platt's smoothed targets) "
               + ", ".join(f"{m} {v:.4f}" for m, v in losses.items()))
     return CalibrationChoice(chosen, calibrator, {m: round(v, 6) for m, v in losses.items()}, n_folds, reason)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from meddl.evaluation import confusion_matrix, decision_curve, plots, reliability_curve
-from meddl.report.model_card import model_card
+from meddl.report.model_card import model_card, recalibration_text
 from meddl.report.inputs import Predictions, RunFiles
 from meddl.sections import CSS, Raw, Section, esc, figure, fmt, metric_cell, metric_label, paragraph, slug, table
 
@@ -166,6 +166,10 @@ def section_calibration(files: RunFiles) -> str | None:
         note = "Multi-class: the confidence of the predicted class against how often it was correct."
     text = ("Points on the diagonal mean the predicted probabilities match the observed frequencies; "
             "points below it mean the model over-estimates risk. " + note)
+    recalibration = recalibration_text(files.run)
+    if recalibration:
+        text += (f" {recalibration} The metrics table gives the calibration slope and intercept before and after "
+                 "(slope 1 and intercept 0: calibrated).")
     return figure(plots.plot_reliability(curve, xlabel=label), "reliability diagram") + paragraph(text, "note")
 
 

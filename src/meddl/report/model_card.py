@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from meddl.sections import metric_label
 
-__all__ = ["ModelCard", "model_card"]
+__all__ = ["ModelCard", "model_card", "recalibration_text"]
 
 NOT_RECORDED = "not recorded"
 
@@ -125,10 +125,20 @@ def _class_or_value_evaluation(run: dict, test: dict, cases: str) -> str:
     text = f"Held-out test split of {cases}; metrics with {_resampling(test)}."
     if test.get("threshold") is not None:
         text += f" Decision threshold {test['threshold']:.3g}, chosen on the validation split."
+    recalibration = recalibration_text(run)
+    return text + (f" {recalibration}" if recalibration else "")
+
+
+def recalibration_text(run: dict) -> str:
+    """One sentence on the post-hoc calibration map of a run (``run.json``) and the rows that fitted it; ``""``
+    when the probabilities were not recalibrated. Runs before ``evaluation.calibration_rows`` fitted it on the
+    validation split."""
     calibration = run.get("calibration")
-    if isinstance(calibration, dict) and calibration.get("type"):
-        text += f" Probabilities recalibrated on the validation split ({calibration['type']})."
-    return text
+    if not isinstance(calibration, dict) or not calibration.get("type"):
+        return ""
+    fitted_on = ((run.get("calibration_choice") or {}).get("fitted_on") or {}).get("description")
+    return (f"Probabilities recalibrated ({calibration['type']}), the map fitted on "
+            f"{fitted_on or 'the validation split'}; the test rows were not used.")
 
 
 #: per task, (what it predicts, how it was evaluated); diagnosis and regression share the default

@@ -123,6 +123,9 @@ class ClassificationEvaluationConfig(RegressionEvaluationConfig):
     threshold: ThresholdConfig = ThresholdConfig()
     # auto: none, temperature or Platt, whichever has the lowest cross-fitted validation log loss
     calibration: Literal["auto", "none", "temperature", "platt"] = "auto"
+    # the rows that fit that map (meddl.runs.calibration_rows): auto = cross_fitted (5-fold out-of-fold logits over
+    # the training and validation rows) for table runs with fewer than 300 validation rows, else validation
+    calibration_rows: Literal["auto", "validation", "cross_fitted"] = "auto"
     conformal_coverage: float | None = Field(0.9, gt=0, lt=1)
     # test-time augmentation (image runs): average the probabilities over each image and its mirrored copies
     # (meddl.models.ensemble.TTA_FLIPS); false = none, true = horizontal. Validation, test and predict all use it.

@@ -118,7 +118,8 @@ def fit_models(config, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x
     Args:
         config: the ``RunConfig``.
         kind: ``"table"`` or ``"image"``.
-        x_train, y_train, x_val, y_val: features and fitting targets (class indices, or scaled values).
+        x_train, y_train, x_val, y_val: features and fitting targets (class indices, or scaled values);
+            ``x_val`` ``None``: no validation (a fixed number of epochs, no early stopping).
         classification: diagnosis (softmax outputs) or regression.
         n_outputs: classes, or 1.
         class_weight: ``"balanced"`` or ``None`` (already resolved from ``training.class_weight``).
@@ -141,7 +142,7 @@ def fit_models(config, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x
     loss = training_loss(config, classification=classification, soft_targets=soft)
     if soft:
         y_train = np.eye(n_outputs, dtype=np.float32)[y_train]
-        y_val = np.eye(n_outputs, dtype=np.float32)[y_val]
+        y_val = None if y_val is None else np.eye(n_outputs, dtype=np.float32)[y_val]
     epochs = training.epochs or default_epochs(kind)
     models, histories, stops, transfer = [], [], [], None
     for member in range(members):
@@ -182,7 +183,7 @@ def fit_models(config, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x
                    if training.sampling == "balanced" else "")
                 + (f", ensemble of {members}" if members > 1 else "") + ".")
         # A model initialised from another run must not have its weights re-drawn by fit(seed=...).
-        history = model.fit(x_fit, y_fit, validation_data=(x_val, y_val), epochs=epochs,
+        history = model.fit(x_fit, y_fit, validation_data=None if x_val is None else (x_val, y_val), epochs=epochs,
                             batch_size=training.batch_size, class_weight=class_weight, callbacks=callbacks,
                             verbose=training.verbose, seed=None if config.model.init_from else member_seed,
                             sampler=sampler)

@@ -20,6 +20,7 @@ from meddl.evaluation.calibration_choice import choose_calibration
 from meddl.evaluation import (ConformalClassifier, PlattScaler, TemperatureScaler, choose_threshold,
                               evaluate_predictions)
 from meddl.models.ensemble import describe_tta, spread_columns
+from meddl.runs.calibration_rows import calibration_rows
 from meddl.runs.config import RunConfig
 from meddl.runs.datasets import (LoadedData, PreparedSplits, load_data, missingness, split_labels, split_rows,
                                  table_schema)
@@ -164,14 +165,22 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
     combined = {name: fitted.outputs(x, classification) for name, x in (("val", x_val), ("test", x_test))
                 if name in evaluated}
     outputs = {name: out for name, (out, _) in combined.items()}
+    metrics: dict[str, Any] = {}
     calibration_choice = None
-    if classification and config.evaluation.calibration == "auto":  # meddl.evaluation.calibration_choice
-        calibration_choice = choose_calibration(outputs["val"], y_val, seed=seed)
-        calibrator = calibration_choice.calibrator
-        log(f"Post-hoc calibration: {calibration_choice.method} ({calibration_choice.reason}).")
-    elif classification and config.evaluation.calibration != "none":
-        calibrator = _fit_calibrator(config.evaluation.calibration, outputs["val"], y_val, len(class_names))
-        log(f"Post-hoc calibration ({config.evaluation.calibration}) fitted on the validation split.")
+    if classification and config.evaluation.calibration != "none":  # meddl.runs.calibration_rows
+        fit_on = calibration_rows(config, data=data, y=y, splits=splits, val_logits=outputs["val"], fitted=fitted,
+                                  n_outputs=n_outputs, class_weight=class_weight, fit_features=_fit_features, log=log)
+        if config.evaluation.calibration == "auto":  # meddl.evaluation.calibration_choice
+            choice = choose_calibration(fit_on.logits, fit_on.y, seed=seed)
+            calibrator, calibration_choice = choice.calibrator, {**choice.to_dict(), "fitted_on": fit_on.to_dict()}
+            log(f"Post-hoc calibration: {choice.method}, chosen{' and fitted' if choice.calibrator else ''} on "
+                f"{fit_on.description} ({choice.reason}).")
+        else:
+            calibrator = _fit_calibrator(config.evaluation.calibration, fit_on.logits, fit_on.y, len(class_names))
+            calibration_choice = {"method": config.evaluation.calibration, "reason": "set by evaluation.calibration",
+                                  "fitted_on": fit_on.to_dict()}
+            log(f"Post-hoc calibration ({config.evaluation.calibration}) fitted on {fit_on.description}.")
+        metrics["calibration"] = {"method": calibration_choice["method"], "fitted_on": fit_on.description}
     scores = {name: output_to_scores(out, classification, calibrator, target_scaling)
               for name, out in outputs.items()}
     uncalibrated = ({name: output_to_scores(out, classification, None, None) for name, out in outputs.items()}
@@ -186,7 +195,6 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
         log(f"Decision threshold {threshold:.4f} chosen on validation ({rule.method}).")
 
     frame = data.frame
-    metrics: dict[str, Any] = {}
     for name, rows, truth in (("val", splits.val, y_val), ("test", splits.test, y_test))[:len(evaluated)]:
         subgroups = {c: frame[c].astype(str).to_numpy()[rows] for c in subgroup_columns} if subgroup_columns else None
         groups = data.groups[rows] if data.groups is not None else None
@@ -231,7 +239,7 @@ def train_supervised(config: RunConfig, *, log: RunLog, classification: bool, da
         seed=seed,
         details={"target_scaling": target_scaling,
                  "calibration": None if calibrator is None else calibrator.to_dict(),
-                 "calibration_choice": None if calibration_choice is None else calibration_choice.to_dict(),
+                 "calibration_choice": calibration_choice,
                  "conformal": None if conformal is None else conformal.to_dict(),
                  "training_recipe": fitted.recipe, "transfer": fitted.transfer,
                  "test_time_augmentation": fitted.tta,

@@ -174,6 +174,11 @@ class TrialObjective:
         trial_config = load_config(search_config(plain))
         if trial_config.model.preset == "auto":
             trial_config.model.preset = "default"
+        if self.folds >= 2 and "calibration_rows" in type(trial_config.evaluation).model_fields:
+            # A cross-validated trial fits each fold's calibration map on that fold's validation rows: all trials
+            # alike, so the ranking stays fair, and no fold trains 5 more networks (meddl.runs.calibration_rows).
+            # A one-fit trial keeps the config's setting: its score is the one `meddl train` reports.
+            trial_config.evaluation.calibration_rows = "validation"
         return trial_config
 
     def _fit(self, trial_config, plan, reporter):

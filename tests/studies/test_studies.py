@@ -100,7 +100,9 @@ def test_width_and_depth_become_layer_sizes():
     table = apply_values({"task": "diagnosis", "model": {}}, {"model.width": 64, "model.depth": 3})
     assert table["model"]["options"]["units"] == [64, 32, 16]
     treatment = apply_values({"task": "treatment", "model": {"preset": "tarnet"}}, {"model.width": 50})
-    assert treatment["model"]["options"]["representation_units"] == [50, 50, 50]
+    assert treatment["model"]["options"]["representation_units"] == [50]  # the default depth: one layer
+    deeper = apply_values({"task": "treatment", "model": {"preset": "tarnet"}}, {"model.width": 50, "model.depth": 2})
+    assert deeper["model"]["options"]["representation_units"] == [50, 50]
 
 
 def test_default_values_are_the_untuned_settings(noisy_table):

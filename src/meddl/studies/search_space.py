@@ -83,8 +83,8 @@ def _survival() -> list[Dimension]:
 
 def _treatment() -> list[Dimension]:
     return [Dimension("model.preset", _r(choices=["tarnet", "cfrnet", "dragonnet"]), default="cfrnet"),
-            Dimension("model.width", _r(32, 256, log=True, integer=True), default=200),
-            Dimension("model.depth", _r(1, 3, integer=True), default=3),
+            Dimension("model.width", _r(32, 256, log=True, integer=True), default=64),
+            Dimension("model.depth", _r(1, 3, integer=True), default=1),
             Dimension("model.options.learning_rate", _r(1e-4, 1e-2, log=True), default=1e-3),
             Dimension("model.options.weight_decay", _r(1e-4, 1e-1, log=True), default=0.03),
             Dimension("model.options.alpha", _r(1e-3, 1.0, log=True), ("cfrnet",), 0.1),  # the balance (IPM) weight
@@ -117,7 +117,7 @@ for _task in ("diagnosis", "regression"):  # the table MLP narrows: 128, 64, ...
     register_search_space(_task, TaskSearchSpace(_supervised, ("units", 128, 2, True, None)))
 register_search_space("survival", TaskSearchSpace(lambda config: _survival(),
                                                   ("hidden_units", 64, 2, False, _NETWORK_SURVIVAL + ("default",))))
-register_search_space("treatment", TaskSearchSpace(lambda config: _treatment(), ("representation_units", 200, 3, False, None)))
+register_search_space("treatment", TaskSearchSpace(lambda config: _treatment(), ("representation_units", 64, 1, False, None)))
 
 
 def search_space(config) -> list[Dimension]:

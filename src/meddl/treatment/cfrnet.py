@@ -43,7 +43,7 @@ class CFRNet(NeuralEffectEstimator):
         return {"normalize": bool(self.normalize_representation), "propensity": False, "targeted": False}
 
     def __init__(self, *, ipm: str = "wasserstein", alpha: float = 0.1, normalize_representation: bool = False,
-                 representation_units: tuple[int, ...] = (200, 200, 200), head_units: tuple[int, ...] = (100, 100),
+                 representation_units: tuple[int, ...] = (64,), head_units: tuple[int, ...] = (100, 100),
                  activation: str = DEFAULT_ACTIVATION, outcome: str = "auto", learning_rate: float = 1e-3,
                  weight_decay: float = 0.03, batch_size: int = 100, max_epochs: int = 500, patience: int = 30,
                  validation_fraction: float = 0.3, balance_arms: bool = True, random_state: int | None = None,

@@ -38,7 +38,7 @@ class Dragonnet(NeuralEffectEstimator):
     _network_options = {"normalize": False, "propensity": True, "targeted": True}
 
     def __init__(self, *, alpha: float = 1.0, beta: float = 1.0,
-                 representation_units: tuple[int, ...] = (200, 200, 200), head_units: tuple[int, ...] = (100, 100),
+                 representation_units: tuple[int, ...] = (64,), head_units: tuple[int, ...] = (100, 100),
                  activation: str = DEFAULT_ACTIVATION, outcome: str = "auto", learning_rate: float = 1e-3,
                  weight_decay: float = 0.03, batch_size: int = 100, max_epochs: int = 500, patience: int = 30,
                  validation_fraction: float = 0.3, balance_arms: bool = False, random_state: int | None = None,

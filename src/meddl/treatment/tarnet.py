@@ -16,7 +16,11 @@ class TARNet(NeuralEffectEstimator):
     shared representation lets the arms borrow strength from each other.
 
     Args:
-        representation_units: units of the representation layers (Shalit et al.: 3 × 200).
+        representation_units: units of the representation layers. Shalit et al. use 3 × 200; one
+            layer of 64 did better on 8 fresh simulated draws of Hill's IHDP response surface B
+            (CFRNet x5, 63/27/10 split, out-of-sample √PEHE mean 0.612, median 0.441, against
+            0.656 / 0.538 for 3 × 200; 1 × 32 0.657, 1 × 128 0.628, 2 × 64 0.657), and a search on
+            the benchmark's own training rows preferred a single narrow layer too.
         head_units: units of the hidden layers of each outcome head (2 × 100); a linear output follows.
         activation: activation of the hidden layers. Shalit et al. use ELU; the default GELU did
             better in development (on simulated IHDP-like draws, not the benchmark files).
@@ -46,7 +50,7 @@ class TARNet(NeuralEffectEstimator):
         (200,)
     """
 
-    def __init__(self, *, representation_units: tuple[int, ...] = (200, 200, 200),
+    def __init__(self, *, representation_units: tuple[int, ...] = (64,),
                  head_units: tuple[int, ...] = (100, 100), activation: str = DEFAULT_ACTIVATION, outcome: str = "auto",
                  learning_rate: float = 1e-3, weight_decay: float = 0.03, batch_size: int = 100,
                  max_epochs: int = 500, patience: int = 30, validation_fraction: float = 0.3,

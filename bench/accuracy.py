@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -75,7 +76,12 @@ def _cell(entry: dict | None) -> str:
     if not entry or entry.get("value") is None:
         return "n/a"
     ci = entry.get("ci95")
-    return f"{entry['value']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+    if ci:
+        return f"{entry['value']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+    unbounded = re.search(r"finite end of the 95% interval is ([-0-9.e]+)", entry.get("reason") or "")
+    if unbounded:  # a calibration slope under complete separation in some resamples: [finite end, unbounded)
+        return f"{entry['value']:.3f} [{float(unbounded.group(1).rstrip('.')):.3f}, unbounded)"
+    return f"{entry['value']:.3f}"
 
 
 def summarise(run) -> dict[str, str]:

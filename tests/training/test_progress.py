@@ -9,6 +9,7 @@ import yaml
 import meddl
 from meddl.cli import main
 from meddl.layers import Dense
+from meddl.training.hooks import without_training_callbacks
 from meddl.training.progress import EpochProgress, epoch_lines, format_epoch_line
 
 from ..runs.conftest import diagnosis_config, patient_table
@@ -68,3 +69,15 @@ def test_cv_and_learning_curve_print_epoch_lines_for_every_model_they_train(tmp_
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("meddl: epoch")]
     assert all(EPOCH_LINE.match(line) for line in lines), lines
     assert sum(line.startswith("meddl: epoch 1/8") for line in lines) == 2  # two models, one line per epoch each
+
+
+def test_without_training_callbacks_hides_the_enclosing_ones_inside_the_block_only(capsys):
+    model = meddl.Sequential([Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    x, y = np.random.default_rng(0).normal(size=(40, 3)).astype("float32"), np.zeros((40, 1), "float32")
+    with epoch_lines():
+        with without_training_callbacks():
+            model.fit(x, y, epochs=2, verbose=0)
+        assert capsys.readouterr().err.count("meddl: epoch") == 0
+        model.fit(x, y, epochs=2, verbose=0)
+    assert capsys.readouterr().err.count("meddl: epoch") == 2

@@ -73,6 +73,7 @@ from meddl.runs.config import RunConfig
 from meddl.runs.datasets import LoadedData, PreparedSplits
 from meddl.runs.fitting import FittedModels, fit_models
 from meddl.runs.log import RunLog
+from meddl.training.hooks import without_training_callbacks
 
 __all__ = ["CALIBRATION_FOLDS", "CALIBRATION_ROWS", "SMALL_VALIDATION_ROWS", "CalibrationRows",
            "calibration_rows", "feasible_folds", "out_of_fold_logits", "resolve_calibration_rows", "trained_epochs"]
@@ -173,9 +174,10 @@ def out_of_fold_logits(config: RunConfig, *, data: LoadedData, y: np.ndarray, de
         fold_rows = PreparedSplits(development[train_part], np.zeros(0, dtype=np.int64), development[held_out],
                                    notes=[])
         _, (x_train, _, x_held_out) = fit_features(data, fold_rows, fold_config, quiet)
-        fitted = fit_models(fold_config, kind=data.kind, x_train=x_train, y_train=y[fold_rows.train], x_val=None,
-                            y_val=None, classification=True, n_outputs=n_outputs, class_weight=class_weight,
-                            log=quiet)
+        with without_training_callbacks():  # not the run's training: no epoch lines, no pruning
+            fitted = fit_models(fold_config, kind=data.kind, x_train=x_train, y_train=y[fold_rows.train],
+                                x_val=None, y_val=None, classification=True, n_outputs=n_outputs,
+                                class_weight=class_weight, log=quiet)
         combined, _ = fitted.outputs(x_held_out, True)
         if logits is None:
             logits = np.zeros((len(development), combined.shape[1]), dtype=np.float64)

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 from meddl.training.callbacks import Callback
 
-__all__ = ["active_callbacks", "training_callbacks"]
+__all__ = ["active_callbacks", "training_callbacks", "without_training_callbacks"]
 
 _ACTIVE: list[Callback] = []
 
@@ -37,6 +37,19 @@ def training_callbacks(*callbacks: Callback) -> Iterator[None]:
     finally:
         for callback in callbacks:
             _ACTIVE.remove(callback)
+
+
+@contextlib.contextmanager
+def without_training_callbacks() -> Iterator[None]:
+    """Inside this block no enclosing ``training_callbacks`` reach a fit: for auxiliary fits that are not the
+    run's training (the calibration folds of :mod:`meddl.runs.calibration_rows`), which would otherwise print
+    epoch lines that read like the run's own, or feed a tuning trial's pruner."""
+    saved = _ACTIVE[:]
+    _ACTIVE.clear()
+    try:
+        yield
+    finally:
+        _ACTIVE[:] = saved
 
 
 def active_callbacks() -> list[Callback]:

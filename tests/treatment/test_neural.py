@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -165,3 +167,13 @@ def test_ensemble_passes_validation_data_to_every_member(dataset, test_dataset):
         alone = clone(base).set_params(random_state=seed).fit(dataset["x"], dataset["t"], dataset["y"],
                                                               validation_data=validation)
         np.testing.assert_array_equal(member.predict_effect(test_dataset["x"]), alone.predict_effect(test_dataset["x"]))
+
+
+def test_validation_rows_of_one_arm_are_weighted_by_the_training_share(dataset, test_dataset):
+    treated = test_dataset["t"] == 1
+    validation = (test_dataset["x"][treated], test_dataset["t"][treated], test_dataset["y"][treated])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by a treated share of 1
+        model = TARNet(**{**SMALL_NETWORK, "max_epochs": 5}).fit(dataset["x"], dataset["t"], dataset["y"],
+                                                                 validation_data=validation)
+    assert np.isfinite(model.history_.history["val_factual_loss"]).all()

@@ -147,7 +147,7 @@ class NeuralEffectEstimator(BaseEstimator):
             train_index, validation_index = np.arange(len(t)), np.arange(len(t), len(t) + len(t_val))
             x = np.concatenate([x, x_val])
             target = np.concatenate([target, np.column_stack(
-                [(y_val - self.y_mean_) / self.y_scale_, t_val, self._arm_weights(t_val)])])
+                [(y_val - self.y_mean_) / self.y_scale_, t_val, self._arm_weights(t_val, share=t.mean())])])
         x_tensor = self._tensor(self._standardise(x))
         target_tensor = torch.as_tensor(target, dtype=torch.float32)
 
@@ -169,11 +169,12 @@ class NeuralEffectEstimator(BaseEstimator):
                             else len(history.epoch))
         return self
 
-    def _arm_weights(self, t: np.ndarray) -> np.ndarray:
+    def _arm_weights(self, t: np.ndarray, share: float | None = None) -> np.ndarray:
         if not self.balance_arms:
             return np.ones(len(t))
-        # Shalit et al.'s sample re-weighting: each arm contributes half of the factual loss.
-        share = t.mean()
+        # Shalit et al.'s sample re-weighting: each arm contributes half of the factual loss (``share``: the
+        # training rows' treated share, which also weighs validation rows, whose own may be 0 or 1).
+        share = t.mean() if share is None else share
         return np.where(t == 1, 1.0 / (2.0 * share), 1.0 / (2.0 * (1.0 - share)))
 
     def _split(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

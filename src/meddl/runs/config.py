@@ -182,6 +182,9 @@ class TrainingConfig(Section):
     # members trained with seeds seed, seed+1, ...; predictions averaged, their spread is the uncertainty.
     # None: the task's default (1 network for diagnosis and regression, 5 for survival and treatment).
     ensemble: int | None = Field(None, ge=1, le=50)
+    # seeds: each member trains from its own seed; snapshots: one training run in `ensemble` cosine cycles, a member
+    # kept at the end of each (meddl.training.snapshots; no early stopping; diagnosis and regression runs)
+    ensemble_method: Literal["seeds", "snapshots"] = "seeds"
     sampling: Literal["shuffle", "balanced"] = "shuffle"  # balanced: every class equally often per epoch
     loss: LossConfig = LossConfig()
     # -- tuning (meddl.studies): with model.preset 'auto', search this long (seconds; "10m" accepted) first

@@ -5,7 +5,10 @@ one or more trained ``Sequential`` members (``training.ensemble``), each built
 from the preset, optionally initialised from another run (``model.init_from``),
 compiled with the configured loss (cross-entropy or focal, soft-target
 versions when mixup is on), given the augmentation policy as its training-batch
-transform, and fitted with early stopping on the validation split.
+transform, and fitted with early stopping on the validation split. With
+``training.ensemble_method: snapshots`` the members are instead the snapshots of
+one training run in ``training.ensemble`` cosine cycles
+(:mod:`meddl.training.snapshots`), without early stopping.
 
 Balanced sampling (``training.sampling: balanced``) is random oversampling,
 drawn afresh every epoch through the training loop's ``sampler`` hook: each
@@ -31,6 +34,7 @@ from meddl.models.transfer import initialise_from
 from meddl.runs.folder import RunFolder
 from meddl.sections import Section, paragraph
 from meddl.training import EarlyStopping, set_seed
+from meddl.training.snapshots import SnapshotCycles
 
 __all__ = ["FittedModels", "RecipeOutputs", "fit_models", "recipe_outputs", "balanced_indices", "training_loss",
            "policy_name"]
@@ -111,6 +115,12 @@ def balanced_indices(y: np.ndarray, seed: int) -> np.ndarray:
     return indices[rng.permutation(len(indices))]
 
 
+def _build(config, kind: str, input_shape: tuple, n_outputs: int, classification: bool):
+    return build_model(config.model.preset, kind=kind, input_shape=input_shape, n_outputs=n_outputs,
+                       output_activation="softmax" if classification else "linear", augment=False,
+                       options=config.model.options.model_dump(exclude_none=True), layers=config.model.layers)
+
+
 def fit_models(config, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
                y_val: np.ndarray, classification: bool, n_outputs: int, class_weight=None, log) -> FittedModels:
     """Build, initialise, compile and train ``training.ensemble`` member(s); see the module docstring.
@@ -144,14 +154,17 @@ def fit_models(config, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x
         y_train = np.eye(n_outputs, dtype=np.float32)[y_train]
         y_val = None if y_val is None else np.eye(n_outputs, dtype=np.float32)[y_val]
     epochs = training.epochs or default_epochs(kind)
+    snapshots = training.ensemble_method == "snapshots"
+    if snapshots:  # one training run in `members` cosine cycles, a member kept at the end of each
+        snapshot_cycles = SnapshotCycles(members, epochs)
+        if training.early_stopping is not None:
+            log(f"Snapshot ensemble: {members} cosine cycles of about {epochs // members} epochs; every cycle runs "
+                "to its end (no early stopping).")
     models, histories, stops, transfer = [], [], [], None
-    for member in range(members):
+    for member in range(1 if snapshots else members):
         member_seed = training.seed + member
         set_seed(member_seed)
-        model = build_model(config.model.preset, kind=kind, input_shape=x_train.shape[1:], n_outputs=n_outputs,
-                            output_activation="softmax" if classification else "linear", augment=False,
-                            options=config.model.options.model_dump(exclude_none=True),
-                            layers=config.model.layers)
+        model = _build(config, kind, x_train.shape[1:], n_outputs, classification)
         if model.output_shape[1:] != (n_outputs,):  # Keras's (None, units)
             raise ConfigError(f"model.layers: the last layer must have {n_outputs} output(s) for this data; "
                               f"it has shape {model.output_shape}.")
@@ -170,7 +183,9 @@ def fit_models(config, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x
             sampler = lambda epoch, labels=labels, seed=member_seed: balanced_indices(labels, seed + epoch)  # noqa: E731
             rows_per_epoch = len(sampler(0))
         callbacks = []
-        if training.early_stopping is not None:
+        if snapshots:
+            callbacks.append(snapshot_cycles)
+        elif training.early_stopping is not None:
             monitor = training.early_stopping.monitor or ("val_auc" if classification else "val_loss")
             callbacks.append(EarlyStopping(monitor=monitor, patience=training.early_stopping.patience,
                                            restore_best_weights=True,
@@ -181,22 +196,34 @@ def fit_models(config, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x
                 + (f", augmentation '{name}'" if policy.active else "")
                 + (f", balanced sampling ({rows_per_epoch} rows per epoch, drawn afresh each epoch)"
                    if training.sampling == "balanced" else "")
-                + (f", ensemble of {members}" if members > 1 else "") + ".")
+                + (f", ensemble of {members}" + (" snapshots" if snapshots else "") if members > 1 else "") + ".")
         # A model initialised from another run must not have its weights re-drawn by fit(seed=...).
         history = model.fit(x_fit, y_fit, validation_data=None if x_val is None else (x_val, y_val), epochs=epochs,
                             batch_size=training.batch_size, class_weight=class_weight, callbacks=callbacks,
                             verbose=training.verbose, seed=None if config.model.init_from else member_seed,
                             sampler=sampler)
-        stop = callbacks[0] if callbacks else None
-        log(("Trained" if members == 1 else f"Member {member} (seed {member_seed}): trained")
+        stop = callbacks[0] if callbacks and not snapshots else None
+        log(("Trained" if members == 1 or snapshots else f"Member {member} (seed {member_seed}): trained")
             + f" {len(history.epoch)} epochs in {log.elapsed:.1f}s"
             + (f"; best epoch {stop.best_epoch + 1} ({stop.monitor} {stop.best:.4f}), weights restored."
                if stop is not None and stop.best_epoch is not None else "."))
         models.append(model)
         histories.append(history)
         stops.append(stop)
+    if snapshots:  # the final weights are the last cycle's snapshot; the earlier ones become the other members
+        for snapshot in snapshot_cycles.snapshots[:-1]:
+            member_model = _build(config, kind, x_train.shape[1:], n_outputs, classification)
+            member_model.load_state_dict(snapshot)
+            member_model.eval()
+            models.append(member_model)
+            histories.append(histories[0])
+            stops.append(None)
+        log(f"Snapshot ensemble: {len(models)} members, kept at epochs "
+            + ", ".join(str((k + 1) * snapshot_cycles.cycle_length) for k in range(members - 1))
+            + f" and {epochs}.")
     recipe = {"augmentation_policy": name, "augmentation": policy.settings(), "loss": loss,
               "sampling": training.sampling, "class_weight": class_weight, "ensemble": members,
+              "ensemble_method": training.ensemble_method,
               "epochs": epochs}
     # evaluation.tta: diagnosis configs only (refused for tables there); a regression config has no such key
     tta = config.evaluation.tta if classification else "none"

@@ -104,6 +104,14 @@ class TreatmentConfig(RunConfig):
 
     DEFAULT_ENSEMBLE: ClassVar[int] = 5
 
+    @field_validator("training")
+    @classmethod
+    def _seed_ensembles_only(cls, value):
+        if value.ensemble_method != "seeds":
+            raise ValueError(f"ensemble_method {value.ensemble_method!r} is for diagnosis and regression runs; "
+                             "treatment ensembles train each member from its own seed (ensemble_method: seeds)")
+        return value
+
     @field_validator("model", mode="before")
     @classmethod
     def _model_shorthand(cls, value):

@@ -64,7 +64,9 @@ def _image_supervised() -> list[Dimension]:
             Dimension("training.learning_rate", _r(3e-4, 3e-3, log=True), default=1e-3),
             Dimension("training.batch_size", _r(choices=[32, 64, 128]), default=32),
             Dimension("training.augmentation", _r(choices=["none", "light", "medium", "strong"]), default="light"),
-            Dimension("training.ensemble", _r(choices=[1, 3]), default=1),  # a seed ensemble
+            Dimension("training.ensemble", _r(choices=[1, 3]), default=1),
+            # seeds: members from their own seeds; snapshots: one run in cosine cycles (1: one cycle, no early stopping)
+            Dimension("training.ensemble_method", _r(choices=["seeds", "snapshots"]), default="seeds"),
             # test-time augmentation: scored on validation like the rest, so it is kept only where it helps
             Dimension("evaluation.tta", _r(choices=["none", "horizontal"]), default="none")]
 

@@ -76,9 +76,9 @@ def main() -> None:
         units = tuple(int(u) for u in setting.split(","))
         started = time.perf_counter()
         scores = [simulated_pehe(x, t, seed, units, args.members) for seed in range(100, 100 + args.draws)]
+        seconds = time.perf_counter() - started
         print(f"CFRNet x{args.members}, representation {units}: √PEHE mean {np.mean(scores):.3f}, median "
-              f"{np.median(scores):.3f}, per draw {np.round(scores, 2).tolist()} ({time.perf_counter() - started:.0f} s)",
-              flush=True)
+              f"{np.median(scores):.3f}, per draw {np.round(scores, 2).tolist()} ({seconds:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

@@ -103,7 +103,8 @@ def test_ihdp_layout_reports_pehe(tmp_path):
                        "model": {"preset": "tarnet", "options": FAST_EFFECT}, "evaluation": {"n_resamples": 20}}, out=tmp_path / "run")
     pehe = run.metrics["test"]["effect_metrics"]["sqrt_pehe"]["value"]
     assert pehe < np.std(mu1 - mu0) + 0.5 and "within_sample" in run.metrics
-    assert f"Early stopping on the {run.metrics['val']['n']} validation patients." in (run.path / "train.log").read_text()
+    log = (run.path / "train.log").read_text()
+    assert f"Early stopping on the {run.metrics['val']['n']} validation patients." in log
 
 
 def test_treatment_errors(tmp_path):

@@ -40,7 +40,8 @@ def test_one_snapshot_at_the_end_of_each_cycle_and_the_last_is_the_final_weights
 def test_bad_cycles_and_too_few_epochs_are_refused():
     with pytest.raises(ConfigError, match="'cycles' parameter of SnapshotCycles must be an integer >= 1"):
         SnapshotCycles(cycles=0, epochs=5)
-    with pytest.raises(ConfigError, match="needs at least 4 epochs .* Raise training.epochs or lower training.ensemble"):
+    with pytest.raises(ConfigError, match="needs at least 4 epochs .* Raise training.epochs or lower "
+                                          "training.ensemble"):
         SnapshotCycles(cycles=4, epochs=3)
 
 

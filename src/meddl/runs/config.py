@@ -34,7 +34,7 @@ from meddl.runs.tuning_config import TrackingConfig, TuneConfig, parse_duration
 __all__ = ["RunConfig", "DataConfig", "ModelConfig", "TrainingConfig", "EvaluationConfig", "AugmentationConfig",
            "LossConfig", "SplitConfig", "EarlyStoppingConfig", "ThresholdConfig", "Section", "options_model", "check_options",
            "read_config_source", "validate_config", "upgrade_v1_config", "format_errors", "SOURCES", "TABLE_SOURCES", "IMAGE_SOURCES",
-           "AUGMENTATION_POLICIES"]
+           "AUGMENTATION_POLICIES", "require_seed_ensembles"]
 
 TABLE_SOURCES = ("csv", "parquet", "builtin", "deepsurv_h5", "ihdp")
 IMAGE_SOURCES = ("medmnist", "image_folder", "dicom", "nifti")
@@ -221,6 +221,14 @@ class TrainingConfig(Section):
     @classmethod
     def _loss_shorthand(cls, value):
         return {"name": value} if isinstance(value, str) else value
+
+
+def require_seed_ensembles(training: TrainingConfig, task: str) -> TrainingConfig:
+    """A validator's check for tasks whose ensembles train each member from its own seed (survival, treatment)."""
+    if training.ensemble_method != "seeds":
+        raise ValueError(f"ensemble_method {training.ensemble_method!r} is for diagnosis and regression runs; "
+                         f"{task} ensembles train each member from its own seed (ensemble_method: seeds)")
+    return training
 
 
 class ThresholdConfig(Section):

@@ -20,7 +20,8 @@ from sklearn.model_selection import train_test_split
 
 from meddl.data import TabularPreprocessor, read_deepsurv_h5, validate_survival_target
 from meddl.errors import ConfigError, DataError, unknown_name_error
-from meddl.runs.config import DataConfig, EvaluationConfig, ModelConfig, RunConfig, check_options
+from meddl.runs.config import (DataConfig, EvaluationConfig, ModelConfig, RunConfig, check_options,
+                               require_seed_ensembles)
 from meddl.runs.datasets import LoadedData, read_frame, split_rows, table_columns
 from meddl.runs.explain_outcomes import explain_outcome_run
 from meddl.runs.folder import RunFolder
@@ -90,10 +91,7 @@ class SurvivalConfig(RunConfig):
     @field_validator("training")
     @classmethod
     def _seed_ensembles_only(cls, value):
-        if value.ensemble_method != "seeds":
-            raise ValueError(f"ensemble_method {value.ensemble_method!r} is for diagnosis and regression runs; "
-                             "survival ensembles train each member from its own seed (ensemble_method: seeds)")
-        return value
+        return require_seed_ensembles(value, "survival")
 
     @field_validator("model", mode="before")
     @classmethod

@@ -26,7 +26,8 @@ from pydantic import ValidationInfo, field_validator
 
 from meddl.data import TabularPreprocessor, read_deepsurv_h5, read_ihdp_csv, validate_survival_target
 from meddl.errors import ConfigError, DataError, unknown_name_error
-from meddl.runs.config import DataConfig, EvaluationConfig, ModelConfig, RunConfig, check_options
+from meddl.runs.config import (DataConfig, EvaluationConfig, ModelConfig, RunConfig, check_options,
+                               require_seed_ensembles)
 from meddl.runs.datasets import LoadedData, read_frame, split_rows, table_columns
 from meddl.runs.explain_outcomes import explain_outcome_run
 from meddl.runs.folder import RunFolder
@@ -107,10 +108,7 @@ class TreatmentConfig(RunConfig):
     @field_validator("training")
     @classmethod
     def _seed_ensembles_only(cls, value):
-        if value.ensemble_method != "seeds":
-            raise ValueError(f"ensemble_method {value.ensemble_method!r} is for diagnosis and regression runs; "
-                             "treatment ensembles train each member from its own seed (ensemble_method: seeds)")
-        return value
+        return require_seed_ensembles(value, "treatment")
 
     @field_validator("model", mode="before")
     @classmethod

@@ -119,7 +119,8 @@ for _task in ("diagnosis", "regression"):  # the table MLP narrows: 128, 64, ...
     register_search_space(_task, TaskSearchSpace(_supervised, ("units", 128, 2, True, None)))
 register_search_space("survival", TaskSearchSpace(lambda config: _survival(),
                                                   ("hidden_units", 64, 2, False, _NETWORK_SURVIVAL + ("default",))))
-register_search_space("treatment", TaskSearchSpace(lambda config: _treatment(), ("representation_units", 64, 1, False, None)))
+register_search_space("treatment", TaskSearchSpace(lambda config: _treatment(),
+                                                   ("representation_units", 64, 1, False, None)))
 
 
 def search_space(config) -> list[Dimension]:

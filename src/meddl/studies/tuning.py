@@ -121,6 +121,26 @@ def _worker(config: dict, storage_url: str, study_name: str, n_trials: int | Non
                                   val_size=val_size), n_trials=n_trials, timeout=timeout)
 
 
+def _start_workers(workers: list, storage, study_name: str, poll: float = 0.2) -> None:
+    """Start the first worker, and the others once it has taken the waiting (enqueued, untuned) trial.
+
+    Optuna's database storage cannot lock a waiting trial on SQLite, so two workers started together
+    may both take the enqueued trial 0, and the second then fails with "Cannot tell a COMPLETE trial"
+    (optuna issue #4621; seen here once in five test-suite runs of ``--n-jobs 2``).
+    """
+    import optuna
+
+    first, rest = workers[0], workers[1:]
+    first.start()
+    if rest:
+        study_id = storage.get_study_id_from_name(study_name)
+        waiting = (optuna.trial.TrialState.WAITING,)
+        while first.is_alive() and storage.get_all_trials(study_id, deepcopy=False, states=waiting):
+            time.sleep(poll)
+    for worker in rest:
+        worker.start()
+
+
 def _create_or_load(optuna, name, storage, sampler, pruner, direction):
     """Create the study, or load it when another process created it first (they may race to create it)."""
     try:
@@ -188,8 +208,7 @@ def run_search(config, *, trials: int | None = None, time_budget: float | None =
                                                      tune_settings.pruning, tune_settings.seed + index, time_budget,
                                                      folds, tune_settings.seed, val_size))
                for index, share in enumerate(shares) if share != 0]
-    for worker in workers:
-        worker.start()
+    _start_workers(workers, storage_object, study_name)
     for worker in workers:
         worker.join()
     failed = [w.exitcode for w in workers if w.exitcode != 0]

@@ -78,12 +78,12 @@ def saved_epoch(path):
     return -1 if state["finished"] else state["epoch"]
 
 
-def kill_during_second_fit(command, checkpoint, cwd):
-    """Start ``command``; SIGKILL it once the second fit (fit_1) has saved its third epoch."""
+def kill_during_second_fit(command, checkpoint, cwd, fit=1, epoch=2):
+    """Start ``command``; SIGKILL it once fit ``fit`` (default the second, fit_1) has saved epoch ``epoch``."""
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env=ENVIRONMENT)
     deadline = time.monotonic() + 240
-    while saved_epoch(checkpoint / "fit_1.safetensors") < 2:
+    while saved_epoch(checkpoint / f"fit_{fit}.safetensors") < epoch:
         assert process.poll() is None, "the run ended before the second fit saved an epoch"
         assert time.monotonic() < deadline
         time.sleep(0.005)
@@ -119,6 +119,27 @@ def test_a_killed_run_resumed_is_identical_to_an_uninterrupted_one(tmp_path, tas
     assert histories == sorted(p.name for p in b.path.glob("history*.csv"))
     for name in histories:
         assert a.file(name).read_bytes() == b.file(name).read_bytes(), name
+
+
+def test_a_snapshot_ensemble_killed_mid_cycle_resumes_to_the_same_members(tmp_path, one_thread):
+    config = write_config(tmp_path, "diagnosis")
+    settings = yaml.safe_load(config.read_text())
+    settings["training"].update({"ensemble": 3, "ensemble_method": "snapshots"})
+    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    checkpoint = RunFolder(tmp_path / "resumed").checkpoint_dir
+    # killed in the second cosine cycle: the first snapshot lives only in the checkpoint
+    assert kill_during_second_fit(train_command(config, "resumed"), checkpoint, tmp_path, fit=0,
+                                  epoch=EPOCHS // 3 + 1) == -signal.SIGKILL
+    resumed = run_meddl(*train_command(config, "resumed", "--resume"), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    meddl.train(config, out=tmp_path / "straight")
+    a, b = RunFolder(tmp_path / "straight"), RunFolder(tmp_path / "resumed")
+    assert "Resuming from checkpoint: fit 1 after epoch" in b.file(RunFolder.LOG).read_text(encoding="utf-8")
+    weights = sorted(p.relative_to(a.path) for p in a.path.rglob("*.safetensors"))
+    assert len(weights) >= 3  # the three snapshots
+    for name in weights:
+        assert sha256_file(a.path / name) == sha256_file(b.path / name), name
+    assert a.predictions_file("test").read_bytes() == b.predictions_file("test").read_bytes()
 
 
 def test_resume_with_a_changed_config_is_refused_in_one_line(tmp_path, capsys):

@@ -26,6 +26,7 @@ import torch
 
 from meddl.runs import RunLog, get_task, load_config
 from meddl.training.checkpoint import CheckpointStore, checkpointing
+from synthetic_images import write_square_images
 
 
 def table_config(folder: Path, epochs: int) -> dict:
@@ -40,14 +41,7 @@ def table_config(folder: Path, epochs: int) -> dict:
 
 
 def image_config(folder: Path, epochs: int) -> dict:
-    rng = np.random.default_rng(0)
-    arrays = {}
-    for split, n in (("train", 600), ("val", 150), ("test", 150)):
-        labels = rng.integers(0, 2, (n, 1)).astype(np.uint8)
-        images = rng.integers(0, 80, (n, 28, 28), dtype=np.uint8)
-        images[labels[:, 0] == 1, 5:15, 5:15] = 250
-        arrays[f"{split}_images"], arrays[f"{split}_labels"] = images, labels
-    np.savez(folder / "images.npz", **arrays)
+    write_square_images(folder / "images.npz", {"train": 600, "val": 150, "test": 150})
     return {"task": "diagnosis", "data": {"source": "medmnist", "path": str(folder / "images.npz")},
             "model": "seed-cnn", "training": {"epochs": epochs, "early_stopping": None, "seed": 0},
             "evaluation": {"n_resamples": 50}}

@@ -22,6 +22,7 @@ import torch
 import meddl
 from meddl.models.onnx import OnnxModel
 from meddl.runs import export_onnx
+from synthetic_images import write_square_images
 
 
 def latency(fn, x: np.ndarray, calls: int) -> tuple[float, float]:
@@ -49,14 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp()) / "run"
     if args.images:
-        rng = np.random.default_rng(0)
-        arrays = {}
-        for split, n in (("train", 600), ("val", 200), ("test", 400)):
-            labels = rng.integers(0, 2, (n, 1)).astype(np.uint8)
-            images = rng.integers(0, 80, (n, 28, 28), dtype=np.uint8)
-            images[labels[:, 0] == 1, 5:15, 5:15] = 250
-            arrays[f"{split}_images"], arrays[f"{split}_labels"] = images, labels
-        np.savez(out.parent / "images.npz", **arrays)
+        write_square_images(out.parent / "images.npz", {"train": 600, "val": 200, "test": 400})
         config = {"task": "diagnosis", "data": {"source": "medmnist", "path": str(out.parent / "images.npz")},
                   "model": "seed-cnn", "training": {"epochs": 3}, "evaluation": {"n_resamples": 0}}
     else:

@@ -29,15 +29,18 @@ def treatment_table(tmp_path):
     return path
 
 
-def test_treatment_search_minimises_factual_rmse(treatment_table):
+def test_treatment_search_minimises_matched_effect_error(treatment_table):
+    """The default objective is PEHE_nn (effects against nearest-neighbour matches); factual RMSE is an option."""
     config = {"task": "treatment",
               "data": {"source": "csv", "path": str(treatment_table), "treatment": "treated", "outcome": "outcome"},
               "training": {"epochs": 5},
               "tune": {"space": {"model.preset": "tarnet", "training.ensemble": 1, "model.depth": 1}}}
     study = run_search(config, trials=1)
     [trial] = study.trials
-    assert study.direction.name == "MINIMIZE" and study.user_attrs["metric"] == "factual_rmse"
+    assert study.direction.name == "MINIMIZE" and study.user_attrs["metric"] == "pehe_nn"
     assert 0 < trial.value < 5
+    factual = run_search({**config, "tune": {**config["tune"], "metric": "factual_rmse"}}, trials=1)
+    assert factual.user_attrs["metric"] == "factual_rmse" and factual.trials[0].value != trial.value
 
 
 def test_effect_and_survival_metrics_accept_no_resamples():

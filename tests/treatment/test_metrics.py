@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from meddl.errors import DataError
-from meddl.treatment import ate_error, effect_metrics, effect_metrics_by_sample, sqrt_pehe
+from meddl.treatment import ate_error, effect_metrics, effect_metrics_by_sample, nearest_neighbour_pehe, sqrt_pehe
 
 
 def test_point_values_by_hand():
@@ -58,3 +58,30 @@ def test_errors():
         ate_error([1.0, 2.0], [1.0, np.nan])
     with pytest.raises(DataError, match="'true_effect' is empty"):
         sqrt_pehe([], [])
+
+
+def test_nearest_neighbour_pehe_by_hand():
+    """Each patient's effect is matched against the nearest patient of the other arm."""
+    x = [[0.0], [0.3], [1.0], [5.0], [5.2]]
+    t = [1, 0, 0, 1, 0]
+    y = [3.0, 1.0, 0.0, 9.0, 8.0]
+    # matches: 0 -> 1 (3 - 1 = 2), 1 -> 0 (2), 2 -> 0 (3 - 0 = 3), 3 -> 4 (1), 4 -> 3 (1)
+    assert nearest_neighbour_pehe(x, t, y, [2.0, 2.0, 3.0, 1.0, 1.0]) == 0.0
+    assert nearest_neighbour_pehe(x, t, y, [2.0, 2.0, 2.0, 1.0, 1.0]) == pytest.approx(np.sqrt(1 / 5))
+
+
+def test_nearest_neighbour_pehe_ranks_estimators_like_the_true_pehe():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 2))
+    t = (rng.random(400) < 0.5).astype(int)
+    effect = 1.0 + x[:, 0]
+    y = x[:, 1] + t * effect + rng.normal(scale=0.3, size=400)
+    scores = [nearest_neighbour_pehe(x, t, y, effect + noise * rng.normal(size=400)) for noise in (0.0, 0.5, 1.5)]
+    assert scores[0] < scores[1] < scores[2]
+
+
+def test_nearest_neighbour_pehe_errors_name_the_argument():
+    with pytest.raises(DataError, match="'t' .* both arms"):
+        nearest_neighbour_pehe([[0.0], [1.0]], [1, 1], [1.0, 2.0], [0.0, 0.0])
+    with pytest.raises(DataError, match="'predicted_effect'"):
+        nearest_neighbour_pehe([[0.0], [1.0]], [0, 1], [1.0, 2.0], [0.0])

@@ -9,7 +9,7 @@ EXPECTED = [
     "RECOMMENDATION_COLUMNS",
     "SLearner", "SurvivalRecommender", "TARNet", "TLearner", "XLearner", "aipw_ate", "ate_error",
     "cross_fit_nuisances", "effect_metrics", "effect_metrics_by_sample", "load", "mmd_linear", "mmd_rbf",
-    "overlap_mask", "overlap_plot", "policy_values", "recommend", "recommendation_survival",
+    "nearest_neighbour_pehe", "overlap_mask", "overlap_plot", "policy_values", "recommend", "recommendation_survival",
     "sinkhorn_wasserstein", "sqrt_pehe",
 ]
 

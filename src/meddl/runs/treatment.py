@@ -38,8 +38,8 @@ from meddl.runs.table_result import table_run_result
 from meddl.sections import Section, figure, paragraph, table
 from meddl.survival import DeepSurv
 from meddl.treatment import (CFRNet, Dragonnet, EffectEnsemble, LinearPropensity, SurvivalRecommender, TARNet,
-                             aipw_ate, effect_metrics, load, overlap_plot, policy_values, recommend,
-                             recommendation_survival)
+                             aipw_ate, effect_metrics, load, nearest_neighbour_pehe, overlap_plot, policy_values,
+                             recommend, recommendation_survival)
 
 __all__ = ["train_treatment", "TREATMENT_MODELS", "TreatmentConfig", "TreatmentDataConfig", "TreatmentModelConfig",
            "TreatmentEvaluationConfig", "TreatmentTask"]
@@ -271,6 +271,8 @@ def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
             # The observed arm's predicted outcome against the outcome: what model selection can use without the truth.
             factual = np.where(tt[split] == 1, table["outcome_if_treated"], table["outcome_if_control"])
             entry["factual_rmse"] = float(np.sqrt(np.mean((factual - y) ** 2)))
+            # Each patient's effect against the nearest patient of the other arm: what a search minimises.
+            entry["pehe_nn"] = nearest_neighbour_pehe(x[split], tt[split], y, table["effect"].to_numpy())
         if truth is not None:
             entry["effect_metrics"] = effect_metrics(truth[rows], table["effect"].to_numpy(), n_resamples=resamples,
                                                      seed=seed)

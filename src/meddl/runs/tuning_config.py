@@ -87,7 +87,7 @@ class TuneConfig(_Section):
 
     trials: int | None = Field(None, ge=1)  # None: as many as the time budget allows (20 without a budget)
     time_budget: float | None = None  # seconds; "30m" etc. accepted
-    metric: str | None = None  # None: the task's default (val AUROC, RMSE, C-index, factual RMSE)
+    metric: str | None = None  # None: the task's default (Brier score, MSE, C-index, PEHE_nn)
     space: dict[str, ParameterRange | list[Any] | float | int | str | bool | None] = Field(default_factory=dict)
     pruning: bool = True
     seed: int = Field(0, ge=0)

@@ -23,7 +23,8 @@ from meddl.treatment.cfrnet import CFRNet
 from meddl.treatment.dragonnet import Dragonnet
 from meddl.treatment.ensemble import EffectEnsemble
 from meddl.treatment.meta_learners import SLearner, TLearner, XLearner
-from meddl.treatment.metrics import ate_error, effect_metrics, effect_metrics_by_sample, sqrt_pehe
+from meddl.treatment.metrics import (ate_error, effect_metrics, effect_metrics_by_sample, nearest_neighbour_pehe,
+                                     sqrt_pehe)
 from meddl.treatment.policy import Nuisances, aipw_ate, cross_fit_nuisances, policy_values
 from meddl.treatment.propensity import NO_SUPPORT, LinearPropensity, PropensityModel, overlap_mask, overlap_plot
 from meddl.treatment.recommend import RECOMMENDATION_COLUMNS, recommend
@@ -53,6 +54,7 @@ __all__ = [
     "load",
     "mmd_linear",
     "mmd_rbf",
+    "nearest_neighbour_pehe",
     "overlap_mask",
     "overlap_plot",
     "policy_values",

@@ -19,7 +19,7 @@ class CFRNet(NeuralEffectEstimator):
     together, which bounds the error on the counterfactual arm (Shalit et al.,
     Theorem 1). Too large an ``alpha`` throws away what predicts the outcome (with
     ``normalize_representation=False`` the network may even collapse Φ to meet the
-    penalty); choose ``alpha`` by the factual loss on validation data, as the benchmark does.
+    penalty); choose ``alpha`` by a search (``meddl tune`` scores treatment trials by PEHE_nn).
 
     Args:
         ipm: ``"wasserstein"`` (Sinkhorn approximation, CFR-WASS), ``"mmd"`` (Gaussian-kernel

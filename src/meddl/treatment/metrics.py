@@ -2,6 +2,8 @@
 
 * √PEHE = sqrt(mean((τ̂ − τ)²)): the precision in estimating heterogeneous effects (Hill 2011).
 * |ATE error| = |mean(τ̂) − mean(τ)|.
+* √PEHE_nn (:func:`nearest_neighbour_pehe`): Shalit et al.'s stand-in for √PEHE when
+  the true effects are unknown (real data, model selection).
 
 "Within-sample" means the patients the estimator was fitted on (their factual
 outcome was seen, the counterfactual was not); "out-of-sample" means new patients.
@@ -15,12 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.neighbors import NearestNeighbors
 
 from meddl.errors import ConfigError, DataError
 from meddl.evaluation.bootstrap import iter_bootstrap_weights
-from meddl.treatment._checks import check_features, check_vector
+from meddl.treatment._checks import check_features, check_vector, check_xty
 
-__all__ = ["sqrt_pehe", "ate_error", "effect_metrics", "effect_metrics_by_sample"]
+__all__ = ["sqrt_pehe", "ate_error", "effect_metrics", "effect_metrics_by_sample", "nearest_neighbour_pehe"]
 
 
 def _pair(true_effect: Any, predicted_effect: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -49,6 +52,36 @@ def ate_error(true_effect: Any, predicted_effect: Any) -> float:
     """
     truth, predicted = _pair(true_effect, predicted_effect)
     return float(abs(predicted.mean() - truth.mean()))
+
+
+def nearest_neighbour_pehe(x: Any, t: Any, y: Any, predicted_effect: Any) -> float:
+    """√PEHE against matched effects: sqrt(mean((τ̂_i − τ_nn,i)²)) (Shalit, Johansson & Sontag 2017, PEHE_nn).
+
+    ``τ_nn,i = y_i − y_j`` for a treated patient ``i`` (``y_j − y_i`` for a control), ``j`` the
+    nearest patient of the other arm (Euclidean distance in ``x``; standardise ``x`` first). It needs
+    only observed outcomes, so it can score estimators where the true effects are unknown: Shalit
+    et al. chose their IHDP hyperparameters with it. The matched effect carries two patients' outcome
+    noise and the match's distance, the same for every estimator scored on the same patients, so it
+    ranks estimators by how close their effects are to the truth; it is not an estimate of √PEHE
+    itself (it is larger). ``meddl tune`` minimises it for treatment runs
+    (:mod:`meddl.studies.objective`); measured on simulated IHDP draws in ``bench/treatment_selection.py``.
+
+    >>> round(nearest_neighbour_pehe([[0.0], [0.1], [5.0], [5.2]], [1, 0, 1, 0], [3.0, 1.0, 9.0, 8.0],
+    ...                              [2.0, 2.0, 1.0, 1.0]), 3)
+    0.0
+
+    Raises:
+        DataError: ``t`` is not 0/1 or has one arm only, lengths differ, or values are not finite.
+    """
+    x, t, y = check_xty(x, t, y)
+    predicted = check_vector(predicted_effect, "predicted_effect", len(x))
+    matched = np.empty(len(x))
+    for arm in (0, 1):
+        own, other = np.flatnonzero(t == arm), np.flatnonzero(t != arm)
+        nearest = NearestNeighbors(n_neighbors=1).fit(x[other]).kneighbors(x[own], return_distance=False)[:, 0]
+        difference = y[own] - y[other[nearest]]
+        matched[own] = difference if arm == 1 else -difference
+    return float(np.sqrt(np.mean((predicted - matched) ** 2)))
 
 
 def effect_metrics(true_effect: Any, predicted_effect: Any, *, n_resamples: int = 1000, seed: int = 0,

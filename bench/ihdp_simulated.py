@@ -20,6 +20,8 @@ split 0.656 (0.538); 1 x 64 0.612 (0.441), 1 x 32 0.657 (0.443), 1 x 128 0.628 (
 
 Usage: python bench/ihdp_simulated.py [--data ../shared/data] [--draws 8] [--members 5]
                                       [--units 64 --units 200,200,200 ...]
+       python bench/ihdp_simulated.py --write-files DIR --seeds 300,301,302,303,304
+         (draws in the IHDP files' layout, for bench/accuracy.py --data DIR --sets ihdp1,...)
 """
 
 from __future__ import annotations
@@ -39,15 +41,29 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 from meddl.treatment import CFRNet, EffectEnsemble, sqrt_pehe  # noqa: E402
 
 
-def draw_surface_b(x: np.ndarray, t: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A factual outcome and the true effect, drawn as Hill's response surface B."""
+def surface_b(x: np.ndarray, t: np.ndarray, seed: int) -> np.ndarray:
+    """Hill's response surface B in the IHDP files' layout: columns t, y_factual, y_cfactual, mu0, mu1, x..."""
     rng = np.random.default_rng(seed)
     beta = rng.choice([0.0, 0.1, 0.2, 0.3, 0.4], size=x.shape[1], p=[0.6, 0.1, 0.1, 0.1, 0.1])
     mu0 = np.exp((x + 0.5) @ beta)
     mu1 = x @ beta
     mu1 = mu1 - (np.mean(mu1[t == 1] - mu0[t == 1]) - 4.0)
     y = np.where(t == 1, mu1, mu0) + rng.normal(size=len(t))
-    return y, mu1 - mu0
+    y_cfactual = np.where(t == 1, mu0, mu1) + rng.normal(size=len(t))
+    return np.column_stack([t, y, y_cfactual, mu0, mu1, x])
+
+
+def draw_surface_b(x: np.ndarray, t: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A factual outcome and the true effect, drawn as Hill's response surface B."""
+    table = surface_b(x, t, seed)
+    return table[:, 1], table[:, 4] - table[:, 3]
+
+
+def write_ihdp_files(x: np.ndarray, t: np.ndarray, seeds: list[int], folder: Path) -> None:
+    """Draws in the benchmark's file layout (``folder/ihdp/ihdp_npci_1.csv`` ...), for ``bench/accuracy.py --data``."""
+    (folder / "ihdp").mkdir(parents=True, exist_ok=True)
+    for number, seed in enumerate(seeds, start=1):
+        np.savetxt(folder / "ihdp" / f"ihdp_npci_{number}.csv", surface_b(x, t, seed), delimiter=",", fmt="%.6g")
 
 
 def simulated_pehe(x: np.ndarray, t: np.ndarray, seed: int, units: tuple[int, ...], members: int) -> float:
@@ -69,9 +85,14 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=5)
     parser.add_argument("--units", action="append", default=None,
                         help="representation layer sizes, e.g. 64 or 200,200,200 (repeat to compare)")
+    parser.add_argument("--write-files", help="write draws in the IHDP layout to DIR/ihdp/ instead of training")
+    parser.add_argument("--seeds", default="300,301,302,303,304", help="with --write-files: the draws' seeds")
     args = parser.parse_args()
     raw = np.loadtxt(Path(args.data) / "ihdp" / "ihdp_npci_1.csv", delimiter=",")
     t, x = raw[:, 0].astype(int), raw[:, 5:]  # covariates and arms only: the file's outcomes are not used
+    if args.write_files:
+        write_ihdp_files(x, t, [int(seed) for seed in args.seeds.split(",")], Path(args.write_files))
+        return
     for setting in args.units or ["64", "200,200,200"]:
         units = tuple(int(u) for u in setting.split(","))
         started = time.perf_counter()

@@ -31,13 +31,14 @@ draw 204: 0.470 against the default's 0.688; factual_rmse chose 0.686). So
 ``meddl tune`` minimises ``pehe_nn`` for treatment runs.
 
 The same choice through the whole search (``bench/accuracy.py --sets ihdp1,...,ihdp5
---budget 5m`` on files of draws 300-304 written in the IHDP layout, two searches at
+--budget 5m`` on draws 300-304 in the IHDP layout, written by ``bench/ihdp_simulated.py
+--write-files``; two searches at
 once on 2 cores): out-of-sample √PEHE of ``auto``, default config 0.294 / 0.609 /
 0.392 / 0.344 / 0.525; searching factual_rmse 0.294 / 0.621 (switched, worse) / 0.392
 / 0.344 / 0.525; searching pehe_nn 0.294 / 0.609 / 0.392 / 0.344 / 0.490 (switched,
 better). Five minutes allowed only 3-10 complete trials per search.
 
-Usage: python bench/treatment_selection.py [--data ../shared/data] [--draws 6] [--candidates 10]
+Usage: python bench/treatment_selection.py [--data ../shared/data] [--draws 6] [--candidates 8]
                                           [--first-seed 200]
 """
 
@@ -63,7 +64,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split  # noqa: E
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ihdp_simulated import draw_surface_b  # noqa: E402
 
-from meddl.treatment import CFRNet, Dragonnet, EffectEnsemble, TARNet  # noqa: E402
+from meddl.treatment import CFRNet, Dragonnet, EffectEnsemble, TARNet, nearest_neighbour_pehe  # noqa: E402
 
 NETWORKS = {"tarnet": TARNet, "cfrnet": CFRNet, "dragonnet": Dragonnet}
 DEFAULT = {"preset": "cfrnet", "width": 64, "depth": 1, "learning_rate": 1e-3, "weight_decay": 0.03, "alpha": 0.1,
@@ -91,14 +92,6 @@ def build(candidate: dict):
     return EffectEnsemble(base, n_members=candidate["ensemble"], random_state=0) if candidate["ensemble"] > 1 else base
 
 
-def nearest_other_arm_effect(x: np.ndarray, t: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Shalit et al.'s PEHE_nn target: y_i − y_j (treated i) or y_j − y_i, j the nearest patient of the other arm."""
-    distances = ((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2)
-    distances[t[:, None] == t[None, :]] = np.inf
-    other = y[distances.argmin(axis=1)]
-    return np.where(t == 1, y - other, other - y)
-
-
 def fold_scores(candidate, x, t, y, effect, folds, seed):
     """Per held-out fold: every selection score and the true √PEHE."""
     rows = {name: [] for name in (*SCORES, "true_pehe")}
@@ -113,8 +106,7 @@ def fold_scores(candidate, x, t, y, effect, folds, seed):
         residual = y[held] - m.predict(x[held])
         rows["factual_rmse"].append(float(np.sqrt(np.mean((factual - y[held]) ** 2))))
         rows["r_risk"].append(float(np.mean((residual - (t[held] - e) * tau) ** 2)))
-        nn = nearest_other_arm_effect(x[held], t[held], y[held])
-        rows["pehe_nn"].append(float(np.sqrt(np.mean((tau - nn) ** 2))))
+        rows["pehe_nn"].append(nearest_neighbour_pehe(x[held], t[held], y[held], tau))
         rows["true_pehe"].append(float(np.sqrt(np.mean((tau - effect[held]) ** 2))))
     return rows
 
@@ -134,7 +126,7 @@ def main() -> None:
     parser.add_argument("--data", default=os.environ.get("MEDDL_BENCH_DATA", "../shared/data"))
     parser.add_argument("--draws", type=int, default=6)
     parser.add_argument("--first-seed", type=int, default=200)
-    parser.add_argument("--candidates", type=int, default=10, help="random candidates besides the default")
+    parser.add_argument("--candidates", type=int, default=8, help="random candidates besides the default")
     parser.add_argument("--json", help="also write every fold score here")
     args = parser.parse_args()
     raw = np.loadtxt(Path(args.data) / "ihdp" / "ihdp_npci_1.csv", delimiter=",")

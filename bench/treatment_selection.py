@@ -64,6 +64,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split  # noqa: E
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ihdp_simulated import draw_surface_b  # noqa: E402
 
+from meddl.studies.selection import standard_error  # noqa: E402
 from meddl.treatment import CFRNet, Dragonnet, EffectEnsemble, TARNet, nearest_neighbour_pehe  # noqa: E402
 
 NETWORKS = {"tarnet": TARNet, "cfrnet": CFRNet, "dragonnet": Dragonnet}
@@ -117,8 +118,7 @@ def one_se_choice(results: list[dict], score: str) -> int:
     best = int(np.argmin(means))
     if best == 0:
         return 0
-    spread = np.std(results[best][score], ddof=1) / math.sqrt(len(results[best][score]))
-    return best if means[0] - means[best] > spread else 0
+    return best if means[0] - means[best] > standard_error(results[best][score]) else 0
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from meddl.errors import ConfigError, DataError, NotFittedError
-from meddl.evaluation import ConformalClassifier, mean_set_size, set_coverage, sets_to_lists
+from meddl.evaluation import ConformalClassifier, coverage_chance_range, mean_set_size, set_coverage, sets_to_lists
 
 from .eval_helpers import make_multiclass
 
@@ -73,3 +73,22 @@ def test_conformal_errors():
     fitted = ConformalClassifier(0.8).fit(np.full((20, 2), 0.5), [0, 1] * 10)
     with pytest.raises(DataError, match="proba has 3 columns, but ConformalClassifier was fitted on 2"):
         fitted.predict_sets(np.full((2, 3), 1 / 3))
+
+
+def test_coverage_chance_range_holds_exchangeable_cases_and_flags_shifted_ones():
+    inside, shifted_inside = [], []
+    for seed in range(100):
+        y, proba = make_multiclass(500, 3, seed=seed)
+        conformal = ConformalClassifier(0.9).fit(proba[:200], y[:200])
+        low, high = coverage_chance_range(0.9, 200, 300)
+        inside.append(low <= set_coverage(conformal.predict_sets(proba[200:]), y[200:]) <= high)
+        # shifted cases: a third of the labels drawn anew, so the probabilities overstate what they know
+        rng = np.random.default_rng(seed)
+        y_shifted = np.where(rng.random(300) < 1 / 3, rng.integers(0, 3, 300), y[200:])
+        shifted_inside.append(low <= set_coverage(conformal.predict_sets(proba[200:]), y_shifted) <= high)
+    assert 0.88 <= np.mean(inside) <= 1.0
+    assert np.mean(shifted_inside) < 0.2
+    low, high = coverage_chance_range(0.9, 10_000, 10_000)
+    assert high - low < 0.02 and low < 0.9 < high
+    with pytest.raises(ValueError, match="target"):
+        coverage_chance_range(1.0, 100, 100)

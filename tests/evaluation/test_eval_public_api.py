@@ -7,7 +7,7 @@ import meddl.evaluation as evaluation
 EXPECTED = {
     "ConformalClassifier", "MetricDict", "PlattScaler",
     "TemperatureScaler", "binary_metrics", "bootstrap_metrics", "bootstrap_p_value", "bootstrap_weights",
-    "choose_threshold", "compare_predictions", "confusion_matrix", "decision_curve", "delong_auroc",
+    "choose_threshold", "compare_predictions", "coverage_chance_range", "confusion_matrix", "decision_curve", "delong_auroc",
     "ensemble_section", "ensemble_summary", "plots",
     "delong_covariance", "delong_test", "evaluate_predictions", "flag_subgroup", "iter_bootstrap_weights",
     "mean_set_size", "multiclass_metrics", "net_benefit", "regression_metrics", "reliability_curve",

@@ -96,3 +96,19 @@ def test_only_tasks_trained_epoch_by_epoch_keep_a_history():
     assert task_keeps_history("diagnosis") and task_keeps_history("regression")
     assert not task_keeps_history("survival") and not task_keeps_history("treatment")
     assert task_keeps_history("a task from elsewhere")
+
+
+def test_limitations_name_a_shifted_test_split_and_a_calibration_intercept_off_zero():
+    from meddl.report.model_card import coverage_shift_note
+
+    test = {"n": 624, "metrics": {"calibration_intercept": {"value": -2.8, "ci95": [-3.3, -2.4]}},
+            "conformal": {"target_coverage": 0.9, "coverage": 0.76, "n_calibration": 524}}
+    notes = " ".join(model_card({"task": "diagnosis", "problem": "binary", "class_names": ["no", "yes"]},
+                                {"test": test}).limitations)
+    assert "Conformal sets covered 76%" in notes and "chance allows 87% to 93%" in notes
+    assert "intercept -2.80 (95% CI -3.30 to -2.40)" in notes and "on average too high" in notes
+    steady = {"n": 624, "metrics": {"calibration_intercept": {"value": 0.1, "ci95": [-0.2, 0.4]}},
+              "conformal": {"target_coverage": 0.9, "coverage": 0.91, "n_calibration": 524}}
+    notes = " ".join(model_card({"task": "diagnosis"}, {"test": steady}).limitations)
+    assert "Conformal sets covered" not in notes and "intercept" not in notes
+    assert coverage_shift_note({"n": 624}) == ""

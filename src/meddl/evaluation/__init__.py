@@ -15,7 +15,8 @@ from meddl.evaluation import plots
 from meddl.evaluation.bootstrap import bootstrap_metrics, bootstrap_weights, iter_bootstrap_weights, resampled_metrics
 from meddl.evaluation.calibration import PlattScaler, TemperatureScaler, reliability_curve
 from meddl.evaluation.compare import bootstrap_p_value, compare_predictions
-from meddl.evaluation.conformal import ConformalClassifier, mean_set_size, set_coverage, sets_to_lists
+from meddl.evaluation.conformal import (ConformalClassifier, coverage_chance_range, mean_set_size, set_coverage,
+                                       sets_to_lists)
 from meddl.evaluation.decision_curve import decision_curve, net_benefit
 from meddl.evaluation.delong import delong_auroc, delong_covariance, delong_test
 from meddl.evaluation.evaluate import choose_threshold, evaluate_predictions
@@ -52,6 +53,7 @@ __all__ = [
     "regression_metrics",
     "reliability_curve",
     "resampled_metrics",
+    "coverage_chance_range",
     "set_coverage",
     "sets_to_lists",
     "subgroup_metrics",

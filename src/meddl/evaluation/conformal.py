@@ -24,7 +24,7 @@ import numpy as np
 from meddl.errors import ConfigError, DataError, NotFittedError, unknown_name_error
 from meddl.validation import check_fraction, check_same_length, encode_labels, multiclass_inputs
 
-__all__ = ["ConformalClassifier", "set_coverage", "mean_set_size", "sets_to_lists"]
+__all__ = ["ConformalClassifier", "coverage_chance_range", "set_coverage", "mean_set_size", "sets_to_lists"]
 
 _METHODS = ("lac", "aps")
 
@@ -140,6 +140,25 @@ def set_coverage(sets: np.ndarray, y_true: object) -> float:
     if y.min() < 0 or y.max() >= sets.shape[1]:
         raise DataError(f"y_true must hold class indices in [0, {sets.shape[1] - 1}]; got {y.min()} to {y.max()}.")
     return float(sets[np.arange(y.size), y].mean())
+
+
+def coverage_chance_range(target: float, n_calibration: int, n_test: int) -> tuple[float, float]:
+    """The coverage that split-conformal sets fitted for ``target`` on ``n_calibration`` cases show on ``n_test``
+    new cases exchangeable with them, 95% of the time (normal approximation, both samples' variation counted).
+
+    A coverage outside it says the new cases differ from the calibration cases: the sets (and anything else
+    fitted on those cases, such as a calibration map) need not carry over to them.
+
+    Example:
+        >>> low, high = coverage_chance_range(0.9, 524, 624)
+        >>> round(low, 3), round(high, 3)
+        (0.865, 0.935)
+    """
+    if not 0 < target < 1 or n_calibration < 1 or n_test < 1:
+        raise ValueError(f"coverage_chance_range expects 0 < target < 1 and positive case counts; got target "
+                         f"{target!r}, n_calibration {n_calibration!r}, n_test {n_test!r}.")
+    spread = 1.96 * math.sqrt(target * (1 - target) * (1 / n_test + 1 / (n_calibration + 2)))
+    return max(target - spread, 0.0), min(target + spread, 1.0)
 
 
 def mean_set_size(sets: np.ndarray) -> float:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from meddl.evaluation import coverage_chance_range
 from meddl.sections import metric_label
 
-__all__ = ["ModelCard", "model_card", "recalibration_text"]
+__all__ = ["ModelCard", "coverage_shift_note", "model_card", "recalibration_text"]
 
 NOT_RECORDED = "not recorded"
 
@@ -179,6 +180,14 @@ def _limitations(run: dict, metrics: dict) -> list[str]:
     if slope is not None and not 0.8 <= slope <= 1.25:
         notes.append(f"Calibration slope {slope:.2f}: predicted probabilities are "
                      f"{'too extreme' if slope < 1 else 'too moderate'}; recalibrate before using them as risks.")
+    intercept = values.get("calibration_intercept") or {}
+    low, high = (intercept.get("ci95") or [None, None])[:2]
+    if intercept.get("value") is not None and low is not None and high is not None and not low <= 0 <= high:
+        notes.append(f"Calibration intercept {intercept['value']:.2f} (95% CI {low:.2f} to {high:.2f}): predicted "
+                     f"probabilities are on average too {'high' if high < 0 else 'low'} for the test cases.")
+    shift = coverage_shift_note(test)
+    if shift:
+        notes.append(shift)
     flagged = [f"{column} = {value}" for column, by_value in (test.get("subgroups") or {}).items()
                for value, entry in by_value.items() if entry.get("flagged")]
     if flagged:
@@ -195,6 +204,34 @@ def _limitations(run: dict, metrics: dict) -> list[str]:
     notes.append("Evaluated on data from the same source as the training data; performance at another site, "
                  "time period or population is unknown.")
     return notes
+
+
+def coverage_shift_note(test: dict) -> str:
+    """A sentence when the conformal sets' test coverage lies outside the range that chance allows around their
+    target (:func:`meddl.evaluation.coverage_chance_range`); ``""`` otherwise.
+
+    Split-conformal sets cover about their target on any cases exchangeable with the validation split, so a
+    coverage far off it says the test cases differ from the validation cases: then the calibration map, the
+    decision threshold and the sets, all fitted on validation, need not carry over (PneumoniaMNIST's official
+    test split: 76% against 90%).
+
+    Example:
+        >>> coverage_shift_note({"n": 624, "conformal": {"target_coverage": 0.9, "coverage": 0.76,
+        ...                                              "n_calibration": 524}})[:46]
+        'Conformal sets covered 76% of the test cases, '
+    """
+    conformal = test.get("conformal") or {}
+    target, coverage = conformal.get("target_coverage"), conformal.get("coverage")
+    n_test, n_calibration = test.get("n"), conformal.get("n_calibration")
+    if None in (target, coverage, n_test, n_calibration) or min(n_test, n_calibration) < 1:
+        return ""
+    low, high = coverage_chance_range(target, n_calibration, n_test)
+    if low <= coverage <= high:
+        return ""
+    return (f"Conformal sets covered {coverage:.0%} of the test cases, against the {target:.0%} they were fitted "
+            f"for on the validation split (chance allows {low:.0%} to {high:.0%}):"
+            f" the test cases differ from the validation cases, so the calibration, threshold and sets fitted on "
+            f"validation may not carry over to them.")
 
 
 def model_card(run: dict, metrics: dict) -> ModelCard:

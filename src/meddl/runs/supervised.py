@@ -18,7 +18,7 @@ from meddl.data import ImagePreprocessor, TabularPreprocessor, choose_positive_c
 from meddl.errors import ConfigError, DataError
 from meddl.evaluation.calibration_choice import choose_calibration
 from meddl.evaluation import (ConformalClassifier, PlattScaler, TemperatureScaler, choose_threshold,
-                              evaluate_predictions)
+                              coverage_chance_range, evaluate_predictions)
 from meddl.models.ensemble import describe_tta, spread_columns
 from meddl.runs.calibration_rows import calibration_rows
 from meddl.runs.config import RunConfig
@@ -318,6 +318,11 @@ def _fit_conformal(coverage, scores, y_val, y_test, problem, metrics, log):
         metrics["test"]["conformal"] = conformal.summary(matrix(scores["test"]), y_test)
         log(f"Conformal sets ({coverage:.0%} target) on test: coverage {metrics['test']['conformal']['coverage']:.3f}, "
             f"mean set size {metrics['test']['conformal']['mean_set_size']:.2f}.")
+        low, high = coverage_chance_range(coverage, conformal.n_calibration_, len(y_test))
+        if not low <= metrics["test"]["conformal"]["coverage"] <= high:
+            log(f"Warning: that coverage is outside the {low:.3f} to {high:.3f} that chance allows for test cases like "
+                "the validation cases; the test cases differ from them, so what was fitted on validation (calibration, "
+                "threshold, sets) may not carry over. The model card says so.")
     return conformal
 
 

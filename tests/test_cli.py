@@ -48,7 +48,9 @@ def test_train_predict_evaluate_report(tmp_path, capsys):
     assert main(["train", str(config), "--out", str(run_dir)]) == 0
     assert main(["evaluate", str(run_dir), "--data", str(data), "--out", str(tmp_path / "m.json"),
                  "--resamples", "20"]) == 0
-    assert json.loads((tmp_path / "m.json").read_text())["n"] == 300
+    evaluation = json.loads((tmp_path / "m.json").read_text())
+    assert evaluation["n"] == 300 and evaluation["recalibration"]["recommended"] in ("none", "intercept", "logistic")
+    assert "Recalibration (closed testing): " in capsys.readouterr().out
     (run_dir / "report.html").unlink()
     assert main(["report", str(run_dir)]) == 0 and (run_dir / "report.html").is_file()
     assert main(["predict", str(run_dir), str(data)]) == 0

@@ -138,6 +138,8 @@ def cmd_recommend(args) -> int:
 def cmd_evaluate(args) -> int:
     metrics = load_run(args.run_dir).evaluate(args.data, n_resamples=args.resamples)
     print_metrics(metrics, f"Evaluation on {args.data} ({metrics['n']} cases)")
+    if metrics.get("recalibration"):
+        print(f"Recalibration (closed testing): {metrics['recalibration']['reason']}.")
     if args.out:
         atomic_write_json(args.out, metrics)
         print(f"Wrote {args.out}")

@@ -5,7 +5,7 @@ import importlib
 import meddl.evaluation as evaluation
 
 EXPECTED = {
-    "ConformalClassifier", "MetricDict", "PlattScaler",
+    "ConformalClassifier", "MetricDict", "PlattScaler", "UPDATE_METHODS", "recalibration_test",
     "TemperatureScaler", "binary_metrics", "bootstrap_metrics", "bootstrap_p_value", "bootstrap_weights",
     "choose_threshold", "compare_predictions", "coverage_chance_range", "confusion_matrix", "decision_curve", "delong_auroc",
     "ensemble_section", "ensemble_summary", "plots",
@@ -13,7 +13,7 @@ EXPECTED = {
     "mean_set_size", "multiclass_metrics", "net_benefit", "regression_metrics", "reliability_curve",
     "resampled_metrics", "set_coverage", "sets_to_lists", "subgroup_metrics",
 }
-MODULES = ("bootstrap", "calibration", "compare", "conformal", "decision_curve", "delong", "evaluate", "metrics",
+MODULES = ("bootstrap", "calibration", "compare", "conformal", "decision_curve", "delong", "evaluate", "metrics", "recalibration_test",
            "ensemble", "plots", "subgroups")
 
 

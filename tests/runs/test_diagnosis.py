@@ -82,6 +82,14 @@ def test_evaluate_on_new_labelled_data(table_run, tmp_path):
     patient_table(n=200, seed=5).to_csv(other, index=False)
     metrics = run.evaluate(other, n_resamples=50)
     assert metrics["n"] == 200 and metrics["metrics"]["auroc"]["value"] > 0.75
+    assert metrics["recalibration"]["recommended"] in ("none", "intercept", "logistic")
+    # a site where sepsis is four times rarer: the run's risks are too high there, and the test says so
+    site = patient_table(n=600, seed=6)
+    sepsis = site.index[site["label"] == "sepsis"]
+    site = site.drop(sepsis[np.arange(len(sepsis)) % 4 != 0])
+    shifted = run.evaluate(site, n_resamples=0)["recalibration"]
+    assert shifted["recommended"] in ("intercept", "logistic") and shifted["intercept_update"] < -0.5
+    assert shifted["mean_probability"] > shifted["observed_rate"]
     with pytest.raises(DataError, match="no label column 'label'"):
         run.evaluate(pd.read_csv(other).drop(columns=["label"]))
 

@@ -23,10 +23,12 @@ from meddl.evaluation.evaluate import choose_threshold, evaluate_predictions
 from meddl.evaluation.ensemble import ensemble_section, ensemble_summary
 from meddl.evaluation.metrics import (MetricDict, binary_metrics, confusion_matrix, multiclass_metrics,
                                      regression_metrics)
+from meddl.evaluation.recalibration_test import UPDATE_METHODS, recalibration_test
 from meddl.evaluation.subgroups import flag_subgroup, subgroup_metrics
 
 __all__ = [
     "plots",
+    "UPDATE_METHODS",
     "ConformalClassifier",
     "MetricDict",
     "PlattScaler",
@@ -51,6 +53,7 @@ __all__ = [
     "multiclass_metrics",
     "net_benefit",
     "regression_metrics",
+    "recalibration_test",
     "reliability_curve",
     "resampled_metrics",
     "coverage_chance_range",

@@ -179,7 +179,8 @@ def _limitations(run: dict, metrics: dict) -> list[str]:
     slope = (values.get("calibration_slope") or {}).get("value")
     if slope is not None and not 0.8 <= slope <= 1.25:
         notes.append(f"Calibration slope {slope:.2f}: predicted probabilities are "
-                     f"{'too extreme' if slope < 1 else 'too moderate'}; recalibrate before using them as risks.")
+                     f"{'too extreme' if slope < 1 else 'too moderate'}; recalibrate before using them as risks "
+                     "(`meddl evaluate RUN --data CASES` says which update labelled local cases need).")
     intercept = values.get("calibration_intercept") or {}
     low, high = (intercept.get("ci95") or [None, None])[:2]
     if intercept.get("value") is not None and low is not None and high is not None and not low <= 0 <= high:

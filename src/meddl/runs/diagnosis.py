@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from meddl.errors import DataError
-from meddl.evaluation import evaluate_predictions
+from meddl.evaluation import evaluate_predictions, recalibration_test
 from meddl.models.presets import PRESETS
 from meddl.runs.config import (IMAGE_SOURCES, DataConfig, EvaluationConfig, ModelConfig, RunConfig,
                                Section, ThresholdConfig)
@@ -192,7 +192,9 @@ class SupervisedTask(Task):
 
     def evaluate(self, run: Any, data: Any, *, label: str | None = None, n_resamples: int = 1000,
                  seed: int = 0) -> dict:
-        """Metrics with 95% CIs on new labelled data (a table with the label column, or a config)."""
+        """Metrics with 95% CIs on new labelled data (a table with the label column, or a config); for two
+        classes also ``recalibration``: which update, if any, the run's probabilities need on these cases
+        (:func:`meddl.evaluation.recalibration_test`)."""
         x, truth = run.labelled_data(data, label)
         scores = run.scores(x)
         if run.class_names is not None:
@@ -202,8 +204,14 @@ class SupervisedTask(Task):
             if not np.isfinite(y).all():
                 raise DataError("The evaluation data's outcome column must be numeric and finite; "
                                 f"{int((~np.isfinite(y)).sum())} rows are not.")
-        return evaluate_predictions(run.info["problem"], y, scores, threshold=run.threshold,
-                                    class_names=run.class_names, n_resamples=n_resamples, seed=seed)
+        result = evaluate_predictions(run.info["problem"], y, scores, threshold=run.threshold,
+                                      class_names=run.class_names, n_resamples=n_resamples, seed=seed)
+        if run.info["problem"] == "binary":
+            try:
+                result["recalibration"] = recalibration_test(y, scores)
+            except DataError as exc:
+                result["recalibration"] = {"recommended": None, "reason": f"not tested: {exc}"}
+        return result
 
     def explain(self, run: Any, data: Any = None, **options: Any):
         return explain_run(run, data, **options)

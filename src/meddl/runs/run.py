@@ -108,7 +108,9 @@ class Run:
 
         ``data`` is a table (DataFrame or CSV/Parquet path holding the label column)
         or a config (YAML path or dict) whose ``data`` section names labelled data
-        of the same kind; every row of it is scored.
+        of the same kind; every row of it is scored. Two-class runs add ``recalibration``: the closed
+        testing procedure's answer to whether these cases need the probabilities updated (none, the
+        intercept, or intercept and slope), with the fitted updates.
         """
         return self.task_plugin.evaluate(self, data, label=label, n_resamples=n_resamples, seed=seed)
 

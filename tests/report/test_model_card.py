@@ -112,3 +112,10 @@ def test_limitations_name_a_shifted_test_split_and_a_calibration_intercept_off_z
     notes = " ".join(model_card({"task": "diagnosis"}, {"test": steady}).limitations)
     assert "Conformal sets covered" not in notes and "intercept" not in notes
     assert coverage_shift_note({"n": 624}) == ""
+
+
+def test_limitations_name_survival_horizons_whose_calibration_slope_excludes_1():
+    test = {"n": 300, "metrics": {"calibration_slope@426": {"value": 0.79, "ci95": [0.24, 1.81]},
+                                  "calibration_slope@1093": {"value": 0.38, "ci95": [0.04, 0.79]}}}
+    notes = " ".join(model_card({"task": "survival"}, {"test": test}).limitations)
+    assert "at time 1093: 0.38 (0.04 to 0.79)" in notes and "426" not in notes

@@ -32,7 +32,7 @@ from meddl.survival._weighted import (
     weighted_dynamic_auc,
     weighted_kaplan_meier_at,
 )
-from meddl.survival.calibration import calibration_error_resampled
+from meddl.survival.calibration import calibration_error_resampled, calibration_slope
 
 
 def make_split(n, seed, follow_up=3.0):
@@ -172,13 +172,45 @@ def test_perfectly_calibrated_predictions_have_small_error():
     assert calibration_table(time, np.ones(4000), predicted ** 3, 0.7)["calibration_error"] > 0.1
 
 
+def test_calibration_slope_is_the_breslow_cox_coefficient_for_every_resample():
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+    from sksurv.util import Surv
+
+    rng = np.random.default_rng(1)
+    risk = rng.normal(size=400)
+    time = np.round(rng.exponential(1 / np.exp(risk)), 1) + 0.1  # ties
+    censor = rng.exponential(2, 400)
+    event, time = time <= censor, np.minimum(time, censor)
+    predicted = np.exp(-0.8 * np.exp(1.5 * risk))  # S(1 | x), too extreme: slope about 1 / 1.5
+    covariate = np.log(-np.log(predicted))
+
+    def sksurv_slope(rows):
+        target = Surv.from_arrays(event[rows] & (time[rows] <= 1.0), np.minimum(time[rows], 1.0))
+        return CoxPHSurvivalAnalysis(ties="breslow").fit(covariate[rows, None], target).coef_[0]
+
+    assert calibration_slope(time, event, predicted, 1.0)[0] == pytest.approx(sksurv_slope(np.arange(400)), rel=1e-9)
+    weights = rng.multinomial(400, np.ones(400) / 400, size=3).astype(float)
+    expected = [sksurv_slope(np.repeat(np.arange(400), w.astype(int))) for w in weights]
+    np.testing.assert_allclose(calibration_slope(time, event, predicted, 1.0, weights), expected, rtol=1e-9)
+    assert 0.55 < expected[0] < 0.8
+    # calibrated predictions give a slope near 1; a resample without events before the horizon gives NaN
+    calibrated = np.exp(-np.exp(risk))
+    assert calibration_slope(time, event, calibrated, 1.0)[0] == pytest.approx(1.0, abs=0.2)
+    assert np.isnan(calibration_slope(time, np.zeros(400), calibrated, 1.0)[0])
+    with pytest.raises(DataError, match="predicted_survival"):
+        calibration_slope(time, event, calibrated[:10], 1.0)
+
+
 # -- survival_metrics --------------------------------------------------------------------------------
 def test_survival_metrics_values_intervals_and_json():
     time, event, risk = TEST
     out = survival_metrics(time, event, risk, survival=lambda t: exponential_survival(risk, t), horizons=[0.5, 1.0],
                            train=TRAIN[:2], n_resamples=300, seed=1)
     assert set(out) == {"c_index", "uno_c_index", "auroc@0.5", "auroc@1", "calibration_error@0.5",
-                        "calibration_error@1", "integrated_brier_score"}
+                        "calibration_error@1", "calibration_slope@0.5", "calibration_slope@1",
+                        "integrated_brier_score"}
+    lo, hi = out["calibration_slope@1"]["ci95"]
+    assert lo < out["calibration_slope@1"]["value"] < hi
     assert out["c_index"]["value"] == concordance_index_censored(event, time, risk)[0]
     event_probability = 1 - exponential_survival(risk, [1.0])[:, 0]
     expected_auc = time_dependent_auc(time, event, event_probability, 1.0, train=TRAIN[:2])
@@ -207,7 +239,7 @@ def test_all_censored_split_gives_none_with_a_reason():
     out = survival_metrics(time, np.zeros(150), risk, horizons=[1.0], n_resamples=50)
     assert all(entry["value"] is None and entry["ci95"] is None for entry in out.values())
     assert "all samples are censored" in out["c_index"]["reason"]
-    assert {"auroc@1", "calibration_error@1"} <= set(out)
+    assert {"auroc@1", "calibration_error@1", "calibration_slope@1"} <= set(out)
 
 
 def test_tiny_split_has_values_but_no_interval():

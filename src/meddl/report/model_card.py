@@ -181,6 +181,11 @@ def _limitations(run: dict, metrics: dict) -> list[str]:
         notes.append(f"Calibration slope {slope:.2f}: predicted probabilities are "
                      f"{'too extreme' if slope < 1 else 'too moderate'}; recalibrate before using them as risks "
                      "(`meddl evaluate RUN --data CASES` says which update labelled local cases need).")
+    survival_slopes = _survival_slopes_off_1(values)
+    if survival_slopes:
+        notes.append("Calibration slope with a 95% CI excluding 1 at time " + "; ".join(survival_slopes) + " (below 1: "
+                     "predicted survival too extreme, above 1: too moderate); check the calibration before using the "
+                     "predicted survival as absolute risks.")
     intercept = values.get("calibration_intercept") or {}
     low, high = (intercept.get("ci95") or [None, None])[:2]
     if intercept.get("value") is not None and low is not None and high is not None and not low <= 0 <= high:
@@ -205,6 +210,18 @@ def _limitations(run: dict, metrics: dict) -> list[str]:
     notes.append("Evaluated on data from the same source as the training data; performance at another site, "
                  "time period or population is unknown.")
     return notes
+
+
+def _survival_slopes_off_1(values: dict) -> list[str]:
+    """``"<horizon>: slope (low to high)"`` for each ``calibration_slope@<horizon>`` whose 95% CI excludes 1."""
+    off = []
+    for name, entry in values.items():
+        if not name.startswith("calibration_slope@") or not isinstance(entry, dict):
+            continue
+        value, ci = entry.get("value"), entry.get("ci95")
+        if value is not None and ci and not ci[0] <= 1 <= ci[1]:
+            off.append(f"{name.split('@', 1)[1]}: {value:.2f} ({ci[0]:.2f} to {ci[1]:.2f})")
+    return off
 
 
 def coverage_shift_note(test: dict) -> str:

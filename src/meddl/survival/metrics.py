@@ -48,7 +48,7 @@ from meddl.survival._target import (
     uno_tau,
     usable_horizon,
 )
-from meddl.survival.calibration import calibration_error_resampled, calibration_table
+from meddl.survival.calibration import calibration_error_resampled, calibration_slope, calibration_table
 from meddl.evaluation.bootstrap import iter_bootstrap_weights
 
 __all__ = [
@@ -223,7 +223,8 @@ def survival_metrics(duration, event, risk, *, survival: Callable[[np.ndarray], 
 
     Returns:
         ``{name: {"value": float | None, "ci95": [lo, hi] | None, "reason"?: str, "note"?: str}}`` with names
-        ``c_index`` (Harrell), ``uno_c_index``, ``auroc@<h>``, ``calibration_error@<h>`` (per horizon) and
+        ``c_index`` (Harrell), ``uno_c_index``, ``auroc@<h>``, ``calibration_error@<h>`` and
+        ``calibration_slope@<h>`` (per horizon; :func:`meddl.survival.calibration.calibration_slope`) and
         ``integrated_brier_score``.
     """
     from threadpoolctl import threadpool_limits
@@ -248,7 +249,7 @@ def _survival_metrics(duration, event, risk, survival, horizons, train, brier_ti
         reason = "all samples are censored: no event to evaluate."
         names = ["c_index", "uno_c_index", "integrated_brier_score"]
         for horizon in (horizons if horizons is not None else []):
-            names += [f"auroc@{horizon:g}", f"calibration_error@{horizon:g}"]
+            names += [f"auroc@{horizon:g}", f"calibration_error@{horizon:g}", f"calibration_slope@{horizon:g}"]
         return {name: _undefined(reason) for name in names}
     ones = np.ones(target.n)
 
@@ -286,6 +287,7 @@ def _survival_metrics(duration, event, risk, survival, horizons, train, brier_ti
         if survival is not None:
             _guard(f"calibration_error@{horizon:g}", results,
                    lambda h=horizon: _calibration_entry(target, survival, h, calibration_bins, blocks))
+            _guard(f"calibration_slope@{horizon:g}", results, lambda h=horizon: _slope_entry(target, survival, h, blocks))
     if survival is not None:
         _guard("integrated_brier_score", results, lambda: _brier_entry(target, survival, brier_times, blocks))
     else:
@@ -317,6 +319,15 @@ def _calibration_entry(target: Target, survival, horizon: float, n_bins: int, bl
     return _entry(table["calibration_error"],
                   lambda w: calibration_error_resampled(target.time, target.event, predicted, used, n_bins, w),
                   blocks, "; ".join(n for n in (note, bias) if n))
+
+
+def _slope_entry(target: Target, survival, horizon: float, blocks) -> dict:
+    used, note = usable_horizon(target, horizon)
+    if used is None:
+        raise DataError(f"The calibration slope at {horizon:g} is undefined: {note}.")
+    predicted = np.asarray(survival(np.array([used])))[:, 0]
+    value = calibration_slope(target.time, target.event, predicted, used)[0]
+    return _entry(value, lambda w: calibration_slope(target.time, target.event, predicted, used, w), blocks, note)
 
 
 def _brier_entry(target: Target, survival, brier_times, blocks) -> dict:

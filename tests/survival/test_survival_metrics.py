@@ -301,3 +301,9 @@ def test_single_metrics_raise_a_clear_error_when_undefined():
         uno_c_index(time, np.zeros(150), risk, train=TRAIN[:2])
     with pytest.raises(DataError, match="AUROC at 1 is undefined: no event by that time"):
         time_dependent_auc(time, np.zeros(150), risk, 1.0)
+
+
+def test_calibration_slope_is_nan_when_the_predictions_order_the_events_perfectly():
+    time = np.arange(1.0, 41.0)
+    predicted = np.linspace(0.05, 0.95, 40)  # the earliest event has the lowest predicted survival
+    assert np.isnan(calibration_slope(time, np.ones(40), predicted, 50.0)[0])

@@ -162,9 +162,9 @@ def calibration_slope(duration, event, predicted_survival, horizon: float, weigh
             score = np.sum(events_weight * (c - mean), axis=1)
             information = np.sum(events_weight * (s2 / s0 - mean ** 2), axis=1)
             step = np.where(information > 0, score / information, np.nan)
-        step = np.clip(step, -5.0, 5.0)
-        beta = beta + step
-        if np.all(~np.isfinite(step) | (np.abs(step) < tol)):
+        converged = np.abs(step) < tol
+        beta = beta + np.clip(step, -5.0, 5.0)
+        if np.all(~np.isfinite(step) | converged):
             break
-    beta[~has_events | ~np.isfinite(beta)] = np.nan
+    beta[~has_events | ~converged | ~np.isfinite(beta)] = np.nan
     return beta

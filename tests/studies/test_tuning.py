@@ -14,7 +14,6 @@ import meddl
 from meddl.data import TabularPreprocessor
 from meddl.errors import ConfigError
 from meddl.studies import TuneResult, tune
-from meddl.studies import tuning
 from meddl.studies.tuning import run_search
 from tests.studies.conftest import small_config
 
@@ -109,30 +108,3 @@ def test_bad_n_jobs_is_refused(noisy_table):
     with pytest.raises(ConfigError, match="'n_jobs'"):
         run_search(small_config(noisy_table), trials=1, n_jobs=0)
 
-
-def test_the_other_workers_start_once_the_first_has_taken_the_enqueued_trial():
-    events = []
-
-    class Worker:
-        def __init__(self, name):
-            self.name = name
-
-        def start(self):
-            events.append(f"start {self.name}")
-
-        def is_alive(self):
-            return True
-
-    class Storage:
-        polls = 0
-
-        def get_study_id_from_name(self, name):
-            return 7
-
-        def get_all_trials(self, study_id, deepcopy, states):
-            self.polls += 1
-            events.append(f"poll {self.polls}")
-            return ["trial 0 waiting"] if self.polls < 3 else []
-
-    tuning._start_workers([Worker("a"), Worker("b"), Worker("c")], Storage(), "s", poll=0.0)
-    assert events == ["start a", "poll 1", "poll 2", "poll 3", "start b", "start c"]

@@ -42,6 +42,7 @@ from meddl.studies.search_space import (
     untuned_config,
 )
 from meddl.studies.selection import UNTUNED, Selection, select_trial
+from meddl.studies.shared_study import enqueue_untuned, lock_path, remaining, run_waiting_trial
 from meddl.studies.tuning_report import write_tuning_report
 
 __all__ = ["DEFAULT_TRIALS", "TuneResult", "SearchOutcome", "best_config", "chosen_trial", "run_search",
@@ -116,29 +117,19 @@ def _worker(config: dict, storage_url: str, study_name: str, n_trials: int | Non
     sampler, pruner = _sampler_and_pruner(seed, pruning, folds)
     study = optuna.load_study(study_name=study_name, storage=_storage(storage_url, None), sampler=sampler,
                               pruner=pruner)
-    deadline = time.monotonic() + deadline_in if deadline_in is not None else None
-    study.optimize(TrialObjective(config, metric, direction, pruning, deadline, folds=folds, fold_seed=fold_seed,
-                                  val_size=val_size), n_trials=n_trials, timeout=timeout)
+    started = time.monotonic()
+    deadline = started + deadline_in if deadline_in is not None else None
+    objective = TrialObjective(config, metric, direction, pruning, deadline, folds=folds, fold_seed=fold_seed,
+                               val_size=val_size)
+    _optimize(study, objective, n_trials, timeout, lock_path(storage_url), started)
 
 
-def _start_workers(workers: list, storage, study_name: str, poll: float = 0.2) -> None:
-    """Start the first worker, and the others once it has taken the waiting (enqueued, untuned) trial.
-
-    Optuna's database storage cannot lock a waiting trial on SQLite, so two workers started together
-    may both take the enqueued trial 0, and the second then fails with "Cannot tell a COMPLETE trial"
-    (optuna issue #4621; seen here once in five test-suite runs of ``--n-jobs 2``).
-    """
-    import optuna
-
-    first, rest = workers[0], workers[1:]
-    first.start()
-    if rest:
-        study_id = storage.get_study_id_from_name(study_name)
-        waiting = (optuna.trial.TrialState.WAITING,)
-        while first.is_alive() and storage.get_all_trials(study_id, deepcopy=False, states=waiting):
-            time.sleep(poll)
-    for worker in rest:
-        worker.start()
+def _optimize(study, objective, n_trials: int | None, timeout: float | None, lock, started: float) -> None:
+    """Run the waiting untuned trial if no other process has taken it, then the rest of this share."""
+    done = run_waiting_trial(study, objective, lock)
+    n_trials, timeout = remaining(n_trials, done, timeout, started)
+    if n_trials != 0:
+        study.optimize(objective, n_trials=n_trials, timeout=timeout)
 
 
 def _create_or_load(optuna, name, storage, sampler, pruner, direction):
@@ -190,25 +181,28 @@ def run_search(config, *, trials: int | None = None, time_budget: float | None =
     study.set_user_attr("metric", metric)
     study.set_user_attr("folds", folds)
     study.set_user_attr("objective", why)
-    if not study.trials:  # trial 0 of a new study is the config as written: a search can only improve on it
-        study.enqueue_trial(default_point(search_space(config), config.model.preset), user_attrs={UNTUNED: True},
-                            skip_if_exists=True)
+    url = str(storage_object.url) if hasattr(storage_object, "url") else storage
+    # trial 0 of a new study is the config as written: a search can only improve on it
+    enqueue_untuned(study, default_point(search_space(config), config.model.preset), {UNTUNED: True},
+                    lock_path(url))
     if n_jobs == 1 or storage_object is None:
-        deadline = time.monotonic() + time_budget if time_budget else None
-        study.optimize(TrialObjective(plain, metric, direction, tune_settings.pruning, deadline, rows, folds,
-                                      tune_settings.seed, val_size), n_trials=trials, timeout=time_budget)
+        started = time.monotonic()
+        deadline = started + time_budget if time_budget else None
+        objective = TrialObjective(plain, metric, direction, tune_settings.pruning, deadline, rows, folds,
+                                   tune_settings.seed, val_size)
+        _optimize(study, objective, trials, time_budget, lock_path(url), started)
         return study
     if rows is not without_test:
         raise ConfigError("n_jobs > 1 runs trials in worker processes, which use the run's own split; "
                           "nested tuning runs with n_jobs=1.")
-    url = str(storage_object.url) if hasattr(storage_object, "url") else storage
     shares = [None] * n_jobs if trials is None else [trials // n_jobs + (i < trials % n_jobs) for i in range(n_jobs)]
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch threads
     workers = [context.Process(target=_worker, args=(plain, url, study_name, share, time_budget, metric, direction,
                                                      tune_settings.pruning, tune_settings.seed + index, time_budget,
                                                      folds, tune_settings.seed, val_size))
                for index, share in enumerate(shares) if share != 0]
-    _start_workers(workers, storage_object, study_name)
+    for worker in workers:
+        worker.start()
     for worker in workers:
         worker.join()
     failed = [w.exitcode for w in workers if w.exitcode != 0]

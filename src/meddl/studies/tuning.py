@@ -16,6 +16,7 @@ The output folder::
     report.html        optimisation history, parameter importances, chosen values against the defaults
     best/              the run trained on best_config.yaml (its test metrics are the honest estimate)
     study.db           the Optuna study (SQLite, when no --storage is given)
+    .study.db.meddl-lock   the lock under which one process takes the untuned trial 0 (:mod:`meddl.studies.shared_study`)
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ try:
 except ImportError:  # Windows: no flock; one process per SQLite study there
     fcntl = None
 
-__all__ = ["lock_path", "study_lock", "enqueue_untuned", "run_waiting_trial"]
+__all__ = ["lock_path", "study_lock", "enqueue_untuned", "run_waiting_trial", "remaining"]
 
 
 def lock_path(storage_url: str | None) -> Path | None:

@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -282,12 +283,13 @@ def _survival_metrics(duration, event, risk, survival, horizons, train, brier_ti
     if horizons is None:
         horizons = default_horizons(target.time, target.event)
     horizons = check_times(horizons, "horizons")
+    at = None if survival is None else _survival_at(survival)
     for horizon in horizons:
-        _guard(f"auroc@{horizon:g}", results, lambda h=horizon: _auc_entry(target, scores, survival, h, blocks))
-        if survival is not None:
+        _guard(f"auroc@{horizon:g}", results, lambda h=horizon: _auc_entry(target, scores, at, h, blocks))
+        if at is not None:
             _guard(f"calibration_error@{horizon:g}", results,
-                   lambda h=horizon: _calibration_entry(target, survival, h, calibration_bins, blocks))
-            _guard(f"calibration_slope@{horizon:g}", results, lambda h=horizon: _slope_entry(target, survival, h, blocks))
+                   lambda h=horizon: _calibration_entry(target, at, h, calibration_bins, blocks))
+            _guard(f"calibration_slope@{horizon:g}", results, lambda h=horizon: _slope_entry(target, at, h, blocks))
     if survival is not None:
         _guard("integrated_brier_score", results, lambda: _brier_entry(target, survival, brier_times, blocks))
     else:
@@ -295,11 +297,16 @@ def _survival_metrics(duration, event, risk, survival, horizons, train, brier_ti
     return results
 
 
-def _auc_entry(target: Target, scores: np.ndarray, survival, horizon: float, blocks) -> dict:
+def _survival_at(survival: Callable[[np.ndarray], np.ndarray]) -> Callable[[float], np.ndarray]:
+    """``horizon -> S(horizon | x)`` (n,), computed once per horizon for the AUROC, calibration error and slope."""
+    return functools.cache(lambda horizon: np.asarray(survival(np.array([horizon])))[:, 0])
+
+
+def _auc_entry(target: Target, scores: np.ndarray, at, horizon: float, blocks) -> dict:
     used, note = usable_horizon(target, horizon)
     if used is None:
         raise DataError(f"The AUROC at {horizon:g} is undefined: {note}.")
-    risk_at = scores if survival is None else 1.0 - np.asarray(survival(np.array([used])))[:, 0]
+    risk_at = scores if at is None else 1.0 - at(used)
     value = _auc_point(target, risk_at, used)
     events = auc_events(target, used)
     ipcw = target.censoring.predict_ipcw(target.structured(event=events))
@@ -308,11 +315,11 @@ def _auc_entry(target: Target, scores: np.ndarray, survival, horizon: float, blo
                   blocks, notes)
 
 
-def _calibration_entry(target: Target, survival, horizon: float, n_bins: int, blocks) -> dict:
+def _calibration_entry(target: Target, at, horizon: float, n_bins: int, blocks) -> dict:
     used, note = usable_horizon(target, horizon)
     if used is None:
         raise DataError(f"The calibration at {horizon:g} is undefined: {note}.")
-    predicted = np.asarray(survival(np.array([used])))[:, 0]
+    predicted = at(used)
     table = calibration_table(target.time, target.event, predicted, used, n_bins=n_bins)
     bias = ("percentile bootstrap of an absolute error: resamples add noise to every group, so the interval "
             "can lie above the point value")
@@ -321,11 +328,11 @@ def _calibration_entry(target: Target, survival, horizon: float, n_bins: int, bl
                   blocks, "; ".join(n for n in (note, bias) if n))
 
 
-def _slope_entry(target: Target, survival, horizon: float, blocks) -> dict:
+def _slope_entry(target: Target, at, horizon: float, blocks) -> dict:
     used, note = usable_horizon(target, horizon)
     if used is None:
         raise DataError(f"The calibration slope at {horizon:g} is undefined: {note}.")
-    predicted = np.asarray(survival(np.array([used])))[:, 0]
+    predicted = at(used)
     value = calibration_slope(target.time, target.event, predicted, used)[0]
     return _entry(value, lambda w: calibration_slope(target.time, target.event, predicted, used, w), blocks, note)
 

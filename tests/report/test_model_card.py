@@ -119,3 +119,15 @@ def test_limitations_name_survival_horizons_whose_calibration_slope_excludes_1()
                                   "calibration_slope@1093": {"value": 0.38, "ci95": [0.04, 0.79]}}}
     notes = " ".join(model_card({"task": "survival"}, {"test": test}).limitations)
     assert "at time 1093: 0.38 (0.04 to 0.79)" in notes and "426" not in notes
+
+
+def test_survival_evaluation_says_how_the_risks_were_recalibrated():
+    test = {"n": 686, "n_events": 299, "metrics": {}}
+    recalibrated = {"task": "survival", "recalibration": {
+        "method": "slope", "factor": 1.161, "fitted_on": {"description": "5-fold out-of-fold predictions on 1546 "
+                                                                         "development rows"}}}
+    card = model_card(recalibrated, {"test": test})
+    assert ("Risks recalibrated: the log-risk multiplied by 1.16, its calibration slope over follow-up on 5-fold "
+            "out-of-fold predictions on 1546 development rows; the test rows were not used.") in card.evaluation
+    left = model_card({"task": "survival", "recalibration": {"method": "none", "reason": "p = 0.16"}}, {"test": test})
+    assert "recalibrated" not in left.evaluation

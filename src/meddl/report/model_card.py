@@ -106,7 +106,13 @@ def _resampling(entry: dict, unit: str = "rows") -> str:
 def _survival_evaluation(run: dict, test: dict, cases: str) -> str:
     text = (f"Held-out test split of {cases} ({test.get('n_events', 0):,} events): concordance (Harrell, Uno), "
             f"time-dependent AUROC, calibration and integrated Brier score with {_resampling(test, 'patients')}.")
-    return text + (f" {test['reason'].capitalize()}." if test.get("reason") else "")
+    text += f" {test['reason'].capitalize()}." if test.get("reason") else ""
+    recalibration = run.get("recalibration") or {}
+    if recalibration.get("method") == "slope":
+        fitted_on = (recalibration.get("fitted_on") or {}).get("description", "held-out rows")
+        text += (f" Risks recalibrated: the log-risk multiplied by {recalibration['factor']:.3g}, its calibration slope "
+                 f"over follow-up on {fitted_on}; the test rows were not used.")
+    return text
 
 
 def _treatment_evaluation(run: dict, test: dict, cases: str) -> str:

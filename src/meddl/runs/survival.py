@@ -28,6 +28,7 @@ from meddl.runs.folder import RunFolder
 from meddl.runs.log import RunLog
 from meddl.runs.registry import Task, register_task
 from meddl.runs.result import RunResult
+from meddl.runs.survival_calibration import calibrate_survival_model
 from meddl.runs.table_result import table_run_result
 from meddl.survival import (DeepSurv, LinearCox, LogisticHazard, SurvivalEnsemble, calibration_table, default_horizons,
                             evaluate_survival_model, load_survival_model, survival_report_sections)
@@ -71,6 +72,12 @@ class SurvivalModelConfig(ModelConfig):
 
 class SurvivalEvaluationConfig(EvaluationConfig):
     horizons: list[float] | None = None
+    # auto: rescale a Cox model's log-risk by its slope over follow-up on held-out rows when a likelihood-ratio
+    # test rejects 1 at 5%; slope: always; none: never (meddl.runs.survival_calibration)
+    calibration: Literal["auto", "none", "slope"] = "auto"
+    # the held-out rows: auto = cross_fitted (5-fold out-of-fold curves over the training and validation rows)
+    # when the validation split has fewer than 300 rows, else validation
+    calibration_rows: Literal["auto", "validation", "cross_fitted"] = "auto"
 
     @field_validator("horizons")
     @classmethod
@@ -232,6 +239,16 @@ def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
                 else default_horizons(t["train"], e["train"]))
     log("Horizons: " + ", ".join(f"{h:g}" for h in horizons)
         + ("" if config.evaluation.horizons else " (quartiles of the training event times; set evaluation.horizons)."))
+
+    def fold_features(train_rows, held_out_rows):
+        fold_preprocessor = TabularPreprocessor(numeric=config.data.numeric, categorical=config.data.categorical)
+        fold_preprocessor.fit(data.features.iloc[train_rows])
+        return (fold_preprocessor.transform(data.features.iloc[train_rows]),
+                fold_preprocessor.transform(data.features.iloc[held_out_rows]))
+
+    recalibration = calibrate_survival_model(config, model=model, splits=splits, duration=duration, event=event,
+                                           groups=data.groups, x_train=x["train"], x_val=x["val"],
+                                           end=float(horizons.max()), fold_features=fold_features, log=log)
     metrics: dict[str, Any] = {}
     for split in ("val", "test"):
         if not e[split].any():
@@ -262,7 +279,7 @@ def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
                             members=members, metrics=metrics, predictions=predictions, sections=sections,
                             counts={"events": e}, seed=config.training.seed,
                             details={"duration": duration_column, "event": event_column,
-                                     "horizons": [float(h) for h in horizons]})
+                                     "horizons": [float(h) for h in horizons], "recalibration": recalibration})
 
 
 @register_task

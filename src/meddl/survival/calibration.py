@@ -19,12 +19,14 @@ Example:
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import chi2
 
 from meddl.errors import DataError
 from meddl.survival import _weighted
 from meddl.survival._checks import _as_vector, check_survival_target
 
-__all__ = ["calibration_table", "calibration_error_resampled", "calibration_slope", "risk_groups"]
+__all__ = ["calibration_table", "calibration_error_resampled", "calibration_slope", "calibration_slope_over_follow_up",
+           "follow_up_event_times", "risk_groups"]
 
 
 def risk_groups(predicted_survival: np.ndarray, n_bins: int) -> np.ndarray:
@@ -168,3 +170,112 @@ def calibration_slope(duration, event, predicted_survival, horizon: float, weigh
             break
     beta[~has_events | ~converged | ~np.isfinite(beta)] = np.nan
     return beta
+
+
+def follow_up_event_times(duration, event, end: float) -> np.ndarray:
+    """The distinct event times up to ``end``: where :func:`calibration_slope_over_follow_up` needs predictions."""
+    time, events = check_survival_target(duration, event)
+    return np.unique(time[events & (time <= end)])
+
+
+def calibration_slope_over_follow_up(duration, event, predicted_survival, times, *, strata=None,
+                                     max_iter: int = 50, tol: float = 1e-9) -> dict:
+    """One calibration slope for whole predicted curves: a Cox fit with their log cumulative hazard as covariate.
+
+    At each event time ``t`` up to ``times[-1]`` (later follow-up is censored there), the patients at risk
+    are compared by ``log(-log S(t | x))``: the covariate is time-varying, so a model whose curves are not
+    proportional (an ensemble's mean curve, a logistic-hazard network) is judged at every time by its own
+    prediction for that time. For a proportional-hazards model this is the usual Cox slope of the linear
+    predictor (:func:`calibration_slope` at ``times[-1]``); 1 is ideal, above 1 the predictions are too
+    moderate, below 1 too extreme. ``strata`` (e.g. the cross-fitting fold of each row) keeps risk sets
+    within a stratum: out-of-fold curves come from different fold models whose baselines differ, and
+    comparing patients across them would add spread that is no patient's risk (pooled over five folds
+    on GBSG2 it read 0.76 where every fold read 0.98-1.44).
+
+    Args:
+        duration, event: times and 0/1 events.
+        predicted_survival: S(t | x) at ``times``, shape (n, len(times)).
+        times: ascending, holding every event time up to ``times[-1]`` (:func:`follow_up_event_times`).
+        strata: a label per row (default: one stratum).
+
+    Returns:
+        ``{"slope", "se", "ci95" (Wald), "lr_statistic", "p_value" (likelihood-ratio test of slope = 1),
+        "n", "n_events"}``; NaN values where there is no event or the fit does not converge.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> risk = rng.normal(size=2000)
+        >>> time = rng.exponential(1 / np.exp(risk))
+        >>> grid = follow_up_event_times(time, np.ones(2000), 2.0)
+        >>> too_moderate = np.exp(-grid[None, :] * np.exp(0.5 * risk[:, None]))  # half the true log hazard
+        >>> round(calibration_slope_over_follow_up(time, np.ones(2000), too_moderate, grid)["slope"], 1)
+        2.0
+    """
+    time, events = check_survival_target(duration, event)
+    times = np.asarray(times, dtype=np.float64)
+    predicted = np.asarray(predicted_survival, dtype=np.float64)
+    if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) <= 0):
+        raise DataError("'times' must be a non-empty ascending 1-D array of distinct times.")
+    if predicted.shape != (time.size, times.size):
+        raise DataError(f"'predicted_survival' must have shape (n, len(times)) = ({time.size}, {times.size}); "
+                        f"got {predicted.shape}.")
+    if not np.isfinite(predicted).all() or (predicted < 0).any() or (predicted > 1).any():
+        raise DataError("'predicted_survival' must hold probabilities in [0, 1].")
+    counted = events & (time <= times[-1])
+    missing = np.setdiff1d(time[counted], times)
+    if missing.size:
+        raise DataError(f"'times' must hold every event time up to {times[-1]:g}; {missing.size} are missing "
+                        f"(first {missing[0]:g}). Use follow_up_event_times(duration, event, end).")
+    strata = np.zeros(time.size, dtype=np.int64) if strata is None else np.asarray(strata)
+    if strata.shape != time.shape:
+        raise DataError(f"'strata' must have one label per row ({time.size}); got shape {strata.shape}.")
+    clipped = np.clip(predicted, np.finfo(np.float64).tiny, np.nextafter(1.0, 0.0))
+    covariate = np.log(-np.log(clipped))
+    covariate = covariate - covariate.mean(axis=0)  # per time: the coefficient is unchanged, exp() stays in range
+    blocks = []  # per stratum: the at-risk mask, the covariate, the events at each time
+    for label in np.unique(strata):
+        rows = strata == label
+        at_risk = time[rows][:, None] >= times[None, :]
+        died = counted[rows][:, None] & (time[rows][:, None] == times[None, :])
+        blocks.append((at_risk, covariate[rows], died))
+
+    def fit_terms(beta: float) -> tuple[float, float, float]:
+        log_likelihood = score = information = 0.0
+        for at_risk, c, died in blocks:
+            deaths = died.sum(axis=0)
+            used = deaths > 0
+            if not used.any():
+                continue
+            a, z, d = at_risk[:, used], c[:, used], deaths[used]
+            weight = a * np.exp(np.clip(beta * z, -700, 700))
+            s0, s1, s2 = weight.sum(axis=0), (weight * z).sum(axis=0), (weight * z * z).sum(axis=0)
+            event_sum = (died[:, used] * z).sum(axis=0)
+            log_likelihood += float(np.sum(beta * event_sum - d * np.log(s0)))
+            score += float(np.sum(event_sum - d * s1 / s0))
+            information += float(np.sum(d * (s2 / s0 - (s1 / s0) ** 2)))
+        return log_likelihood, score, information
+
+    n_events = int(counted.sum())
+    result = {"slope": float("nan"), "se": float("nan"), "ci95": [float("nan"), float("nan")],
+              "lr_statistic": float("nan"), "p_value": float("nan"), "n": int(time.size), "n_events": n_events}
+    if n_events == 0:
+        return result
+    beta, converged = 1.0, False
+    for _ in range(max_iter):
+        _, score, information = fit_terms(beta)
+        if not information > 0:
+            return result
+        step = float(np.clip(score / information, -5.0, 5.0))
+        beta += step
+        if abs(step) < tol:
+            converged = True
+            break
+    if not converged or not np.isfinite(beta):
+        return result
+    at_fit, _, information = fit_terms(beta)
+    at_one, _, _ = fit_terms(1.0)
+    se = float(1.0 / np.sqrt(information))
+    statistic = max(0.0, 2.0 * (at_fit - at_one))
+    result.update(slope=float(beta), se=se, ci95=[float(beta - 1.959964 * se), float(beta + 1.959964 * se)],
+                  lr_statistic=statistic, p_value=float(chi2.sf(statistic, 1)))
+    return result

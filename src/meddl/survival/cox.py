@@ -21,7 +21,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from meddl.errors import MeddlError
 from meddl.survival._base import NETWORK_CONSTRAINTS, SurvivalModel, build_mlp
+from meddl.survival._checks import check_survival_target
 from meddl.survival.baseline import BreslowBaseline
 from meddl.survival.losses import TIES, cox_ph_loss
 from meddl.training.callbacks import Callback, ReduceLROnPlateau
@@ -33,7 +35,13 @@ _LOG2 = float(np.log(2.0))
 
 
 class _CoxModel(SurvivalModel):
-    """Shared Cox machinery: the loss, the Breslow baseline and curves from η."""
+    """Shared Cox machinery: the loss, the Breslow baseline and curves from η.
+
+    ``risk_scale_`` (1 after ``fit``) multiplies the network's log-risk everywhere (risk, curves, median):
+    :meth:`rescale_risk` sets it when the predictions prove too moderate or too extreme.
+    """
+
+    risk_scale_: float = 1.0
 
     def _step_loss(self, network):
         ties = self.ties
@@ -49,20 +57,46 @@ class _CoxModel(SurvivalModel):
         """Extra loss term (LinearCox's ridge penalty); none by default."""
         return 0.0
 
+    def _log_risk(self, outputs) -> np.ndarray:
+        return self.risk_scale_ * outputs[:, 0]
+
     def _after_training(self, outputs, durations, events):
-        self.baseline_ = BreslowBaseline().fit(outputs[:, 0], durations, events)
+        self.risk_scale_ = 1.0
+        self.baseline_ = BreslowBaseline().fit(self._log_risk(outputs), durations, events)
+
+    def rescale_risk(self, factor: float, x, duration, event) -> "_CoxModel":
+        """Multiply the log-risk by ``factor`` and refit the Breslow baseline on ``x`` (the training rows).
+
+        The recalibration of a Cox model whose calibration slope is ``factor`` (van Houwelingen, Stat Med
+        2000): its hazard ratios are raised to that power, and the baseline is re-estimated so the curves
+        stay right on average. The C-index is unchanged (a positive factor keeps the order).
+
+        Args:
+            factor: a positive number (1 leaves the model as trained).
+            x, duration, event: the rows the baseline was fitted on (the training rows).
+        """
+        self._require_fitted("rescale_risk")
+        if isinstance(factor, bool) or not isinstance(factor, (int, float, np.floating)) or not factor > 0 \
+                or not np.isfinite(factor):
+            raise MeddlError(f"The 'factor' parameter of rescale_risk must be a positive number. Got {factor!r} "
+                             "instead.")
+        outputs = self._predict_outputs(x)
+        durations, events = check_survival_target(duration, event, n_samples=len(outputs))
+        self.risk_scale_ = float(factor)
+        self.baseline_ = BreslowBaseline().fit(self._log_risk(outputs), durations, events)
+        return self
 
     def _risk_from_outputs(self, outputs):
-        return outputs[:, 0].copy()
+        return self._log_risk(outputs)
 
     def _survival_from_outputs(self, outputs, times):
-        return self.baseline_.survival(outputs[:, 0], times)
+        return self.baseline_.survival(self._log_risk(outputs), times)
 
     def _median_from_outputs(self, outputs):
         # S(t) ≤ 1/2  ⇔  H0(t) ≥ log 2 · e^{−η}; H0 is non-decreasing, so one searchsorted per row.
         base = self.baseline_
         with np.errstate(over="ignore"):
-            needed = _LOG2 * np.exp(-outputs[:, 0])
+            needed = _LOG2 * np.exp(-self._log_risk(outputs))
         index = np.searchsorted(base.cumulative_hazard_, needed, side="left")
         reached = index < base.times_.size
         return np.where(reached, base.times_[np.clip(index, 0, base.times_.size - 1)], np.inf)
@@ -215,4 +249,4 @@ class LinearCox(_CoxModel):
         """Coefficients β on the original scale of ``x`` (η = x·β + constant)."""
         self._require_fitted("reading coef_")
         kernel = self.network_.layers[0].kernel.detach().double().cpu().numpy()[:, 0]
-        return kernel / self.scale_
+        return self.risk_scale_ * kernel / self.scale_

@@ -115,6 +115,17 @@ class SurvivalEnsemble:
         self.members_ = members
         return self
 
+    def rescale_risk(self, factor: float, x, duration, event) -> "SurvivalEnsemble":
+        """Rescale every member's log-risk by ``factor`` and refit its baseline on ``x`` (Cox members only;
+        see ``DeepSurv.rescale_risk``)."""
+        self._require_fitted("rescale_risk")
+        if not all(hasattr(member, "rescale_risk") for member in self.members_):
+            raise MeddlError(f"rescale_risk needs Cox members (DeepSurv, LinearCox); this ensemble holds "
+                             f"{type(self.members_[0]).__name__} models.")
+        for member in self.members_:
+            member.rescale_risk(factor, x, duration, event)
+        return self
+
     def _require_fitted(self, action: str) -> None:
         if not hasattr(self, "members_"):
             raise NotFittedError("This SurvivalEnsemble is not fitted yet. Call fit(x, duration, event) "

@@ -68,6 +68,8 @@ def _write(model, folder: Path) -> None:
         document["arrays"] = write_arrays(folder / ARRAYS_FILE, arrays, format=FORMAT)
         model.network_.save(folder / NETWORK_FOLDER)
         document["state"] = {"n_features_in_": int(model.n_features_in_), "best_epoch_": int(model.best_epoch_)}
+        if hasattr(model, "risk_scale_"):  # Cox models (written only by versions that recalibrate; 1 if absent)
+            document["state"]["risk_scale_"] = float(model.risk_scale_)
     write_document(folder / CONFIG_FILE, document, format=FORMAT)
 
 

@@ -64,23 +64,29 @@ from sklearn.model_selection import StratifiedKFold, train_test_split  # noqa: E
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ihdp_simulated import draw_surface_b  # noqa: E402
 
+from meddl import load_config  # noqa: E402
+from meddl.studies.search_space import search_space  # noqa: E402
 from meddl.studies.selection import standard_error  # noqa: E402
 from meddl.treatment import CFRNet, Dragonnet, EffectEnsemble, TARNet, nearest_neighbour_pehe  # noqa: E402
 
 NETWORKS = {"tarnet": TARNet, "cfrnet": CFRNet, "dragonnet": Dragonnet}
-DEFAULT = {"preset": "cfrnet", "width": 64, "depth": 1, "learning_rate": 1e-3, "weight_decay": 0.03, "alpha": 0.1,
-           "ensemble": 5}
+#: meddl's treatment search space (its dimensions record the untuned defaults), by short name
+SPACE = {d.name.rsplit(".", 1)[-1]: d
+         for d in search_space(load_config({"task": "treatment", "data": {"source": "ihdp", "path": "ihdp.csv"}}))}
+DEFAULT = {name: d.default for name, d in SPACE.items()}
 SCORES = ("factual_rmse", "r_risk", "pehe_nn")
 
 
 def random_candidate(rng: np.random.Generator) -> dict:
-    """A draw from meddl's treatment search space (meddl.studies.search_space._treatment), uniform / log-uniform."""
-    def log_uniform(low, high):
-        return float(math.exp(rng.uniform(math.log(low), math.log(high))))
-    return {"preset": str(rng.choice(["tarnet", "cfrnet", "dragonnet"])),
-            "width": int(round(log_uniform(32, 256))), "depth": int(rng.integers(1, 4)),
-            "learning_rate": log_uniform(1e-4, 1e-2), "weight_decay": log_uniform(1e-4, 1e-1),
-            "alpha": log_uniform(1e-3, 1.0), "ensemble": int(rng.choice([1, 3, 5, 10]))}
+    """A draw from meddl's treatment search space (:data:`SPACE`), uniform or log-uniform as each range says."""
+    def draw(spec):
+        if spec.choices is not None:
+            return spec.choices[int(rng.integers(len(spec.choices)))]
+        low, high = (math.log(spec.low), math.log(spec.high)) if spec.log else (spec.low, spec.high)
+        value = rng.uniform(low, high + (1 if spec.integer and not spec.log else 0))
+        value = math.exp(value) if spec.log else value
+        return int(round(value)) if spec.log and spec.integer else int(value) if spec.integer else float(value)
+    return {name: draw(d.range) for name, d in SPACE.items()}
 
 
 def build(candidate: dict):

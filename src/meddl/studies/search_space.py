@@ -18,13 +18,18 @@ noise of the scores.
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from meddl.errors import ConfigError
 from meddl.runs.config import IMAGE_SOURCES
+from meddl.runs.survival import SurvivalConfig
+from meddl.runs.treatment import TreatmentConfig
 from meddl.runs.tuning_config import ParameterRange
+from meddl.survival import DeepSurv, LinearCox
+from meddl.treatment import CFRNet
 
 __all__ = ["SHORTHANDS", "Dimension", "TaskSearchSpace", "apply_values", "default_point", "default_values", "register_search_space", "search_space", "suggest",
            "untuned_config"]
@@ -71,27 +76,39 @@ def _image_supervised() -> list[Dimension]:
             Dimension("evaluation.tta", _r(choices=["none", "horizontal"]), default="none")]
 
 
+def _default(estimator: type, parameter: str) -> Any:
+    """``estimator``'s constructor default for ``parameter``: what a dimension records as untuned (one place)."""
+    return inspect.signature(estimator).parameters[parameter].default
+
+
+_SURVIVAL_UNITS = _default(DeepSurv, "hidden_units")  # (width,) * depth
+_TREATMENT_UNITS = _default(CFRNet, "representation_units")
+
+
 def _survival() -> list[Dimension]:
     networks = _NETWORK_SURVIVAL
     return [Dimension("model.preset", _r(choices=["deepsurv", "logistic_hazard", "linear_cox"]), default="deepsurv"),
-            Dimension("model.width", _r(16, 256, log=True, integer=True), networks, 64),
-            Dimension("model.depth", _r(1, 3, integer=True), networks, 2),
-            Dimension("model.options.dropout", _r(0.0, 0.5), networks, 0.1),
-            Dimension("model.options.learning_rate", _r(1e-4, 3e-2, log=True), networks, 1e-3),
-            Dimension("model.options.weight_decay", _r(1e-6, 1e-2, log=True), networks, 1e-4),
-            Dimension("model.options.l2", _r(1e-5, 1.0, log=True), ("linear_cox",), 1e-3),
-            Dimension("training.ensemble", _r(choices=[1, 3, 5]), default=5)]
+            Dimension("model.width", _r(16, 256, log=True, integer=True), networks, _SURVIVAL_UNITS[0]),
+            Dimension("model.depth", _r(1, 3, integer=True), networks, len(_SURVIVAL_UNITS)),
+            Dimension("model.options.dropout", _r(0.0, 0.5), networks, _default(DeepSurv, "dropout")),
+            Dimension("model.options.learning_rate", _r(1e-4, 3e-2, log=True), networks,
+                      _default(DeepSurv, "learning_rate")),
+            Dimension("model.options.weight_decay", _r(1e-6, 1e-2, log=True), networks,
+                      _default(DeepSurv, "weight_decay")),
+            Dimension("model.options.l2", _r(1e-5, 1.0, log=True), ("linear_cox",), _default(LinearCox, "l2")),
+            Dimension("training.ensemble", _r(choices=[1, 3, 5]), default=SurvivalConfig.DEFAULT_ENSEMBLE)]
 
 
 def _treatment() -> list[Dimension]:
     return [Dimension("model.preset", _r(choices=["tarnet", "cfrnet", "dragonnet"]), default="cfrnet"),
-            Dimension("model.width", _r(32, 256, log=True, integer=True), default=64),
-            Dimension("model.depth", _r(1, 3, integer=True), default=1),
-            Dimension("model.options.learning_rate", _r(1e-4, 1e-2, log=True), default=1e-3),
-            Dimension("model.options.weight_decay", _r(1e-4, 1e-1, log=True), default=0.03),
-            Dimension("model.options.alpha", _r(1e-3, 1.0, log=True), ("cfrnet",), 0.1),  # the balance (IPM) weight
+            Dimension("model.width", _r(32, 256, log=True, integer=True), default=_TREATMENT_UNITS[0]),
+            Dimension("model.depth", _r(1, 3, integer=True), default=len(_TREATMENT_UNITS)),
+            Dimension("model.options.learning_rate", _r(1e-4, 1e-2, log=True), default=_default(CFRNet, "learning_rate")),
+            Dimension("model.options.weight_decay", _r(1e-4, 1e-1, log=True), default=_default(CFRNet, "weight_decay")),
+            # the balance (IPM) weight
+            Dimension("model.options.alpha", _r(1e-3, 1.0, log=True), ("cfrnet",), _default(CFRNet, "alpha")),
             # 10 members: on fresh simulated IHDP draws, √PEHE 0.64 against 0.66 with 5 (and twice the time)
-            Dimension("training.ensemble", _r(choices=[1, 3, 5, 10]), default=5)]
+            Dimension("training.ensemble", _r(choices=[1, 3, 5, 10]), default=TreatmentConfig.DEFAULT_ENSEMBLE)]
 
 
 @dataclass(frozen=True)
@@ -117,10 +134,10 @@ def _supervised(config) -> list[Dimension]:
 
 for _task in ("diagnosis", "regression"):  # the table MLP narrows: 128, 64, ...
     register_search_space(_task, TaskSearchSpace(_supervised, ("units", 128, 2, True, None)))
-register_search_space("survival", TaskSearchSpace(lambda config: _survival(),
-                                                  ("hidden_units", 64, 2, False, _NETWORK_SURVIVAL + ("default",))))
-register_search_space("treatment", TaskSearchSpace(lambda config: _treatment(),
-                                                   ("representation_units", 64, 1, False, None)))
+register_search_space("survival", TaskSearchSpace(lambda config: _survival(), (
+    "hidden_units", _SURVIVAL_UNITS[0], len(_SURVIVAL_UNITS), False, _NETWORK_SURVIVAL + ("default",))))
+register_search_space("treatment", TaskSearchSpace(lambda config: _treatment(), (
+    "representation_units", _TREATMENT_UNITS[0], len(_TREATMENT_UNITS), False, None)))
 
 
 def search_space(config) -> list[Dimension]:

@@ -127,7 +127,7 @@ def test_survival_evaluation_says_how_the_risks_were_recalibrated():
         "method": "slope", "factor": 1.161, "fitted_on": {"description": "5-fold out-of-fold predictions on 1546 "
                                                                          "development rows"}}}
     card = model_card(recalibrated, {"test": test})
-    assert ("Risks recalibrated: the log-risk multiplied by 1.16, its calibration slope over follow-up on 5-fold "
-            "out-of-fold predictions on 1546 development rows; the test rows were not used.") in card.evaluation
+    assert ("Risks recalibrated: rescaled by 1.16, the calibration slope over follow-up on 5-fold out-of-fold "
+            "predictions on 1546 development rows; the test rows were not used.") in card.evaluation
     left = model_card({"task": "survival", "recalibration": {"method": "none", "reason": "p = 0.16"}}, {"test": test})
     assert "recalibrated" not in left.evaluation

@@ -62,7 +62,7 @@ def test_cross_fitted_slope_rescales_a_too_moderate_model_without_reading_the_te
     assert entry["factor"] == entry["fit"]["slope"]
     assert all(m.risk_scale_ == entry["factor"] for m in model.members_)
     assert "5-fold out-of-fold predictions on 320 development rows" in entry["fitted_on"]["description"]
-    assert any("log-risk x" in line for line in log.lines)
+    assert any("risk rescaled x" in line for line in log.lines)
     json.dumps(entry)  # it goes to run.json
 
 
@@ -94,10 +94,20 @@ def test_validation_rows_auto_none_and_models_without_a_log_risk():
                                    event=event, groups=None, x_train=None, x_val=None, end=1.0,
                                    fold_features=fold_features, log=RunLog())
     assert off == {"method": "none", "reason": "set by evaluation.calibration"}
-    hazard = LogisticHazard(n_intervals=5, hidden_units=(8,), epochs=2).fit(x, time, event)
-    entry = calibrate_survival_model(config(), model=hazard, splits=splits, duration=time, event=event, groups=None,
-                                     x_train=None, x_val=None, end=1.0, fold_features=fold_features, log=RunLog())
-    assert entry["method"] == "none" and "logistic_hazard" in entry["reason"]
+    hazard = LogisticHazard(n_intervals=5, hidden_units=(8,), epochs=2).fit(x[splits.train], time[splits.train],
+                                                                            event[splits.train])
+    entry = calibrate_survival_model(config(calibration="slope", calibration_rows="validation"), model=hazard,
+                                     splits=splits, duration=time, event=event, groups=None, x_train=x[splits.train],
+                                     x_val=x[splits.val], end=1.0, fold_features=fold_features, log=RunLog())
+    assert entry["method"] == "slope" and hazard.risk_scale_ == entry["factor"]
+
+    class Unscalable:  # a model without rescale_risk
+        pass
+
+    entry = calibrate_survival_model(config(), model=Unscalable(), splits=splits, duration=time, event=event,
+                                     groups=None, x_train=None, x_val=None, end=1.0, fold_features=fold_features,
+                                     log=RunLog())
+    assert entry == {"method": "none", "reason": "Unscalable has no rescale_risk"}
 
 
 def test_survival_run_records_the_recalibration_and_its_folder_predicts_with_it(tmp_path):
@@ -120,4 +130,4 @@ def test_survival_run_records_the_recalibration_and_its_folder_predicts_with_it(
     again = meddl.load_run(tmp_path / "run").predict(frame.drop(columns=["months", "died"]).iloc[
         [int(r) for r in saved["row_id"]]])
     np.testing.assert_allclose(again["survival@20"], saved["survival@20"], rtol=1e-6)
-    assert "Survival calibration: log-risk x" in (tmp_path / "run" / "train.log").read_text()
+    assert "Survival calibration: risk rescaled x" in (tmp_path / "run" / "train.log").read_text()

@@ -119,7 +119,31 @@ def test_rescale_risk_checks_its_arguments(train_data):
         LinearCox().rescale_risk(1.2, x, time, event)
 
 
-def test_ensemble_rescales_every_cox_member_and_refuses_other_members(train_data, test_data):
+def test_logistic_hazard_rescaling_spreads_its_interval_hazards(train_data, test_data, tmp_path):
+    x, time, event, _ = train_data
+    x_test, time_test, event_test, _ = test_data
+    model = LogisticHazard(n_intervals=10, hidden_units=(16,), epochs=15).fit(x, time, event)
+    times = follow_up_event_times(time_test, event_test, 1.0)
+    before = calibration_slope_over_follow_up(time_test, event_test, model.predict_survival(x_test, times), times)
+    risk = model.predict_risk(x_test)
+    model.rescale_risk(1.5, x)
+    curves = model.predict_survival(x_test, times)
+    after = calibration_slope_over_follow_up(time_test, event_test, curves, times)
+    assert after["slope"] == pytest.approx(before["slope"] / 1.5, rel=0.1)
+    assert (np.diff(curves, axis=1) <= 1e-12).all() and (curves >= 0).all() and (curves <= 1).all()
+    assert np.corrcoef(np.argsort(np.argsort(risk)), np.argsort(np.argsort(model.predict_risk(x_test))))[0, 1] > 0.98
+    # the pivot: each interval's mean log hazard increment over the training rows stays where it was
+    np.testing.assert_allclose(np.log(np.logaddexp(0, model._predict_outputs(x))).mean(axis=0),
+                               model.reference_log_hazard_, atol=1e-6)
+    model.save(tmp_path / "m")
+    loaded = load_survival_model(tmp_path / "m")
+    np.testing.assert_allclose(loaded.predict_survival(x_test, times), curves)
+    model.rescale_risk(1.0, x)
+    np.testing.assert_allclose(model.predict_risk(x_test), risk)  # rescaling starts from the trained model
+    assert model.fit(x, time, event).reference_log_hazard_ is None
+
+
+def test_ensemble_rescales_every_member_and_refuses_members_without_it(train_data, test_data):
     x, time, event, _ = train_data
     x_test = test_data[0]
     ensemble = SurvivalEnsemble(LinearCox(l2=1e-3), n_members=2).fit(x, time, event)
@@ -128,7 +152,6 @@ def test_ensemble_rescales_every_cox_member_and_refuses_other_members(train_data
     for member, risk in zip(ensemble.members_, risks):
         assert member.risk_scale_ == 0.7
         np.testing.assert_allclose(member.predict_risk(x_test), 0.7 * risk)
-    hazard = SurvivalEnsemble(LogisticHazard(n_intervals=5, hidden_units=(8,), epochs=2), n_members=2)
-    hazard.fit(x, time, event)
-    with pytest.raises(MeddlError, match="rescale_risk needs Cox members"):
-        hazard.rescale_risk(0.7, x, time, event)
+    ensemble.members_ = [object()]
+    with pytest.raises(MeddlError, match="rescale_risk needs members that have it"):
+        ensemble.rescale_risk(0.7, x, time, event)

@@ -110,8 +110,8 @@ def _survival_evaluation(run: dict, test: dict, cases: str) -> str:
     recalibration = run.get("recalibration") or {}
     if recalibration.get("method") == "slope":
         fitted_on = (recalibration.get("fitted_on") or {}).get("description", "held-out rows")
-        text += (f" Risks recalibrated: the log-risk multiplied by {recalibration['factor']:.3g}, its calibration slope "
-                 f"over follow-up on {fitted_on}; the test rows were not used.")
+        text += (f" Risks recalibrated: rescaled by {recalibration['factor']:.3g}, the calibration slope over follow-up "
+                 f"on {fitted_on}; the test rows were not used.")
     return text
 
 

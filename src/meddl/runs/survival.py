@@ -72,8 +72,8 @@ class SurvivalModelConfig(ModelConfig):
 
 class SurvivalEvaluationConfig(EvaluationConfig):
     horizons: list[float] | None = None
-    # auto: rescale a Cox model's log-risk by its slope over follow-up on held-out rows when a likelihood-ratio
-    # test rejects 1 at 5%; slope: always; none: never (meddl.runs.survival_calibration)
+    # auto: rescale the model (rescale_risk) by its calibration slope over follow-up on held-out rows when a
+    # likelihood-ratio test rejects 1 at 5%; slope: always; none: never (meddl.runs.survival_calibration)
     calibration: Literal["auto", "none", "slope"] = "auto"
     # the held-out rows: auto = cross_fitted (5-fold out-of-fold curves over the training and validation rows)
     # when the validation split has fewer than 300 rows, else validation

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from meddl.errors import DataError
+from meddl.errors import DataError, MeddlError
 from meddl.models.inputs import as_array, check_finite
 
 __all__ = ["check_features", "check_survival_target", "check_times", "structured_target"]
@@ -91,3 +91,11 @@ def structured_target(duration: np.ndarray, event: np.ndarray) -> np.ndarray:
     target["event"] = np.asarray(event, dtype=bool)
     target["time"] = np.asarray(duration, dtype=np.float64)
     return target
+
+
+def check_rescale_factor(factor) -> float:
+    """The ``factor`` of ``rescale_risk``: a positive finite number."""
+    if isinstance(factor, bool) or not isinstance(factor, (int, float, np.floating, np.integer)) \
+            or not np.isfinite(factor) or not factor > 0:
+        raise MeddlError(f"The 'factor' parameter of rescale_risk must be a positive number. Got {factor!r} instead.")
+    return float(factor)

@@ -21,9 +21,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from meddl.errors import MeddlError
 from meddl.survival._base import NETWORK_CONSTRAINTS, SurvivalModel, build_mlp
-from meddl.survival._checks import check_survival_target
+from meddl.survival._checks import check_rescale_factor, check_survival_target
 from meddl.survival.baseline import BreslowBaseline
 from meddl.survival.losses import TIES, cox_ph_loss
 from meddl.training.callbacks import Callback, ReduceLROnPlateau
@@ -76,13 +75,10 @@ class _CoxModel(SurvivalModel):
             x, duration, event: the rows the baseline was fitted on (the training rows).
         """
         self._require_fitted("rescale_risk")
-        if isinstance(factor, bool) or not isinstance(factor, (int, float, np.floating)) or not factor > 0 \
-                or not np.isfinite(factor):
-            raise MeddlError(f"The 'factor' parameter of rescale_risk must be a positive number. Got {factor!r} "
-                             "instead.")
+        factor = check_rescale_factor(factor)
         outputs = self._predict_outputs(x)
         durations, events = check_survival_target(duration, event, n_samples=len(outputs))
-        self.risk_scale_ = float(factor)
+        self.risk_scale_ = factor
         self.baseline_ = BreslowBaseline().fit(self._log_risk(outputs), durations, events)
         return self
 

@@ -116,12 +116,12 @@ class SurvivalEnsemble:
         return self
 
     def rescale_risk(self, factor: float, x, duration, event) -> "SurvivalEnsemble":
-        """Rescale every member's log-risk by ``factor`` and refit its baseline on ``x`` (Cox members only;
-        see ``DeepSurv.rescale_risk``)."""
+        """Rescale every member by ``factor`` on the training rows ``x`` (see ``DeepSurv.rescale_risk`` and
+        ``LogisticHazard.rescale_risk``)."""
         self._require_fitted("rescale_risk")
         if not all(hasattr(member, "rescale_risk") for member in self.members_):
-            raise MeddlError(f"rescale_risk needs Cox members (DeepSurv, LinearCox); this ensemble holds "
-                             f"{type(self.members_[0]).__name__} models.")
+            raise MeddlError(f"rescale_risk needs members that have it (DeepSurv, LinearCox, LogisticHazard); this "
+                             f"ensemble holds {type(self.members_[0]).__name__} models.")
         for member in self.members_:
             member.rescale_risk(factor, x, duration, event)
         return self

@@ -10,6 +10,11 @@ held at ``S(τ_m)`` (the data say nothing beyond the last event time).
 
 ``predict_risk`` is the restricted mean time lost before τ_m,
 ``τ_m − ∫_0^{τ_m} S(t|x) dt``: in time units, higher = worse.
+
+``rescale_risk(factor, x, ...)`` recalibrates a model whose curves are too moderate
+(factor > 1) or too extreme: in every interval, the log of the hazard increment
+``log(−log(1 − h_j(x)))`` moves ``factor`` times as far from its mean over ``x``
+(the training rows). For proportional curves that is a Cox model's log-risk × factor.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 import torch
 
 from meddl.survival._base import NETWORK_CONSTRAINTS, SurvivalModel, build_mlp
+from meddl.survival._checks import check_rescale_factor
 from meddl.survival.losses import discretize, logistic_hazard_loss, make_cuts
 from meddl.saving import register_class
 
@@ -35,7 +41,8 @@ class LogisticHazard(SurvivalModel):
         hidden_units, dropout, activation, batch_norm, weight_decay, epochs, batch_size,
         early_stopping_patience, early_stopping_monitor, standardize, seed, device, verbose: as :class:`DeepSurv`.
 
-    Fitted attributes: ``cuts_`` (the m + 1 cut points), ``network_``, ``history_``, ``best_epoch_``, ...
+    Fitted attributes: ``cuts_`` (the m + 1 cut points), ``network_``, ``history_``, ``best_epoch_``, ...;
+    after :meth:`rescale_risk`, ``risk_scale_`` and ``reference_log_hazard_`` (one value per interval).
 
     Example:
         >>> import numpy as np
@@ -48,6 +55,8 @@ class LogisticHazard(SurvivalModel):
     """
 
     _parameter_constraints = {**NETWORK_CONSTRAINTS, "n_intervals": ("int", 1, None)}
+    risk_scale_: float = 1.0
+    reference_log_hazard_: np.ndarray | None = None
 
     def __init__(self, n_intervals: int = 20, hidden_units=(64, 64), dropout: float = 0.1, activation: str = "relu",
                  batch_norm: bool = False, *, learning_rate: float = 1e-2, weight_decay: float = 1e-4,
@@ -101,6 +110,37 @@ class LogisticHazard(SurvivalModel):
 
         return step_loss
 
+    def _after_training(self, outputs, durations, events):
+        self.risk_scale_, self.reference_log_hazard_ = 1.0, None
+
+    # -- recalibration -----------------------------------------------------------------
+    def rescale_risk(self, factor: float, x, duration=None, event=None) -> "LogisticHazard":
+        """Spread (``factor`` > 1) or shrink each interval's log hazard increment about its mean over ``x``.
+
+        The counterpart of ``DeepSurv.rescale_risk`` for interval hazards (see the module docstring); the
+        increments' mean over ``x`` is the pivot, so ``duration`` and ``event`` are not needed (they are
+        accepted for one signature across survival models). Rescaling again starts from the trained model.
+
+        Args:
+            factor: a positive number (1 leaves the model as trained).
+            x: the rows whose mean is the pivot (the training rows).
+        """
+        self._require_fitted("rescale_risk")
+        factor = check_rescale_factor(factor)
+        self.risk_scale_, self.reference_log_hazard_ = 1.0, None
+        self.reference_log_hazard_ = _log_increment(self._predict_outputs(x)).mean(axis=0)
+        self.risk_scale_ = factor
+        return self
+
+    def _predict_outputs(self, x) -> np.ndarray:
+        logits = super()._predict_outputs(x)
+        if self.reference_log_hazard_ is None or self.risk_scale_ == 1.0:
+            return logits
+        reference = self.reference_log_hazard_
+        increment = np.exp(reference + self.risk_scale_ * (_log_increment(logits) - reference))
+        with np.errstate(over="ignore", divide="ignore"):  # softplus⁻¹(u) = log(eᵘ − 1), ≈ u for large u
+            return np.where(increment > 30.0, increment, np.log(np.expm1(np.minimum(increment, 30.0))))
+
     # -- prediction --------------------------------------------------------------------
     def _survival_at_cuts(self, logits: np.ndarray) -> np.ndarray:
         """S at τ_0..τ_m, shape (n, m + 1); log(1 − sigmoid(z)) = −softplus(z), summed for stability."""
@@ -133,8 +173,18 @@ class LogisticHazard(SurvivalModel):
         return np.where(reached, median, np.inf)
 
     def _state_arrays(self):
-        return {**super()._state_arrays(), "cuts_": self.cuts_}
+        arrays = {**super()._state_arrays(), "cuts_": self.cuts_}
+        if self.reference_log_hazard_ is not None:
+            arrays["reference_log_hazard_"] = self.reference_log_hazard_
+        return arrays
 
     def _load_state_arrays(self, arrays):
         super()._load_state_arrays(arrays)
         self.cuts_ = arrays["cuts_"]
+        self.reference_log_hazard_ = arrays.get("reference_log_hazard_")
+
+
+def _log_increment(logits: np.ndarray) -> np.ndarray:
+    """``log(−log(1 − sigmoid(z))) = log softplus(z)``, ≈ z where softplus underflows."""
+    with np.errstate(divide="ignore"):
+        return np.where(logits < -30.0, logits, np.log(np.logaddexp(0.0, np.maximum(logits, -30.0))))

@@ -44,6 +44,12 @@ on GBSG2 and 1.08 on WHAS500; copies trained for the members' best epoch counts 
 here, as for a diagnosis run's cross-fitted map, so that fold models take about as many
 steps as the run's) read 0.81 and 0.87, the side the two random test splits are on. The
 cross-fitting took 2.3-6.8 s on runs that trained in 0.9-3.3 s.
+
+Over ten random splits of GBSG2 and of WHAS500 (``bench/survival_calibration.py``), the
+step changes little where the test rows come from the same patients: it rescaled 2 and 1
+of the 10 runs, the test slope CIs covered 1 as often as without it (29/30 and 26/30 horizon
+slopes), the mean |log slope| went from 0.229 to 0.235 and from 0.324 to 0.298, the
+integrated Brier score from 0.1696 to 0.1695 and from 0.1898 to 0.1895.
 """
 
 from __future__ import annotations

@@ -131,3 +131,30 @@ def test_survival_run_records_the_recalibration_and_its_folder_predicts_with_it(
         [int(r) for r in saved["row_id"]]])
     np.testing.assert_allclose(again["survival@20"], saved["survival@20"], rtol=1e-6)
     assert "Survival calibration: risk rescaled x" in (tmp_path / "run" / "train.log").read_text()
+
+
+def test_many_held_out_rows_fit_the_slope_on_a_seeded_subset(monkeypatch):
+    """The slope fit holds a (rows, event times) array: past SLOPE_ROWS rows it takes a random subset."""
+    from meddl.runs import survival_calibration
+
+    monkeypatch.setattr(survival_calibration, "SLOPE_ROWS", 90)
+    x, time, event = cox_data(seed=4)
+    splits = PreparedSplits(np.arange(0, 240), np.arange(240, 320), np.arange(320, 400), notes=[])
+    model = LinearCox(l2=1e-3).fit(x[splits.train], time[splits.train], event[splits.train])
+
+    def fold_features(train_rows, held_out_rows):
+        return x[train_rows], x[held_out_rows]
+
+    entries = [calibrate_survival_model(config(), model=model, splits=splits,
+                                        duration=time, event=event, groups=None, x_train=x[splits.train],
+                                        x_val=x[splits.val], end=1.0, fold_features=fold_features, log=RunLog())
+               for _ in range(2)]
+    assert entries[0]["fit"]["n"] == 90 and entries[0]["fit"] == entries[1]["fit"]  # seeded: the same subset
+    assert entries[0]["fitted_on"]["description"] == ("5-fold out-of-fold predictions on 320 development rows "
+                                                      "(a random 90 of them fit the slope)")
+    monkeypatch.setattr(survival_calibration, "SLOPE_ROWS", 60)
+    entry = calibrate_survival_model(config(calibration_rows="validation"), model=model, splits=splits,
+                                     duration=time, event=event, groups=None, x_train=x[splits.train],
+                                     x_val=x[splits.val], end=1.0, fold_features=fold_features, log=RunLog())
+    assert entry["fit"]["n"] == 60
+    assert entry["fitted_on"]["description"] == "the 80 validation rows (a random 60 of them fit the slope)"

@@ -67,9 +67,12 @@ from meddl.runs.log import RunLog
 from meddl.survival.calibration import calibration_slope_over_follow_up, follow_up_event_times
 from meddl.training.hooks import without_training_callbacks
 
-__all__ = ["SURVIVAL_CALIBRATION_ALPHA", "calibrate_survival_model", "fold_members"]
+__all__ = ["SLOPE_ROWS", "SURVIVAL_CALIBRATION_ALPHA", "calibrate_survival_model", "fold_members"]
 
 SURVIVAL_CALIBRATION_ALPHA = 0.05
+#: the slope is fitted on at most this many held-out rows (a seeded random subset): the fit holds a
+#: (rows, event times) array, 3,000 x 3,000 at most, and 3,000 rows pin one slope down well
+SLOPE_ROWS = 3000
 
 
 def fold_members(model) -> list:
@@ -92,6 +95,19 @@ def _fold_curves(model, x_fit: np.ndarray, duration: np.ndarray, event: np.ndarr
     return np.mean(curves, axis=0)
 
 
+def _scored(n: int, seed: int) -> np.ndarray:
+    """Which of ``n`` held-out rows the slope is fitted on: all, or a seeded subset of :data:`SLOPE_ROWS`."""
+    if n <= SLOPE_ROWS:
+        return np.ones(n, dtype=bool)
+    keep = np.zeros(n, dtype=bool)
+    keep[np.random.default_rng(seed).choice(n, SLOPE_ROWS, replace=False)] = True
+    return keep
+
+
+def _subset_words(keep: np.ndarray) -> str:
+    return "" if keep.all() else f" (a random {int(keep.sum()):,} of them fit the slope)"
+
+
 def _rescalable(model) -> bool:
     return hasattr(getattr(model, "base", model), "rescale_risk")
 
@@ -110,28 +126,38 @@ def _held_out_curves(config: RunConfig, *, splits: PreparedSplits, duration: np.
     if source == "cross_fitted" and folds < 2:
         source, reason = "validation", reason + "; but the development rows have fewer than 2 events (or patients) " \
                                                 "per fold to cross-fit"
+    seed = config.training.seed
     if source == "validation":
         rows = np.asarray(splits.val, dtype=np.int64)
-        times = follow_up_event_times(duration[rows], event[rows], end)
-        curves = model.predict_survival(x_val, times) if times.size else np.zeros((len(rows), 0))
-        return ({"duration": duration[rows], "event": event[rows], "curves": curves, "times": times, "strata": None,
-                 "description": f"the {len(rows)} validation rows"}, source, reason)
-    times = follow_up_event_times(duration[development], event[development], end)
-    curves = np.zeros((len(development), times.size))
-    strata = np.zeros(len(development), dtype=np.int64)
+        keep = _scored(len(rows), seed)
+        times = follow_up_event_times(duration[rows[keep]], event[rows[keep]], end)
+        curves = model.predict_survival(x_val[keep], times) if times.size else np.zeros((int(keep.sum()), 0))
+        return ({"duration": duration[rows[keep]], "event": event[rows[keep]], "curves": curves, "times": times,
+                 "strata": None, "description": f"the {len(rows)} validation rows{_subset_words(keep)}"},
+                source, reason)
+    keep = _scored(len(development), seed)
+    slot = np.cumsum(keep) - 1  # a kept development row's row in `curves`
+    times = follow_up_event_times(duration[development[keep]], event[development[keep]], end)
+    curves = np.zeros((int(keep.sum()), times.size))
+    strata = np.zeros(int(keep.sum()), dtype=np.int64)
     started = log.elapsed
     for fold, (train_part, held_out) in enumerate(kfold_splits(event[development].astype(np.int64), folds=folds,
-                                                               groups=dev_groups, seed=config.training.seed)):
+                                                               groups=dev_groups, seed=seed)):
+        held_out = held_out[keep[held_out]]
+        if not held_out.size:
+            continue
         fit_rows, held_out_rows = development[train_part], development[held_out]
         x_fit, x_held_out = fold_features(fit_rows, held_out_rows)
         with without_training_callbacks():  # not the run's training: no epoch lines, no pruning
-            curves[held_out] = _fold_curves(model, x_fit, duration[fit_rows], event[fit_rows], x_held_out, times)
-        strata[held_out] = fold
+            curves[slot[held_out]] = _fold_curves(model, x_fit, duration[fit_rows], event[fit_rows], x_held_out,
+                                                  times)
+        strata[slot[held_out]] = fold
     log(f"Survival calibration: {folds} folds, each training copies of the run's members, took "
         f"{log.elapsed - started:.1f}s.")
-    return ({"duration": duration[development], "event": event[development], "curves": curves, "times": times,
-             "strata": strata, "description": f"{folds}-fold out-of-fold predictions on {len(development)} "
-                                              "development rows"}, source, reason)
+    return ({"duration": duration[development[keep]], "event": event[development[keep]], "curves": curves,
+             "times": times, "strata": strata,
+             "description": f"{folds}-fold out-of-fold predictions on {len(development)} development rows"
+                            + _subset_words(keep)}, source, reason)
 
 
 def calibrate_survival_model(config: RunConfig, *, model, splits: PreparedSplits, duration: np.ndarray,

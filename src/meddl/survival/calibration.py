@@ -198,6 +198,9 @@ def calibration_slope_over_follow_up(duration, event, predicted_survival, times,
         times: ascending, holding every event time up to ``times[-1]`` (:func:`follow_up_event_times`).
         strata: a label per row (default: one stratum).
 
+    Memory: a few (n, len(times)) arrays; fit a few thousand rows at most (``meddl.runs.survival_calibration``
+    takes a random 3,000).
+
     Returns:
         ``{"slope", "se", "ci95" (Wald), "lr_statistic", "p_value" (likelihood-ratio test of slope = 1),
         "n", "n_events"}``; NaN values where there is no event or the fit does not converge.

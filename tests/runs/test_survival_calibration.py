@@ -158,3 +158,16 @@ def test_many_held_out_rows_fit_the_slope_on_a_seeded_subset(monkeypatch):
                                      x_val=x[splits.val], end=1.0, fold_features=fold_features, log=RunLog())
     assert entry["fit"]["n"] == 60
     assert entry["fitted_on"]["description"] == "the 80 validation rows (a random 60 of them fit the slope)"
+
+
+def test_validation_rows_without_events_leave_the_model_as_trained():
+    x, time, event = cox_data(seed=5)
+    event = event.copy()
+    event[300:] = 0  # no event among the validation rows
+    splits = PreparedSplits(np.arange(0, 300), np.arange(300, 400), np.arange(0), notes=[])
+    model = LinearCox(l2=1e-3).fit(x[splits.train], time[splits.train], event[splits.train])
+    entry = calibrate_survival_model(config(calibration="slope", calibration_rows="validation"), model=model,
+                                     splits=splits, duration=time, event=event, groups=None, x_train=x[splits.train],
+                                     x_val=x[splits.val], end=1.0, fold_features=None, log=RunLog())
+    assert entry["method"] == "none" and "could not be estimated" in entry["reason"] and model.risk_scale_ == 1.0
+    json.dumps(meddl.io.json_safe(entry), allow_nan=False)

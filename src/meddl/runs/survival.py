@@ -224,8 +224,12 @@ def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
     splits = split_rows(data, None, config.data.split, stratify=event)
     for note in splits.notes:
         log(note)
-    preprocessor = TabularPreprocessor(numeric=config.data.numeric, categorical=config.data.categorical)
-    preprocessor.fit(data.features.iloc[splits.train])
+
+    def preprocessor_on(rows):
+        return TabularPreprocessor(numeric=config.data.numeric, categorical=config.data.categorical).fit(
+            data.features.iloc[rows])
+
+    preprocessor = preprocessor_on(splits.train)
     x = {name: preprocessor.transform(data.features.iloc[rows])
          for name, rows in (("train", splits.train), ("val", splits.val), ("test", splits.test))}
     t = {name: duration[rows] for name, rows in (("train", splits.train), ("val", splits.val), ("test", splits.test))}
@@ -241,8 +245,7 @@ def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
         + ("" if config.evaluation.horizons else " (quartiles of the training event times; set evaluation.horizons)."))
 
     def fold_features(train_rows, held_out_rows):
-        fold_preprocessor = TabularPreprocessor(numeric=config.data.numeric, categorical=config.data.categorical)
-        fold_preprocessor.fit(data.features.iloc[train_rows])
+        fold_preprocessor = preprocessor_on(train_rows)
         return (fold_preprocessor.transform(data.features.iloc[train_rows]),
                 fold_preprocessor.transform(data.features.iloc[held_out_rows]))
 

@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 
 from meddl.data import kfold_splits
-from meddl.runs.calibration_rows import CALIBRATION_FOLDS, resolve_calibration_rows
+from meddl.runs.calibration_rows import feasible_folds, resolve_calibration_rows
 from meddl.runs.config import RunConfig
 from meddl.runs.datasets import PreparedSplits
 from meddl.runs.log import RunLog
@@ -120,9 +120,8 @@ def _held_out_curves(config: RunConfig, *, splits: PreparedSplits, duration: np.
                                               n_validation=len(splits.val))
     development = np.union1d(splits.train, splits.val).astype(np.int64)
     dev_groups = None if groups is None else groups[development]
-    counts = np.bincount(event[development].astype(np.int64))
-    folds = min(CALIBRATION_FOLDS, int(counts[counts > 0].min()) if counts[1:].sum() else 0)
-    folds = folds if dev_groups is None else min(folds, len(np.unique(dev_groups)))
+    outcomes, strata_of_rows = np.unique(event[development], return_inverse=True)  # all events is fine too
+    folds = feasible_folds(strata_of_rows, dev_groups, len(outcomes)) if event[development].any() else 0
     if source == "cross_fitted" and folds < 2:
         source, reason = "validation", reason + "; but the development rows have fewer than 2 events (or patients) " \
                                                 "per fold to cross-fit"

@@ -110,6 +110,11 @@ def calibration_error_resampled(duration: np.ndarray, event: np.ndarray, predict
     return error
 
 
+def _log_cumulative_hazard(predicted_survival: np.ndarray) -> np.ndarray:
+    """``log(-log S)``, with only exact 0 and 1 moved in (to the smallest float and the float below 1)."""
+    return np.log(-np.log(np.clip(predicted_survival, np.finfo(np.float64).tiny, np.nextafter(1.0, 0.0))))
+
+
 def calibration_slope(duration, event, predicted_survival, horizon: float, weights: np.ndarray | None = None,
                       *, max_iter: int = 50, tol: float = 1e-8) -> np.ndarray:
     """Calibration slope at ``horizon``: the Cox coefficient of the predicted log cumulative hazard.
@@ -142,8 +147,7 @@ def calibration_slope(duration, event, predicted_survival, horizon: float, weigh
     time, events, predicted = _checked_inputs(duration, event, predicted_survival)
     weights = np.ones((1, time.size)) if weights is None else np.atleast_2d(np.asarray(weights, dtype=np.float64))
     delta = (events & (time <= horizon)).astype(np.float64)
-    clipped = np.clip(predicted, np.finfo(np.float64).tiny, np.nextafter(1.0, 0.0))  # only exact 0 and 1 move
-    covariate = np.log(-np.log(clipped))
+    covariate = _log_cumulative_hazard(predicted)
     covariate = covariate - covariate.mean()  # the coefficient is unchanged; exp() stays in range
     order = np.argsort(np.minimum(time, horizon), kind="stable")
     sorted_time = np.minimum(time, horizon)[order]
@@ -232,27 +236,23 @@ def calibration_slope_over_follow_up(duration, event, predicted_survival, times,
     strata = np.zeros(time.size, dtype=np.int64) if strata is None else np.asarray(strata)
     if strata.shape != time.shape:
         raise DataError(f"'strata' must have one label per row ({time.size}); got shape {strata.shape}.")
-    clipped = np.clip(predicted, np.finfo(np.float64).tiny, np.nextafter(1.0, 0.0))
-    covariate = np.log(-np.log(clipped))
+    covariate = _log_cumulative_hazard(predicted)
     covariate = covariate - covariate.mean(axis=0)  # per time: the coefficient is unchanged, exp() stays in range
-    blocks = []  # per stratum: the at-risk mask, the covariate, the events at each time
+    blocks = []  # per stratum, at its event times: at-risk mask, covariate, deaths, the dead rows' covariate sum
     for label in np.unique(strata):
         rows = strata == label
-        at_risk = time[rows][:, None] >= times[None, :]
         died = counted[rows][:, None] & (time[rows][:, None] == times[None, :])
-        blocks.append((at_risk, covariate[rows], died))
+        used = died.any(axis=0)
+        if used.any():
+            at_risk = time[rows][:, None] >= times[None, used]
+            z = covariate[rows][:, used]
+            blocks.append((at_risk, z, died[:, used].sum(axis=0), (died[:, used] * z).sum(axis=0)))
 
     def fit_terms(beta: float) -> tuple[float, float, float]:
         log_likelihood = score = information = 0.0
-        for at_risk, c, died in blocks:
-            deaths = died.sum(axis=0)
-            used = deaths > 0
-            if not used.any():
-                continue
-            a, z, d = at_risk[:, used], c[:, used], deaths[used]
+        for a, z, d, event_sum in blocks:
             weight = a * np.exp(np.clip(beta * z, -700, 700))
             s0, s1, s2 = weight.sum(axis=0), (weight * z).sum(axis=0), (weight * z * z).sum(axis=0)
-            event_sum = (died[:, used] * z).sum(axis=0)
             log_likelihood += float(np.sum(beta * event_sum - d * np.log(s0)))
             score += float(np.sum(event_sum - d * s1 / s0))
             information += float(np.sum(d * (s2 / s0 - (s1 / s0) ** 2)))

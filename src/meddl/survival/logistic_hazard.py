@@ -127,8 +127,7 @@ class LogisticHazard(SurvivalModel):
         """
         self._require_fitted("rescale_risk")
         factor = check_rescale_factor(factor)
-        self.risk_scale_, self.reference_log_hazard_ = 1.0, None
-        self.reference_log_hazard_ = _log_increment(self._predict_outputs(x)).mean(axis=0)
+        self.reference_log_hazard_ = _log_increment(super()._predict_outputs(x)).mean(axis=0)  # the trained logits
         self.risk_scale_ = factor
         return self
 

@@ -3,6 +3,8 @@
 import csv
 import math
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -40,6 +42,18 @@ def test_plot_model_as_text_and_png(tmp_path):
     assert "dense_1 (Dense)  (None, 1)  <- dense" in text and (tmp_path / "model.txt").read_text() == text
     meddl.utils.plot_model(model, tmp_path / "model.png")
     assert (tmp_path / "model.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_model_leaves_the_users_matplotlib_alone(tmp_path):
+    """A PNG drawing neither switches the user's pyplot backend (here: SVG) nor opens a pyplot figure."""
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        open_figures = plt.get_fignums()
+        meddl.utils.plot_model(tiny_model(), tmp_path / "model.png")
+        assert matplotlib.get_backend() == "svg" and plt.get_fignums() == open_figures
+    finally:
+        matplotlib.use(before)
 
 
 def test_csv_logger_learning_rate_scheduler_and_custom_callback(tmp_path):

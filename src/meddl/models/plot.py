@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from meddl.errors import MeddlError
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
 from meddl.io import atomic_write_bytes, atomic_write_text
 from meddl.models.summary import _shape, layer_connections
 
@@ -57,13 +59,6 @@ def plot_model(model, to_file: str | None = "model.png", show_shapes: bool = Fal
     if path.suffix.lower() != ".png":
         atomic_write_text(path, text)
         return text
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - matplotlib is a dependency of meddl[report]
-        raise MeddlError("plot_model needs matplotlib for PNG output; pip install matplotlib, or use a .txt file name.") from None
     graph = model_graph(model)
     depth: dict[str, int] = {}
     for name, _, sources in graph:
@@ -76,7 +71,9 @@ def plot_model(model, to_file: str | None = "model.png", show_shapes: bool = Fal
     labels = {name: label for name, label, _ in graph}
     shapes = {layer.name: _shape(layer.output_shape_) for layer in model.layers}
     width = max(len(names) for names in rows.values())
-    figure, axes = plt.subplots(figsize=(max(4.0, 3.2 * width), max(2.0, 0.9 * len(rows))))
+    figure = Figure(figsize=(max(4.0, 3.2 * width), max(2.0, 0.9 * len(rows))))
+    FigureCanvasAgg(figure)  # its own canvas: the user's pyplot backend and open figures are left alone
+    axes = figure.subplots()
     for name, _, sources in graph:
         x, y = position[name]
         for source in sources:
@@ -93,6 +90,5 @@ def plot_model(model, to_file: str | None = "model.png", show_shapes: bool = Fal
     axes.axis("off")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(figure)
     atomic_write_bytes(path, buffer.getvalue())
     return text

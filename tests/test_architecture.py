@@ -93,6 +93,32 @@ def test_no_first_party_import_hides_inside_a_function():
     assert hidden == [], "first-party imports belong at the top of the module: " + ", ".join(hidden)
 
 
+#: what ``pip install meddl`` always brings (pyproject's dependencies; threadpoolctl comes with scikit-learn)
+REQUIRED_PACKAGES = {"torch", "numpy", "scipy", "pandas", "sklearn", "safetensors", "pydantic", "yaml", "tqdm",
+                     "matplotlib", "threadpoolctl"}
+#: standard-library modules that exist on some platforms only, so they may be imported where used
+PLATFORM_MODULES = {"fcntl", "resource", "msvcrt", "winreg"}
+
+
+def _imports_inside_functions(tree: ast.AST):
+    for function in ast.walk(tree):
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import):
+                    yield node, [alias.name.split(".")[0] for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    yield node, [(node.module or "").split(".")[0]]
+
+
+def test_only_optional_libraries_are_imported_inside_a_function():
+    """Lazy imports are for optional extras (optuna, sksurv, PIL, ...): a required package or a portable
+    standard-library module is imported at the top of the module, where the import graph shows it."""
+    eager = (REQUIRED_PACKAGES | set(sys.stdlib_module_names)) - PLATFORM_MODULES
+    hidden = sorted({f"{path.relative_to(SOURCE)}:{node.lineno} ({name})" for path, tree in _modules()
+                     for node, names in _imports_inside_functions(tree) for name in names if name in eager})
+    assert hidden == [], "import these at the top of the module: " + ", ".join(hidden)
+
+
 def _names_a_task(node: ast.Compare) -> bool:
     """``x.task == "survival"``, ``task in ("diagnosis", ...)``: a switch on a task's name."""
     sides = [node.left, *node.comparators]

@@ -28,6 +28,8 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -288,9 +290,6 @@ class ImageAugmenter:
 def augmentation_examples_png(images: np.ndarray, policy: AugmentationPolicy, *, seed: int = 0,
                               n_images: int = 6, n_versions: int = 5) -> bytes:
     """A grid of training images (rows): the original, then ``n_versions`` augmented versions (columns)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     images = np.asarray(images[:n_images], dtype=np.float32)
     augmenter = ImageAugmenter(policy, seed=seed)
     batch = torch.as_tensor(np.repeat(images, n_versions, axis=0))

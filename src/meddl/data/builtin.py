@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.datasets import load_breast_cancer, load_diabetes
 
 from meddl.errors import import_optional
 from meddl.errors import ConfigError, unknown_name_error
@@ -55,8 +56,6 @@ class BuiltinDataset:
 
 
 def _wisconsin() -> BuiltinDataset:
-    from sklearn.datasets import load_breast_cancer
-
     bunch = load_breast_cancer(as_frame=True)
     frame = bunch.frame.rename(columns={"target": "diagnosis"})
     frame["diagnosis"] = frame["diagnosis"].astype(np.int64)
@@ -75,8 +74,6 @@ def _wisconsin() -> BuiltinDataset:
 
 
 def _diabetes() -> BuiltinDataset:
-    from sklearn.datasets import load_diabetes
-
     bunch = load_diabetes(as_frame=True, scaled=False)
     frame = bunch.frame.rename(columns={"target": "progression"})
     return BuiltinDataset(

@@ -22,12 +22,12 @@ Confidence interval rule (percentile method, 95%):
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
 from meddl.evaluation import _kernels
 from meddl.validation import (
@@ -75,10 +75,6 @@ def iter_bootstrap_weights(n_samples: int, *, n_resamples: int = 1000, seed: int
 def _one_blas_thread():
     """Limit BLAS to one thread: for these skinny (b, n) x (n, few) products its threading costs more
     than it gains, and on a busy machine its spinning threads slow everything down."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
 

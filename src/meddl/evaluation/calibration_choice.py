@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import log_softmax
+from sklearn.model_selection import StratifiedKFold
 
 from meddl.evaluation.calibration import PlattScaler, TemperatureScaler
 
@@ -104,8 +105,6 @@ def choose_calibration(logits: np.ndarray, y: np.ndarray, *, folds: int = 5, see
         folds: cross-fitting folds (fewer when a class has fewer rows).
         tolerance: a more flexible method must lower the mean log loss by more than this.
     """
-    from sklearn.model_selection import StratifiedKFold
-
     logits = np.asarray(logits, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
     n_classes = logits.shape[1]

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from meddl.errors import DataError, MeddlError, ModelFileError, NotFittedError
 from meddl.layers import activations
@@ -266,8 +267,6 @@ class Model(Layer):
         if rank_and_world()[1] == 1:
             return self
         if getattr(self, "_ddp", None) is None:
-            from torch.nn.parallel import DistributedDataParallel
-
             # Stored outside nn.Module's registry so the wrapper is not part of this model's state.
             object.__setattr__(self, "_ddp", DistributedDataParallel(
                 self, device_ids=[self.device.index] if self.device.type == "cuda" else None))

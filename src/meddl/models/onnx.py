@@ -11,6 +11,7 @@ exported and how closely it matches PyTorch.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import warnings
@@ -60,8 +61,6 @@ def quantize_onnx(source: Path, target: Path) -> None:
     try:
         # Dynamic quantisation of the matrix products; convolutions stay fp32 (ConvInteger has
         # no fast kernel in ONNX Runtime's CPU provider, so quantising it made CNNs slower).
-        import logging
-
         quiet = logging.getLogger().level
         logging.getLogger().setLevel(logging.ERROR)  # it logs a pre-processing tip to the root logger
         try:

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold, ShuffleSplit
 
 from meddl.data.split_override import split_override
 from meddl.errors import ConfigError
@@ -49,13 +51,6 @@ class OuterFold:
     search: bool = True
 
     def __call__(self, data, splits: PreparedSplits) -> PreparedSplits:
-        from sklearn.model_selection import (
-            GroupKFold,
-            GroupShuffleSplit,
-            KFold,
-            ShuffleSplit,
-        )
-
         n = len(data)
         rows = np.arange(n)
         groups = data.groups
@@ -91,8 +86,6 @@ class NestedResult:
 
 
 def _t_interval(values: list[float]) -> tuple[float, float] | None:
-    from scipy import stats
-
     if len(values) < 2:
         return None
     mean, sd = float(np.mean(values)), float(np.std(values, ddof=1))

@@ -13,6 +13,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
 from meddl.evaluation.plots import figure_to_data_uri
 from meddl.io import atomic_write_text
 from meddl.runs import write_report
@@ -23,9 +26,6 @@ __all__ = ["history_plot", "parameter_importances", "tuning_section", "write_tun
 
 def history_plot(study) -> str:
     """Each completed trial's value and the best so far, as a ``data:`` PNG."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     done = [t for t in study.trials if t.state.name == "COMPLETE"]
     fig = Figure(figsize=(6.4, 3.6), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)

@@ -13,6 +13,7 @@ import inspect
 from typing import Any
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 import torch
 
 from meddl.errors import DataError, MeddlError, NotFittedError
@@ -153,8 +154,6 @@ class SurvivalModel:
         if isinstance(validation, float) and not isinstance(validation, bool):
             if not 0 < validation < 1:
                 raise MeddlError(f"The 'validation' fraction must be in (0, 1). Got {validation!r} instead.")
-            from sklearn.model_selection import train_test_split
-
             stratify = events if min(events.sum(), (~events).sum()) >= 2 else None
             try:
                 train_rows, val_rows = train_test_split(np.arange(n), test_size=validation, random_state=self.seed,

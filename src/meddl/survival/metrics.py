@@ -36,6 +36,7 @@ import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from meddl.errors import DataError
 from meddl.survival import _weighted
@@ -228,8 +229,6 @@ def survival_metrics(duration, event, risk, *, survival: Callable[[np.ndarray], 
         ``calibration_slope@<h>`` (per horizon; :func:`meddl.survival.calibration.calibration_slope`) and
         ``integrated_brier_score``.
     """
-    from threadpoolctl import threadpool_limits
-
     # The bootstrap multiplies many small matrices: one BLAS thread is fastest and, on a busy
     # machine, avoids oversubscription that made it 100x slower (measured on 2 shared cores).
     with threadpool_limits(limits=1, user_api="blas"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import math
+import os
+import sys
 from typing import Any
 
 from meddl.errors import MeddlError
@@ -193,8 +195,6 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
 
 def resident_memory_mb() -> float:
     """This process's resident memory now, in MB (Linux /proc; 0.0 where unavailable)."""
-    import os
-
     try:
         with open("/proc/self/statm") as handle:
             pages = int(handle.read().split()[1])
@@ -205,8 +205,7 @@ def resident_memory_mb() -> float:
 
 def peak_memory_mb() -> float:
     """This process's peak resident memory so far, in MB."""
-    import resource
-    import sys
+    import resource  # Unix only: imported here so that importing meddl works on Windows
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 __all__ = ["History"]
 
 
@@ -21,8 +23,6 @@ class History:
             self.history.setdefault(key, []).append(float(value))
 
     def to_frame(self):
-        import pandas as pd
-
         frame = pd.DataFrame(self.history)
         frame.insert(0, "epoch", [e + 1 for e in self.epoch])
         return frame

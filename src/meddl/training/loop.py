@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from meddl.errors import MeddlError
 from meddl.training.callbacks import Callback
@@ -295,8 +296,6 @@ def inference_batch_size(x: torch.Tensor, batch_size: int | None) -> int:
 
 
 def _progress_bar(total: int, epoch: int, epochs: int):
-    from tqdm.auto import tqdm
-
     return tqdm(total=total, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", leave=True, mininterval=0.25,
                 dynamic_ncols=True, file=sys.stderr)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
 import torch
 
 from meddl.errors import MeddlError
@@ -209,8 +210,6 @@ class AUC(Metric):
         super().__init__(name, dtype)
 
     def compute(self, y_true, y_pred):
-        from sklearn.metrics import average_precision_score, roc_auc_score
-
         truth, scores = y_true.numpy().reshape(-1), y_pred.numpy().reshape(-1)
         if len(np.unique(truth)) < 2:
             return float("nan")

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 import torch
 
 from meddl.errors import unknown_name_error
@@ -31,8 +32,6 @@ def accuracy(y_true: torch.Tensor, y_pred: torch.Tensor, kind: str) -> float:
 
 def auc(y_true: torch.Tensor, y_pred: torch.Tensor, kind: str) -> float:
     """AUROC: binary, or macro one-vs-rest for several classes. NaN when only one class is present."""
-    from sklearn.metrics import roc_auc_score
-
     truth = y_true.detach().cpu().numpy()
     scores = y_pred.detach().float().cpu().numpy()
     if kind == "categorical":

@@ -12,6 +12,8 @@ import base64
 import io
 from typing import Any
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
@@ -147,9 +149,6 @@ def overlap_plot(propensity: Any, t: Any, *, lower: float = DEFAULT_SUPPORT[0], 
 
     The string (``"data:image/png;base64,..."``) can be put straight into an HTML ``<img src=...>``.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     lower, upper = _check_support(lower, upper, "overlap_plot")
     values = check_probabilities(propensity, "propensity")
     treatment = check_treatment(t, len(values), x_name="propensity", require_both_arms=False)

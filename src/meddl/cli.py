@@ -20,6 +20,7 @@ from meddl.explain import Explanation, explanation_section, trust_lines
 from meddl.io import atomic_write_json, atomic_write_text
 from meddl.runs import (RunFolder, compare_runs, export_onnx, load_config, load_run, rebuild_report, write_report)
 from meddl.runs.explain_outcomes import outcome_section
+from meddl.runs.site_recalibration import SITE_UPDATES, recalibrate_run
 from meddl.runs.streaming import write_predictions
 from meddl.sections import Section
 from meddl.studies import cross_validate, learning_curve, pretrain
@@ -143,6 +144,12 @@ def cmd_evaluate(args) -> int:
     if args.out:
         atomic_write_json(args.out, metrics)
         print(f"Wrote {args.out}")
+    return 0
+
+
+def cmd_recalibrate(args) -> int:
+    result = recalibrate_run(args.run_dir, args.data, args.out, label=args.label, update=args.update, alpha=args.alpha)
+    print(result.summary())
     return 0
 
 
@@ -313,6 +320,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", help="metrics JSON to write")
     evaluate.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
     evaluate.set_defaults(handler=cmd_evaluate)
+
+    recalibrate = commands.add_parser(
+        "recalibrate", help="update a two-class run's probabilities on labelled cases from another site (new run)")
+    recalibrate.add_argument("run_dir")
+    recalibrate.add_argument("--data", required=True, help="the site's labelled cases: a table, or a YAML config")
+    recalibrate.add_argument("--out", required=True, help="the new run folder (the original is left as it is)")
+    recalibrate.add_argument("--label", help="the label column, when it differs from the run's")
+    recalibrate.add_argument("--update", choices=SITE_UPDATES, default="auto",
+                             help="auto: the closed test's choice (nothing is written when none is needed); "
+                                  "or force intercept / logistic")
+    recalibrate.add_argument("--alpha", type=float, default=0.05, help="level of the closed test (default 0.05)")
+    recalibrate.set_defaults(handler=cmd_recalibrate)
 
     export = commands.add_parser("export", help="export a run's model to ONNX (optionally int8-quantised)")
     export.add_argument("run_dir")

@@ -112,6 +112,15 @@ def test_limitations_name_a_shifted_test_split_and_a_calibration_intercept_off_z
     notes = " ".join(model_card({"task": "diagnosis"}, {"test": steady}).limitations)
     assert "Conformal sets covered" not in notes and "intercept" not in notes
     assert coverage_shift_note({"n": 624}) == ""
+    assert "fitted for on the local cases of the site update" in coverage_shift_note(
+        test, fitted_on="the local cases of the site update")
+    notes = " ".join(model_card({"task": "diagnosis", "problem": "binary", "site_recalibration": {"cases": {"n": 300}}},
+                                {"test": test}).limitations)
+    assert "fitted for on the local cases of the site update" in notes and "updated on 300 local cases" in notes
+    bare = model_card({"task": "diagnosis", "problem": "binary", "site_recalibration": {"update": "intercept"}},
+                      {"test": test})  # a partial record is worded, never a crash or a None
+    assert "local cases (their number not recorded) from a source not recorded: a new intercept" in bare.evaluation
+    assert "None" not in bare.evaluation + " ".join(bare.limitations)
 
 
 def test_limitations_name_survival_horizons_whose_calibration_slope_excludes_1():

@@ -130,7 +130,11 @@ def _treatment_evaluation(run: dict, test: dict, cases: str) -> str:
 
 def _class_or_value_evaluation(run: dict, test: dict, cases: str) -> str:
     text = f"Held-out test split of {cases}; metrics with {_resampling(test)}."
-    if test.get("threshold") is not None:
+    site = run.get("site_recalibration") or {}
+    if test.get("threshold") is not None and site:
+        text += (f" Decision threshold {test['threshold']:.3g}: the {site['previous']['threshold']:.3g} chosen on the "
+                 "validation split, carried onto the updated probabilities, so every decision is as before.")
+    elif test.get("threshold") is not None:
         text += f" Decision threshold {test['threshold']:.3g}, chosen on the validation split."
     recalibration = recalibration_text(run)
     return text + (f" {recalibration}" if recalibration else "")
@@ -140,12 +144,36 @@ def recalibration_text(run: dict) -> str:
     """One sentence on the post-hoc calibration map of a run (``run.json``) and the rows that fitted it; ``""``
     when the probabilities were not recalibrated. Runs before ``evaluation.calibration_rows`` fitted it on the
     validation split."""
-    calibration = run.get("calibration")
-    if not isinstance(calibration, dict) or not calibration.get("type"):
-        return ""
-    fitted_on = ((run.get("calibration_choice") or {}).get("fitted_on") or {}).get("description")
-    return (f"Probabilities recalibrated ({calibration['type']}), the map fitted on "
-            f"{fitted_on or 'the validation split'}; the test rows were not used.")
+    site = run.get("site_recalibration") or {}
+    calibration = (site.get("previous") or {}).get("calibration") if site else run.get("calibration")
+    text = ""
+    if isinstance(calibration, dict) and calibration.get("type"):
+        fitted_on = ((run.get("calibration_choice") or {}).get("fitted_on") or {}).get("description")
+        text = (f"Probabilities recalibrated ({calibration['type']}), the map fitted on "
+                f"{fitted_on or 'the validation split'}; the test rows were not used.")
+    if site:
+        text += f" {_site_update_text(site)}"
+    return text.strip()
+
+
+def _site_update_text(site: dict) -> str:
+    """What ``meddl recalibrate`` did (``run.json``'s ``site_recalibration``), in one sentence."""
+    cases = site.get("cases") or {}
+    n = cases.get("n")
+    update = _SITE_UPDATE_WORDS.get(site.get("update"), f"an update ({site.get('update') or NOT_RECORDED})")
+    slope, intercept = site.get("slope"), site.get("intercept")
+    fitted = (f", log-odds x {slope:.3g} {intercept:+.3g}" if isinstance(slope, (int, float))
+              and isinstance(intercept, (int, float)) else "")
+    counted = f"{n:,} local cases" if isinstance(n, int) else f"local cases (their number {NOT_RECORDED})"
+    return (f"Then updated for another site on {counted} from {cases.get('source') or 'a source ' + NOT_RECORDED}: "
+            f"{update}{fitted} (meddl recalibrate); "
+            "the validation and test figures are of the updated probabilities, and the conformal sets were fitted "
+            "on the local cases.")
+
+
+#: ``site_recalibration.update`` in words
+_SITE_UPDATE_WORDS = {"intercept": "a new intercept (recalibration in the large)",
+                      "logistic": "a new intercept and slope (logistic recalibration)"}
 
 
 #: per task, (what it predicts, how it was evaluated); diagnosis and regression share the default
@@ -186,7 +214,8 @@ def _limitations(run: dict, metrics: dict) -> list[str]:
     if slope is not None and not 0.8 <= slope <= 1.25:
         notes.append(f"Calibration slope {slope:.2f}: predicted probabilities are "
                      f"{'too extreme' if slope < 1 else 'too moderate'}; recalibrate before using them as risks "
-                     "(`meddl evaluate RUN --data CASES` says which update labelled local cases need).")
+                     "(`meddl evaluate RUN --data CASES` says which update labelled local cases need; "
+                     "`meddl recalibrate` applies it).")
     survival_slopes = _survival_slopes_off_1(values)
     if survival_slopes:
         notes.append("Calibration slope with a 95% CI excluding 1 at time " + "; ".join(survival_slopes) + " (below 1: "
@@ -197,7 +226,8 @@ def _limitations(run: dict, metrics: dict) -> list[str]:
     if intercept.get("value") is not None and low is not None and high is not None and not low <= 0 <= high:
         notes.append(f"Calibration intercept {intercept['value']:.2f} (95% CI {low:.2f} to {high:.2f}): predicted "
                      f"probabilities are on average too {'high' if high < 0 else 'low'} for the test cases.")
-    shift = coverage_shift_note(test)
+    site = run.get("site_recalibration")
+    shift = coverage_shift_note(test, fitted_on="the local cases of the site update" if site else "the validation split")
     if shift:
         notes.append(shift)
     flagged = [f"{column} = {value}" for column, by_value in (test.get("subgroups") or {}).items()
@@ -213,8 +243,13 @@ def _limitations(run: dict, metrics: dict) -> list[str]:
         notes.append("Columns with 20% or more missing values: " + ", ".join(heavy) + ".")
     if run.get("task") in _TASK_LIMITATIONS:
         notes.append(_TASK_LIMITATIONS[run["task"]])
-    notes.append("Evaluated on data from the same source as the training data; performance at another site, "
-                 "time period or population is unknown.")
+    if site:
+        n = (site.get("cases") or {}).get("n")
+        notes.append(f"Trained on data from another source and updated on {f'{n:,}' if isinstance(n, int) else 'some'} "
+                     "local cases; check it on further local cases (meddl evaluate) before relying on its risks.")
+    else:
+        notes.append("Evaluated on data from the same source as the training data; performance at another site, "
+                     "time period or population is unknown.")
     return notes
 
 
@@ -230,14 +265,15 @@ def _survival_slopes_off_1(values: dict) -> list[str]:
     return off
 
 
-def coverage_shift_note(test: dict) -> str:
+def coverage_shift_note(test: dict, fitted_on: str = "the validation split") -> str:
     """A sentence when the conformal sets' test coverage lies outside the range that chance allows around their
     target (:func:`meddl.evaluation.coverage_chance_range`); ``""`` otherwise.
 
     Split-conformal sets cover about their target on any cases exchangeable with the validation split, so a
     coverage far off it says the test cases differ from the validation cases: then the calibration map, the
     decision threshold and the sets, all fitted on validation, need not carry over (PneumoniaMNIST's official
-    test split: 76% against 90%).
+    test split: 76% against 90%). ``fitted_on`` names the cases the sets were fitted on (a site-recalibrated
+    run's local cases).
 
     Example:
         >>> coverage_shift_note({"n": 624, "conformal": {"target_coverage": 0.9, "coverage": 0.76,
@@ -253,9 +289,9 @@ def coverage_shift_note(test: dict) -> str:
     if low <= coverage <= high:
         return ""
     return (f"Conformal sets covered {coverage:.0%} of the test cases, against the {target:.0%} they were fitted "
-            f"for on the validation split (chance allows {low:.0%} to {high:.0%}):"
-            f" the test cases differ from the validation cases, so the calibration, threshold and sets fitted on "
-            f"validation may not carry over to them.")
+            f"for on {fitted_on} (chance allows {low:.0%} to {high:.0%}):"
+            f" the test cases differ from those cases, so what was fitted on them (calibration, threshold, sets) "
+            f"may not carry over to the test cases.")
 
 
 def model_card(run: dict, metrics: dict) -> ModelCard:

@@ -19,10 +19,11 @@ from meddl.runs.registry import Task, get_task, load_config, register_task, task
 from meddl.runs.report import rebuild_report, write_report
 from meddl.runs.result import FORMAT_VERSION, RunInfo, RunResult
 from meddl.runs.run import Run, load_run
+from meddl.runs.site_recalibration import SiteRecalibration, recalibrate_run
 from meddl.runs.streaming import write_predictions
 from meddl.runs.train import train
 
-__all__ = ["FORMAT_VERSION", "Run", "RunConfig", "RunFolder", "RunInfo", "RunLog", "RunResult", "Task",
-           "Verification", "compare_runs", "explain_outcome_run", "explain_run", "export_onnx", "get_task",
-           "load_config", "load_run", "read_export_report", "rebuild_report", "register_task", "task_names", "train",
-           "write_predictions", "write_report"]
+__all__ = ["FORMAT_VERSION", "Run", "RunConfig", "RunFolder", "RunInfo", "RunLog", "RunResult", "SiteRecalibration",
+           "Task", "Verification", "compare_runs", "explain_outcome_run", "explain_run", "export_onnx", "get_task",
+           "load_config", "load_run", "read_export_report", "rebuild_report", "recalibrate_run", "register_task",
+           "task_names", "train", "write_predictions", "write_report"]

@@ -377,6 +377,40 @@ class RunFolder:
             staged.write_manifest()
         return self
 
+    def write_copy(self, source: "RunFolder", *, replace: dict[str, Callable[[Path], Any]], log_line: str,
+                   finish: Callable[["RunFolder"], None] | None = None) -> "RunFolder":
+        """Write a new run from ``source``'s files with some of them replaced, atomically.
+
+        Every file ``source``'s manifest records is copied and checked against it (a file that changed
+        is refused, naming it); ``replace`` maps file names to functions that write the new version at
+        the path they are given; ``log_line`` is added to the copied ``train.log``. Report sections
+        are carried over; the other rebuildable files (report, explanations, ONNX export) are not.
+        ``finish`` gets the complete folder before its manifest is written, e.g. to build the report.
+        """
+        recorded = source.recorded_files()
+        if recorded is None:
+            raise ModelFileError(f"'{source.path}' has no {self.MANIFEST} (written by meddl 0.1.0), so its files "
+                                 "cannot be verified while they are copied. Train the run again with this meddl.")
+        digests = source.read_json(self.MANIFEST)["files"]
+        with atomic_directory(self.path) as tmp:
+            staged = RunFolder(tmp)
+            for name in sorted(recorded - set(replace)):
+                target = tmp / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source.path / name, target)
+                if sha256_file(target) != digests[name]:
+                    raise ModelFileError(f"'{source.path / name}' changed since the run was written (sha256 "
+                                         "differs from its manifest); nothing was written.")
+            if source.file(self.SECTIONS).is_file():
+                shutil.copyfile(source.file(self.SECTIONS), staged.file(self.SECTIONS))
+            for name, writer in replace.items():
+                writer(tmp / name)
+            staged.append_log(log_line)
+            if finish is not None:
+                finish(staged)
+            staged.write_manifest()
+        return self
+
     def _write_files(self, result: RunResult, log_text: str) -> None:
         def write_json(name: str, value: Any) -> None:
             (self.path / name).write_text(json.dumps(json_safe(value), indent=2, allow_nan=False) + "\n",

@@ -5,7 +5,12 @@ from __future__ import annotations
 import sys
 import time
 
-__all__ = ["RunLog"]
+__all__ = ["RunLog", "stamped"]
+
+
+def stamped(message: str) -> str:
+    """``message`` as a line of ``train.log``: ``[YYYY-mm-dd HH:MM:SS] message``."""
+    return f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {message}"
 
 
 class RunLog:
@@ -17,7 +22,7 @@ class RunLog:
         self.started = time.perf_counter()
 
     def __call__(self, message: str) -> None:
-        line = f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {message}"
+        line = stamped(message)
         self.lines.append(line)
         if self.echo:
             print(line, file=sys.stderr, flush=True)

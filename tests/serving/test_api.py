@@ -6,6 +6,7 @@ import json
 import pytest
 
 from meddl.serving import ServedModel
+from meddl.io import sha256_file
 from meddl.serving.models import weights_digest
 
 from .conftest import PATIENTS, png_bytes
@@ -33,6 +34,7 @@ def test_model_list_and_description(served, run_dirs):
     assert described["metrics"]["test"]["metrics"]["auroc"]["ci95"] is not None
     assert described["model_card"]["intended_use"] and described["model_card"]["limitations"]
     assert described["weights_sha256"] == weights_digest(run_dirs["sepsis"])[0]
+    assert described["run_sha256"] == sha256_file(run_dirs["sepsis"] / "manifest.json")
     assert described["weights_files"]["model/model.safetensors"] and described["meddl_version"]
     image = served.client.get("/v1/models/xray", headers=served.headers()).json()
     assert image["input"]["input_shape"] == [16, 16, 1] and "DICOM" in image["input"]["formats"]

@@ -24,7 +24,7 @@ from meddl.explain import attribute, grad_cam, table_baseline
 from meddl.io import sha256_file
 from meddl.report import NOT_FOR_CLINICAL_USE
 from meddl.report.model_card import model_card
-from meddl.runs import load_run
+from meddl.runs import RunFolder, load_run
 from meddl.serving.images import IMAGE_FORMATS, decode_image, overlay_png_base64
 from meddl.serving.input_checks import (ColumnSpec, FieldProblem, InvalidInput, check_records, column_specs,
                                         row_warnings)
@@ -86,13 +86,17 @@ class ServedModel:
         self.max_rows, self.max_image_pixels, self.explain_max_rows = max_rows, max_image_pixels, explain_max_rows
         self.run = load_run(self.path)
         self.task, self.kind = self.run.task, self.run.info["input"]["kind"]
-        if runtime == "onnx" and not (self.path / "model.onnx").is_file():
-            raise ModelFileError(f"runtime 'onnx' needs '{self.path / 'model.onnx'}' (a diagnosis or regression run "
+        if runtime == "onnx" and not self.run.folder.file(RunFolder.ONNX).is_file():
+            raise ModelFileError(f"runtime 'onnx' needs '{self.run.folder.file(RunFolder.ONNX)}' (a diagnosis or regression run "
                                  f"exported with `meddl export {self.path}`); or serve with --runtime torch.")
         # What the run can do is read from what it holds, not from its task's name: a run with a
         # propensity support recommends arms; a model with an outcome function explains that outcome.
         self.recommends = self.run.info.get("support") is not None
         self.weights_sha256, self.weights_files = weights_digest(self.path)
+        # the weights alone do not fix an answer: calibration, threshold and preprocessing live beside them,
+        # and the manifest hashes every file (a site-recalibrated run shares its weights with the original)
+        manifest = self.run.folder.file(RunFolder.MANIFEST)
+        self.run_sha256 = sha256_file(manifest) if manifest.is_file() else None
         self.specs: list[ColumnSpec] = column_specs(self.run.info, self.run.preprocessor,
                                                     self.run.input_profile) if self.kind == "table" else []
         self._lock = threading.Lock()
@@ -113,7 +117,7 @@ class ServedModel:
                 "threshold": info.get("threshold"), "horizons": info.get("horizons"),
                 "support": info.get("support"), "higher_is_better": info.get("higher_is_better"),
                 "input": schema, "metrics": self.run.metrics, "model_card": self._model_card(),
-                "weights_sha256": self.weights_sha256, "weights_files": self.weights_files,
+                "weights_sha256": self.weights_sha256, "weights_files": self.weights_files, "run_sha256": self.run_sha256,
                 "runtime": self.runtime, "created": info.get("created"),
                 "meddl_version": info.get("meddl_version"), "served_by_meddl_version": __version__}
 

@@ -145,6 +145,9 @@ def test_copying_refuses_a_file_changed_since_the_manifest(sepsis_run, tmp_path)
     (source / "history.csv").write_text("epoch\n1\n")
     with pytest.raises(ModelFileError, match=r"history\.csv' changed since the run was written"):
         RunFolder(tmp_path / "target").write_copy(RunFolder(source), replace={}, log_line="x")
+    (source / "manifest.json").unlink()  # a folder of meddl 0.1.0: nothing to check the copies against
+    with pytest.raises(ModelFileError, match="has no manifest.json"):
+        RunFolder(tmp_path / "target").write_copy(RunFolder(source), replace={}, log_line="x")
     assert not (tmp_path / "target").exists()
 
 

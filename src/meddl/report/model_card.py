@@ -130,10 +130,10 @@ def _treatment_evaluation(run: dict, test: dict, cases: str) -> str:
 
 def _class_or_value_evaluation(run: dict, test: dict, cases: str) -> str:
     text = f"Held-out test split of {cases}; metrics with {_resampling(test)}."
-    site = run.get("site_recalibration") or {}
-    if test.get("threshold") is not None and site:
-        text += (f" Decision threshold {test['threshold']:.3g}: the {site['previous']['threshold']:.3g} chosen on the "
-                 "validation split, carried onto the updated probabilities, so every decision is as before.")
+    chosen = ((run.get("site_recalibration") or {}).get("previous") or {}).get("threshold")
+    if test.get("threshold") is not None and isinstance(chosen, (int, float)):
+        text += (f" Decision threshold {test['threshold']:.3g}: the {chosen:.3g} chosen on the validation split, "
+                 "carried onto the updated probabilities, so every decision is as before.")
     elif test.get("threshold") is not None:
         text += f" Decision threshold {test['threshold']:.3g}, chosen on the validation split."
     recalibration = recalibration_text(run)

@@ -387,14 +387,13 @@ class RunFolder:
         are carried over; the other rebuildable files (report, explanations, ONNX export) are not.
         ``finish`` gets the complete folder before its manifest is written, e.g. to build the report.
         """
-        recorded = source.recorded_files()
-        if recorded is None:
+        if source.recorded_files() is None:
             raise ModelFileError(f"'{source.path}' has no {self.MANIFEST} (written by meddl 0.1.0), so its files "
                                  "cannot be verified while they are copied. Train the run again with this meddl.")
         digests = source.read_json(self.MANIFEST)["files"]
         with atomic_directory(self.path) as tmp:
             staged = RunFolder(tmp)
-            for name in sorted(recorded - set(replace)):
+            for name in sorted(set(digests) - set(replace)):
                 target = tmp / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source.path / name, target)

@@ -16,9 +16,11 @@ slope 0.67) although its validation images call for the opposite. ``meddl evalua
 - the saved validation and test predictions are rescored from their probabilities and
   their metrics recomputed: they now describe the updated probabilities on the
   original splits (the uncalibrated network's figures and the ensemble's are kept);
-- everything else is copied from the original run, checked against its manifest, and
-  the original folder is never touched. ``run.json`` records the update, the test
-  behind it, the cases (with their file's sha256) and the run it came from.
+- every other file the original's manifest records is copied and checked against it, and
+  its report sections too; explanations and an ONNX export are not (run ``meddl explain``
+  or ``meddl export`` on the new run). The original folder is never touched. ``run.json``
+  records the update, the test behind it, the cases (with their file's sha256) and the
+  run it came from; the report and the model card say so.
 
 The local cases both fit the update and the conformal sets: two parameters on a few
 hundred cases make the sets' coverage a little optimistic there. Use ``meddl evaluate``

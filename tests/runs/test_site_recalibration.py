@@ -89,7 +89,8 @@ def test_a_site_with_rarer_sepsis_gets_a_new_verified_run(sepsis_run, tmp_path):
 
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
     old_metrics = json.loads((original / "metrics.json").read_text())
-    assert metrics["test"]["metrics"]["auroc"]["value"] == pytest.approx(old_metrics["test"]["metrics"]["auroc"]["value"])
+    auroc = metrics["test"]["metrics"]["auroc"]["value"]
+    assert auroc == pytest.approx(old_metrics["test"]["metrics"]["auroc"]["value"])
     assert (metrics["test"]["metrics"]["calibration_intercept"]["value"]
             > old_metrics["test"]["metrics"]["calibration_intercept"]["value"] + 0.5)  # too low now, on the old site
     assert metrics["test"]["before_calibration"] == old_metrics["test"]["before_calibration"]
@@ -166,8 +167,8 @@ def test_an_image_ensemble_is_updated_from_a_config_naming_the_cases(image_npz, 
     meddl.set_seed(0)
     meddl.train(image_config(image_npz, ensemble=2), out=tmp_path / "run")
     cases = write_image_npz(tmp_path / "site.npz", seed=3)
-    result = recalibrate_run(tmp_path / "run", {"task": "diagnosis", "data": {"source": "medmnist", "path": str(cases)}},
-                             tmp_path / "site_run", update="logistic")
+    site_config = {"task": "diagnosis", "data": {"source": "medmnist", "path": str(cases)}}
+    result = recalibrate_run(tmp_path / "run", site_config, tmp_path / "site_run", update="logistic")
     assert result.n_cases == 112 and result.run_dir is not None
     old = pd.read_csv(tmp_path / "run" / "predictions_test.csv")
     new = pd.read_csv(result.run_dir / "predictions_test.csv")

@@ -227,7 +227,8 @@ def _limitations(run: dict, metrics: dict) -> list[str]:
         notes.append(f"Calibration intercept {intercept['value']:.2f} (95% CI {low:.2f} to {high:.2f}): predicted "
                      f"probabilities are on average too {'high' if high < 0 else 'low'} for the test cases.")
     site = run.get("site_recalibration")
-    shift = coverage_shift_note(test, fitted_on="the local cases of the site update" if site else "the validation split")
+    fitted_on = "the local cases of the site update" if site else "the validation split"
+    shift = coverage_shift_note(test, fitted_on=fitted_on)
     if shift:
         notes.append(shift)
     flagged = [f"{column} = {value}" for column, by_value in (test.get("subgroups") or {}).items()

@@ -27,8 +27,8 @@ hundred cases make the sets' coverage a little optimistic there. Use ``meddl eva
 on further local cases to check the updated run.
 
 Example:
-    >>> result = meddl.runs.recalibrate_run("runs/pneumonia", "site_b_cases.csv", "runs/pneumonia-site-b")  # doctest: +SKIP
-    >>> result.update, round(result.slope, 2)                                                              # doctest: +SKIP
+    >>> result = meddl.runs.recalibrate_run("runs/cxr", "site_b.yaml", "runs/cxr-site-b")  # doctest: +SKIP
+    >>> result.update, round(result.slope, 2)                                             # doctest: +SKIP
     ('logistic', 0.67)
 """
 
@@ -44,7 +44,8 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from meddl.errors import ConfigError, DataError, MeddlError
-from meddl.evaluation import ConformalClassifier, PlattScaler, TemperatureScaler, evaluate_predictions, recalibration_test
+from meddl.evaluation import (ConformalClassifier, PlattScaler, TemperatureScaler, evaluate_predictions,
+                              recalibration_test)
 from meddl.io import atomic_write_json, json_safe, sha256_file
 from meddl.runs.folder import RunFolder
 from meddl.runs.log import stamped
@@ -229,7 +230,8 @@ def recalibrate_run(run_dir: str | Path, data: Any, out: str | Path, *, label: s
             conformal = ConformalClassifier(run.conformal.coverage, method=run.conformal.method).fit(
                 np.column_stack([1 - local, local]), y)
         except DataError as exc:
-            raise DataError(f"The conformal prediction sets could not be fitted again on the local cases: {exc}") from None
+            raise DataError(f"The conformal prediction sets could not be fitted again on the local cases: "
+                            f"{exc}") from None
 
     source, target = run.folder, RunFolder(out)
     predictions = {split: _rescored(run, frame, intercept, slope, threshold, conformal)

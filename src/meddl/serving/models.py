@@ -86,8 +86,9 @@ class ServedModel:
         self.max_rows, self.max_image_pixels, self.explain_max_rows = max_rows, max_image_pixels, explain_max_rows
         self.run = load_run(self.path)
         self.task, self.kind = self.run.task, self.run.info["input"]["kind"]
-        if runtime == "onnx" and not self.run.folder.file(RunFolder.ONNX).is_file():
-            raise ModelFileError(f"runtime 'onnx' needs '{self.run.folder.file(RunFolder.ONNX)}' (a diagnosis or regression run "
+        onnx_file = self.run.folder.file(RunFolder.ONNX)
+        if runtime == "onnx" and not onnx_file.is_file():
+            raise ModelFileError(f"runtime 'onnx' needs '{onnx_file}' (a diagnosis or regression run "
                                  f"exported with `meddl export {self.path}`); or serve with --runtime torch.")
         # What the run can do is read from what it holds, not from its task's name: a run with a
         # propensity support recommends arms; a model with an outcome function explains that outcome.
@@ -117,7 +118,8 @@ class ServedModel:
                 "threshold": info.get("threshold"), "horizons": info.get("horizons"),
                 "support": info.get("support"), "higher_is_better": info.get("higher_is_better"),
                 "input": schema, "metrics": self.run.metrics, "model_card": self._model_card(),
-                "weights_sha256": self.weights_sha256, "weights_files": self.weights_files, "run_sha256": self.run_sha256,
+                "weights_sha256": self.weights_sha256, "weights_files": self.weights_files,
+                "run_sha256": self.run_sha256,
                 "runtime": self.runtime, "created": info.get("created"),
                 "meddl_version": info.get("meddl_version"), "served_by_meddl_version": __version__}
 

@@ -234,6 +234,7 @@ def recalibrate_run(run_dir: str | Path, data: Any, out: str | Path, *, label: s
                             f"{exc}") from None
 
     source, target = run.folder, RunFolder(out)
+    manifest = source.file(RunFolder.MANIFEST)  # a folder of meddl 0.1.0 has none: write_copy refuses it, by name
     predictions = {split: _rescored(run, frame, intercept, slope, threshold, conformal)
                    for split in ("val", "test") if (frame := source.read_predictions(split)) is not None}
     old_metrics = source.read_metrics()
@@ -244,7 +245,7 @@ def recalibrate_run(run_dir: str | Path, data: Any, out: str | Path, *, label: s
     record = {"update": method, "intercept": intercept, "slope": slope, "closed_test": closed_test,
               "cases": _cases_record(data, y, run.class_names),
               "from_run": {"path": str(run.path.resolve()), "created": run.run_info.created,
-                           "manifest_sha256": sha256_file(source.file(RunFolder.MANIFEST))},
+                           "manifest_sha256": sha256_file(manifest) if manifest.is_file() else None},
               "previous": {"calibration": run.info.get("calibration"), "threshold": run.threshold,
                            "conformal": run.info.get("conformal"),  # and an earlier site's update, if any
                            "site_recalibration": run.info.get("site_recalibration")},

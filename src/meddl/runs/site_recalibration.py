@@ -52,7 +52,7 @@ from meddl.runs.log import stamped
 from meddl.runs.registry import load_config
 from meddl.runs.report import write_report
 from meddl.runs.run import Run
-from meddl.runs.supervised import encode_classes
+from meddl.runs.supervised import encode_classes, prediction_frame
 
 __all__ = ["SITE_UPDATES", "SiteRecalibration", "recalibrate_run", "updated_calibrator", "update_probabilities"]
 
@@ -149,29 +149,25 @@ def _cases_record(data: Any, y: np.ndarray, class_names: list[str]) -> dict:
 
 def _rescored(run: Run, frame: pd.DataFrame, intercept: float, slope: float, threshold: float,
               conformal: ConformalClassifier | None) -> pd.DataFrame:
-    """A saved prediction table with its probabilities (and ensemble spread) updated, decisions and sets redone.
+    """A saved prediction table rebuilt (:func:`~meddl.runs.supervised.prediction_frame`) on its updated
+    probabilities: decisions and sets redone, the other columns kept.
 
-    The spread's interval ends go through the same monotone update; its standard deviation is carried
-    to first order (times the update's slope dp'/dp at the mean)."""
+    The ensemble spread's interval ends go through the same monotone update; its standard deviation is
+    carried to first order (times the update's slope dp'/dp at the mean)."""
     negative, positive = run.class_names
-    frame = frame.copy()
     old = frame[f"prob_{positive}"].to_numpy(dtype=np.float64)
     new = update_probabilities(old, intercept, slope)
-    frame[f"prob_{positive}"], frame[f"prob_{negative}"] = new, 1 - new
-    frame["predicted"] = np.where(new >= threshold, positive, negative)
-    if f"prob_{positive}_sd" in frame:
+    kept = {column: frame[column].to_numpy() for column in frame.columns if column not in
+            ("row_id", "y_true", f"prob_{negative}", f"prob_{positive}", "predicted", "prediction_set")}
+    if f"prob_{positive}_sd" in kept:
         derivative = slope * new * (1 - new) / np.clip(old * (1 - old), np.finfo(np.float64).tiny, None)
-        frame[f"prob_{positive}_sd"] = frame[f"prob_{negative}_sd"] = frame[f"prob_{positive}_sd"] * derivative
-        low = update_probabilities(frame[f"prob_{positive}_low"], intercept, slope)
-        high = update_probabilities(frame[f"prob_{positive}_high"], intercept, slope)
-        frame[f"prob_{positive}_low"], frame[f"prob_{positive}_high"] = low, high
-        frame[f"prob_{negative}_low"], frame[f"prob_{negative}_high"] = 1 - high, 1 - low
-    if conformal is not None:
-        sets = conformal.predict_sets(np.column_stack([1 - new, new]))
-        frame["prediction_set"] = ["|".join(name for name, keep in zip(run.class_names, row) if keep) for row in sets]
-    elif "prediction_set" in frame:
-        frame = frame.drop(columns="prediction_set")
-    return frame
+        kept[f"prob_{positive}_sd"] = kept[f"prob_{negative}_sd"] = kept[f"prob_{positive}_sd"] * derivative
+        low = update_probabilities(kept[f"prob_{positive}_low"], intercept, slope)
+        high = update_probabilities(kept[f"prob_{positive}_high"], intercept, slope)
+        kept[f"prob_{positive}_low"], kept[f"prob_{positive}_high"] = low, high
+        kept[f"prob_{negative}_low"], kept[f"prob_{negative}_high"] = 1 - high, 1 - low
+    return prediction_frame(frame["row_id"].to_numpy(), frame["y_true"].to_numpy(), new, run.class_names,
+                            threshold, conformal, extra=kept)
 
 
 def _split_metrics(run: Run, frame: pd.DataFrame, old: dict, threshold: float,

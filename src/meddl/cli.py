@@ -316,7 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="score a trained run on new labelled data")
     evaluate.add_argument("run_dir")
-    evaluate.add_argument("--data", required=True, help="a labelled table, or a YAML config naming the data")
+    evaluate.add_argument("--data", required=True, help="a labelled table (survival: with the follow-up columns), "
+                                                        "or a YAML config naming the data")
     evaluate.add_argument("--out", help="metrics JSON to write")
     evaluate.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the CIs")
     evaluate.set_defaults(handler=cmd_evaluate)

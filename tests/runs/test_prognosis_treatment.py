@@ -120,3 +120,34 @@ def test_treatment_errors(tmp_path):
         meddl.train(config)
     with pytest.raises(ConfigError, match="Unknown treatment model"):
         meddl.train({**config, "model": "tarnett"})
+
+
+def test_survival_run_evaluates_new_patients_and_says_which_update_they_need(tmp_path, capsys):
+    survival_table().to_csv(tmp_path / "s.csv", index=False)
+    run = meddl.train({"task": "survival", "data": {"source": "csv", "path": str(tmp_path / "s.csv"),
+                                                    "duration": "months", "event": "died"},
+                       "model": {"preset": "deepsurv", "options": FAST_SURVIVAL},
+                       "evaluation": {"horizons": [30, 60], "n_resamples": 30}}, out=tmp_path / "run")
+    same = survival_table(n=400, seed=5)
+    worse = same.copy()  # the same patients with a 3x higher hazard: every time divided by 3
+    worse["months"] = (worse["months"] / 3).round(3)
+    same.to_csv(tmp_path / "same.csv", index=False)
+    result = run.evaluate(tmp_path / "same.csv", n_resamples=30)
+    assert result["n"] == 400 and result["n_events"] == int(same["died"].sum())
+    assert result["metrics"]["c_index"]["value"] > 0.65
+    assert {"auroc@30", "calibration_slope@60"} <= set(result["metrics"])
+    assert result["recalibration"]["end"] == 60 and result["recalibration"]["recommended"] in ("none", "baseline")
+    shifted = run.evaluate(worse, n_resamples=30)
+    assert shifted["recalibration"]["recommended"] in ("baseline", "slope")
+    assert shifted["recalibration"]["observed_expected"]["ratio"] > 1.5
+    assert shifted["metrics"]["c_index"]["value"] == pytest.approx(result["metrics"]["c_index"]["value"], abs=0.02)
+    by_config = run.evaluate({"task": "survival", "data": {"source": "csv", "path": str(tmp_path / "same.csv"),
+                                                           "duration": "months", "event": "died"}}, n_resamples=30)
+    assert by_config["metrics"]["c_index"]["value"] == pytest.approx(result["metrics"]["c_index"]["value"])
+    with pytest.raises(DataError, match=r"\['months', 'died'\].*no \['died'\]"):
+        run.evaluate(same.drop(columns="died"))
+    with pytest.raises(ConfigError, match="'label' does not apply"):
+        run.evaluate(same, label="died")
+    assert main(["evaluate", str(run.path), "--data", str(tmp_path / "same.csv"), "--resamples", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "c_index" in out and "Recalibration (closed testing):" in out and "observed / expected" in out

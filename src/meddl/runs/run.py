@@ -110,7 +110,10 @@ class Run:
         or a config (YAML path or dict) whose ``data`` section names labelled data
         of the same kind; every row of it is scored. Two-class runs add ``recalibration``: the closed
         testing procedure's answer to whether these cases need the probabilities updated (none, the
-        intercept, or intercept and slope), with the fitted updates.
+        intercept, or intercept and slope), with the fitted updates. Survival runs read the run's
+        duration and event columns instead of a label, score the run's horizons, and add the same
+        answer for their curves (none, the baseline hazard, or baseline and slope;
+        :func:`meddl.survival.survival_recalibration_test`).
         """
         return self.task_plugin.evaluate(self, data, label=label, n_resamples=n_resamples, seed=seed)
 

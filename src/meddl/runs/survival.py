@@ -11,6 +11,7 @@ every prediction an uncertainty interval.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -26,14 +27,16 @@ from meddl.runs.datasets import LoadedData, read_frame, split_rows, table_column
 from meddl.runs.explain_outcomes import explain_outcome_run
 from meddl.runs.folder import RunFolder
 from meddl.runs.log import RunLog
-from meddl.runs.registry import Task, register_task
+from meddl.runs.registry import Task, load_config, register_task
 from meddl.runs.result import RunResult
 from meddl.runs.survival_calibration import calibrate_survival_model
 from meddl.runs.table_result import table_run_result
 from meddl.survival import (DeepSurv, LinearCox, LogisticHazard, SurvivalEnsemble, calibration_table, default_horizons,
-                            evaluate_survival_model, load_survival_model, survival_report_sections)
+                            evaluate_survival_model, load_survival_model, survival_recalibration_test,
+                            survival_report_sections)
 
-__all__ = ["train_survival", "load_survival_data", "SURVIVAL_MODELS", "survival_prediction_frame", "SurvivalConfig",
+__all__ = ["train_survival", "load_survival_data", "SURVIVAL_MODELS", "survival_prediction_frame", "survival_cases",
+           "survival_recalibration", "SurvivalConfig",
            "SurvivalDataConfig", "SurvivalModelConfig", "SurvivalEvaluationConfig", "SurvivalTask"]
 
 SURVIVAL_MODELS = {"deepsurv": DeepSurv, "logistic_hazard": LogisticHazard, "linear_cox": LinearCox}
@@ -285,6 +288,41 @@ def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
                                      "horizons": [float(h) for h in horizons], "recalibration": recalibration})
 
 
+def survival_cases(run: Any, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(features, durations, events)`` of new patients with follow-up: a table (path or DataFrame) holding
+    the run's duration and event columns, or a config (YAML path or dict) naming survival data (every row)."""
+    if isinstance(data, dict) or (isinstance(data, (str, Path)) and str(data).endswith((".yaml", ".yml"))):
+        loaded, duration, event, _, _ = load_survival_data(load_config(data))
+        return run.preprocessor.transform(loaded.features), duration, event
+    x, _, frame = run.features(data)
+    columns = (run.info["duration"], run.info["event"])
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise DataError(f"The evaluation data needs the run's follow-up columns {list(columns)}; it has no "
+                        f"{missing} (columns: {list(map(str, frame.columns))[:20]}).")
+    duration, event = validate_survival_target(frame[columns[0]], frame[columns[1]], column_names=columns)
+    return x, np.asarray(duration, dtype=np.float64), np.asarray(event, dtype=np.int64)
+
+
+def _survival_at_own_times(model, x: np.ndarray, times: np.ndarray, chunk: int = 1000) -> np.ndarray:
+    """``S(times[i] | x[i])`` per patient (chunked: the model predicts a patients x distinct-times table)."""
+    grid, where = np.unique(times, return_inverse=True)
+    out = np.empty(len(times))
+    for start in range(0, len(times), chunk):
+        rows = slice(start, start + chunk)
+        curves = model.predict_survival(x[rows], grid)
+        out[rows] = curves[np.arange(curves.shape[0]), where[rows]]
+    return out
+
+
+def survival_recalibration(model, x: np.ndarray, duration: np.ndarray, event: np.ndarray, end: float,
+                           alpha: float = 0.05) -> dict:
+    """:func:`~meddl.survival.survival_recalibration_test` of ``model``'s curves on these patients, to ``end``."""
+    follow_up = np.minimum(duration, end)
+    return survival_recalibration_test(duration, event, _survival_at_own_times(model, x, follow_up),
+                                       model.predict_survival(x, np.array([end]))[:, 0], end=end, alpha=alpha)
+
+
 @register_task
 class SurvivalTask(Task):
     """Time to event: risk, median survival and survival at each horizon, with ensemble intervals."""
@@ -307,6 +345,28 @@ class SurvivalTask(Task):
     def predict(self, run: Any, data: Any, **options: Any) -> pd.DataFrame:
         x, ids, _ = run.features(data)
         return survival_prediction_frame(run.model, x, ids, run.info["horizons"])
+
+    def evaluate(self, run: Any, data: Any, *, label: str | None = None, n_resamples: int = 1000,
+                 seed: int = 0) -> dict:
+        """C-indices, AUROC, calibration at the run's horizons and the integrated Brier score, with 95% CIs, on
+        new patients with follow-up (:func:`survival_cases`); the censoring weights come from these patients.
+        ``recalibration``: which update, if any, the curves need on them (:func:`survival_recalibration`)."""
+        if label is not None:
+            raise ConfigError(f"'label' does not apply to a survival run: it reads the follow-up columns "
+                              f"{run.info['duration']!r} and {run.info['event']!r}. Got label={label!r}.")
+        x, duration, event = survival_cases(run, data)
+        horizons = np.asarray(run.info["horizons"], dtype=np.float64)
+        result: dict[str, Any] = {
+            "task": "survival", "n": int(len(duration)), "n_events": int(event.sum()),
+            "metrics": evaluate_survival_model(run.model, x, duration, event, horizons=horizons,
+                                               n_resamples=n_resamples, seed=seed),
+            "bootstrap": {"n_resamples": n_resamples, "seed": seed, "resampled": "patients"},
+            "censoring": "Kaplan-Meier of these patients' censoring times (the IPCW weights)"}
+        try:
+            result["recalibration"] = survival_recalibration(run.model, x, duration, event, float(horizons.max()))
+        except DataError as exc:
+            result["recalibration"] = {"recommended": None, "reason": f"not tested: {exc}"}
+        return result
 
     def explain(self, run: Any, data: Any = None, **options: Any):
         return explain_outcome_run(run, data, **options)

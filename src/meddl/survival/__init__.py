@@ -45,9 +45,11 @@ from meddl.survival.plots import (
     plot_survival_curves,
     survival_report_sections,
 )
+from meddl.survival.recalibration_test import SURVIVAL_UPDATES, survival_recalibration_test
 from meddl.survival.saving import load_survival_model
 
 __all__ = [
+    "SURVIVAL_UPDATES",
     "BreslowBaseline",
     "CoxPHLoss",
     "DeepSurv",
@@ -70,6 +72,7 @@ __all__ = [
     "plot_km_by_risk_group",
     "plot_survival_curves",
     "survival_metrics",
+    "survival_recalibration_test",
     "survival_report_sections",
     "time_dependent_auc",
     "uno_c_index",

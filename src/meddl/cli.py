@@ -323,14 +323,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=cmd_evaluate)
 
     recalibrate = commands.add_parser(
-        "recalibrate", help="update a two-class run's probabilities on labelled cases from another site (new run)")
+        "recalibrate", help="update a two-class or survival run on labelled cases from another site (new run)")
     recalibrate.add_argument("run_dir")
     recalibrate.add_argument("--data", required=True, help="the site's labelled cases: a table, or a YAML config")
     recalibrate.add_argument("--out", required=True, help="the new run folder (the original is left as it is)")
     recalibrate.add_argument("--label", help="the label column, when it differs from the run's")
     recalibrate.add_argument("--update", choices=SITE_UPDATES, default="auto",
                              help="auto: the closed test's choice (nothing is written when none is needed); "
-                                  "or force intercept / logistic")
+                                  "or force intercept / logistic (two-class), baseline / slope (survival)")
     recalibrate.add_argument("--alpha", type=float, default=0.05, help="level of the closed test (default 0.05)")
     recalibrate.set_defaults(handler=cmd_recalibrate)
 

@@ -123,7 +123,7 @@ def test_bad_requests_are_refused_and_leave_everything_as_it_was(sepsis_run, tmp
     with pytest.raises(DataError, match="ranks them no better than chance or the wrong way round"):
         flipped = site.assign(label=site["label"].map({"sepsis": "no sepsis", "no sepsis": "sepsis"}))
         recalibrate_run(original, flipped, tmp_path / "flipped", update="logistic")
-    with pytest.raises(meddl.ConfigError, match="The 'update' must be one of auto, intercept, logistic"):
+    with pytest.raises(meddl.ConfigError, match="update. of a two-class run must be one of auto, intercept, logistic"):
         recalibrate_run(original, site, tmp_path / "x", update="isotonic")
     with pytest.raises(DataError, match="no label column 'label'"):
         recalibrate_run(original, site.drop(columns="label"), tmp_path / "x")

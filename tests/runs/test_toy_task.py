@@ -83,6 +83,9 @@ def test_the_toy_task_says_what_it_does_not_offer(toy_csv, tmp_path):
                       out=tmp_path / "run")
     with pytest.raises(MeddlError, match="Run.recommend is not available for 'toy-mean' runs; they offer Run.predict"):
         run.recommend({"age": [55]})
+    with pytest.raises(MeddlError, match="Run.recalibrate is not available for 'toy-mean' runs"):
+        meddl.runs.recalibrate_run(run.path, {"age": [55]}, tmp_path / "site")
+    assert not (tmp_path / "site").exists()
 
 
 def test_the_toy_tasks_config_is_checked_with_its_own_class(toy_csv):

@@ -10,7 +10,8 @@ EXPECTED = [
     "SurvivalEnsemble", "SurvivalModel", "calibration_table", "cox_ph_loss", "default_horizons", "discretize",
     "evaluate_survival_model", "harrell_c_index", "integrated_brier_score", "load_survival_model",
     "logistic_hazard_loss", "make_cuts", "plot_calibration", "plot_km_by_risk_group", "plot_survival_curves",
-    "survival_metrics", "survival_recalibration_test", "survival_report_sections", "SURVIVAL_UPDATES", "time_dependent_auc", "uno_c_index",
+    "survival_metrics", "survival_recalibration_test", "survival_report_sections", "SURVIVAL_UPDATES",
+    "SiteUpdatedSurvival", "time_dependent_auc", "uno_c_index",
 ]
 
 
@@ -30,8 +31,10 @@ def test_every_public_name_is_used_in_a_test():
 def test_module_docstring_examples_run():
     import doctest
 
-    from meddl.survival import baseline, calibration, cox, ensemble, logistic_hazard, losses, metrics, recalibration_test
+    from meddl.survival import (baseline, calibration, cox, ensemble, logistic_hazard, losses, metrics,
+                                recalibration_test, site_update)
 
-    for module in (baseline, calibration, cox, ensemble, logistic_hazard, losses, metrics, recalibration_test):
+    for module in (baseline, calibration, cox, ensemble, logistic_hazard, losses, metrics, recalibration_test,
+                   site_update):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__

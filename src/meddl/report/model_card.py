@@ -112,7 +112,29 @@ def _survival_evaluation(run: dict, test: dict, cases: str) -> str:
         fitted_on = (recalibration.get("fitted_on") or {}).get("description", "held-out rows")
         text += (f" Risks recalibrated: rescaled by {recalibration['factor']:.3g}, the calibration slope over follow-up "
                  f"on {fitted_on}; the test rows were not used.")
+    site = run.get("site_recalibration")
+    if site:
+        text += f" {_survival_site_update_text(site)}"
     return text
+
+
+def _survival_site_update_text(site: dict) -> str:
+    """What ``meddl recalibrate`` did to a survival run's curves, in one sentence."""
+    cases = site.get("cases") or {}
+    n, events = cases.get("n"), cases.get("n_events")
+    counted = (f"{n:,} local patients ({events:,} events)" if isinstance(n, int) and isinstance(events, int)
+               else f"local patients (their number {NOT_RECORDED})")
+    factor, slope = site.get("factor"), site.get("slope")
+    if not (isinstance(factor, (int, float)) and isinstance(slope, (int, float))):
+        update = f"an update ({site.get('update') or NOT_RECORDED})"
+    elif site.get("update") == "baseline":
+        update = f"a new baseline hazard (every cumulative hazard x {factor:.3g})"
+    else:
+        update = (f"a new baseline hazard and risk slope (cumulative hazard x {factor:.3g} at the site's mean risk, "
+                  f"risk slope {slope:.3g})")
+    return (f"Then updated for another site on {counted} from {cases.get('source') or 'a source ' + NOT_RECORDED}: "
+            f"{update} (meddl recalibrate); the validation and test figures are of the updated curves on the run's "
+            "own patients, not the site's, and the risk order (so the C-index) is as before.")
 
 
 def _treatment_evaluation(run: dict, test: dict, cases: str) -> str:

@@ -25,6 +25,8 @@ from meddl.runs.explain import explain_run
 from meddl.runs.log import RunLog
 from meddl.runs.registry import Task, register_task
 from meddl.runs.result import RunResult
+from meddl.runs.site_recalibration import recalibrate_binary_run
+from meddl.runs.site_records import SiteRecalibration
 from meddl.runs.supervised import calibrated_members, encode_classes, load_supervised_data, prediction_frame, train_supervised
 from meddl.models.ensemble import spread_columns
 
@@ -215,6 +217,12 @@ class SupervisedTask(Task):
 
     def explain(self, run: Any, data: Any = None, **options: Any):
         return explain_run(run, data, **options)
+
+    def recalibrate(self, run: Any, data: Any, out: str | Path, *, label: str | None = None, update: str = "auto",
+                    alpha: float = 0.05) -> SiteRecalibration:
+        """A two-class run's probabilities updated on a site's labelled cases, as a new run
+        (:func:`~meddl.runs.site_recalibration.recalibrate_binary_run`)."""
+        return recalibrate_binary_run(run, data, out, label=label, update=update, alpha=alpha)
 
 
 @register_task

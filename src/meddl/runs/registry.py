@@ -3,7 +3,7 @@
 ``meddl.train`` asks the registry for the config's task, lets it fit and
 returns what the run folder needs (a :class:`~meddl.runs.result.RunResult`);
 ``Run`` asks the task of the run it loaded to read its model and to predict,
-evaluate, recommend or explain. Nothing else in meddl branches on a task's
+evaluate, recommend, explain or recalibrate for another site. Nothing else in meddl branches on a task's
 name, so a new task needs no edit elsewhere::
 
     class ToyConfig(RunConfig):
@@ -72,8 +72,12 @@ class Task:
     def explain(self, run: Any, data: Any = None, **options: Any) -> Any:
         raise self._unsupported("explain")
 
+    def recalibrate(self, run: Any, data: Any, out: str | Path, **options: Any) -> Any:
+        """The run updated on another site's labelled cases, written to ``out`` (``meddl recalibrate``)."""
+        raise self._unsupported("recalibrate")
+
     def _unsupported(self, method: str) -> MeddlError:
-        offered = [name for name in ("predict", "evaluate", "recommend", "explain")
+        offered = [name for name in ("predict", "evaluate", "recommend", "explain", "recalibrate")
                    if getattr(type(self), name) is not getattr(Task, name)]
         return MeddlError(f"Run.{method} is not available for '{self.name}' runs; they offer "
                           f"{', '.join(f'Run.{m}' for m in offered) or 'no predictions'}.")

@@ -117,6 +117,13 @@ class Run:
         """
         return self.task_plugin.evaluate(self, data, label=label, n_resamples=n_resamples, seed=seed)
 
+    def recalibrate(self, data: Any, out: str | Path, *, label: str | None = None, update: str = "auto",
+                    alpha: float = 0.05) -> Any:
+        """This run updated on another site's labelled cases, written as a new run folder ``out``; the
+        closed testing procedure chooses the update (see :func:`meddl.runs.recalibrate_run`). Returns a
+        ``SiteRecalibration``. Two-class and survival runs offer it."""
+        return self.task_plugin.recalibrate(self, data, out, label=label, update=update, alpha=alpha)
+
     def recommend(self, data: Any) -> pd.DataFrame:
         """Per patient: outcome under each arm, effect with interval, recommended arm and benefit (treatment runs).
 

@@ -1,5 +1,7 @@
 """``meddl recalibrate``: a two-class run's probabilities updated for another site, written as a new run.
 
+(A survival run's curves: :mod:`meddl.runs.survival_site_update`.)
+
 A model's risks rarely carry over unchanged to another hospital, period or population:
 on PneumoniaMNIST's official test split the default run is over-confident (calibration
 slope 0.67) although its validation images call for the opposite. ``meddl evaluate RUN
@@ -35,7 +37,6 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,44 +47,19 @@ from scipy.special import expit, logit
 from meddl.errors import ConfigError, DataError, MeddlError
 from meddl.evaluation import (ConformalClassifier, PlattScaler, TemperatureScaler, evaluate_predictions,
                               recalibration_test)
-from meddl.io import atomic_write_json, json_safe, sha256_file
+from meddl.io import sha256_file
 from meddl.runs.folder import RunFolder
 from meddl.runs.log import stamped
-from meddl.runs.registry import load_config
 from meddl.runs.report import write_report
 from meddl.runs.run import Run
+from meddl.runs.site_records import SITE_UPDATES, SiteRecalibration, cases_record, json_writer
 from meddl.runs.supervised import encode_classes, prediction_frame
 
-__all__ = ["SITE_UPDATES", "SiteRecalibration", "recalibrate_run", "updated_calibrator", "update_probabilities"]
+__all__ = ["SITE_UPDATES", "SiteRecalibration", "recalibrate_run", "recalibrate_binary_run", "updated_calibrator",
+           "update_probabilities"]
 
-#: what ``update`` may ask for: the closed test's choice, or one update forced
-SITE_UPDATES = ("auto", "intercept", "logistic")
-
-
-@dataclass
-class SiteRecalibration:
-    """What :func:`recalibrate_run` did.
-
-    Attributes:
-        update: ``"none"`` (nothing written), ``"intercept"`` or ``"logistic"``.
-        intercept, slope: the update of the log-odds, ``slope * log_odds + intercept``.
-        closed_test: :func:`~meddl.evaluation.recalibration_test`'s result on the local cases.
-        n_cases: how many local cases were scored.
-        run_dir: the new run folder, or ``None`` when no update was needed.
-    """
-
-    update: str
-    intercept: float
-    slope: float
-    closed_test: dict
-    n_cases: int
-    run_dir: Path | None
-
-    def summary(self) -> str:
-        if self.run_dir is None:
-            return f"{self.closed_test['reason'].capitalize()}. Nothing was written."
-        return (f"{self.closed_test['reason'].capitalize()}. Applied: {self.update} update, log-odds x "
-                f"{self.slope:.4g} {self.intercept:+.4g}. Wrote '{self.run_dir}'.")
+#: what ``update`` may ask for of a two-class run: the closed test's choice, or one update forced
+BINARY_SITE_UPDATES = ("auto", "intercept", "logistic")
 
 
 def update_probabilities(probabilities: Any, intercept: float, slope: float) -> np.ndarray:
@@ -113,8 +89,9 @@ def updated_calibrator(calibrator: PlattScaler | TemperatureScaler | None, inter
 
 
 def _chosen_update(closed_test: dict, update: str) -> tuple[str, float, float]:
-    if update not in SITE_UPDATES:
-        raise ConfigError(f"The 'update' must be one of {', '.join(SITE_UPDATES)}. Got {update!r} instead.")
+    if update not in BINARY_SITE_UPDATES:
+        raise ConfigError(f"The 'update' of a two-class run must be one of {', '.join(BINARY_SITE_UPDATES)}. "
+                          f"Got {update!r} instead.")
     method = closed_test["recommended"] if update == "auto" else update
     if method == "logistic":
         fitted = closed_test["logistic_update"]
@@ -127,24 +104,6 @@ def _chosen_update(closed_test: dict, update: str) -> tuple[str, float, float]:
     if method == "intercept":
         return method, float(closed_test["intercept_update"]), 1.0
     return "none", 0.0, 1.0
-
-
-def _cases_record(data: Any, y: np.ndarray, class_names: list[str]) -> dict:
-    """How many cases of each class, and where they came from (a file's path and sha256 where there is one)."""
-    record: dict[str, Any] = {"n": int(y.size),
-                              "class_balance": {name: int(count) for name, count in
-                                                zip(class_names, np.bincount(y, minlength=len(class_names)))}}
-    source = data
-    if isinstance(data, dict) or (isinstance(data, (str, Path)) and str(data).endswith((".yaml", ".yml"))):
-        record["config"] = str(data) if isinstance(data, (str, Path)) else "a dict passed in Python"
-        source = getattr(load_config(data).data, "path", None)
-    if isinstance(source, (str, Path)):
-        record["source"] = str(source)
-        if Path(source).is_file():
-            record["sha256"] = sha256_file(source)
-    else:
-        record["source"] = f"a {type(data).__name__} passed in Python"
-    return record
 
 
 def _rescored(run: Run, frame: pd.DataFrame, intercept: float, slope: float, threshold: float,
@@ -190,25 +149,37 @@ def _split_metrics(run: Run, frame: pd.DataFrame, old: dict, threshold: float,
 
 def recalibrate_run(run_dir: str | Path, data: Any, out: str | Path, *, label: str | None = None,
                     update: str = "auto", alpha: float = 0.05) -> SiteRecalibration:
-    """Update a two-class run's probabilities on labelled local cases and write the result as a new run.
+    """Update a two-class or survival run on labelled local cases and write the result as a new run.
+
+    The run's task does it (:meth:`Run.recalibrate`): a two-class run's probabilities
+    (:func:`recalibrate_binary_run`), a survival run's curves (a new baseline hazard, or baseline and risk
+    slope; :func:`~meddl.runs.survival_site_update.recalibrate_survival_run`).
 
     Args:
         run_dir: the trained run (read only; never changed).
-        data: the local labelled cases: a table (path or DataFrame) with the label column, or a config
-            (YAML path or dict) whose ``data`` section names them, as for :meth:`Run.evaluate`.
+        data: the local labelled cases: a table (path or DataFrame) with the label column (survival: the
+            run's duration and event columns), or a config (YAML path or dict) whose ``data`` section names
+            them, as for :meth:`Run.evaluate`.
         out: the new run folder (not the original, nor a folder holding it or the cases).
-        label: the label column of a table, when it differs from the run's.
+        label: the label column of a table, when it differs from the run's (two-class runs).
         update: ``"auto"`` (the closed test's choice; nothing is written when it finds no update is
-            needed), ``"intercept"`` or ``"logistic"`` to force one.
+            needed); or force one: ``"intercept"`` or ``"logistic"`` (two-class), ``"baseline"`` or
+            ``"slope"`` (survival).
         alpha: the level of the closed test's likelihood-ratio tests.
 
     Returns:
         A :class:`SiteRecalibration`; its ``summary()`` is one paragraph for a person.
     """
-    run = Run(run_dir)
+    return Run(run_dir).recalibrate(data, out, label=label, update=update, alpha=alpha)
+
+
+def recalibrate_binary_run(run: Run, data: Any, out: str | Path, *, label: str | None = None,
+                           update: str = "auto", alpha: float = 0.05) -> SiteRecalibration:
+    """:func:`recalibrate_run` for a loaded diagnosis or regression run: two-class runs only (see the module
+    docstring)."""
     if run.info.get("problem") != "binary":
         raise MeddlError(f"'{run.path}' is a {run.info.get('problem') or run.task} run; recalibrating for a site "
-                         "updates the probabilities of two-class (binary diagnosis) runs only.")
+                         "updates two-class (binary diagnosis) and survival runs only.")
     x, truth = run.labelled_data(data, label)
     y, _ = encode_classes(truth, class_names=run.class_names)
     scores = run.scores(x)
@@ -239,7 +210,8 @@ def recalibrate_run(run_dir: str | Path, data: Any, out: str | Path, *, label: s
                   for split, frame in predictions.items()}}
     metrics["calibration"] = {**(old_metrics.get("calibration") or {}), "site_update": method}
     record = {"update": method, "intercept": intercept, "slope": slope, "closed_test": closed_test,
-              "cases": _cases_record(data, y, run.class_names),
+              "cases": cases_record(data, {"n": int(y.size), "class_balance": dict(zip(
+                  run.class_names, map(int, np.bincount(y, minlength=len(run.class_names)))))}),
               "from_run": {"path": str(run.path.resolve()), "created": run.run_info.created,
                            "manifest_sha256": sha256_file(manifest) if manifest.is_file() else None},
               "previous": {"calibration": run.info.get("calibration"), "threshold": run.threshold,
@@ -248,9 +220,6 @@ def recalibrate_run(run_dir: str | Path, data: Any, out: str | Path, *, label: s
               "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     info = {**run.info, "threshold": threshold, "calibration": calibrator.to_dict(),
             "conformal": None if conformal is None else conformal.to_dict(), "site_recalibration": record}
-
-    def json_writer(value):
-        return lambda path: atomic_write_json(path, json_safe(value))
 
     replace = {RunFolder.INFO: json_writer(info), RunFolder.METRICS: json_writer(metrics),
                **{source.predictions_file(split).name: (lambda path, frame=frame: frame.to_csv(path, index=False))

@@ -47,6 +47,7 @@ from meddl.survival.plots import (
 )
 from meddl.survival.recalibration_test import SURVIVAL_UPDATES, survival_recalibration_test
 from meddl.survival.saving import load_survival_model
+from meddl.survival.site_update import SiteUpdatedSurvival
 
 __all__ = [
     "SURVIVAL_UPDATES",
@@ -56,6 +57,7 @@ __all__ = [
     "LinearCox",
     "LogisticHazard",
     "LogisticHazardLoss",
+    "SiteUpdatedSurvival",
     "SurvivalEnsemble",
     "SurvivalModel",
     "calibration_table",

@@ -4,10 +4,15 @@ import base64
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 
-from meddl.serving import ServedModel
 from meddl.io import sha256_file
+from meddl.runs import recalibrate_run
+from meddl.serving import ServedModel, ServeSettings, create_app
 from meddl.serving.models import weights_digest
+from meddl.serving.web.answers import answer_view
+
+from tests.runs.test_survival_site_update import sicker_site
 
 from .conftest import PATIENTS, png_bytes
 
@@ -195,3 +200,24 @@ def test_explanations_of_risk_effect_and_value(served, name, explained):
         PATIENTS[name])
     sizes = [abs(t["attribution"]) for t in explanation["top"]]
     assert sizes == sorted(sizes, reverse=True)
+
+
+def test_a_survival_run_updated_for_a_site_serves_its_updated_curves(run_dirs, tmp_path):
+    """meddl recalibrate's survival run loads with its update: the API and the web answer give the updated curves."""
+    update = recalibrate_run(run_dirs["survival"], sicker_site(n=300), tmp_path / "site", update="baseline")
+    app = create_app({"survival": run_dirs["survival"], "survival-site": update.run_dir},
+                     db_url=f"sqlite:///{tmp_path / 'serve.db'}", settings=ServeSettings(rate_limit_per_minute=0))
+    client = TestClient(app)
+    headers = {"Authorization": f"Bearer {app.state.users.add('dr.lee', 'clinician')}"}
+    rows = {name: client.post(f"/v1/models/{name}/predict", headers=headers, json=PATIENTS["survival"]).json()
+            ["predictions"][0] for name in ("survival", "survival-site")}
+    factor = update.closed_test["observed_expected"]["ratio"]
+    assert factor > 1.5
+    assert rows["survival-site"]["survival@30"] == pytest.approx(rows["survival"]["survival@30"] ** factor, rel=1e-6)
+    assert rows["survival-site"]["risk"] == pytest.approx(rows["survival"]["risk"])
+    described = client.get("/v1/models/survival-site", headers=headers).json()
+    assert described["run_sha256"] == sha256_file(update.run_dir / "manifest.json")
+    assert described["weights_sha256"] == client.get("/v1/models/survival", headers=headers).json()["weights_sha256"]
+    card = answer_view(ServedModel("survival-site", update.run_dir), PATIENTS["survival"])
+    shown = dict(card.figures)
+    assert card.curve_svg and shown["Survival at 30 months"].startswith(f"{100 * rows['survival-site']['survival@30']:.0f}")

@@ -44,15 +44,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from meddl.errors import ConfigError, DataError, MeddlError
+from meddl.errors import DataError, MeddlError
 from meddl.evaluation import (ConformalClassifier, PlattScaler, TemperatureScaler, evaluate_predictions,
                               recalibration_test)
-from meddl.io import sha256_file
 from meddl.runs.folder import RunFolder
-from meddl.runs.log import stamped
-from meddl.runs.report import write_report
 from meddl.runs.run import Run
-from meddl.runs.site_records import SITE_UPDATES, SiteRecalibration, cases_record, json_writer
+from meddl.runs.site_records import (SITE_UPDATES, SiteRecalibration, cases_record, checked_update, chosen_update,
+                                     source_record, write_site_run)
 from meddl.runs.supervised import encode_classes, prediction_frame
 
 __all__ = ["SITE_UPDATES", "SiteRecalibration", "recalibrate_run", "recalibrate_binary_run", "updated_calibrator",
@@ -89,21 +87,10 @@ def updated_calibrator(calibrator: PlattScaler | TemperatureScaler | None, inter
 
 
 def _chosen_update(closed_test: dict, update: str) -> tuple[str, float, float]:
-    if update not in BINARY_SITE_UPDATES:
-        raise ConfigError(f"The 'update' of a two-class run must be one of {', '.join(BINARY_SITE_UPDATES)}. "
-                          f"Got {update!r} instead.")
-    method = closed_test["recommended"] if update == "auto" else update
-    if method == "logistic":
-        fitted = closed_test["logistic_update"]
-        intercept, slope = fitted["intercept"], fitted["slope"]
-        if slope <= 0:
-            raise DataError(f"On these cases the run's log-odds need a slope of {slope:.3g}: the model ranks them "
-                            "no better than chance or the wrong way round, and no recalibration can fix that. "
-                            "Do not use this run for these patients.")
-        return method, float(intercept), float(slope)
-    if method == "intercept":
-        return method, float(closed_test["intercept_update"]), 1.0
-    return "none", 0.0, 1.0
+    """``(update, intercept, slope)``: the closed test's choice or the one forced."""
+    logistic = closed_test["logistic_update"]
+    fitted = {"intercept": (closed_test["intercept_update"], 1.0), "logistic": (logistic["intercept"], logistic["slope"])}
+    return chosen_update(closed_test, update, fitted, (0.0, 1.0), "cases the run's log-odds")
 
 
 def _rescored(run: Run, frame: pd.DataFrame, intercept: float, slope: float, threshold: float,
@@ -180,6 +167,7 @@ def recalibrate_binary_run(run: Run, data: Any, out: str | Path, *, label: str |
     if run.info.get("problem") != "binary":
         raise MeddlError(f"'{run.path}' is a {run.info.get('problem') or run.task} run; recalibrating for a site "
                          "updates two-class (binary diagnosis) and survival runs only.")
+    checked_update(update, BINARY_SITE_UPDATES, "two-class")
     x, truth = run.labelled_data(data, label)
     y, _ = encode_classes(truth, class_names=run.class_names)
     scores = run.scores(x)
@@ -200,8 +188,7 @@ def recalibrate_binary_run(run: Run, data: Any, out: str | Path, *, label: str |
             raise DataError(f"The conformal prediction sets could not be fitted again on the local cases: "
                             f"{exc}") from None
 
-    source, target = run.folder, RunFolder(out)
-    manifest = source.file(RunFolder.MANIFEST)  # a folder of meddl 0.1.0 has none: write_copy refuses it, by name
+    source = run.folder
     predictions = {split: _rescored(run, frame, intercept, slope, threshold, conformal)
                    for split in ("val", "test") if (frame := source.read_predictions(split)) is not None}
     old_metrics = source.read_metrics()
@@ -212,8 +199,7 @@ def recalibrate_binary_run(run: Run, data: Any, out: str | Path, *, label: str |
     record = {"update": method, "intercept": intercept, "slope": slope, "closed_test": closed_test,
               "cases": cases_record(data, {"n": int(y.size), "class_balance": dict(zip(
                   run.class_names, map(int, np.bincount(y, minlength=len(run.class_names)))))}),
-              "from_run": {"path": str(run.path.resolve()), "created": run.run_info.created,
-                           "manifest_sha256": sha256_file(manifest) if manifest.is_file() else None},
+              "from_run": source_record(run),
               "previous": {"calibration": run.info.get("calibration"), "threshold": run.threshold,
                            "conformal": run.info.get("conformal"),  # and an earlier site's update, if any
                            "site_recalibration": run.info.get("site_recalibration")},
@@ -221,13 +207,9 @@ def recalibrate_binary_run(run: Run, data: Any, out: str | Path, *, label: str |
     info = {**run.info, "threshold": threshold, "calibration": calibrator.to_dict(),
             "conformal": None if conformal is None else conformal.to_dict(), "site_recalibration": record}
 
-    replace = {RunFolder.INFO: json_writer(info), RunFolder.METRICS: json_writer(metrics),
-               **{source.predictions_file(split).name: (lambda path, frame=frame: frame.to_csv(path, index=False))
-                  for split, frame in predictions.items()}}
-    inputs = [run.path] + ([Path(data)] if isinstance(data, (str, Path)) else [])
-    with RunFolder.reserve(out, inputs=inputs) as folder:
-        folder.write_copy(source, replace=replace, finish=write_report,
-                          log_line=stamped(f"Site recalibration from '{run.path}' on {y.size} cases: "
-                                           f"{closed_test['reason']}. Applied {method}: log-odds x {slope:.6g} "
-                                           f"{intercept:+.6g}; threshold {run.threshold:.4f} -> {threshold:.4f}."))
-    return SiteRecalibration(method, intercept, slope, closed_test, int(y.size), target.path)
+    written = write_site_run(
+        run, data, out, documents={RunFolder.INFO: info, RunFolder.METRICS: metrics}, predictions=predictions,
+        log_line=(f"Site recalibration from '{run.path}' on {y.size} cases: {closed_test['reason']}. Applied "
+                  f"{method}: log-odds x {slope:.6g} {intercept:+.6g}; threshold {run.threshold:.4f} -> "
+                  f"{threshold:.4f}."))
+    return SiteRecalibration(method, intercept, slope, closed_test, int(y.size), written)

@@ -29,11 +29,9 @@ import numpy as np
 import pandas as pd
 
 from meddl.errors import ConfigError, DataError
-from meddl.io import sha256_file
 from meddl.runs.folder import RunFolder
-from meddl.runs.log import stamped
-from meddl.runs.report import write_report
-from meddl.runs.site_records import SiteRecalibration, cases_record, json_writer
+from meddl.runs.site_records import (SiteRecalibration, cases_record, checked_update, chosen_update, source_record,
+                                     write_site_run)
 from meddl.runs.survival_evaluation import (evaluate_survival_splits, load_survival_data, survival_cases,
                                             survival_recalibration)
 from meddl.sections import Section
@@ -48,20 +46,9 @@ _CURVE_SECTIONS = ("Survival by risk group", "Survival calibration", "Example su
 
 def _chosen_update(closed_test: dict, update: str) -> tuple[str, float, float]:
     """``(update, factor, slope)``: the closed test's choice or the one forced."""
-    if update not in SURVIVAL_SITE_UPDATES:
-        raise ConfigError(f"The 'update' of a survival run must be one of {', '.join(SURVIVAL_SITE_UPDATES)}. "
-                          f"Got {update!r} instead.")
-    method = closed_test["recommended"] if update == "auto" else update
-    if method == "slope":
-        fitted = closed_test["slope_update"]
-        if fitted["slope"] <= 0:
-            raise DataError(f"On these patients the run's risks need a slope of {fitted['slope']:.3g}: the model "
-                            "ranks them no better than chance or the wrong way round, and no recalibration can fix "
-                            "that. Do not use this run for these patients.")
-        return method, float(fitted["factor"]), float(fitted["slope"])
-    if method == "baseline":
-        return method, float(closed_test["observed_expected"]["ratio"]), 1.0
-    return "none", 1.0, 1.0
+    fitted = {"baseline": (closed_test["observed_expected"]["ratio"], 1.0),
+              "slope": (closed_test["slope_update"]["factor"], closed_test["slope_update"]["slope"])}
+    return chosen_update(closed_test, update, fitted, (1.0, 1.0), "patients the run's risks")
 
 
 def _development_data(run: Any) -> tuple[dict, dict, dict, dict]:
@@ -108,8 +95,7 @@ def recalibrate_survival_run(run: Any, data: Any, out: str | Path, *, update: st
             ``"baseline"`` or ``"slope"`` to force one.
         alpha: the level of the closed test's likelihood-ratio tests.
     """
-    if update not in SURVIVAL_SITE_UPDATES:  # before any work
-        _chosen_update({}, update)
+    checked_update(update, SURVIVAL_SITE_UPDATES, "survival")
     horizons = np.asarray(run.info["horizons"], dtype=np.float64)
     end = float(horizons.max())
     x, duration, event = survival_cases(run, data)
@@ -121,7 +107,6 @@ def recalibrate_survival_run(run: Any, data: Any, out: str | Path, *, update: st
     reference = closed_test["slope_update"]["mean_log_hazard_at_end"]
     updated = SiteUpdatedSurvival(run.model, factor=factor, slope=slope, reference=reference, end=end)
     source = run.folder
-    manifest = source.file(RunFolder.MANIFEST)  # a folder of meddl 0.1.0 has none: write_copy refuses it, by name
     x_dev, t_dev, e_dev, ids = _development_data(run)
     config = run.config
     split_metrics, predictions, curve_sections = evaluate_survival_splits(
@@ -132,23 +117,18 @@ def recalibrate_survival_run(run: Any, data: Any, out: str | Path, *, update: st
               "closed_test": closed_test,
               "updates": list((previous or {}).get("updates") or []) + [updated.to_dict()],
               "cases": cases_record(data, {"n": int(duration.size), "n_events": int(event.sum())}),
-              "from_run": {"path": str(run.path.resolve()), "created": run.run_info.created,
-                           "manifest_sha256": sha256_file(manifest) if manifest.is_file() else None},
+              "from_run": source_record(run),
               "previous": {"site_recalibration": previous},
               "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     info = {**run.info, "site_recalibration": record}
     metrics = {**source.read_metrics(), **split_metrics}
     sections = _sections(source, curve_sections)
 
-    replace = {RunFolder.INFO: json_writer(info), RunFolder.METRICS: json_writer(metrics),
-               RunFolder.SECTIONS: json_writer([list(section) for section in sections]),
-               **{source.predictions_file(split).name: (lambda path, frame=frame: frame.to_csv(path, index=False))
-                  for split, frame in predictions.items()}}
-    inputs = [run.path] + ([Path(data)] if isinstance(data, (str, Path)) else [])
-    with RunFolder.reserve(out, inputs=inputs) as folder:
-        folder.write_copy(source, replace=replace, finish=write_report,
-                          log_line=stamped(f"Site recalibration from '{run.path}' on {duration.size} patients: "
-                                           f"{closed_test['reason']}. Applied {method}: cumulative hazard x "
-                                           f"{factor:.6g} at the site's mean risk, risk slope {slope:.6g}."))
-    return SiteRecalibration(method, float(np.log(factor)), slope, closed_test, int(duration.size),
-                             RunFolder(out).path)
+    written = write_site_run(
+        run, data, out, predictions=predictions,
+        documents={RunFolder.INFO: info, RunFolder.METRICS: metrics,
+                   RunFolder.SECTIONS: [list(section) for section in sections]},
+        log_line=(f"Site recalibration from '{run.path}' on {duration.size} patients: {closed_test['reason']}. "
+                  f"Applied {method}: cumulative hazard x {factor:.6g} at the site's mean risk, risk slope "
+                  f"{slope:.6g}."))
+    return SiteRecalibration(method, float(np.log(factor)), slope, closed_test, int(duration.size), written)

@@ -21,6 +21,7 @@ from meddl.errors import OutputPathError
 from meddl.io import atomic_write_text, check_output_folder
 
 from .runs.conftest import diagnosis_config, patient_table
+from .runs.test_prognosis_treatment import survival_table
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,11 @@ def paths(tmp_path_factory):
     for name in ("empty", "garbage", "wrong_columns", "missing"):
         (root / f"{name}_data.yaml").write_text(yaml.safe_dump(diagnosis_config(f"{name}.csv")))
     (root / "notes.txt").write_text("keep me")
+    survival_table(n=200).to_csv(root / "s.csv", index=False)
+    survival_table(n=100, seed=3).drop(columns="died").to_csv(root / "no_events.csv", index=False)
+    meddl.train({"task": "survival", "data": {"source": "csv", "path": str(root / "s.csv"), "duration": "months",
+                                              "event": "died"}, "model": "linear_cox", "training": {"ensemble": 1},
+                 "evaluation": {"horizons": [30, 60], "n_resamples": 5}}, out=root / "survival_run")
 
     def damaged(name, damage):
         folder = root / name
@@ -55,6 +61,7 @@ def paths(tmp_path_factory):
 
     return SimpleNamespace(
         root=root, run=run, config=root / "dx.yaml", data=root / "patients.csv", missing=root / "missing",
+        survival_run=root / "survival_run", survival_data=root / "s.csv",
         file=root / "notes.txt",
         truncated_run=damaged("truncated_run", lambda f: (f / "run.json").write_text((f / "run.json").read_text()[:40])),
         no_model_run=damaged("no_model_run", lambda f: shutil.rmtree(f / "model")),
@@ -104,6 +111,14 @@ CASES = [
                                                  p.root / "r"], "model.safetensors' has changed"),
     ("recalibrate: bad alpha", lambda p: ["recalibrate", p.run, "--data", p.data, "--alpha", "2", "--out",
                                           p.root / "r"], "'alpha'"),
+    ("recalibrate: survival run, two-class update", lambda p: ["recalibrate", p.survival_run, "--data",
+                                                               p.survival_data, "--update", "intercept", "--out",
+                                                               p.root / "r"], "auto, baseline, slope"),
+    ("recalibrate: survival run, --label", lambda p: ["recalibrate", p.survival_run, "--data", p.survival_data,
+                                                      "--label", "died", "--out", p.root / "r"], "does not apply"),
+    ("recalibrate: survival data without events", lambda p: ["recalibrate", p.survival_run, "--data",
+                                                             p.root / "no_events.csv", "--out", p.root / "r"],
+     "'died'"),
     ("recommend: diagnosis run", lambda p: ["recommend", p.run, p.data], "not available for 'diagnosis' runs"),
     ("recommend: missing run", lambda p: ["recommend", p.missing, p.data], "missing"),
     ("evaluate: missing data", lambda p: ["evaluate", p.run, "--data", p.missing], "missing"),
@@ -112,6 +127,8 @@ CASES = [
     ("evaluate: --out is a folder", lambda p: ["evaluate", p.run, "--data", p.data, "--resamples", "5", "--out",
                                                p.root], "is a folder"),
     ("evaluate: truncated run.json", lambda p: ["evaluate", p.truncated_run, "--data", p.data], "run.json"),
+    ("evaluate: survival data without events", lambda p: ["evaluate", p.survival_run, "--data",
+                                                          p.root / "no_events.csv"], "'died'"),
     ("export: missing run", lambda p: ["export", p.missing], "missing"),
     ("export: tampered weights", lambda p: ["export", p.tampered_run], "model.safetensors' has changed"),
     ("cv: missing config", lambda p: ["cv", p.missing, "--out", p.root / "cv"], "missing"),

@@ -1,6 +1,9 @@
+from pathlib import Path
+
 import pytest
 
 from meddl import ConfigError, load_config
+from meddl.runs.registry import names_a_config
 
 
 def test_only_task_and_data_are_required():
@@ -44,3 +47,9 @@ def test_bad_yaml_and_missing_file(tmp_path):
     bad.write_text("- just a list\n")
     with pytest.raises(ConfigError, match="must hold a mapping"):
         load_config(bad)
+
+
+def test_names_a_config_tells_a_config_from_a_table():
+    from_table = ["patients.csv", Path("scan.npz")]
+    assert names_a_config({"task": "diagnosis"}) and names_a_config("site.yaml") and names_a_config(Path("a.yml"))
+    assert not any(names_a_config(value) for value in from_table)

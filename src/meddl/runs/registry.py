@@ -32,7 +32,7 @@ from meddl.runs.folder import RunFolder
 from meddl.runs.log import RunLog
 from meddl.runs.result import RunResult
 
-__all__ = ["Task", "register_task", "get_task", "task_keeps_history", "task_names", "load_config"]
+__all__ = ["Task", "register_task", "get_task", "task_keeps_history", "task_names", "load_config", "names_a_config"]
 
 
 class Task:
@@ -113,6 +113,11 @@ def task_keeps_history(name: str | None) -> bool:
 def task_names() -> tuple[str, ...]:
     """The names of the registered tasks, in registration order."""
     return tuple(_TASKS)
+
+
+def names_a_config(data: Any) -> bool:
+    """Whether ``data`` given for evaluation or a site update is a config (a dict or a YAML path), not a table."""
+    return isinstance(data, dict) or (isinstance(data, (str, Path)) and str(data).endswith((".yaml", ".yml")))
 
 
 def load_config(config: str | Path | dict[str, Any] | RunConfig) -> RunConfig:

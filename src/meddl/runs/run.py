@@ -17,7 +17,7 @@ from meddl.models.onnx import OnnxModel
 from meddl.runs.config import upgrade_v1_config
 from meddl.runs.folder import RunFolder
 from meddl.runs.input_profile import InputCheck, read_input_profile
-from meddl.runs.registry import get_task, load_config
+from meddl.runs.registry import get_task, load_config, names_a_config
 from meddl.runs.result import RunInfo
 from meddl.runs.supervised import encode_classes, output_to_scores
 
@@ -198,8 +198,7 @@ class Run:
 
     def labelled_data(self, data: Any, label: str | None) -> tuple[np.ndarray, np.ndarray]:
         """Features and raw labels of new labelled data: a table with the label column, or a config."""
-        is_config = isinstance(data, dict) or (isinstance(data, (str, Path)) and str(data).endswith((".yaml", ".yml")))
-        if is_config:
+        if names_a_config(data):
             loaded = self.task_plugin.load_data(load_config(data))
             if loaded.kind != self.info["input"]["kind"]:
                 raise DataError(f"The run's model takes {self.info['input']['kind']}s; the evaluation data holds "

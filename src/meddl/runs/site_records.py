@@ -12,7 +12,7 @@ from meddl.errors import ConfigError, DataError
 from meddl.io import atomic_write_json, json_safe, sha256_file
 from meddl.runs.folder import RunFolder
 from meddl.runs.log import stamped
-from meddl.runs.registry import load_config
+from meddl.runs.registry import load_config, names_a_config
 from meddl.runs.report import write_report
 
 __all__ = ["SITE_UPDATES", "SiteRecalibration", "cases_record", "checked_update", "chosen_update", "json_writer",
@@ -62,7 +62,7 @@ def cases_record(data: Any, counts: dict[str, Any]) -> dict:
     path and sha256 where there is one; the config's path when a config named them)."""
     record: dict[str, Any] = dict(counts)
     source = data
-    if isinstance(data, dict) or (isinstance(data, (str, Path)) and str(data).endswith((".yaml", ".yml"))):
+    if names_a_config(data):
         record["config"] = str(data) if isinstance(data, (str, Path)) else "a dict passed in Python"
         source = getattr(load_config(data).data, "path", None)
     if isinstance(source, (str, Path)):

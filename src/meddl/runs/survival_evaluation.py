@@ -7,7 +7,6 @@ updated curves.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +17,7 @@ from meddl.data import read_deepsurv_h5, validate_survival_target
 from meddl.errors import ConfigError, DataError
 from meddl.runs.config import RunConfig
 from meddl.runs.datasets import LoadedData, read_frame, table_columns
-from meddl.runs.registry import load_config
+from meddl.runs.registry import load_config, names_a_config
 from meddl.survival import (calibration_table, evaluate_survival_model, survival_recalibration_test,
                             survival_report_sections)
 
@@ -142,7 +141,7 @@ def evaluate_survival_splits(model, x: dict, t: dict, e: dict, row_ids: dict, ho
 def survival_cases(run: Any, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(features, durations, events)`` of new patients with follow-up: a table (path or DataFrame) holding
     the run's duration and event columns, or a config (YAML path or dict) naming survival data (every row)."""
-    if isinstance(data, dict) or (isinstance(data, (str, Path)) and str(data).endswith((".yaml", ".yml"))):
+    if names_a_config(data):
         loaded, duration, event, _, _ = load_survival_data(load_config(data))
         return run.preprocessor.transform(loaded.features), duration, event
     x, _, frame = run.features(data)
@@ -155,20 +154,22 @@ def survival_cases(run: Any, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndar
     return x, np.asarray(duration, dtype=np.float64), np.asarray(event, dtype=np.int64)
 
 
-def _survival_at_own_times(model, x: np.ndarray, times: np.ndarray, chunk: int = 1000) -> np.ndarray:
-    """``S(times[i] | x[i])`` per patient (chunked: the model predicts a patients x distinct-times table)."""
-    grid, where = np.unique(times, return_inverse=True)
-    out = np.empty(len(times))
+def _survival_at_own_times(model, x: np.ndarray, times: np.ndarray, end: float,
+                           chunk: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """``(S(times[i] | x[i]), S(end | x[i]))`` per patient, from one prediction of each patient's curve on the
+    distinct times and ``end`` (chunked: a patients x distinct-times table)."""
+    grid, where = np.unique(np.append(times, end), return_inverse=True)
+    at_end = where[-1]
+    own, last = np.empty(len(times)), np.empty(len(times))
     for start in range(0, len(times), chunk):
         rows = slice(start, start + chunk)
         curves = model.predict_survival(x[rows], grid)
-        out[rows] = curves[np.arange(curves.shape[0]), where[rows]]
-    return out
+        own[rows], last[rows] = curves[np.arange(curves.shape[0]), where[:-1][rows]], curves[:, at_end]
+    return own, last
 
 
 def survival_recalibration(model, x: np.ndarray, duration: np.ndarray, event: np.ndarray, end: float,
                            alpha: float = 0.05) -> dict:
     """:func:`~meddl.survival.survival_recalibration_test` of ``model``'s curves on these patients, to ``end``."""
-    follow_up = np.minimum(duration, end)
-    return survival_recalibration_test(duration, event, _survival_at_own_times(model, x, follow_up),
-                                       model.predict_survival(x, np.array([end]))[:, 0], end=end, alpha=alpha)
+    at_follow_up, at_end = _survival_at_own_times(model, x, np.minimum(duration, end), end)
+    return survival_recalibration_test(duration, event, at_follow_up, at_end, end=end, alpha=alpha)

@@ -42,24 +42,22 @@ from scipy.stats import chi2
 
 from meddl.errors import DataError
 from meddl.survival._checks import check_survival_target
+from meddl.survival.calibration import _log_cumulative_hazard
 from meddl.validation import check_fraction
 
 __all__ = ["SURVIVAL_UPDATES", "survival_recalibration_test"]
 
 SURVIVAL_UPDATES = ("none", "baseline", "slope")
 
-_TINY_HAZARD = -np.log(np.nextafter(1.0, 0.0))  # the cumulative hazard of the float below S = 1
-
-
-def _cumulative_hazard(survival, name: str, n: int) -> np.ndarray:
+def _log_hazard(survival, name: str, n: int) -> np.ndarray:
+    """``log(-log S)`` of one survival probability per patient, checked (0 and 1 moved in by a float)."""
     values = np.asarray(survival, dtype=np.float64).reshape(-1)
     if values.size != n:
         raise DataError(f"'{name}' must hold one survival probability per patient ({n}); it holds {values.size}.")
     if not np.all(np.isfinite(values) & (values >= 0) & (values <= 1)):
         raise DataError(f"'{name}' must hold survival probabilities in [0, 1]; "
                         f"{int((~(np.isfinite(values) & (values >= 0) & (values <= 1))).sum())} values are not.")
-    with np.errstate(divide="ignore"):
-        return np.clip(-np.log(values), _TINY_HAZARD, 1e300)
+    return _log_cumulative_hazard(values)
 
 
 def _poisson_log_likelihood(d: np.ndarray, log_mu: np.ndarray) -> float:
@@ -116,15 +114,14 @@ def survival_recalibration_test(duration, event, survival_at_follow_up, survival
     if not (np.isfinite(end) and end > 0):
         raise DataError(f"'end' must be a positive time; got {end!r}.")
     n = durations.size
-    h = _cumulative_hazard(survival_at_follow_up, "survival_at_follow_up", n)
-    r = np.log(_cumulative_hazard(survival_at_end, "survival_at_end", n))
+    log_h = _log_hazard(survival_at_follow_up, "survival_at_follow_up", n)
+    r = _log_hazard(survival_at_end, "survival_at_end", n)
     d = (events.astype(bool) & (durations <= end)).astype(np.float64)
     observed = int(d.sum())
     if observed == 0:
         raise DataError(f"survival_recalibration_test needs events before the end of follow-up ({end:g}); none of "
                         f"the {n} patients has one.")
-    log_h = np.log(h)
-    expected = float(h.sum())
+    expected = float(np.exp(log_h).sum())
     shift = float(np.log(observed / expected))
     r_mean = float(r.mean())
     a, c, covariance = _fit_baseline_and_slope(d, log_h, r - r_mean)

@@ -37,16 +37,10 @@ from sklearn.utils.metaestimators import available_if
 
 from meddl.errors import MeddlError
 from meddl.survival._checks import check_times
+from meddl.survival.calibration import _log_cumulative_hazard
 from meddl.survival.ensemble import _median_of_curves, _summary
 
 __all__ = ["SiteUpdatedSurvival", "apply_site_updates"]
-
-_TINY_HAZARD = -np.log(np.nextafter(1.0, 0.0))
-
-
-def _log_cumulative_hazard(survival: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.log(np.clip(-np.log(survival), _TINY_HAZARD, 1e300))
 
 
 def _members(model) -> list:
@@ -127,16 +121,18 @@ class SiteUpdatedSurvival:
     @available_if(lambda self: hasattr(self.model, "predict_interval"))
     def predict_interval(self, x, horizons=None) -> dict[str, dict[str, np.ndarray]]:
         """As ``SurvivalEnsemble.predict_interval``: mean and 2.5/97.5 percentiles across members, updated."""
-        multiplier = self.multiplier(x)
+        multiplier = self.multiplier(x)  # once: every curve below takes it
         grid, step = self._grid_and_step()
         medians = np.stack([_median_of_curves(grid, curves, step=step)
                             for curves in self._member_curves(x, grid, multiplier)])
-        out = {"risk": self.model.predict_interval(x)["risk"], "median": _summary(medians, method="nearest")}
-        out["median"]["mean"] = self.predict_median(x)
+        risks = np.stack([member.predict_risk(x) for member in _members(self._base())])
+        out = {"risk": _summary(risks), "median": _summary(medians, method="nearest")}
+        updated_grid = self.model.predict_survival(x, grid) ** multiplier[:, None]
+        out["median"]["mean"] = _median_of_curves(grid, updated_grid, step=step)
         if horizons is not None:
             horizons = check_times(horizons, "horizons")
             out["survival"] = _summary(self._member_curves(x, horizons, multiplier))
-            out["survival"]["mean"] = self.predict_survival(x, horizons)
+            out["survival"]["mean"] = self.model.predict_survival(x, horizons) ** multiplier[:, None]
         return out
 
     def to_dict(self) -> dict[str, float]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from meddl.errors import DataError
+from meddl.layers.registry import custom_object_scope
 from meddl.models.plot import plot_model
 from meddl.training.seeding import set_seed
 
-__all__ = ["plot_model", "set_random_seed", "to_categorical"]
+__all__ = ["custom_object_scope", "plot_model", "set_random_seed", "to_categorical"]
 
 
 def to_categorical(y, num_classes: int | None = None) -> np.ndarray:

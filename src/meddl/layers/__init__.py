@@ -39,7 +39,8 @@ from meddl.layers.max_pooling2d import MaxPool2D, MaxPooling2D
 from meddl.layers.max_pooling3d import MaxPool3D, MaxPooling3D
 from meddl.layers.maximum import Maximum
 from meddl.layers.multiply import Multiply
-from meddl.layers.registry import deserialize, get_layer_class, register_layer_class, serialize
+from meddl.layers.registry import (custom_object_scope, deserialize, get_layer_class, register_layer_class,
+                                   serialize)
 from meddl.layers.rescaling import Rescaling
 from meddl.layers.reshape import Reshape
 from meddl.layers.residual import ResidualBlock
@@ -108,6 +109,7 @@ __all__ = [
     "SymbolicTensor",
     "ZeroPadding2D",
     "activations",
+    "custom_object_scope",
     "deserialize",
     "get_layer_class",
     "register_layer_class",

@@ -20,7 +20,9 @@ Keras semantics kept here, once for every layer:
 
 from __future__ import annotations
 
+import inspect
 import itertools
+import math
 import re
 from collections import defaultdict
 from typing import Any
@@ -31,6 +33,7 @@ from torch import nn
 
 from meddl.errors import MeddlError, NotFittedError
 from meddl.layers import activations
+from meddl.layers.initializers import check_initializer, initialize_
 from meddl.layers.symbolic import call_layer_symbolically, is_symbolic
 
 __all__ = ["Layer", "unique_layer_name", "reserve_layer_name"]
@@ -62,11 +65,28 @@ def _snake_case(name: str) -> str:
 class Layer(nn.Module):
     """Base class: stores its config, builds its weights on first use.
 
-    Subclasses implement ``build(input_shape)`` (create parameters),
-    ``call(x)`` (the computation before the activation) and
+    Subclasses implement ``build(input_shape)`` (create weights with
+    :meth:`add_weight`, or as ``torch.nn.Parameter`` attributes), ``call(x)``
+    (the computation before the activation) and
     ``compute_output_shape(input_shape)``, and list their constructor
     arguments in ``get_config()``. Layers whose stored weight layout differs
     from Keras's override ``keras_weight(key, tensor)`` / ``from_keras_weight``.
+
+    Example (a custom layer, as in Keras; register it so saved models load):
+        >>> import meddl
+        >>> @meddl.layers.register_layer_class
+        ... class Scale(meddl.layers.Layer):
+        ...     def __init__(self, factor=1.0, **kwargs):
+        ...         super().__init__(**kwargs)
+        ...         self.factor = factor
+        ...     def build(self, input_shape):
+        ...         self.gain = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+        ...     def call(self, x):
+        ...         return x * self.gain * self.factor
+        ...     def get_config(self):
+        ...         return {**super().get_config(), "factor": self.factor}
+        >>> Scale(2.0)([[1.0, 2.0]]).tolist()
+        [[2.0, 4.0]]
     """
 
     def __init__(self, *, name: str | None = None, input_shape: tuple[int, ...] | None = None,
@@ -96,7 +116,57 @@ class Layer(nn.Module):
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return input_shape
 
+    def add_weight(self, shape: Any = (), initializer: Any = "glorot_uniform", dtype: Any = None,
+                   trainable: bool = True, name: str | None = None, regularizer: Any = None, constraint: Any = None,
+                   **ignored) -> torch.Tensor:
+        """Keras's ``add_weight``: create a weight of ``shape``, register it on this layer and return it.
+
+        Call it in ``build`` and assign the result, ``self.kernel = self.add_weight(...)``:
+        the weight is then saved under that attribute's name (else under ``name``, or
+        ``variable``, ``variable_1``, ...). A trainable weight is a ``torch.nn.Parameter``
+        the optimizer updates; a non-trainable one is a buffer (saved, never trained),
+        like BatchNormalization's moving statistics. ``initializer`` is a Keras name
+        (``"glorot_uniform"``, ``"zeros"``, ``"he_normal"``, ...) with Keras's fans.
+        """
+        owner = f"{type(self).__name__}.add_weight"
+        if regularizer is not None or constraint is not None:
+            raise MeddlError(f"{owner}: regularizer and constraint are not supported by meddl; add the penalty to "
+                             "the loss, or apply the constraint after each epoch in a callback.")
+        shape = () if shape is None or (isinstance(shape, (tuple, list)) and not shape) else _as_shape(shape, "shape")
+        if name is not None and (not isinstance(name, str) or not name.isidentifier()):
+            raise MeddlError(f"The 'name' of {owner} must be a Python identifier such as 'kernel'. Got {name!r} instead.")
+        initializer = check_initializer("glorot_uniform" if initializer is None else initializer, "initializer", owner)
+        dtype = _check_dtype(dtype) or self.dtype_arg or torch.get_default_dtype()
+        tensor = initialize_(torch.empty(shape, dtype=dtype), initializer, *_fans(shape))
+        pending = self.__dict__.setdefault("_unassigned_weights", {})
+        if name is not None:
+            self._parameters.pop(name, None)
+            self._buffers.pop(name, None)
+        key = name or _free_key(self, "variable")
+        if trainable:
+            weight = nn.Parameter(tensor, requires_grad=self._trainable)
+            self.register_parameter(key, weight)
+        else:
+            weight = tensor
+            self.register_buffer(key, weight)
+        pending[id(weight)] = key
+        return weight
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        pending = self.__dict__.get("_unassigned_weights")
+        if pending and isinstance(value, torch.Tensor) and id(value) in pending:
+            key = pending.pop(id(value))  # add_weight's result: keep it once, under the attribute's name
+            buffer = key in self._buffers
+            self._parameters.pop(key, None)
+            self._buffers.pop(key, None)
+            if buffer:
+                self.register_buffer(name, value)
+                return
+        super().__setattr__(name, value)
+
     def get_config(self) -> dict[str, Any]:
+        if type(self).get_config is Layer.get_config:
+            _check_saved_arguments(type(self))
         config: dict[str, Any] = {"name": self.name}
         if self.input_shape_arg is not None:
             config["input_shape"] = list(self.input_shape_arg)
@@ -247,6 +317,10 @@ class Layer(nn.Module):
         """Draw this layer's weights afresh (same shapes, Keras's initializers)."""
         if not self.built:
             return
+        for key in self.__dict__.get("_unassigned_weights", {}).values():  # build adds them again
+            self._parameters.pop(key, None)
+            self._buffers.pop(key, None)
+        self.__dict__["_unassigned_weights"] = {}
         self.build(self.input_shape_)
         if self.dtype_arg is not None:
             self.to(self.dtype_arg)
@@ -317,6 +391,41 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+_BASE_ARGUMENTS = {"self", "name", "input_shape", "activation", "trainable", "dtype"}
+
+
+def _check_saved_arguments(cls: type) -> None:
+    """Keras's rule: a layer of your own whose ``__init__`` takes arguments must list them in ``get_config``."""
+    if cls.__module__.startswith("meddl."):
+        return
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    missing = [p.name for p in parameters if p.name not in _BASE_ARGUMENTS
+               and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
+    if missing:
+        raise MeddlError(f"Layer {cls.__name__} takes {missing} in __init__, so it must override get_config() to "
+                         f"return them, e.g. return {{**super().get_config(), '{missing[0]}': self.{missing[0]}}}; "
+                         "otherwise a saved model would rebuild it with the default values.")
+
+
+def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """Keras's ``compute_fans``: (fan_in, fan_out) of a weight of ``shape``."""
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive_field = math.prod(shape[:-2])
+    return shape[-2] * receptive_field, shape[-1] * receptive_field
+
+
+def _free_key(module: nn.Module, base: str) -> str:
+    taken = set(module._parameters) | set(module._buffers) | set(module._modules) | set(module.__dict__)
+    key, index = base, 0
+    while key in taken:
+        index += 1
+        key = f"{base}_{index}"
+    return key
 
 
 def _check_dtype(dtype: Any) -> torch.dtype | None:

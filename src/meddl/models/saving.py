@@ -18,6 +18,7 @@ see :mod:`meddl.models.keras_import`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ import safetensors.torch as safetensors_torch
 
 from meddl.errors import MeddlError, ModelFileError
 from meddl.io import atomic_directory, atomic_write_bytes
+from meddl.layers.registry import custom_object_scope
 from meddl.models import keras_import
 from meddl.saving import read_arrays, read_document, registered_class, write_arrays, write_document
 from meddl.training.loop import resolve_device
@@ -63,9 +65,13 @@ def read_model_document(path) -> dict[str, Any]:
     return read_document(path / CONFIG_FILE, format=FORMAT, what="meddl model file")
 
 
-def load_model(path, *, device: str = "auto", compile: bool = True):  # noqa: A002 - Keras's argument name
+def load_model(path, *, custom_objects: Mapping[str, type] | None = None, device: str = "auto",
+               compile: bool = True):  # noqa: A002 - Keras's argument name
     """Load a model saved with ``model.save(path)`` (predictions are bit-identical), or a Keras
     ``.keras`` / ``.h5`` file (same predictions as Keras, then trainable with meddl).
+
+    ``custom_objects`` maps the class names of your own layers to their classes, as in Keras
+    (or register them once with :func:`meddl.layers.register_layer_class`).
 
     Raises:
         ModelFileError: the folder is missing, a file is truncated, the weights were changed,
@@ -85,9 +91,12 @@ def load_model(path, *, device: str = "auto", compile: bool = True):  # noqa: A0
     weights = read_arrays(path, document.get("weights"), WEIGHTS_FILE, document=CONFIG_FILE)
     model_class = registered_class("model", document.get("class", "Sequential"), path / CONFIG_FILE)
     try:
-        model = model_class.from_config(document["config"])
+        with custom_object_scope(custom_objects or {}):
+            model = model_class.from_config(document["config"])
     except (KeyError, TypeError) as exc:
         raise ModelFileError(f"The architecture in '{path / CONFIG_FILE}' is incomplete: missing {exc}.") from None
+    except MeddlError as exc:
+        raise ModelFileError(f"Could not rebuild the model in '{path / CONFIG_FILE}': {exc}") from None
     try:
         model.load_named_weights(weights, strict=True)
     except MeddlError as exc:

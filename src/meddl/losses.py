@@ -1,8 +1,9 @@
 """Keras's ``keras.losses`` namespace: loss classes for ``compile`` and loss functions ``(y_true, y_pred)``.
 
-The classes are what ``compile(loss=...)`` takes (by object or by name). The
-functions follow Keras's argument order and return one loss value per sample,
-for your own code (e.g. ``meddl.losses.binary_crossentropy(y, p)``).
+The classes are what ``compile(loss=...)`` takes (by object or by name); called
+directly, ``loss(y_true, y_pred, sample_weight=None)``, they return the batch
+mean as Keras's do. The functions follow Keras's argument order and return one
+loss value per sample, for your own code (e.g. ``meddl.losses.binary_crossentropy(y, p)``).
 """
 
 from __future__ import annotations

@@ -22,13 +22,13 @@ def test_focal_loss_with_gamma_zero_is_cross_entropy(from_logits):
     outputs = logits if from_logits else torch.softmax(logits, dim=1)
     focal = losses.get({"name": "focal", "gamma": 0.0, "from_logits": from_logits})
     cross_entropy = losses.SparseCategoricalCrossentropy(from_logits=from_logits)
-    assert focal(outputs, labels).item() == pytest.approx(cross_entropy(outputs, labels).item(), rel=1e-6)
+    assert focal(labels, outputs).item() == pytest.approx(cross_entropy(labels, outputs).item(), rel=1e-6)
     weights = torch.rand(9)
-    assert focal(outputs, labels, weights).item() == pytest.approx(cross_entropy(outputs, labels, weights).item(), rel=1e-6)
+    assert focal(labels, outputs, weights).item() == pytest.approx(cross_entropy(labels, outputs, weights).item(), rel=1e-6)
     soft = torch.softmax(torch.randn(9, 3), dim=1)
     categorical = losses.CategoricalFocalLoss(gamma=0.0, from_logits=from_logits)
-    assert categorical(outputs, soft).item() == pytest.approx(
-        losses.CategoricalCrossentropy(from_logits=from_logits)(outputs, soft).item(), rel=1e-6)
+    assert categorical(soft, outputs).item() == pytest.approx(
+        losses.CategoricalCrossentropy(from_logits=from_logits)(soft, outputs).item(), rel=1e-6)
 
 
 def test_focal_loss_down_weights_easy_cases():

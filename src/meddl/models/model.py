@@ -218,7 +218,7 @@ class Model(Layer):
             if model.batch_transform is not None and model.training:
                 batch = model.batch_transform(batch)
             out = module(batch[0] if k == 1 else list(batch[:k]), logits=logits_mode)
-            return loss(out, batch[k], batch[k + 1] if len(batch) > k + 1 else None), out
+            return loss.compute(out, batch[k], batch[k + 1] if len(batch) > k + 1 else None), out
 
         return step_loss
 

@@ -57,6 +57,6 @@ def prepare_targets(model, y: Any, n: int, y_name: str) -> list[torch.Tensor]:
 def weighted_loss(losses: list[losses_module.Loss], weights: list[float], outputs, targets, sample_weight=None):
     total = None
     for loss, weight, output, target in zip(losses, weights, outputs, targets):
-        term = loss(output, target, sample_weight) * weight
+        term = loss.compute(output, target, sample_weight) * weight
         total = term if total is None else total + term
     return total

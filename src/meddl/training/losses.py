@@ -45,8 +45,26 @@ class Loss:
     def __init__(self, from_logits: bool = False):
         self.from_logits = bool(from_logits)
 
-    def __call__(self, outputs: torch.Tensor, targets: torch.Tensor,
-                 sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> torch.Tensor:
+        """Keras's order: the (weighted) mean loss of predictions ``y_pred`` for targets ``y_true``.
+
+        Arrays, lists or tensors; ``sample_weight`` weighs each sample, and the mean is
+        over all samples (Keras's ``sum_over_batch_size``). Training calls :meth:`compute`.
+        """
+        y_pred = y_pred if isinstance(y_pred, torch.Tensor) else torch.as_tensor(np.asarray(y_pred, np.float32))
+        y_true = y_true if isinstance(y_true, torch.Tensor) else torch.as_tensor(np.asarray(y_true))
+        if y_pred.ndim == 1:  # Keras reads one flat vector as one sample; its mean is the same
+            y_pred = y_pred.reshape(-1, 1)
+        if self.target_kind == "sparse":
+            y_true = y_true.reshape(-1).long()
+        else:
+            y_true = y_true.reshape(y_pred.shape).to(y_pred.dtype)
+        weight = None if sample_weight is None else torch.as_tensor(np.asarray(sample_weight), dtype=y_pred.dtype)
+        return self.compute(y_pred, y_true, weight)
+
+    def compute(self, outputs: torch.Tensor, targets: torch.Tensor,
+                sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """The training loop's form: model outputs first, targets as :meth:`prepare_targets` made them."""
         if sample_weight is None:
             return self.batch_mean(outputs, targets)
         return (self.per_sample(outputs, targets) * sample_weight).mean()

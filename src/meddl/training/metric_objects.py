@@ -53,6 +53,14 @@ def top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> torch.Tensor:
     return sparse_top_k_categorical_accuracy(_tensor(y_true).argmax(dim=-1), y_pred, k)
 
 
+def _shape_error(what: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> MeddlError:
+    return MeddlError(
+        f"Metric {what} cannot compare labels of shape {tuple(y_true.shape)} with predictions of shape "
+        f"{tuple(y_pred.shape)}. For integer class labels and one probability per class use "
+        "meddl.metrics.SparseCategoricalAccuracy() (or 'accuracy'); for one-hot labels CategoricalAccuracy(); "
+        "for 0/1 labels and one sigmoid output BinaryAccuracy().")
+
+
 FUNCTIONS = {f.__name__: f for f in (binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
                                      top_k_categorical_accuracy, sparse_top_k_categorical_accuracy)}
 
@@ -79,7 +87,11 @@ class Metric:
     def result(self) -> float:
         if not self._true:
             return 0.0
-        return float(self.compute(torch.cat(self._true), torch.cat(self._pred)))
+        y_true, y_pred = torch.cat(self._true), torch.cat(self._pred)
+        try:
+            return float(self.compute(y_true, y_pred))
+        except RuntimeError:
+            raise _shape_error(f"{type(self).__name__} ('{self.name}')", y_true, y_pred) from None
 
     def compute(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> float:
         raise NotImplementedError
@@ -252,7 +264,10 @@ def as_training_metric(metric) -> tuple[str, Any]:
         def function_value(y_true, y_pred, kind, function=metric):
             if kind == "sparse" and name in ("categorical_accuracy", "top_k_categorical_accuracy"):
                 y_true = torch.nn.functional.one_hot(y_true.long(), y_pred.shape[-1])
-            return float(torch.as_tensor(function(y_true, y_pred)).float().mean())
+            try:
+                return float(torch.as_tensor(function(y_true, y_pred)).float().mean())
+            except RuntimeError:
+                raise _shape_error(f"function {name}", y_true, y_pred) from None
 
         return name, function_value
     raise MeddlError(f"A metric must be a name, a meddl.metrics object or a function (y_true, y_pred). "

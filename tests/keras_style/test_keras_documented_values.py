@@ -1,0 +1,165 @@
+"""meddl's Keras namespaces give the values Keras's own documentation shows for the same calls.
+
+Each case is the example in the docstring of the Keras 3 class or function of the
+same name (keras.io/api), with Keras's argument order ``(y_true, y_pred)``.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+import meddl
+from meddl import layers, losses, metrics
+from meddl.errors import MeddlError
+
+CATEGORICAL_TRUE = [[0, 0, 1], [0, 1, 0]]
+SCORES = [[0.1, 0.9, 0.8], [0.05, 0.95, 0]]
+
+
+@pytest.mark.parametrize("metric, y_true, y_pred, expected", [
+    (metrics.Accuracy(), [[1], [2], [3], [4]], [[0], [2], [3], [4]], 0.75),
+    (metrics.BinaryAccuracy(), [[1], [1], [0], [0]], [[0.98], [1], [0], [0.6]], 0.75),
+    (metrics.CategoricalAccuracy(), CATEGORICAL_TRUE, SCORES, 0.5),
+    (metrics.SparseCategoricalAccuracy(), [[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0]], 0.5),
+    (metrics.TopKCategoricalAccuracy(k=1), CATEGORICAL_TRUE, SCORES, 0.5),
+    (metrics.SparseTopKCategoricalAccuracy(k=1), [2, 1], SCORES, 0.5),
+    (metrics.Precision(), [0, 1, 1, 1], [1, 0, 1, 1], 2 / 3),
+    (metrics.Recall(), [0, 1, 1, 1], [1, 0, 1, 1], 2 / 3),
+    (metrics.AUC(), [0, 0, 1, 1], [0, 0.5, 0.3, 0.9], 0.75),
+    (metrics.MeanSquaredError(), [[0, 1], [0, 0]], [[1, 1], [0, 0]], 0.25),
+    (metrics.MeanAbsoluteError(), [[0, 1], [0, 0]], [[1, 1], [0, 0]], 0.25),
+])
+def test_metric_objects_match_kerass_documented_results(metric, y_true, y_pred, expected):
+    metric.reset_state()
+    metric.update_state(y_true, y_pred)
+    assert metric.result() == pytest.approx(expected, abs=1e-6)
+    metric.reset_state()
+    assert metric.result() == 0.0
+
+
+def test_metric_objects_accumulate_over_updates_and_mean():
+    accuracy = metrics.BinaryAccuracy(threshold=0.7)
+    accuracy.update_state([[1], [1]], [[0.98], [0.6]])  # 1 of 2 right at 0.7
+    accuracy.update_state([[0], [0]], [[0.0], [0.1]])  # 2 of 2
+    assert accuracy.result() == pytest.approx(0.75) and accuracy.name == "binary_accuracy"
+    mean = metrics.Mean(name="running")
+    mean.update_state([1, 3, 5, 7])
+    assert mean.result() == 4.0 and mean.get_config() == {"name": "running"}
+    with pytest.raises(MeddlError, match="does not take sample_weight"):
+        metrics.Precision().update_state([1], [1], sample_weight=[2.0])
+
+
+@pytest.mark.parametrize("function, y_true, expected", [
+    (metrics.categorical_accuracy, CATEGORICAL_TRUE, [0.0, 1.0]),
+    (metrics.sparse_categorical_accuracy, [2, 1], [0.0, 1.0]),
+    (lambda t, p: metrics.top_k_categorical_accuracy(t, p, k=3), CATEGORICAL_TRUE, [1.0, 1.0]),
+    (lambda t, p: metrics.sparse_top_k_categorical_accuracy(t, p, k=1), [2, 1], [0.0, 1.0]),
+])
+def test_metric_functions_return_one_value_per_sample_as_keras(function, y_true, expected):
+    assert function(y_true, SCORES).tolist() == expected
+
+
+def test_binary_accuracy_function():
+    assert metrics.binary_accuracy([[1], [1], [0], [0]], [[1], [1], [0], [0]]).tolist() == [1.0] * 4
+
+
+@pytest.mark.parametrize("loss, y_true, y_pred, expected, weighted", [
+    (losses.BinaryCrossentropy(from_logits=True), [0, 1, 0, 0], [-18.6, 0.51, 2.94, -12.8], 0.865, None),
+    (losses.BinaryCrossentropy(), [[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]], 0.815, ([1, 0], 0.458)),
+    (losses.CategoricalCrossentropy(), [[0, 1, 0], [0, 0, 1]], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]], 1.177,
+     ([0.3, 0.7], 0.814)),
+    (losses.SparseCategoricalCrossentropy(), [1, 2], [[0.05, 0.95, 0], [0.1, 0.8, 0.1]], 1.177, ([0.3, 0.7], 0.814)),
+    (losses.MeanSquaredError(), [[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]], 0.5, ([0.7, 0.3], 0.25)),
+    (losses.MeanAbsoluteError(), [[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]], 0.5, ([0.7, 0.3], 0.25)),
+])
+def test_loss_objects_take_y_true_first_and_match_kerass_documented_results(loss, y_true, y_pred, expected,
+                                                                              weighted):
+    assert float(loss(y_true, y_pred)) == pytest.approx(expected, abs=1e-3)
+    if weighted is not None:  # Keras's example weights; the weighted sum over the batch size
+        weights, value = weighted
+        assert float(loss(y_true, y_pred, sample_weight=weights)) == pytest.approx(value, abs=1e-3)
+
+
+def test_loss_objects_are_not_symmetric_in_their_arguments():
+    """The order matters for cross-entropy: swapping y_true and y_pred would give another number."""
+    bce = losses.BinaryCrossentropy()
+    assert float(bce([[1.0], [0.0]], [[0.9], [0.2]])) == pytest.approx(-(np.log(0.9) + np.log(0.8)) / 2, rel=1e-5)
+    assert float(losses.binary_crossentropy([[1.0], [0.0]], [[0.9], [0.2]]).mean()) == pytest.approx(
+        float(bce([[1.0], [0.0]], [[0.9], [0.2]])), rel=1e-5)
+
+
+def test_loss_and_metric_objects_in_compile():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(128, 4)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.float32)
+    model = meddl.Sequential([layers.Dense(8, activation="relu", input_shape=(4,)), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss=losses.BinaryCrossentropy(),
+                  metrics=[metrics.BinaryAccuracy(), metrics.AUC(name="auroc"), metrics.binary_accuracy])
+    history = model.fit(x, y, epochs=3, verbose=0)
+    assert {"loss", "binary_accuracy", "auroc"} <= set(history.history)
+    probabilities = model.predict(x, verbose=0)
+    expected_accuracy = float(np.mean((probabilities[:, 0] > 0.5) == y))
+    results = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert results["binary_accuracy"] == pytest.approx(expected_accuracy, abs=1e-6)
+    assert results["loss"] == pytest.approx(float(losses.BinaryCrossentropy()(y, probabilities)), abs=1e-4)
+
+
+def test_lambda_callback_calls_each_hook():
+    calls = []
+    callback = meddl.callbacks.LambdaCallback(
+        on_train_begin=lambda logs: calls.append("begin"),
+        on_epoch_begin=lambda epoch, logs: calls.append(f"epoch {epoch}"),
+        on_epoch_end=lambda epoch, logs: calls.append(f"end {epoch} {sorted(logs)}"),
+        on_train_end=lambda logs: calls.append("end"))
+    model = meddl.Sequential([layers.Dense(1, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((8, 2), np.float32), np.ones(8, np.float32), epochs=2, verbose=0, callbacks=[callback])
+    assert calls == ["begin", "epoch 0", "end 0 ['loss']", "epoch 1", "end 1 ['loss']", "end"]
+
+
+@pytest.mark.parametrize("alias, layer", [
+    ("MaxPool1D", "MaxPooling1D"), ("MaxPool2D", "MaxPooling2D"), ("MaxPool3D", "MaxPooling3D"),
+    ("AvgPool1D", "AveragePooling1D"), ("AvgPool2D", "AveragePooling2D"), ("AvgPool3D", "AveragePooling3D"),
+    ("GlobalMaxPool1D", "GlobalMaxPooling1D"), ("GlobalMaxPool2D", "GlobalMaxPooling2D"),
+    ("GlobalMaxPool3D", "GlobalMaxPooling3D"), ("GlobalAvgPool1D", "GlobalAveragePooling1D"),
+    ("GlobalAvgPool2D", "GlobalAveragePooling2D"), ("GlobalAvgPool3D", "GlobalAveragePooling3D"),
+])
+def test_kerass_pooling_aliases_are_the_same_classes_and_load_by_either_name(alias, layer):
+    assert getattr(layers, alias) is getattr(layers, layer)
+    assert layers.get_layer_class(alias) is getattr(layers, layer)
+
+
+@pytest.mark.parametrize("layer, function, dims", [
+    (layers.AveragePooling1D, torch.nn.functional.avg_pool1d, 1),
+    (layers.AveragePooling3D, torch.nn.functional.avg_pool3d, 3),
+    (layers.MaxPooling3D, torch.nn.functional.max_pool3d, 3),
+])
+def test_pooling_in_one_and_three_dimensions_matches_torch_in_keras_layout(layer, function, dims):
+    rng = np.random.default_rng(dims)
+    x = rng.normal(size=(2, *([6] * dims), 3)).astype(np.float32)
+    channels_first = torch.as_tensor(np.moveaxis(x, -1, 1))
+    expected = np.moveaxis(function(channels_first, 2).numpy(), 1, -1)
+    np.testing.assert_allclose(layer(pool_size=2)(x).detach().numpy(), expected, rtol=1e-6)
+
+
+def test_global_max_pooling_and_maximum_merge():
+    x = np.arange(2 * 3 * 4 * 5 * 2, dtype=np.float32).reshape(2, 3, 4, 5, 2)
+    np.testing.assert_array_equal(layers.GlobalMaxPooling3D()(x).detach().numpy(), x.max(axis=(1, 2, 3)))
+    signal = x.reshape(2, 60, 2)
+    np.testing.assert_array_equal(layers.GlobalMaxPooling1D()(signal).detach().numpy(), signal.max(axis=1))
+    a, b, c = (np.array([[1.0, 5.0, -2.0]], np.float32), np.array([[3.0, 0.0, -1.0]], np.float32),
+               np.array([[2.0, 4.0, -3.0]], np.float32))
+    np.testing.assert_array_equal(layers.Maximum()([a, b, c]).detach().numpy(), [[3.0, 5.0, -1.0]])
+    with pytest.raises(MeddlError, match="list of at least 2 tensors"):
+        layers.Maximum()([a])
+
+
+@pytest.mark.parametrize("metric", [metrics.Accuracy(), metrics.BinaryAccuracy(), metrics.binary_accuracy])
+def test_a_metric_that_does_not_fit_the_outputs_names_both_shapes_and_the_right_metric(metric):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 4)).astype(np.float32), np.arange(32) % 3
+    model = meddl.Sequential([layers.Dense(3, activation="softmax", input_shape=(4,))])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=[metric])
+    with pytest.raises(MeddlError, match=r"cannot compare labels of shape \(32,\) with predictions of shape "
+                                         r"\(32, 3\)\. .*SparseCategoricalAccuracy"):
+        model.fit(x, y, epochs=1, verbose=0)

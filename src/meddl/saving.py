@@ -13,6 +13,9 @@ written by meddl 0.1.0 still load.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +28,40 @@ from meddl.io import sha256_file
 from meddl.version import __version__
 
 __all__ = ["register_class", "registered_class", "registered_classes", "write_document", "read_document",
-           "write_arrays", "read_arrays"]
+           "write_arrays", "read_arrays", "custom_object_scope", "custom_object"]
 
 _CLASSES: dict[str, dict[str, type]] = {}
+_CUSTOM_OBJECTS: ContextVar[dict[str, Any]] = ContextVar("meddl_custom_objects", default={})
+
+
+@contextmanager
+def custom_object_scope(custom_objects: Mapping[str, Any]) -> Iterator[None]:
+    """Keras's ``custom_object_scope``: inside the block, your own layer classes, loss functions and
+    metric functions are known by name (``load_model(path, custom_objects=...)`` uses it).
+
+    Example:
+        >>> def my_loss(y_true, y_pred):
+        ...     return (y_true - y_pred).abs().mean(dim=-1)
+        >>> with custom_object_scope({"my_loss": my_loss}):
+        ...     custom_object("my_loss") is my_loss
+        True
+    """
+    if not isinstance(custom_objects, Mapping):
+        raise MeddlError(f"custom_objects must be a mapping of names to your layer classes or functions, e.g. "
+                         f"{{'Scale': Scale}}. Got {type(custom_objects).__name__} instead.")
+    for name, value in custom_objects.items():
+        if not callable(value):
+            raise MeddlError(f"custom_objects[{name!r}] must be a class or a function. Got {value!r} instead.")
+    token = _CUSTOM_OBJECTS.set({**_CUSTOM_OBJECTS.get(), **{str(k): v for k, v in custom_objects.items()}})
+    try:
+        yield
+    finally:
+        _CUSTOM_OBJECTS.reset(token)
+
+
+def custom_object(name: str) -> Any:
+    """The object ``name`` in the innermost :func:`custom_object_scope`, or None."""
+    return _CUSTOM_OBJECTS.get().get(name)
 
 
 def register_class(family: str):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from meddl.errors import DataError
-from meddl.layers.registry import custom_object_scope
+from meddl.saving import custom_object_scope
 from meddl.models.plot import plot_model
 from meddl.training.seeding import set_seed
 

@@ -155,8 +155,8 @@ def test_custom_object_scope_checks_its_mapping():
     with layers.custom_object_scope({"Scale": Scale}):
         assert layers.get_layer_class("Scale") is Scale
         assert meddl.utils.custom_object_scope is layers.custom_object_scope
-    with pytest.raises(MeddlError, match="must be a subclass of meddl.layers.Layer"):
-        with layers.custom_object_scope({"Scale": len}):
+    with pytest.raises(MeddlError, match=r"custom_objects\['Scale'\] must be a class or a function"):
+        with layers.custom_object_scope({"Scale": 3}):
             pass
     with pytest.raises(MeddlError, match="custom_objects must be a mapping"):
         with layers.custom_object_scope([Scale]):

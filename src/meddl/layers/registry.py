@@ -6,9 +6,6 @@ as a layer inside another model round-trips through the same two functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from meddl.errors import MeddlError, unknown_name_error
@@ -50,6 +47,7 @@ from meddl.layers.simple_rnn import SimpleRNN
 from meddl.layers.spatial_dropout2d import SpatialDropout2D
 from meddl.layers.subtract import Subtract
 from meddl.layers.zero_padding2d import ZeroPadding2D
+from meddl.saving import custom_object, custom_object_scope
 
 __all__ = ["serialize", "deserialize", "get_layer_class", "register_layer_class", "custom_object_scope",
            "LAYER_CLASSES"]
@@ -73,47 +71,27 @@ _ALIASES = {"Input": "InputLayer", "MaxPool1D": "MaxPooling1D", "MaxPool2D": "Ma
 _NESTED = ("layer", "backward_layer")  # config keys holding a layer of their own (Bidirectional)
 
 
-_CUSTOM_OBJECTS: ContextVar[dict[str, type[Layer]]] = ContextVar("meddl_custom_layers", default={})
-
-
-def _check_layer_class(cls: Any, argument: str) -> type[Layer]:
-    if not (isinstance(cls, type) and issubclass(cls, Layer)):
-        raise MeddlError(f"{argument} must be a subclass of meddl.layers.Layer. Got {cls!r} instead.")
-    return cls
-
-
 def register_layer_class(cls: type[Layer]) -> type[Layer]:
     """Make ``cls`` known to ``deserialize`` and ``load_model`` by its class name; usable as a class decorator
     (Keras's ``register_keras_serializable``). Models register themselves this way."""
-    LAYER_CLASSES[_check_layer_class(cls, "register_layer_class's argument").__name__] = cls
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise MeddlError(f"register_layer_class's argument must be a subclass of meddl.layers.Layer. "
+                         f"Got {cls!r} instead.")
+    LAYER_CLASSES[cls.__name__] = cls
     return cls
-
-
-@contextmanager
-def custom_object_scope(custom_objects: Mapping[str, type[Layer]]) -> Iterator[None]:
-    """Keras's ``custom_object_scope``: inside the block, these layer classes are known by name
-    (``load_model(path, custom_objects=...)`` uses it)."""
-    if not isinstance(custom_objects, Mapping):
-        raise MeddlError(f"custom_objects must be a mapping of class names to layer classes, e.g. "
-                         f"{{'Scale': Scale}}. Got {type(custom_objects).__name__} instead.")
-    known = {**_CUSTOM_OBJECTS.get()}
-    for name, cls in custom_objects.items():
-        known[str(name)] = _check_layer_class(cls, f"custom_objects[{name!r}]")
-    token = _CUSTOM_OBJECTS.set(known)
-    try:
-        yield
-    finally:
-        _CUSTOM_OBJECTS.reset(token)
 
 
 def get_layer_class(class_name: str) -> type[Layer]:
     """Return the layer class called ``class_name`` (Keras's names and aliases, registered and custom classes)."""
-    custom = _CUSTOM_OBJECTS.get()
-    if class_name in custom:
-        return custom[class_name]
+    custom = custom_object(str(class_name))
+    if custom is not None:
+        if not (isinstance(custom, type) and issubclass(custom, Layer)):
+            raise MeddlError(f"custom_objects[{class_name!r}] must be a subclass of meddl.layers.Layer for the "
+                             f"layer {class_name!r}. Got {custom!r} instead.")
+        return custom
     name = _ALIASES.get(class_name, class_name)
     if name not in LAYER_CLASSES:
-        error = unknown_name_error("layer", class_name, [*LAYER_CLASSES, *_ALIASES, *custom])
+        error = unknown_name_error("layer", class_name, [*LAYER_CLASSES, *_ALIASES])
         raise MeddlError(f"{error} A layer of your own must be known by name: pass "
                          f"custom_objects={{{class_name!r}: {class_name}}} to load_model, or decorate its class "
                          "with @meddl.layers.register_layer_class.")

@@ -56,6 +56,7 @@ class Model(Layer):
         self.loss_weights: list[float] | None = None
         self.optimizer: optimizers_module.Optimizer | None = None
         self.metric_functions: list[tuple[str, Any]] = []
+        self.metric_specs: list[Any] = []  # what compile_config saves: names, metric objects' configs, function names
         self.device = torch.device("cpu")
         self.precision = "fp32"
         self.history: History | None = None
@@ -177,6 +178,7 @@ class Model(Layer):
         if isinstance(metrics, str) or callable(metrics):
             metrics = [metrics]
         self.metric_functions = [metrics_module.get(m) for m in (metrics or [])]
+        self.metric_specs = [metrics_module.serialize(m) for m in (metrics or [])]
         self.device = resolve_device(device)
         if precision not in PRECISIONS:
             raise MeddlError(f"The 'precision' must be one of {PRECISIONS}. Got {precision!r} instead.")
@@ -494,7 +496,7 @@ class Model(Layer):
             return {"optimizer": self.optimizer.get_config(), "loss": [l.get_config() for l in self.output_losses],
                     "loss_weights": self.loss_weights, "metrics": [], "precision": self.precision}
         return {"optimizer": self.optimizer.get_config(), "loss": self.loss.get_config(),
-                "metrics": [name for name, _ in self.metric_functions], "precision": self.precision}
+                "metrics": self.metric_specs, "precision": self.precision}
 
     def save(self, path, *, metadata: dict[str, Any] | None = None, **ignored) -> None:
         """Save to a folder: architecture + compile settings as JSON, weights as safetensors (atomic).

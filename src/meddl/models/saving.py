@@ -26,9 +26,9 @@ import safetensors.torch as safetensors_torch
 
 from meddl.errors import MeddlError, ModelFileError
 from meddl.io import atomic_directory, atomic_write_bytes
-from meddl.layers.registry import custom_object_scope
 from meddl.models import keras_import
-from meddl.saving import read_arrays, read_document, registered_class, write_arrays, write_document
+from meddl.saving import (custom_object_scope, read_arrays, read_document, registered_class, write_arrays,
+                           write_document)
 from meddl.training.loop import resolve_device
 
 __all__ = ["save_model", "load_model", "read_model_document", "save_weights", "load_weights", "architecture_json",
@@ -90,23 +90,28 @@ def load_model(path, *, custom_objects: Mapping[str, type] | None = None, device
     document = read_model_document(path)
     weights = read_arrays(path, document.get("weights"), WEIGHTS_FILE, document=CONFIG_FILE)
     model_class = registered_class("model", document.get("class", "Sequential"), path / CONFIG_FILE)
-    try:
-        with custom_object_scope(custom_objects or {}):
+    with custom_object_scope(custom_objects or {}):
+        try:
             model = model_class.from_config(document["config"])
-    except (KeyError, TypeError) as exc:
-        raise ModelFileError(f"The architecture in '{path / CONFIG_FILE}' is incomplete: missing {exc}.") from None
-    except MeddlError as exc:
-        raise ModelFileError(f"Could not rebuild the model in '{path / CONFIG_FILE}': {exc}") from None
-    try:
-        model.load_named_weights(weights, strict=True)
-    except MeddlError as exc:
-        raise ModelFileError(f"The weights in '{path / WEIGHTS_FILE}' do not fit the saved architecture: {exc}") from None
-    compiled = document.get("compile")
-    if compiled and compile:
-        model.compile(optimizer=compiled["optimizer"], loss=compiled["loss"], metrics=compiled["metrics"],
-                      device=device, precision=compiled.get("precision", "fp32"),
-                      loss_weights=compiled.get("loss_weights"))
-    else:
+        except (KeyError, TypeError) as exc:
+            raise ModelFileError(f"The architecture in '{path / CONFIG_FILE}' is incomplete: missing {exc}.") from None
+        except MeddlError as exc:
+            raise ModelFileError(f"Could not rebuild the model in '{path / CONFIG_FILE}': {exc}") from None
+        try:
+            model.load_named_weights(weights, strict=True)
+        except MeddlError as exc:
+            raise ModelFileError(f"The weights in '{path / WEIGHTS_FILE}' do not fit the saved architecture: "
+                                 f"{exc}") from None
+        compiled = document.get("compile")
+        if compiled and compile:
+            try:
+                model.compile(optimizer=compiled["optimizer"], loss=compiled["loss"], metrics=compiled["metrics"],
+                              device=device, precision=compiled.get("precision", "fp32"),
+                              loss_weights=compiled.get("loss_weights"))
+            except MeddlError as exc:
+                raise ModelFileError(f"Could not compile the model in '{path / CONFIG_FILE}' as it was saved: {exc} "
+                                     "Or load it uncompiled: load_model(path, compile=False).") from None
+    if not (compiled and compile):
         model.device = resolve_device(device)
         model.to(model.device)
     model.metadata = document.get("metadata", {})

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from meddl.errors import DataError, MeddlError, unknown_name_error
+from meddl.saving import custom_object
 
 __all__ = [
     "Loss",
@@ -28,6 +29,7 @@ __all__ = [
     "SparseCategoricalCrossentropy",
     "FocalLoss",
     "CategoricalFocalLoss",
+    "FunctionLoss",
     "get",
     "LOSSES",
 ]
@@ -271,6 +273,51 @@ class CategoricalFocalLoss(CategoricalCrossentropy):
         return {**super().get_config(), "gamma": self.gamma}
 
 
+class FunctionLoss(Loss):
+    """A loss function of your own, ``function(y_true, y_pred)``, as Keras takes it in ``compile(loss=...)``.
+
+    It gets the targets as given (a column ``(N, 1)`` for one output) and the model's
+    outputs (probabilities after a softmax, never logits), and returns one loss per
+    sample (or one value for the batch, when no ``sample_weight`` is used). A model
+    compiled with it saves the function's name; load it with
+    ``load_model(path, custom_objects={name: function})``.
+    """
+
+    def __init__(self, function: Any):
+        if not callable(function):
+            raise MeddlError(f"A loss must be a name, a meddl.losses object or a function (y_true, y_pred). "
+                             f"Got {function!r} instead.")
+        super().__init__(from_logits=False)
+        self.function = function
+        self.name = getattr(function, "__name__", type(function).__name__)
+
+    def _values(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        values = self.function(targets, outputs)
+        if not isinstance(values, torch.Tensor):
+            raise MeddlError(f"The loss function {self.name!r} must return a torch tensor (one value per sample); "
+                             f"got {type(values).__name__}. Write it with torch operations so it can be trained.")
+        return values
+
+    def batch_mean(self, outputs, targets):
+        return self._values(outputs, targets).mean()
+
+    def per_sample(self, outputs, targets):
+        values = self._values(outputs, targets)
+        if values.ndim == 0 or values.shape[0] != outputs.shape[0]:
+            raise MeddlError(f"The loss function {self.name!r} must return one value per sample (shape "
+                             f"({outputs.shape[0]},)) to be weighted by sample_weight or class_weight; "
+                             f"got shape {tuple(values.shape)}.")
+        return values.reshape(outputs.shape[0], -1).mean(dim=1)
+
+    def prepare_targets(self, y, n_outputs, argument="y"):
+        if y.ndim == 1 and n_outputs == 1:
+            y = y.reshape(-1, 1)
+        return torch.as_tensor(y, dtype=torch.float32)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "function": True}
+
+
 LOSSES: dict[str, type[Loss]] = {
     "mse": MeanSquaredError,
     "mean_squared_error": MeanSquaredError,
@@ -284,10 +331,19 @@ LOSSES: dict[str, type[Loss]] = {
 }
 
 
-def get(identifier: str | Loss) -> Loss:
-    """Return a fresh loss for a name (``"mse"``, ``"sparse_categorical_crossentropy"``, ...) or the object itself."""
+def get(identifier: Any) -> Loss:
+    """Return a fresh loss for a name (``"mse"``, ``"sparse_categorical_crossentropy"``, ...), the object itself,
+    or a :class:`FunctionLoss` for a function ``(y_true, y_pred)`` of your own."""
     if isinstance(identifier, Loss):
         return identifier
+    if isinstance(identifier, dict) and identifier.get("function"):  # a function of your own, saved by name
+        name = str(identifier.get("name"))
+        function = custom_object(name)
+        if function is None:
+            raise MeddlError(f"Unknown loss function {name!r}: pass custom_objects={{{name!r}: {name}}} to load_model.")
+        return FunctionLoss(function)
+    if callable(identifier) and not isinstance(identifier, (str, type)):
+        return FunctionLoss(identifier)
     if isinstance(identifier, dict):
         identifier = dict(identifier)
         name = identifier.pop("name", None)

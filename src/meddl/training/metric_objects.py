@@ -101,7 +101,12 @@ class Metric:
         return self.result()
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments (saved with a compiled model, so it reloads the same metric)."""
         return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Metric":
+        return cls(**config)
 
 
 class Mean(Metric):
@@ -132,6 +137,9 @@ class BinaryAccuracy(_FunctionMetric):
 
     def compute(self, y_true, y_pred):
         return binary_accuracy(y_true.reshape(y_pred.shape), y_pred, self.threshold).mean()
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "threshold": self.threshold}
 
 
 class CategoricalAccuracy(_FunctionMetric):
@@ -165,6 +173,9 @@ class TopKCategoricalAccuracy(Metric):
         function = sparse_top_k_categorical_accuracy if self.sparse else top_k_categorical_accuracy
         return function(y_true, y_pred, self.k).mean()
 
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "k": self.k}
+
 
 class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
     default_name = "sparse_top_k_categorical_accuracy"
@@ -178,6 +189,9 @@ class _ThresholdMetric(Metric):
             raise MeddlError(f"{type(self).__name__}: top_k and class_id are not supported by meddl.")
         self.threshold = 0.5 if thresholds is None else float(thresholds)
         super().__init__(name, dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "thresholds": self.threshold}
 
     def _counts(self, y_true, y_pred):
         predicted = (y_pred.reshape(-1) > self.threshold)
@@ -220,6 +234,9 @@ class AUC(Metric):
             raise MeddlError(f"The 'curve' parameter of AUC must be 'ROC' or 'PR'. Got {curve!r} instead.")
         self.curve = curve
         super().__init__(name, dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "curve": self.curve}
 
     def compute(self, y_true, y_pred):
         truth, scores = y_true.numpy().reshape(-1), y_pred.numpy().reshape(-1)

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 import torch
 
-from meddl.errors import unknown_name_error
+from meddl.errors import MeddlError, unknown_name_error
+from meddl.saving import custom_object
 from meddl.training import metric_objects
 
-__all__ = ["get", "METRICS", "accuracy", "auc", "mean_squared_error", "mean_absolute_error"]
+__all__ = ["get", "serialize", "METRICS", "accuracy", "auc", "mean_squared_error", "mean_absolute_error"]
 
 
 def accuracy(y_true: torch.Tensor, y_pred: torch.Tensor, kind: str) -> float:
@@ -90,9 +92,35 @@ KERAS_NAMES = {
 }
 
 
+def serialize(identifier: Any) -> str | dict[str, Any]:
+    """How a compiled model saves its metric: the name, a metric object's class and arguments, or a function's name."""
+    if isinstance(identifier, metric_objects.Metric):
+        return {"class_name": type(identifier).__name__, "config": identifier.get_config()}
+    if callable(identifier) and not isinstance(identifier, str):
+        return {"function": getattr(identifier, "__name__", type(identifier).__name__)}
+    return identifier
+
+
+def _saved_metric(spec: dict[str, Any]) -> Any:
+    """The metric object or function a saved ``spec`` names (meddl's own, or from ``custom_objects``)."""
+    name = str(spec.get("class_name", spec.get("function")))
+    own = getattr(metric_objects, name, None)
+    if "class_name" in spec:
+        cls = own if isinstance(own, type) and issubclass(own, metric_objects.Metric) else custom_object(name)
+        if cls is None:
+            raise MeddlError(f"Unknown metric class {name!r}: pass custom_objects={{{name!r}: {name}}} to load_model.")
+        return cls.from_config(dict(spec.get("config") or {}))
+    function = metric_objects.FUNCTIONS.get(name) or custom_object(name)
+    if function is None:
+        raise MeddlError(f"Unknown metric function {name!r}: pass custom_objects={{{name!r}: {name}}} to load_model.")
+    return function
+
+
 def get(identifier) -> tuple[str, MetricFunction]:
-    """Return ``(name, function)`` for a metric name, a ``meddl.metrics`` object or a function ``(y_true, y_pred)``;
-    the name is how it appears in logs and History."""
+    """Return ``(name, function)`` for a metric name, a ``meddl.metrics`` object, a function ``(y_true, y_pred)``
+    or what :func:`serialize` saved; the name is how it appears in logs and History."""
+    if isinstance(identifier, dict) and ("class_name" in identifier or "function" in identifier):
+        identifier = _saved_metric(identifier)
     if not isinstance(identifier, str):
         return metric_objects.as_training_metric(identifier)
     if identifier.lower() in KERAS_NAMES:

@@ -9,8 +9,8 @@ import meddl
 from meddl import ConfigError, DataError
 from meddl.cli import main
 
-FAST_EFFECT = {"representation_units": [32], "head_units": [16], "max_epochs": 60, "ensemble": 2}
-FAST_SURVIVAL = {"hidden_units": [16], "epochs": 60, "learning_rate": 0.01, "ensemble": 2}
+FAST_EFFECT = {"representation_units": [32], "head_units": [16], "max_epochs": 60}
+FAST_SURVIVAL = {"hidden_units": [16], "epochs": 60, "learning_rate": 0.01}
 
 
 def survival_table(n=300, seed=0):
@@ -27,7 +27,7 @@ def test_survival_run_predicts_risk_median_and_horizons_with_intervals(tmp_path)
     survival_table().to_csv(tmp_path / "s.csv", index=False)
     run = meddl.train({"task": "survival", "data": {"source": "csv", "path": str(tmp_path / "s.csv"),
                                                     "duration": "months", "event": "died"},
-                       "model": {"preset": "deepsurv", "options": FAST_SURVIVAL},
+                       "model": {"preset": "deepsurv", "options": FAST_SURVIVAL}, "training": {"ensemble": 2},
                        "evaluation": {"horizons": [30, 60], "n_resamples": 30}}, out=tmp_path / "run")
     metrics = run.metrics["test"]["metrics"]
     assert metrics["c_index"]["value"] > 0.65 and metrics["c_index"]["ci95"] is not None
@@ -71,7 +71,8 @@ def test_treatment_run_recommends_safely_and_reports_policy_value(tmp_path):
     treatment_table().to_csv(tmp_path / "t.csv", index=False)
     run = meddl.train({"task": "treatment",
                        "data": {"source": "csv", "path": str(tmp_path / "t.csv"), "treatment": "treated", "outcome": "score"},
-                       "model": {"preset": "tarnet", "options": FAST_EFFECT}, "evaluation": {"n_resamples": 30, "support": [0.1, 0.9]}},
+                       "model": {"preset": "tarnet", "options": FAST_EFFECT}, "training": {"ensemble": 2},
+                       "evaluation": {"n_resamples": 30, "support": [0.1, 0.9]}},
                       out=tmp_path / "run")
     test = run.metrics["test"]
     assert test["ate_aipw"]["ci95"][0] < test["ate_aipw"]["value"] < test["ate_aipw"]["ci95"][1]
@@ -100,7 +101,8 @@ def test_ihdp_layout_reports_pehe(tmp_path):
     ycf = np.where(t == 1, mu0, mu1)
     pd.DataFrame(np.column_stack([t, y, ycf, mu0, mu1, x])).to_csv(tmp_path / "ihdp.csv", header=False, index=False)
     run = meddl.train({"task": "treatment", "data": {"source": "ihdp", "path": str(tmp_path / "ihdp.csv")},
-                       "model": {"preset": "tarnet", "options": FAST_EFFECT}, "evaluation": {"n_resamples": 20}}, out=tmp_path / "run")
+                       "model": {"preset": "tarnet", "options": FAST_EFFECT}, "training": {"ensemble": 2},
+                       "evaluation": {"n_resamples": 20}}, out=tmp_path / "run")
     pehe = run.metrics["test"]["effect_metrics"]["sqrt_pehe"]["value"]
     assert pehe < np.std(mu1 - mu0) + 0.5 and "within_sample" in run.metrics
     log = (run.path / "train.log").read_text()
@@ -126,7 +128,7 @@ def test_survival_run_evaluates_new_patients_and_says_which_update_they_need(tmp
     survival_table().to_csv(tmp_path / "s.csv", index=False)
     run = meddl.train({"task": "survival", "data": {"source": "csv", "path": str(tmp_path / "s.csv"),
                                                     "duration": "months", "event": "died"},
-                       "model": {"preset": "deepsurv", "options": FAST_SURVIVAL},
+                       "model": {"preset": "deepsurv", "options": FAST_SURVIVAL}, "training": {"ensemble": 2},
                        "evaluation": {"horizons": [30, 60], "n_resamples": 30}}, out=tmp_path / "run")
     same = survival_table(n=400, seed=5)
     worse = same.copy()  # the same patients with a 3x higher hazard: every time divided by 3

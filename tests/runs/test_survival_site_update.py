@@ -23,7 +23,7 @@ def survival_run(tmp_path_factory):
     survival_table().to_csv(root / "s.csv", index=False)
     meddl.train({"task": "survival", "data": {"source": "csv", "path": str(root / "s.csv"), "duration": "months",
                                               "event": "died"},
-                 "model": {"preset": "deepsurv", "options": FAST_SURVIVAL},
+                 "model": {"preset": "deepsurv", "options": FAST_SURVIVAL}, "training": {"ensemble": 2},
                  "evaluation": {"horizons": [30, 60], "n_resamples": 30}}, out=root / "run")
     return root
 

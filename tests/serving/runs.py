@@ -10,8 +10,8 @@ except ImportError:
     from tests.tasks.conftest import FAST, patient_table, write_png_folder
     from tests.tasks.test_prognosis_treatment import survival_table, treatment_table
 
-SURVIVAL_OPTIONS = {"hidden_units": [8], "epochs": 20, "learning_rate": 0.01, "ensemble": 1}
-TREATMENT_OPTIONS = {"representation_units": [16], "head_units": [8], "max_epochs": 20, "ensemble": 1}
+SURVIVAL_OPTIONS = {"hidden_units": [8], "epochs": 20, "learning_rate": 0.01}
+TREATMENT_OPTIONS = {"representation_units": [16], "head_units": [8], "max_epochs": 20}
 
 
 def train_diagnosis(root: Path) -> Path:
@@ -33,7 +33,7 @@ def train_survival(root: Path) -> Path:
     survival_table(n=200).to_csv(root / "s.csv", index=False)
     meddl.train({"task": "survival", "data": {"source": "csv", "path": str(root / "s.csv"), "duration": "months",
                                               "event": "died"},
-                 "model": {"preset": "deepsurv", "options": SURVIVAL_OPTIONS},
+                 "model": {"preset": "deepsurv", "options": SURVIVAL_OPTIONS}, "training": {"ensemble": 1},
                  "evaluation": {"horizons": [30, 60], "n_resamples": 20}}, out=root / "survival")
     return root / "survival"
 
@@ -42,7 +42,7 @@ def train_treatment(root: Path) -> Path:
     treatment_table(n=300).to_csv(root / "t.csv", index=False)
     meddl.train({"task": "treatment", "data": {"source": "csv", "path": str(root / "t.csv"), "treatment": "treated",
                                                "outcome": "score"},
-                 "model": {"preset": "tarnet", "options": TREATMENT_OPTIONS},
+                 "model": {"preset": "tarnet", "options": TREATMENT_OPTIONS}, "training": {"ensemble": 1},
                  "evaluation": {"n_resamples": 20, "support": [0.1, 0.9]}}, out=root / "treatment")
     return root / "treatment"
 

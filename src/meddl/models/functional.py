@@ -39,6 +39,8 @@ __all__ = ["Functional"]
 class Functional(Model):
     """A model defined by its symbolic ``inputs`` and ``outputs`` (use ``meddl.Model(inputs, outputs)``)."""
 
+    _graph_model = True
+
     def __init__(self, inputs=None, outputs=None, name: str | None = None, trainable: bool = True, **ignored):
         super().__init__(name=name or unique_layer_name("functional"), trainable=trainable)
         self._single_input = isinstance(inputs, SymbolicTensor)

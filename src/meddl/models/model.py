@@ -23,8 +23,9 @@ from torch.nn.parallel import DistributedDataParallel
 
 from meddl.errors import DataError, MeddlError, ModelFileError, NotFittedError
 from meddl.layers import activations
-from meddl.layers.base import Layer
+from meddl.layers.base import Layer, unique_layer_name
 from meddl.models import multi_output, saving
+from meddl.models.subclassing import build_own_model, call_own_model, tracked_layers, tracked_value
 from meddl.models.inputs import as_array, check_finite, check_input_shape, check_same_length
 from meddl.models.summary import format_summary
 from meddl.models.weighting import sample_weights
@@ -41,7 +42,12 @@ __all__ = ["Model"]
 
 
 class Model(Layer):
-    """Base of every model. ``Model(inputs, outputs)`` builds a functional model (see ``functional.py``)."""
+    """Base of every model. ``Model(inputs, outputs)`` builds a functional model (see ``functional.py``);
+    a subclass that creates layers in ``__init__`` and computes in ``call`` is a model of your own
+    (Keras's subclassing, see ``subclassing.py``)."""
+
+    #: Sequential and functional models hold a graph of layers; a model of your own runs its ``call``
+    _graph_model = False
 
     def __new__(cls, *args, **kwargs):
         if cls is Model:  # Keras's spelling for a functional model
@@ -49,8 +55,10 @@ class Model(Layer):
             return functional.__new__(functional)
         return super().__new__(cls)
 
-    def __init__(self, *, name: str | None = None, trainable: bool = True):
-        super().__init__(name=name, trainable=trainable)
+    def __init__(self, *, name: str | None = None, trainable: bool = True, dtype: Any = None):
+        if name is None and not self._graph_model:
+            name = unique_layer_name(Layer.default_name.fget(self))  # my_model, as Keras names it
+        super().__init__(name=name, trainable=trainable, dtype=dtype)
         self.loss: losses_module.Loss | None = None
         self.output_losses: list[losses_module.Loss] | None = None  # one per output, for several outputs
         self.loss_weights: list[float] | None = None
@@ -79,12 +87,60 @@ class Model(Layer):
         """One sample's shape per input, or ``None`` before the model knows it."""
         return None if self.input_shape_ is None else [tuple(self.input_shape_)]
 
+    def forward(self, x, logits: bool = False):
+        """A model of your own: its ``call`` (it has no separate logits; losses take its outputs)."""
+        return call_own_model(self, x)
+
     def forward_logits(self, x):
-        raise NotImplementedError
+        raise MeddlError(f"{type(self).__name__} computes its outputs in call(); meddl cannot separate its logits.")
 
     @property
     def output_layer(self) -> Layer:
         return self.layers[-1]
+
+    # -- a model of your own (Keras's subclassing) --------------------------------------------
+    @property
+    def layers(self) -> Any:
+        """The model's layers, as Keras's ``model.layers``; for a model of your own, its layer attributes."""
+        own = self._modules.get("layers")
+        return own if own is not None else tracked_layers(self)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not self._graph_model:
+            value = tracked_value(value)  # self.blocks = [Dense(...), ...] trains, as Keras tracks it
+        super().__setattr__(name, value)
+
+    def build(self, input_shape: Any = None) -> None:
+        """Build a model of your own by calling it once on a zero sample of ``input_shape`` (no batch axis)."""
+        if input_shape is None:
+            input_shape = self.input_shape_
+        if input_shape is None:
+            raise MeddlError(f"{type(self).__name__}.build needs the input shape of one sample, e.g. build((100,)).")
+        if isinstance(input_shape, (list, tuple)) and len(input_shape) and input_shape[0] is None:
+            input_shape = input_shape[1:]  # Keras's build((None, 100))
+        self.input_shape_ = tuple(int(d) for d in input_shape)
+        self.output_shape_ = build_own_model(self, self.input_shape_)
+        self.built = True
+        self.to(self.device)
+
+    def compute_output_shape(self, input_shape):
+        return self.output_shape_
+
+    def get_config(self) -> dict[str, Any]:
+        """A model of your own: the constructor's arguments (override, as for a layer) and the built input shape."""
+        config = super().get_config()
+        if self.built:
+            config["build_input_shape"] = list(self.input_shape_)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Model":
+        config = dict(config)
+        shape = config.pop("build_input_shape", None)
+        model = super().from_config(config)
+        if shape is not None:
+            model.build(shape)
+        return model
 
     # -- structure -------------------------------------------------------------
     @property
@@ -131,6 +187,8 @@ class Model(Layer):
     @property
     def final_activation(self) -> str:
         self._require_built("read the final activation")
+        if not self._graph_model:
+            return "linear"  # a model of your own: its outputs as call returns them
         layer = self.output_layer
         return layer.activation_name if not isinstance(layer, Model) else "linear"
 
@@ -439,6 +497,8 @@ class Model(Layer):
     def named_weights(self) -> dict[str, torch.Tensor]:
         """All weights and statistics keyed ``"<layer name>.<weight>"`` (the saved-file keys)."""
         self._require_built("read weights")
+        if not self._graph_model:  # by attribute path (hidden.kernel): stable across processes, unlike layer names
+            return dict(self.state_dict())
         weights = {}
         for layer in self.layers:
             for key, tensor in layer.state_dict().items():

@@ -27,8 +27,9 @@ import safetensors.torch as safetensors_torch
 from meddl.errors import MeddlError, ModelFileError
 from meddl.io import atomic_directory, atomic_write_bytes
 from meddl.models import keras_import
-from meddl.saving import (custom_object_scope, read_arrays, read_document, registered_class, write_arrays,
-                           write_document)
+from meddl.layers.registry import get_layer_class
+from meddl.saving import (custom_object_scope, read_arrays, read_document, registered_class, registered_classes,
+                          write_arrays, write_document)
 from meddl.training.loop import resolve_device
 
 __all__ = ["save_model", "load_model", "read_model_document", "save_weights", "load_weights", "architecture_json",
@@ -89,8 +90,8 @@ def load_model(path, *, custom_objects: Mapping[str, type] | None = None, device
         return model
     document = read_model_document(path)
     weights = read_arrays(path, document.get("weights"), WEIGHTS_FILE, document=CONFIG_FILE)
-    model_class = registered_class("model", document.get("class", "Sequential"), path / CONFIG_FILE)
     with custom_object_scope(custom_objects or {}):
+        model_class = _model_class(document.get("class", "Sequential"), path / CONFIG_FILE)
         try:
             model = model_class.from_config(document["config"])
         except (KeyError, TypeError) as exc:
@@ -118,6 +119,21 @@ def load_model(path, *, custom_objects: Mapping[str, type] | None = None, device
     model._trained = True
     model.eval()
     return model
+
+
+def _model_class(name: object, where: Path) -> type:
+    """meddl's model classes by name, or a model of your own from ``custom_objects`` / ``register_layer_class``."""
+    if name in registered_classes("model"):
+        return registered_class("model", name, where)
+    try:
+        cls = get_layer_class(str(name))
+    except MeddlError:
+        cls = None
+    if not (isinstance(cls, type) and hasattr(cls, "_graph_model")):  # a meddl.Model subclass
+        raise ModelFileError(f"'{where}' holds a model of class {name!r}, which is not meddl's: pass "
+                             f"custom_objects={{{name!r}: {name}}} to load_model, or decorate the class with "
+                             "@meddl.layers.register_layer_class.")
+    return cls
 
 
 def save_weights(model, filepath) -> Path:

@@ -47,6 +47,8 @@ class Sequential(Model):
     (and every layer its ``output``), for feature extraction with ``meddl.Model``.
     """
 
+    _graph_model = True
+
     def __init__(self, layers: Sequence[Layer] | None = None, *, name: str | None = None, trainable: bool = True):
         super().__init__(name=name or unique_layer_name("sequential"), trainable=trainable)
         self.layers = nn.ModuleList()

@@ -21,11 +21,6 @@ SCRIPT_CLASS = "<script>alert('class')</script>"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def without_ensemble(options: dict) -> dict:
-    """Model options with the member count taken out (it is ``training.ensemble`` now)."""
-    return {k: v for k, v in options.items() if k != "ensemble"}
-
-
 def _train_all(root: Path) -> dict[str, Path]:
     tiny = {**FAST, "epochs": 3}
     patient_table(n=200).to_csv(root / "sepsis.csv", index=False)
@@ -36,13 +31,13 @@ def _train_all(root: Path) -> dict[str, Path]:
     survival_table(n=200).to_csv(root / "s.csv", index=False)
     meddl.train({"task": "survival", "data": {"source": "csv", "path": str(root / "s.csv"), "duration": "months",
                                               "event": "died"},
-                 "model": {"preset": "deepsurv", "options": without_ensemble(SURVIVAL_OPTIONS)},
+                 "model": {"preset": "deepsurv", "options": SURVIVAL_OPTIONS},
                  "training": {"ensemble": 2},
                  "evaluation": {"horizons": [30, 60], "n_resamples": 20}}, out=root / "survival")
     treatment_table(n=300).to_csv(root / "t.csv", index=False)
     meddl.train({"task": "treatment", "data": {"source": "csv", "path": str(root / "t.csv"), "treatment": "treated",
                                                "outcome": "score"},
-                 "model": {"preset": "tarnet", "options": without_ensemble(TREATMENT_OPTIONS)},
+                 "model": {"preset": "tarnet", "options": TREATMENT_OPTIONS},
                  "training": {"ensemble": 2},
                  "evaluation": {"n_resamples": 20, "support": [0.1, 0.9]}}, out=root / "treatment")
     write_png_folder(root / "images", n_per_class=12)

@@ -163,3 +163,12 @@ def test_custom_object_scope_checks_its_mapping():
             pass
     with pytest.raises(MeddlError, match="must be a subclass"):
         layers.register_layer_class(object)
+
+
+def test_a_layer_called_on_nested_lists_reads_one_batch_as_keras_does():
+    dense = layers.Dense(1, kernel_initializer="ones")
+    np.testing.assert_array_equal(dense([[1.0, 2.0], [3.0, 4.0]]).detach().numpy(), [[3.0], [7.0]])
+    with pytest.raises(MeddlError, match="nested lists of different lengths"):
+        layers.Dense(1)([[1.0, 2.0], [3.0]])
+    a, b = np.ones((2, 3), np.float32), np.full((2, 3), 2.0, np.float32)
+    np.testing.assert_array_equal(layers.Add()([a, b]).detach().numpy(), np.full((2, 3), 3.0))  # still two inputs

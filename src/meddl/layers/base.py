@@ -85,7 +85,7 @@ class Layer(nn.Module):
         ...         return x * self.gain * self.factor
         ...     def get_config(self):
         ...         return {**super().get_config(), "factor": self.factor}
-        >>> Scale(2.0)([[1.0, 2.0]]).tolist()
+        >>> Scale(2.0)([[1.0, 2.0]]).tolist()  # nested lists are one batch, as in Keras
         [[2.0, 4.0]]
     """
 
@@ -443,8 +443,14 @@ def _check_dtype(dtype: Any) -> torch.dtype | None:
 
 
 def _as_tensors(inputs: Any, dtype: torch.dtype):
-    if isinstance(inputs, (list, tuple)):
-        return [_as_tensors(item, dtype) for item in inputs]
+    if isinstance(inputs, (list, tuple)) and any(isinstance(item, (np.ndarray, torch.Tensor)) for item in inputs):
+        return [_as_tensors(item, dtype) for item in inputs]  # several inputs (a merge layer's)
+    if isinstance(inputs, (list, tuple)):  # nested lists of numbers: one batch, as Keras reads them
+        try:
+            inputs = np.asarray(inputs)
+        except ValueError:
+            raise MeddlError("A layer was called on nested lists of different lengths; give an array of shape "
+                             "(batch, features...), or a list of arrays for a layer with several inputs.") from None
     if isinstance(inputs, torch.Tensor):
         return inputs
     if inputs is None:

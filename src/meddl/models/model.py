@@ -24,7 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from meddl.errors import DataError, MeddlError, ModelFileError, NotFittedError
 from meddl.layers import activations
 from meddl.layers.base import Layer, unique_layer_name
-from meddl.models import multi_output, saving
+from meddl.models import batch_sources, multi_output, saving
 from meddl.models.subclassing import build_own_model, call_own_model, tracked_layers, tracked_value
 from meddl.models.inputs import as_array, check_finite, check_input_shape, check_same_length
 from meddl.models.summary import format_summary
@@ -397,7 +397,8 @@ class Model(Layer):
             callbacks: Sequence[Callback] | None = None, validation_split: float = 0.0,
             validation_data: tuple | None = None, shuffle: bool = True,
             class_weight: dict[int, float] | str | None = None, sample_weight: Any = None,
-            initial_epoch: int = 0, seed: int | None = None, sampler=None) -> History:
+            initial_epoch: int = 0, seed: int | None = None, sampler=None, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None) -> History:
         """Train for ``epochs`` epochs; return a :class:`~meddl.training.History`.
 
         ``batch_size=None`` is full-batch gradient descent. ``validation_split``
@@ -405,6 +406,8 @@ class Model(Layer):
         ``class_weight`` is a ``{class: weight}`` dict or ``"balanced"``.
         ``seed`` makes the run repeatable (and re-draws the initial weights of a never-trained model).
         ``sampler`` (``epoch -> row indices``) draws each epoch's rows, e.g. balanced sampling.
+        ``x`` may also be a torch ``DataLoader`` or a generator of ``(x, y[, sample_weight])`` batches
+        (with ``steps_per_epoch`` / ``validation_steps`` as in Keras; see :mod:`meddl.models.batch_sources`).
         """
         self._require_compiled("fit")
         _check_int(epochs, "epochs", minimum=1)
@@ -417,6 +420,13 @@ class Model(Layer):
             set_seed(seed)
             if self.built and not self._trained:
                 self.reset_weights()
+        if batch_sources.is_batch_source(x):
+            history, self.precision_used_ = batch_sources.fit_on_batches(
+                self, x, y, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                validation_data=validation_data, validation_steps=validation_steps, validation_split=validation_split,
+                class_weight=class_weight, sample_weight=sample_weight, callbacks=callbacks, verbose=verbose)
+            self._trained, self.history = True, history
+            return history
         xs, ys = self._prepare_xy(x, y)
         if len(ys) > 1 and class_weight is not None:
             raise MeddlError("class_weight is for single-output models; use sample_weight with several outputs.")
@@ -450,21 +460,30 @@ class Model(Layer):
         return history
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int = 0,
-                 return_dict: bool = False, **ignored):
-        """Loss and metrics on ``(x, y)``: a float, a list ``[loss, *metrics]``, or a dict with ``return_dict``."""
+                 return_dict: bool = False, steps: int | None = None, **ignored):
+        """Loss and metrics on ``(x, y)`` (or a DataLoader / generator of batches): a float, a list
+        ``[loss, *metrics]``, or a dict with ``return_dict``."""
         self._require_compiled("evaluate")
         self._require_built("evaluate")
-        xs, ys = self._prepare_xy(x, y)
-        logs = self._loop().evaluate((*xs, *ys), batch_size=batch_size)
+        if batch_sources.is_batch_source(x):
+            if y is not None:
+                raise MeddlError(f"evaluate on a {type(x).__name__} takes no 'y': each batch holds its targets.")
+            logs = batch_sources.evaluate_on_batches(self, x, steps)
+        else:
+            xs, ys = self._prepare_xy(x, y)
+            logs = self._loop().evaluate((*xs, *ys), batch_size=batch_size)
         if return_dict:
             return logs
         values = [logs[name] for name in self.metrics_names]
         return values[0] if len(values) == 1 else values
 
     @torch.no_grad()
-    def predict(self, x: Any, batch_size: int | None = None, verbose: int = 0, **ignored):
-        """Model outputs (after the final activation) for ``x`` as NumPy (a list for several outputs)."""
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int = 0, steps: int | None = None, **ignored):
+        """Model outputs (after the final activation) for ``x`` (or a DataLoader / generator of batches)
+        as NumPy (a list for several outputs)."""
         self._require_built("predict")
+        if batch_sources.is_batch_source(x):
+            return batch_sources.predict_on_batches(self, x, steps)
         tensors = [self._to_device(a) for a in self._prepare_x(x)]
         outputs = self.predict_tensor(tensors[0] if len(tensors) == 1 else tensors, batch_size)
         if isinstance(outputs, list):

@@ -29,6 +29,7 @@ from meddl.training.callbacks import Callback
 from meddl.training.checkpoint import active_checkpoint
 from meddl.training.hooks import active_callbacks
 from meddl.training.distributed import all_sum, gather_rows, rank_and_world
+from meddl.training import streamed
 from meddl.training.history import History
 from meddl.training.precision import choose_precision
 
@@ -130,12 +131,16 @@ class TrainingLoop:
         ``sampler``: ``epoch -> row indices`` drawn afresh every epoch (e.g. balanced sampling), used in place
         of the shuffle; the epoch then runs over those rows.
         """
+        return self._in_threads(self._fit, train, **kwargs)
+
+    def _in_threads(self, run: Callable[..., History], *args, **kwargs) -> History:
+        """``run(...)`` with torch's CPU threads set to ``self.threads`` (when set), restored after."""
         if self.threads is None or self.device.type != "cpu":
-            return self._fit(train, **kwargs)
+            return run(*args, **kwargs)
         previous = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
-            return self._fit(train, **kwargs)
+            return run(*args, **kwargs)
         finally:
             torch.set_num_threads(previous)
 
@@ -149,16 +154,7 @@ class TrainingLoop:
         size = n if batch_size is None else min(int(batch_size), n)  # the global batch size
         n_batches = math.ceil(n / size)
         history = History()
-        callbacks = list(callbacks) + active_callbacks()  # e.g. a tuning trial's pruning callback
-        for callback in callbacks:
-            callback.set_context(model_for_callbacks if model_for_callbacks is not None else self.module, self)
-        self.stop_training = False
-        self.terminate_on_nan = False  # set by the TerminateOnNaN callback: stop instead of raising
-        callback_model = model_for_callbacks if model_for_callbacks is not None else self.module
-        if callbacks:
-            callback_model.stop_training = False  # Keras's callbacks stop training with self.model.stop_training
-        for callback in callbacks:
-            callback.on_train_begin({"epochs": epochs})
+        callbacks, callback_model = self._begin_fit(callbacks, model_for_callbacks, epochs)
         if self.precision == "auto":
             self._resolve_auto_precision(train, size)
         module, optimizer, step_loss = self.module, self.optimizer, self.step_loss
@@ -229,11 +225,7 @@ class TrainingLoop:
                         bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
             total = (torch.stack(losses).double() * torch.tensor(counts, dtype=torch.float64, device=self.device)).sum() \
                 if losses else torch.zeros((), device=self.device)
-            epoch_loss = float(all_sum(total.reshape(1))[0] / n)
-            if not math.isfinite(epoch_loss) and not self.terminate_on_nan:
-                raise MeddlError(f"The training loss became {epoch_loss} in epoch {epoch + 1}. Lower the "
-                                 "learning_rate, scale the inputs, or check the data for extreme values.")
-            logs = {"loss": epoch_loss}
+            logs = {"loss": self._epoch_loss(float(all_sum(total.reshape(1))[0] / n), epoch)}
             if record_outputs:
                 if world > 1:
                     logs.update(self._metric_logs(gather_rows(torch.cat(targets)), gather_rows(torch.cat(outputs))))
@@ -241,16 +233,7 @@ class TrainingLoop:
                     logs.update(self._metric_logs(data[self.n_inputs], torch.cat(outputs)))
             if validation is not None:
                 logs.update({f"val_{k}": v for k, v in self.evaluate(validation, batch_size=batch_size).items()})
-            for callback in callbacks:
-                callback.on_epoch_end(epoch, logs)
-            history.append(epoch, logs)
-            seconds = time.perf_counter() - started
-            if bar is not None:
-                bar.set_postfix_str(_format_logs(logs), refresh=False)
-                bar.close()
-            elif verbose == 2:
-                print(f"Epoch {epoch + 1}/{epochs} - {seconds:.1f}s - {_format_logs(logs)}", file=sys.stderr)
-            stopping = bool(self.stop_training or (callbacks and getattr(callback_model, "stop_training", False)))
+            stopping = self._end_epoch(epoch, epochs, logs, callbacks, callback_model, history, bar, started, verbose)
             if checkpoint is not None:
                 checkpoint.end_epoch(self, callbacks, epoch=epoch, epochs=epochs, history=history, stopping=stopping)
             if stopping:
@@ -261,6 +244,54 @@ class TrainingLoop:
         if checkpoint is not None:
             checkpoint.end_fit(self, callbacks, epochs=epochs, history=history)
         return history
+
+    # -- the parts every fit shares ---------------------------------------------------------------
+    def _begin_fit(self, callbacks: Sequence[Callback], model_for_callbacks, epochs: int):
+        """The callbacks (with a tuning trial's), told the fit begins; and the model they stop with ``stop_training``."""
+        callbacks = list(callbacks) + active_callbacks()  # e.g. a tuning trial's pruning callback
+        callback_model = model_for_callbacks if model_for_callbacks is not None else self.module
+        for callback in callbacks:
+            callback.set_context(callback_model, self)
+        self.stop_training = False
+        self.terminate_on_nan = False  # set by the TerminateOnNaN callback: stop instead of raising
+        if callbacks:
+            callback_model.stop_training = False  # Keras's callbacks stop training with self.model.stop_training
+        for callback in callbacks:
+            callback.on_train_begin({"epochs": epochs})
+        return callbacks, callback_model
+
+    def _epoch_loss(self, value: float, epoch: int) -> float:
+        if not math.isfinite(value) and not self.terminate_on_nan:
+            raise MeddlError(f"The training loss became {value} in epoch {epoch + 1}. Lower the "
+                             "learning_rate, scale the inputs, or check the data for extreme values.")
+        return value
+
+    def _end_epoch(self, epoch: int, epochs: int, logs: dict[str, float], callbacks, callback_model,
+                   history: History, bar, started: float, verbose: int) -> bool:
+        """Callbacks, History and the progress line of a finished epoch; whether training stops now."""
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, logs)
+        history.append(epoch, logs)
+        seconds = time.perf_counter() - started
+        if bar is not None:
+            bar.set_postfix_str(_format_logs(logs), refresh=False)
+            bar.close()
+        elif verbose == 2:
+            print(f"Epoch {epoch + 1}/{epochs} - {seconds:.1f}s - {_format_logs(logs)}", file=sys.stderr)
+        return bool(self.stop_training or (callbacks and getattr(callback_model, "stop_training", False)))
+
+    @staticmethod
+    def _bar(total: int | None, epoch: int, epochs: int):
+        return _progress_bar(total, epoch, epochs)
+
+    def fit_batches(self, epoch_batches: Callable[[int], Any], **kwargs) -> History:
+        """Train on batches drawn each epoch from ``epoch_batches(epoch)`` (a DataLoader or generator's);
+        see :func:`meddl.training.streamed.fit_batches`."""
+        return self._in_threads(streamed.fit_batches, self, epoch_batches, **kwargs)
+
+    def evaluate_batches(self, batches: Any, steps: int | None = None) -> dict[str, float]:
+        """Loss and metrics over batches that arrive one by one (see :mod:`meddl.training.streamed`)."""
+        return streamed.evaluate_batches(self, batches, steps)
 
     @torch.no_grad()
     def evaluate(self, data: tuple[torch.Tensor, ...], batch_size: int | None = None) -> dict[str, float]:
@@ -295,7 +326,7 @@ def inference_batch_size(x: torch.Tensor, batch_size: int | None) -> int:
     return max(1, min(n, max(int(batch_size), min(1024, ceiling))))
 
 
-def _progress_bar(total: int, epoch: int, epochs: int):
+def _progress_bar(total: int | None, epoch: int, epochs: int):
     return tqdm(total=total, desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", leave=True, mininterval=0.25,
                 dynamic_ncols=True, file=sys.stderr)
 

@@ -2,7 +2,7 @@
 
 from meddl.models.functional import Functional
 from meddl.models.model import Model
-from meddl.models.saving import load_model, save_model
+from meddl.models.saving import clone_model, load_model, model_from_json, save_model
 from meddl.models.sequential import Sequential
 
-__all__ = ["Functional", "Model", "Sequential", "load_model", "save_model"]
+__all__ = ["Functional", "Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]

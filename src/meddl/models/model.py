@@ -512,6 +512,26 @@ class Model(Layer):
     def predict_on_batch(self, x):
         return self.predict(x)
 
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
+                       return_dict: bool = False):
+        """One gradient step on this batch (Keras's ``train_on_batch``): the batch's loss and metrics,
+        computed during the step; ``model.history`` is left as ``fit`` made it."""
+        history = self.history
+        logs = self.fit(x, y, batch_size=None, epochs=1, verbose=0, shuffle=False, sample_weight=sample_weight,
+                        class_weight=class_weight).history
+        self.history = history
+        logs = {key: values[-1] for key, values in logs.items()}
+        if return_dict:
+            return logs
+        values = [logs[name] for name in self.metrics_names]
+        return values[0] if len(values) == 1 else values
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False):
+        """Loss and metrics on this batch (Keras's ``test_on_batch``; unweighted, as ``evaluate``)."""
+        if sample_weight is not None:
+            raise MeddlError("test_on_batch in meddl does not weigh samples; evaluate reports the unweighted loss.")
+        return self.evaluate(x, y, batch_size=None, return_dict=return_dict)
+
     # -- weights and config -----------------------------------------------
     def named_weights(self) -> dict[str, torch.Tensor]:
         """All weights and statistics keyed ``"<layer name>.<weight>"`` (the saved-file keys)."""

@@ -33,6 +33,7 @@ from meddl.saving import (custom_object_scope, read_arrays, read_document, regis
 from meddl.training.loop import resolve_device
 
 __all__ = ["save_model", "load_model", "read_model_document", "save_weights", "load_weights", "architecture_json",
+           "model_from_json", "clone_model",
            "FORMAT", "WEIGHTS_FILE", "CONFIG_FILE"]
 
 FORMAT = "meddl.sequential/1"  # every model class (the document's "class" says which); the name predates Model
@@ -43,6 +44,28 @@ CONFIG_FILE = "model.json"
 def architecture_json(model) -> str:
     """The model's architecture as JSON text (Keras's ``to_json``)."""
     return json.dumps({"class_name": type(model).__name__, "config": model.get_config()})
+
+
+def model_from_json(json_string: str, custom_objects: Mapping[str, type] | None = None):
+    """Keras's ``model_from_json``: a new, untrained model with the architecture ``model.to_json()`` wrote."""
+    try:
+        spec = json.loads(json_string)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise MeddlError(f"model_from_json needs the JSON text model.to_json() returns; it could not be read: "
+                         f"{exc}.") from None
+    if not isinstance(spec, dict) or "class_name" not in spec or not isinstance(spec.get("config"), dict):
+        raise MeddlError("model_from_json needs the JSON text model.to_json() returns: an object with "
+                         f"'class_name' and 'config'. Got {str(json_string)[:80]!r} instead.")
+    with custom_object_scope(custom_objects or {}):
+        return _model_class(spec["class_name"], "the JSON given to model_from_json").from_config(spec["config"])
+
+
+def clone_model(model):
+    """Keras's ``clone_model``: the same architecture with newly initialised weights, not compiled."""
+    own_classes = {type(module).__name__: type(module) for module in model.modules()
+                   if hasattr(module, "get_config") and not type(module).__module__.startswith("meddl.")}
+    with custom_object_scope(own_classes):  # layers and models of your own need no registration to be cloned
+        return type(model).from_config(model.get_config())
 
 
 def save_model(model, path, *, metadata: dict[str, Any] | None = None) -> Path:
@@ -121,7 +144,7 @@ def load_model(path, *, custom_objects: Mapping[str, type] | None = None, device
     return model
 
 
-def _model_class(name: object, where: Path) -> type:
+def _model_class(name: object, where: Path | str) -> type:
     """meddl's model classes by name, or a model of your own from ``custom_objects`` / ``register_layer_class``."""
     if name in registered_classes("model"):
         return registered_class("model", name, where)
@@ -141,8 +164,9 @@ def save_weights(model, filepath) -> Path:
     model._require_built("save weights")
     filepath = Path(filepath)
     if not filepath.name.endswith(".safetensors"):
+        stem = filepath.stem if filepath.stem.endswith(".weights") else f"{filepath.stem}.weights"
         raise MeddlError(f"save_weights writes safetensors: the file name must end in '.safetensors'. "
-                         f"Got '{filepath.name}' instead, e.g. use '{filepath.stem}.weights.safetensors'.")
+                         f"Got '{filepath.name}' instead, e.g. use '{stem}.safetensors'.")
     weights = {key: tensor.detach().cpu().contiguous() for key, tensor in model.named_weights().items()}
     atomic_write_bytes(filepath, safetensors_torch.save(weights, metadata={"format": "meddl.weights/1"}))
     return filepath

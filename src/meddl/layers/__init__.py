@@ -8,6 +8,7 @@ Example:
 """
 
 from meddl.layers import activations
+from meddl.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from meddl.layers.add import Add
 from meddl.layers.augmentation import RandomBrightness, RandomContrast, RandomFlip, RandomRotation
 from meddl.layers.average import Average
@@ -20,8 +21,10 @@ from meddl.layers.bidirectional import Bidirectional
 from meddl.layers.concatenate import Concatenate
 from meddl.layers.conv1d import Conv1D
 from meddl.layers.conv2d import Conv2D
+from meddl.layers.conv2d_transpose import Conv2DTranspose
 from meddl.layers.conv3d import Conv3D
 from meddl.layers.core import Activation, Dropout, Flatten
+from meddl.layers.cropping2d import Cropping2D
 from meddl.layers.dense import Dense
 from meddl.layers.embedding import Embedding
 from meddl.layers.global_average_pooling1d import GlobalAveragePooling1D, GlobalAvgPool1D
@@ -38,7 +41,10 @@ from meddl.layers.max_pooling1d import MaxPool1D, MaxPooling1D
 from meddl.layers.max_pooling2d import MaxPool2D, MaxPooling2D
 from meddl.layers.max_pooling3d import MaxPool3D, MaxPooling3D
 from meddl.layers.maximum import Maximum
+from meddl.layers.minimum import Minimum
 from meddl.layers.multiply import Multiply
+from meddl.layers.noise import GaussianDropout, GaussianNoise
+from meddl.layers.normalization import Normalization
 from meddl.layers.registry import (custom_object_scope, deserialize, get_layer_class, register_layer_class,
                                    serialize)
 from meddl.layers.rescaling import Rescaling
@@ -47,12 +53,11 @@ from meddl.layers.residual import ResidualBlock
 from meddl.layers.simple_rnn import SimpleRNN
 from meddl.layers.spatial_dropout2d import SpatialDropout2D
 from meddl.layers.subtract import Subtract
+from meddl.layers.upsampling2d import UpSampling2D
 from meddl.layers.symbolic import SymbolicTensor
 from meddl.layers.zero_padding2d import ZeroPadding2D
 
 __all__ = [
-    "GRU",
-    "LSTM",
     "Activation",
     "Add",
     "Average",
@@ -67,11 +72,17 @@ __all__ = [
     "Concatenate",
     "Conv1D",
     "Conv2D",
+    "Conv2DTranspose",
     "Conv3D",
+    "Cropping2D",
     "Dense",
     "Dropout",
+    "ELU",
     "Embedding",
     "Flatten",
+    "GRU",
+    "GaussianDropout",
+    "GaussianNoise",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalAveragePooling3D",
@@ -86,8 +97,10 @@ __all__ = [
     "GlobalMaxPooling3D",
     "Input",
     "InputLayer",
+    "LSTM",
     "Layer",
     "LayerNormalization",
+    "LeakyReLU",
     "MaxPool1D",
     "MaxPool2D",
     "MaxPool3D",
@@ -95,18 +108,24 @@ __all__ = [
     "MaxPooling2D",
     "MaxPooling3D",
     "Maximum",
+    "Minimum",
     "Multiply",
+    "Normalization",
+    "PReLU",
     "RandomBrightness",
     "RandomContrast",
     "RandomFlip",
     "RandomRotation",
+    "ReLU",
     "Rescaling",
     "Reshape",
     "ResidualBlock",
     "SimpleRNN",
+    "Softmax",
     "SpatialDropout2D",
     "Subtract",
     "SymbolicTensor",
+    "UpSampling2D",
     "ZeroPadding2D",
     "activations",
     "custom_object_scope",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from meddl.errors import MeddlError, unknown_name_error
+from meddl.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from meddl.layers.add import Add
 from meddl.layers.augmentation import RandomBrightness, RandomContrast, RandomFlip, RandomRotation
 from meddl.layers.average import Average
@@ -21,8 +22,10 @@ from meddl.layers.bidirectional import Bidirectional
 from meddl.layers.concatenate import Concatenate
 from meddl.layers.conv1d import Conv1D
 from meddl.layers.conv2d import Conv2D
+from meddl.layers.conv2d_transpose import Conv2DTranspose
 from meddl.layers.conv3d import Conv3D
 from meddl.layers.core import Activation, Dropout, Flatten
+from meddl.layers.cropping2d import Cropping2D
 from meddl.layers.dense import Dense
 from meddl.layers.embedding import Embedding
 from meddl.layers.global_average_pooling1d import GlobalAveragePooling1D
@@ -39,13 +42,17 @@ from meddl.layers.max_pooling1d import MaxPooling1D
 from meddl.layers.max_pooling2d import MaxPooling2D
 from meddl.layers.max_pooling3d import MaxPooling3D
 from meddl.layers.maximum import Maximum
+from meddl.layers.minimum import Minimum
 from meddl.layers.multiply import Multiply
+from meddl.layers.noise import GaussianDropout, GaussianNoise
+from meddl.layers.normalization import Normalization
 from meddl.layers.rescaling import Rescaling
 from meddl.layers.reshape import Reshape
 from meddl.layers.residual import ResidualBlock
 from meddl.layers.simple_rnn import SimpleRNN
 from meddl.layers.spatial_dropout2d import SpatialDropout2D
 from meddl.layers.subtract import Subtract
+from meddl.layers.upsampling2d import UpSampling2D
 from meddl.layers.zero_padding2d import ZeroPadding2D
 from meddl.saving import custom_object, custom_object_scope
 
@@ -60,14 +67,16 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
                 Flatten, Dropout, BatchNormalization, Activation, ResidualBlock, Reshape, Concatenate, Add, Subtract,
                 Multiply, Average, Maximum, LSTM, GRU, SimpleRNN, Bidirectional, Embedding, LayerNormalization,
                 Rescaling, ZeroPadding2D, SpatialDropout2D,
-                RandomFlip, RandomRotation, RandomContrast, RandomBrightness)
+                RandomFlip, RandomRotation, RandomContrast, RandomBrightness,
+                ReLU, LeakyReLU, ELU, Softmax, PReLU, Normalization, GaussianNoise, GaussianDropout, Minimum,
+                Cropping2D, UpSampling2D, Conv2DTranspose)
 }
 _ALIASES = {"Input": "InputLayer", "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
             "MaxPool3D": "MaxPooling3D", "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",
             "AvgPool3D": "AveragePooling3D", "GlobalAvgPool1D": "GlobalAveragePooling1D",
             "GlobalAvgPool2D": "GlobalAveragePooling2D", "GlobalAvgPool3D": "GlobalAveragePooling3D",
             "GlobalMaxPool1D": "GlobalMaxPooling1D", "GlobalMaxPool2D": "GlobalMaxPooling2D",
-            "GlobalMaxPool3D": "GlobalMaxPooling3D"}
+            "GlobalMaxPool3D": "GlobalMaxPooling3D", "Convolution2DTranspose": "Conv2DTranspose"}
 _NESTED = ("layer", "backward_layer")  # config keys holding a layer of their own (Bidirectional)
 
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from meddl.errors import MeddlError
 
-__all__ = ["pair", "ntuple", "check_padding", "output_length", "same_padding", "same_padding_nd", "to_channels_first",
+__all__ = ["pair", "ntuple", "edge_pairs", "check_padding", "output_length", "same_padding", "same_padding_nd", "to_channels_first",
            "to_channels_last", "channels_first", "channels_last", "pad_same", "pad_same_nd"]
 
 PADDINGS = ("valid", "same")
@@ -39,6 +39,27 @@ def ntuple(value, rank: int, argument: str, layer: str) -> tuple[int, ...]:
     if len(result) != rank or min(result) <= 0 or result != values:
         raise MeddlError(f"The '{argument}' parameter of {layer} must be {what}. Got {value!r} instead.")
     return result
+
+
+def edge_pairs(value, argument: str, layer: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """An int, a pair ``(rows, columns)`` or ``((top, bottom), (left, right))`` of non-negative ints, as
+    ``((top, bottom), (left, right))`` (ZeroPadding2D's padding, Cropping2D's cropping)."""
+    message = (f"The '{argument}' parameter of {layer} must be an int, a pair (rows, columns) or "
+               f"((top, bottom), (left, right)) of non-negative ints. Got {value!r} instead.")
+    try:
+        if isinstance(value, int):
+            pairs = ((value, value), (value, value))
+        elif all(isinstance(v, int) for v in value):
+            rows, columns = value
+            pairs = ((rows, rows), (columns, columns))
+        else:
+            (top, bottom), (left, right) = value
+            pairs = ((int(top), int(bottom)), (int(left), int(right)))
+    except (TypeError, ValueError):
+        raise MeddlError(message) from None
+    if isinstance(value, bool) or min(min(pairs)) < 0:
+        raise MeddlError(message)
+    return pairs
 
 
 def check_padding(padding: str, layer: str) -> str:

@@ -7,31 +7,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from meddl.errors import MeddlError
 from meddl.layers.base import Layer
 from meddl.layers.base_conv import check_channels_last
 from meddl.layers.base_pooling import check_rank
+from meddl.layers.spatial import edge_pairs
 
 __all__ = ["ZeroPadding2D"]
-
-
-def _padding_pairs(padding: Any) -> tuple[tuple[int, int], tuple[int, int]]:
-    message = ("The 'padding' parameter of ZeroPadding2D must be an int, a pair (rows, columns) or "
-               f"((top, bottom), (left, right)) of non-negative ints. Got {padding!r} instead.")
-    try:
-        if isinstance(padding, int):
-            pairs = ((padding, padding), (padding, padding))
-        elif all(isinstance(p, int) for p in padding):
-            rows, columns = padding
-            pairs = ((rows, rows), (columns, columns))
-        else:
-            (top, bottom), (left, right) = padding
-            pairs = ((int(top), int(bottom)), (int(left), int(right)))
-    except (TypeError, ValueError):
-        raise MeddlError(message) from None
-    if isinstance(padding, bool) or min(min(pairs)) < 0:
-        raise MeddlError(message)
-    return pairs
 
 
 class ZeroPadding2D(Layer):
@@ -46,7 +27,7 @@ class ZeroPadding2D(Layer):
                  trainable: bool = True, dtype=None):
         super().__init__(name=name, input_shape=input_shape, trainable=trainable, dtype=dtype)
         check_channels_last(data_format, "ZeroPadding2D")
-        self.padding = _padding_pairs(padding)
+        self.padding = edge_pairs(padding, "padding", "ZeroPadding2D")
 
     def build(self, input_shape) -> None:
         check_rank(input_shape, 2, "ZeroPadding2D")

@@ -378,6 +378,9 @@ class Model(Layer):
         check_same_length(arrays[0], y_array, x_name, y_name)
         if not self.built:
             self.build(arrays[0].shape[1:] if len(arrays) == 1 else [a.shape[1:] for a in arrays])
+        if y_array.ndim > 2 and tuple(y_array.shape[1:]) != tuple(self.output_shape_):
+            raise DataError(f"'{y_name}' has one target per position, shape {y_array.shape}, but the model's outputs "
+                            f"have shape {(len(y_array), *self.output_shape_)}; they must match.")
         targets = self.loss.prepare_targets(y_array, self._output_units(), y_name)
         if targets.is_floating_point():
             targets = targets.to(self.dtype)

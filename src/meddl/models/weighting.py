@@ -41,6 +41,10 @@ def sample_weights(y_t: torch.Tensor, loss, class_weight: Any = None, sample_wei
         weights = torch.as_tensor(array, device=y_t.device)
     if class_weight is None:
         return weights
+    if y_t.ndim > 2:
+        raise MeddlError(f"'class_weight' weighs whole samples by their class; these targets have one value per "
+                         f"position (shape {tuple(y_t.shape)}). Use sample_weight, or a loss of your own that "
+                         "weighs the positions.")
     classes = class_indices(y_t, loss)
     if isinstance(class_weight, str):
         if class_weight != "balanced":

@@ -94,7 +94,7 @@ def _column_targets(y: np.ndarray, n_outputs: int, loss: str, argument: str) -> 
                 f"for loss '{loss}'. Use Dense(1) as the last layer, or give '{argument}' shape (N, {n_outputs})."
             )
         return y.reshape(-1, 1)
-    if y.ndim == 2 and y.shape[1] == n_outputs:
+    if y.ndim >= 2 and y.shape[-1] == n_outputs:  # (N, n_outputs), or one target per position (segmentation)
         return y
     raise DataError(f"Loss '{loss}' needs '{argument}' of shape (N, {n_outputs}) to match the model's "
                     f"{n_outputs} outputs; got shape {y.shape}.")

@@ -1,0 +1,191 @@
+"""Keras's activation layers, Normalization with adapt, noise layers, Minimum, and the U-Net layers
+(Cropping2D, UpSampling2D, Conv2DTranspose): numbers, shapes, saving and errors."""
+
+import numpy as np
+import pytest
+import torch
+
+import meddl
+from meddl import layers
+from meddl.errors import DataError, MeddlError, NotFittedError
+
+VALUES = [[-3.0, -1.0, 0.0, 2.0]]
+
+
+@pytest.mark.parametrize("layer, expected", [  # Keras's documented ReLU and LeakyReLU examples
+    (layers.ReLU(), [0.0, 0.0, 0.0, 2.0]),
+    (layers.ReLU(max_value=1.0), [0.0, 0.0, 0.0, 1.0]),
+    (layers.ReLU(negative_slope=1.0), [-3.0, -1.0, 0.0, 2.0]),
+    (layers.ReLU(threshold=1.5), [0.0, 0.0, 0.0, 2.0]),
+    (layers.LeakyReLU(), [-0.9, -0.3, 0.0, 2.0]),
+    (layers.LeakyReLU(alpha=0.5), [-1.5, -0.5, 0.0, 2.0]),
+    (layers.ELU(), [np.expm1(-3.0), np.expm1(-1.0), 0.0, 2.0]),
+])
+def test_activation_layers(layer, expected):
+    np.testing.assert_allclose(layer(VALUES).detach().numpy()[0], expected, rtol=1e-6)
+
+
+def test_softmax_layer_and_bad_arguments():
+    out = layers.Softmax()(np.random.default_rng(0).normal(size=(3, 4, 5))).detach().numpy()
+    np.testing.assert_allclose(out.sum(axis=-1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(layers.Softmax(axis=1)(np.zeros((2, 4, 5))).detach().numpy(), 0.25)
+    with pytest.raises(MeddlError, match="'axis' parameter of Softmax must be a non-zero integer"):
+        layers.Softmax(axis=0)
+    with pytest.raises(MeddlError, match="'negative_slope' parameter of ReLU must be a number >= 0"):
+        layers.ReLU(negative_slope=-1)
+
+
+def test_prelu_learns_its_negative_slope_and_shares_it_over_image_axes():
+    x = np.linspace(-1, 1, 101, dtype=np.float32)[:, None]
+    y = np.where(x < 0, 0.5 * x, x)
+    model = meddl.Sequential([meddl.Input((1,)), layers.PReLU()])
+    assert model.predict(x, verbose=0).min() == 0.0  # alpha starts at zero: a ReLU
+    model.compile(optimizer=meddl.optimizers.SGD(learning_rate=0.5), loss="mse")
+    model.fit(x, y, epochs=200, batch_size=None, verbose=0)
+    assert float(model.layers[0].alpha.detach()) == pytest.approx(0.5, abs=0.01)
+    shared = layers.PReLU(shared_axes=[1, 2])
+    shared(np.zeros((1, 6, 6, 3), np.float32))
+    assert tuple(shared.alpha.shape) == (1, 1, 3) and shared.count_params() == 3
+
+
+def test_normalization_adapts_standardises_inverts_and_is_saved_with_the_model(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(loc=[50.0, 0.5, -10.0], scale=[12.0, 0.1, 3.0], size=(500, 3)).astype(np.float32)
+    norm = layers.Normalization()
+    with pytest.raises(NotFittedError, match=r"call layer.adapt\(x_train\)"):
+        norm(x)
+    norm.adapt(x)
+    np.testing.assert_allclose(norm.mean.numpy(), x.astype(np.float64).mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(norm.variance.numpy(), x.astype(np.float64).var(axis=0), rtol=1e-5)
+    z = norm(x).detach().numpy()
+    np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_allclose(z.std(axis=0), 1, atol=1e-4)
+    inverse = layers.Normalization(mean=norm.mean.numpy(), variance=norm.variance.numpy(), invert=True)
+    np.testing.assert_allclose(inverse(z).detach().numpy(), x, rtol=1e-4, atol=1e-3)
+    y = (x[:, 0] > 50).astype(np.int64)
+    model = meddl.Sequential([meddl.Input((3,)), norm, layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=30, verbose=0, seed=0)  # a re-seeded fit keeps the adapted statistics
+    assert model.evaluate(x, y, return_dict=True)["accuracy"] > 0.9
+    assert model.count_params() == 3 + 3 + 1 + 8 and len(model.layers[0].non_trainable_weights) == 3
+    model.save(tmp_path / "model")
+    loaded = meddl.load_model(tmp_path / "model")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_normalization_over_images_and_its_errors():
+    images = np.random.default_rng(1).uniform(0, 255, size=(20, 4, 4, 2))
+    per_channel = layers.Normalization()
+    per_channel.adapt(images)
+    assert tuple(per_channel.mean.shape) == (1, 1, 2)
+    np.testing.assert_allclose(per_channel.mean.numpy().ravel(), images.mean(axis=(0, 1, 2)), rtol=1e-6)
+    overall = layers.Normalization(axis=None)
+    overall.adapt(images)
+    assert float(overall.mean) == pytest.approx(images.mean())
+    with pytest.raises(DataError, match="NaN or infinite"):
+        layers.Normalization().adapt(np.array([[1.0], [np.nan]]))
+    with pytest.raises(DataError, match=r"built for samples of shape \(4, 4, 2\); adapt got \(3,\)"):
+        per_channel.adapt(np.zeros((5, 3)))
+    with pytest.raises(MeddlError, match="needs both 'mean' and 'variance'"):
+        layers.Normalization(mean=1.0)
+    with pytest.raises(MeddlError, match="has 2 values; the inputs of shape \\(3,\\) have 3 features"):
+        layers.Normalization(mean=[1, 2], variance=[1, 1])(np.zeros((1, 3)))
+
+
+def test_noise_layers_act_only_in_training():
+    x = np.ones((20000, 1), np.float32)
+    for layer in (layers.GaussianNoise(0.5), layers.GaussianDropout(0.2)):
+        np.testing.assert_array_equal(layer(x).detach().numpy(), x)
+    noisy = layers.GaussianNoise(0.5)(x, training=True).detach().numpy()
+    assert noisy.mean() == pytest.approx(1.0, abs=0.02) and noisy.std() == pytest.approx(0.5, abs=0.02)
+    dropped = layers.GaussianDropout(0.2)(x, training=True).detach().numpy()
+    assert dropped.mean() == pytest.approx(1.0, abs=0.02) and dropped.std() == pytest.approx(0.5, abs=0.02)
+
+
+def test_minimum_merge():
+    a, b = np.array([[1.0, 5.0]], np.float32), np.array([[3.0, 0.0]], np.float32)
+    np.testing.assert_array_equal(layers.Minimum()([a, b]).detach().numpy(), [[1.0, 0.0]])
+
+
+def test_cropping_and_upsampling():
+    x = np.arange(2 * 6 * 8 * 3, dtype=np.float32).reshape(2, 6, 8, 3)
+    cropped = layers.Cropping2D(((1, 2), (3, 0)))(x).detach().numpy()
+    np.testing.assert_array_equal(cropped, x[:, 1:4, 3:8])
+    with pytest.raises(MeddlError, match="leaves nothing"):
+        layers.Cropping2D(3)(x)
+    nearest = layers.UpSampling2D((2, 3))(x).detach().numpy()
+    assert nearest.shape == (2, 12, 24, 3) and np.array_equal(nearest[:, ::2, ::3], x)
+    row = np.array([[[[1.0], [2.0]]]], np.float32)  # half-pixel centres, as Keras 3's bilinear resize
+    np.testing.assert_allclose(layers.UpSampling2D(2, interpolation="bilinear")(row).detach().numpy()[0, 0, :, 0],
+                               [1.0, 1.25, 1.75, 2.0])
+    with pytest.raises(MeddlError, match="'interpolation' parameter of UpSampling2D"):
+        layers.UpSampling2D(interpolation="bicubic")
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("kernel, stride", [(3, 1), (3, 2), (4, 2), (2, 3), (1, 2), (5, 3)])
+def test_conv2d_transpose_is_the_adjoint_of_conv2d(padding, kernel, stride):
+    """<Conv2D(x), y> = <x, Conv2DTranspose(y)> with the same Keras-layout kernel: the transposed convolution
+    Keras defines, including which side a same-padded convolution pads."""
+    rng = np.random.default_rng(kernel * 10 + stride)
+    small, channels_big, channels_small = 5, 3, 4
+    big = small * stride if padding == "same" else small * stride + max(kernel - stride, 0)
+    conv = layers.Conv2D(channels_small, kernel, strides=stride, padding=padding, use_bias=False)
+    transpose = layers.Conv2DTranspose(channels_big, kernel, strides=stride, padding=padding, use_bias=False)
+    x = rng.normal(size=(1, big, big, channels_big)).astype(np.float32)
+    y = rng.normal(size=(1, small, small, channels_small)).astype(np.float32)
+    conv(x)
+    transpose(y)
+    weights = rng.normal(size=(kernel, kernel, channels_big, channels_small)).astype(np.float32)
+    conv.set_weights([weights])
+    transpose.set_weights([weights])  # Keras's (kh, kw, filters, in) is the same array
+    forward = conv(x).detach().numpy()
+    backward = transpose(y).detach().numpy()
+    assert forward.shape == y.shape and backward.shape == x.shape
+    assert transpose.compute_output_shape((small, small, channels_small)) == (big, big, channels_big)
+    assert float((forward * y).sum()) == pytest.approx(float((x * backward).sum()), rel=1e-4)
+
+
+def test_a_small_unet_trains_saves_and_loads(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(16, 8, 8, 1)).astype(np.float32)
+    masks = (images > 0.5).astype(np.float32)
+    inputs = meddl.Input((8, 8, 1))
+    down = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    pooled = layers.MaxPooling2D()(down)
+    up = layers.Conv2DTranspose(4, 2, strides=2, padding="same", activation="relu")(pooled)
+    merged = layers.Concatenate()([down, up])
+    outputs = layers.Conv2D(1, 1, activation="sigmoid")(merged)
+    unet = meddl.Model(inputs, outputs)
+    assert unet.get_layer(index=3).count_params() == 2 * 2 * 4 * 4 + 4
+    assert unet.get_layer(index=3).get_weights()[0].shape == (2, 2, 4, 4)
+    unet.compile(optimizer="adam", loss="binary_crossentropy")
+    history = unet.fit(images, masks, epochs=20, verbose=0, seed=0).history
+    assert history["loss"][-1] < history["loss"][0]
+    unet.save(tmp_path / "unet")
+    np.testing.assert_array_equal(meddl.load_model(tmp_path / "unet").predict(images, verbose=0),
+                                  unet.predict(images, verbose=0))
+
+
+def test_every_new_layer_round_trips_through_its_config():
+    for layer in (layers.ReLU(max_value=6.0), layers.LeakyReLU(0.1), layers.ELU(0.5), layers.Softmax(axis=1),
+                  layers.PReLU(shared_axes=[1]), layers.Normalization(mean=[1.0], variance=[4.0]),
+                  layers.GaussianNoise(0.1), layers.GaussianDropout(0.3), layers.Minimum(), layers.Cropping2D(1),
+                  layers.UpSampling2D(3, interpolation="bilinear"), layers.Conv2DTranspose(3, 2, strides=2)):
+        spec = layers.serialize(layer)
+        rebuilt = layers.deserialize(spec)
+        assert type(rebuilt) is type(layer) and layers.serialize(rebuilt)["config"] == spec["config"]
+    assert torch.is_tensor(layers.ReLU()(np.zeros((1, 2))))
+
+
+def test_targets_per_position_must_match_the_outputs_and_take_no_class_weight():
+    model = meddl.Sequential([meddl.Input((4, 4, 1)), layers.Conv2D(1, 1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    images = np.zeros((2, 4, 4, 1), np.float32)
+    with pytest.raises(DataError, match=r"one target per position, shape \(2, 2, 2, 1\), but the model's outputs "
+                                        r"have shape \(2, 4, 4, 1\)"):
+        model.fit(images, np.zeros((2, 2, 2, 1)), verbose=0)
+    with pytest.raises(MeddlError, match="'class_weight' weighs whole samples"):
+        model.fit(images, np.zeros((2, 4, 4, 1)), class_weight={0: 1.0, 1: 2.0}, verbose=0)
+    weights = np.array([1.0, 0.0], np.float32)  # sample weights still weigh whole images
+    assert np.isfinite(model.fit(images, np.ones((2, 4, 4, 1)), sample_weight=weights, verbose=0).history["loss"][0])

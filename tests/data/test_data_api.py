@@ -17,6 +17,8 @@ EXPECTED = {
     "IMAGE_FILE_KINDS", "ImageFiles", "image_file_kind", "list_image_files", "read_image_files",
     "RARE_CLASS_ROWS", "apply_label_map", "check_label_spellings", "choose_positive_class", "is_negation",
     "check_no_identifier_features", "find_identifier_columns",
+    # Keras's image_dataset_from_directory: a lazily read folder as a DataLoader for fit
+    "image_dataset_from_directory",
 }
 OPTIONAL = ["monai", "pydicom", "nibabel", "PIL", "sksurv", "h5py"]
 

@@ -23,6 +23,7 @@ from meddl.data.classes import (
 from meddl.data.dicom import read_dicom_dataset, read_dicom_image
 from meddl.data.identifiers import check_no_identifier_features, find_identifier_columns
 from meddl.data.image_files import IMAGE_FILE_KINDS, image_file_kind, list_image_files, read_image_files
+from meddl.data.directory_dataset import image_dataset_from_directory
 from meddl.data.image_folder import read_image_folder
 from meddl.data.augmentation import (
     AugmentationPolicy,
@@ -100,6 +101,7 @@ __all__ = [
     "read_ihdp_csv",
     "read_image_files",
     "read_image_folder",
+    "image_dataset_from_directory",
     "read_nifti",
     "read_nifti_dataset",
     "read_table",

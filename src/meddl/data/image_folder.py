@@ -12,7 +12,7 @@ from meddl.errors import import_optional
 from meddl.data.images import ImageDataset, ImageFiles, size_mismatch_error, target_size
 from meddl.errors import ConfigError, DataError
 
-__all__ = ["read_image_folder", "read_png_jpeg_files", "IMAGE_SUFFIXES"]
+__all__ = ["read_image_folder", "read_png_jpeg_files", "class_folder_files", "image_files_under", "IMAGE_SUFFIXES"]
 
 #: File name endings read as images (case-insensitive); other files are ignored.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -75,26 +75,7 @@ def read_image_folder(
     """
     _check_color(color)
     target_size(image_size, 2)
-    root = Path(path)
-    if not root.is_dir():
-        raise DataError(f"Image folder not found: '{root}'.")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not class_dirs:
-        raise DataError(
-            f"'{root}' has no class subfolders. Expected one folder per class, e.g. "
-            f"'{root / 'normal'}/*.png' and '{root / 'pneumonia'}/*.png'."
-        )
-    files, file_labels = [], []
-    for label, class_dir in enumerate(class_dirs):
-        found = sorted(
-            p for p in class_dir.rglob("*")
-            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-            and not any(part.startswith(".") for part in p.relative_to(class_dir).parts)
-        )
-        if not found:
-            raise DataError(f"Class folder '{class_dir}' has no readable images ({', '.join(IMAGE_SUFFIXES)}).")
-        files += [str(f) for f in found]
-        file_labels += [label] * len(found)
+    files, file_labels, class_dirs = class_folder_files(path)
     read = read_png_jpeg_files(files, image_size, color, skip_unreadable=skip_unreadable)
     skipped = set(read.skipped)
     labels = [label for file, label in zip(files, file_labels) if file not in skipped]
@@ -110,6 +91,34 @@ def read_image_folder(
         resized_from=read.resized_from,
         notes=read.notes,
     )
+
+
+def image_files_under(folder: Path) -> list[Path]:
+    """The PNG/JPEG files anywhere under ``folder``, sorted; hidden files and folders are ignored."""
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def class_folder_files(path: str | os.PathLike) -> tuple[list[str], list[int], list[Path]]:
+    """``(files, labels, class folders)`` of ``path/<class name>/**/*.png|jpg|jpeg``; classes in sorted order."""
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError(f"Image folder not found: '{root}'.")
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise DataError(
+            f"'{root}' has no class subfolders. Expected one folder per class, e.g. "
+            f"'{root / 'normal'}/*.png' and '{root / 'pneumonia'}/*.png'."
+        )
+    files, labels = [], []
+    for label, class_dir in enumerate(class_dirs):
+        found = image_files_under(class_dir)
+        if not found:
+            raise DataError(f"Class folder '{class_dir}' has no readable images ({', '.join(IMAGE_SUFFIXES)}).")
+        files += [str(f) for f in found]
+        labels += [label] * len(found)
+    return files, labels, class_dirs
 
 
 def _check_color(color: str) -> None:

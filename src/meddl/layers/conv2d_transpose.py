@@ -11,7 +11,6 @@ import use Keras's ``(kh, kw, filters, in)``.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import torch
@@ -19,10 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from meddl.errors import MeddlError
-from meddl.layers.base import Layer
-from meddl.layers.base_conv import check_channels_last
-from meddl.layers.initializers import check_initializer, initialize_
-from meddl.layers.spatial import check_padding, pair, to_channels_first, to_channels_last
+from meddl.layers.base_conv import BaseConv
+from meddl.layers.initializers import initialize_
+from meddl.layers.spatial import to_channels_first, to_channels_last
 
 __all__ = ["Conv2DTranspose"]
 
@@ -32,7 +30,7 @@ def transposed_length(length: int, kernel: int, stride: int, padding: str) -> in
     return length * stride if padding == "same" else length * stride + max(kernel - stride, 0)
 
 
-class Conv2DTranspose(Layer):
+class Conv2DTranspose(BaseConv):
     """Transposed 2-D convolution over ``(N, H, W, C)`` images (up-sampling with learnt filters).
 
     Example:
@@ -41,26 +39,17 @@ class Conv2DTranspose(Layer):
         (28, 28, 8)
     """
 
+    rank = 2
+
     def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid", output_padding=None,
                  data_format: str | None = None, dilation_rate=(1, 1), activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
-        super().__init__(activation=activation, **kwargs)
-        layer = "Conv2DTranspose"
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise MeddlError(f"The 'filters' parameter of {layer} must be a positive integer. Got {filters!r} instead.")
-        check_channels_last(data_format, layer)
-        if output_padding is not None or pair(dilation_rate, "dilation_rate", layer) != (1, 1):
-            raise MeddlError(f"{layer} in meddl supports output_padding=None and dilation_rate=1 only. Got "
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+                         dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer, **kwargs)
+        if output_padding is not None or self.dilation_rate != (1, 1):
+            raise MeddlError(f"Conv2DTranspose in meddl supports output_padding=None and dilation_rate=1 only. Got "
                              f"output_padding={output_padding!r}, dilation_rate={dilation_rate!r}.")
-        self.filters = int(filters)
-        self.kernel_size = pair(kernel_size, "kernel_size", layer)
-        self.strides = pair(strides, "strides", layer)
-        self.padding = check_padding(padding, layer)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = check_initializer(kernel_initializer, "kernel_initializer", layer)
-        self.bias_initializer = check_initializer(bias_initializer, "bias_initializer", layer)
-        self.kernel: nn.Parameter | None = None
-        self.bias: nn.Parameter | None = None
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         if len(input_shape) != 3:
@@ -102,11 +91,3 @@ class Conv2DTranspose(Layer):
         if key == "kernel" and array.ndim == 4:
             array = np.transpose(array, (3, 2, 0, 1))
         return torch.as_tensor(np.ascontiguousarray(array))
-
-    def get_config(self) -> dict[str, Any]:
-        config = {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
-                  "strides": list(self.strides), "padding": self.padding, "use_bias": self.use_bias}
-        for key, default in (("kernel_initializer", "glorot_uniform"), ("bias_initializer", "zeros")):
-            if getattr(self, key) != default:
-                config[key] = getattr(self, key)
-        return config

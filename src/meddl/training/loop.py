@@ -172,10 +172,7 @@ class TrainingLoop:
             if saved.history is not None:
                 shuffle_seed, history, initial_epoch = saved.shuffle_seed, saved.history, saved.next_epoch
         for epoch in range(initial_epoch, epochs):
-            for callback in callbacks:
-                callback.on_epoch_begin(epoch)
-            started = time.perf_counter()
-            module.train()
+            started = self._begin_epoch(epoch, callbacks)
             if sampler is not None:
                 order = torch.as_tensor(np.asarray(sampler(epoch)), dtype=torch.long, device=self.device)
                 data = tuple(t[order] for t in train)
@@ -259,6 +256,13 @@ class TrainingLoop:
         for callback in callbacks:
             callback.on_train_begin({"epochs": epochs})
         return callbacks, callback_model
+
+    def _begin_epoch(self, epoch: int, callbacks) -> float:
+        """Callbacks told the epoch begins, the module in training mode; the epoch's start time."""
+        for callback in callbacks:
+            callback.on_epoch_begin(epoch)
+        self.module.train()
+        return time.perf_counter()
 
     def _epoch_loss(self, value: float, epoch: int) -> float:
         if not math.isfinite(value) and not self.terminate_on_nan:

@@ -11,7 +11,6 @@ outside ``meddl.runs``' resumable checkpoints (runs hold their data as tensors).
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -41,10 +40,7 @@ def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.T
     callbacks, callback_model = loop._begin_fit(callbacks, model_for_callbacks, epochs)
     module, optimizer, step_loss = loop.module, loop.optimizer, loop.step_loss
     for epoch in range(initial_epoch, epochs):
-        for callback in callbacks:
-            callback.on_epoch_begin(epoch)
-        started = time.perf_counter()
-        module.train()
+        started = loop._begin_epoch(epoch, callbacks)
         bar = loop._bar(steps_per_epoch, epoch, epochs) if verbose == 1 else None
         total, n, outputs, targets = torch.zeros((), dtype=torch.float64, device=loop.device), 0, [], []
         for batch in itertools.islice(epoch_batches(epoch), steps_per_epoch):

@@ -12,10 +12,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from meddl.training.losses import (BinaryCrossentropy, CategoricalCrossentropy, CategoricalFocalLoss, FocalLoss, Loss,
-                                   MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossentropy, get)
+from meddl.training.losses import (BinaryCrossentropy, CategoricalCrossentropy, CategoricalFocalLoss, Dice,
+                                   FocalLoss, Loss, MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossentropy,
+                                   get)
 
-__all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "CategoricalFocalLoss", "FocalLoss", "Loss",
+__all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "CategoricalFocalLoss", "Dice", "FocalLoss", "Loss",
            "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy", "binary_crossentropy",
            "categorical_crossentropy", "get", "mean_absolute_error", "mean_squared_error", "mae", "mse",
            "sparse_categorical_crossentropy"]

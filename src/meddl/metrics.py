@@ -10,15 +10,15 @@ Example:
     ...               metrics=[meddl.metrics.Precision(), meddl.metrics.Recall(), meddl.metrics.AUC()])
 """
 
-from meddl.training.metric_objects import (AUC, Accuracy, BinaryAccuracy, CategoricalAccuracy, Mean,
-                                           MeanAbsoluteError, MeanSquaredError, Metric, Precision, Recall,
-                                           SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
-                                           TopKCategoricalAccuracy, binary_accuracy, categorical_accuracy,
-                                           sparse_categorical_accuracy, sparse_top_k_categorical_accuracy,
-                                           top_k_categorical_accuracy)
+from meddl.training.metric_objects import (AUC, Accuracy, BinaryAccuracy, BinaryIoU, CategoricalAccuracy,
+                                           DiceCoefficient, Mean, MeanAbsoluteError, MeanSquaredError, Metric,
+                                           Precision, Recall, SparseCategoricalAccuracy,
+                                           SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy, binary_accuracy,
+                                           categorical_accuracy, sparse_categorical_accuracy,
+                                           sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
 from meddl.training.metrics import get
 
-__all__ = ["AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean", "MeanAbsoluteError",
-           "MeanSquaredError", "Metric", "Precision", "Recall", "SparseCategoricalAccuracy",
+__all__ = ["AUC", "Accuracy", "BinaryAccuracy", "BinaryIoU", "CategoricalAccuracy", "DiceCoefficient", "Mean",
+           "MeanAbsoluteError", "MeanSquaredError", "Metric", "Precision", "Recall", "SparseCategoricalAccuracy",
            "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy", "binary_accuracy", "categorical_accuracy",
            "get", "sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy"]

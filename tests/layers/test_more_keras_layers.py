@@ -189,3 +189,35 @@ def test_targets_per_position_must_match_the_outputs_and_take_no_class_weight():
         model.fit(images, np.zeros((2, 4, 4, 1)), class_weight={0: 1.0, 1: 2.0}, verbose=0)
     weights = np.array([1.0, 0.0], np.float32)  # sample weights still weigh whole images
     assert np.isfinite(model.fit(images, np.ones((2, 4, 4, 1)), sample_weight=weights, verbose=0).history["loss"][0])
+
+
+def test_dice_loss_and_overlap_metrics_for_a_segmentation():
+    y_true = np.array([[[[1.0], [1.0]], [[0.0], [0.0]]], [[[0.0], [1.0]], [[0.0], [0.0]]]], np.float32)  # (2, 2, 2, 1)
+    y_pred = np.array([[[[0.9], [0.4]], [[0.2], [0.0]]], [[[0.0], [0.8]], [[0.6], [0.0]]]], np.float32)
+    overlap, total = (y_true * y_pred).sum(), y_true.sum() + y_pred.sum()
+    assert float(meddl.losses.Dice()(y_true, y_pred)) == pytest.approx(1 - 2 * overlap / total, rel=1e-6)
+    per_image = [1 - 2 * (t * p).sum() / (t.sum() + p.sum()) for t, p in zip(y_true, y_pred)]
+    assert float(meddl.losses.Dice()(y_true, y_pred, sample_weight=[1.0, 0.0])) == pytest.approx(
+        per_image[0] / 2, rel=1e-6)  # Keras's sum over the batch size
+    iou = meddl.metrics.BinaryIoU(target_class_ids=[0, 1], threshold=0.3)  # Keras's documented example
+    iou.update_state([0, 1, 0, 1], [0.1, 0.2, 0.4, 0.7])
+    assert iou.result() == pytest.approx(1 / 3)
+    dice = meddl.metrics.DiceCoefficient()  # at 0.5: TP 2 (0.9, 0.8), FP 1 (0.6), FN 1 (0.4)
+    dice.update_state(y_true, y_pred)
+    assert dice.result() == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+    with pytest.raises(MeddlError, match="'target_class_ids' of BinaryIoU must be 0 and/or 1"):
+        meddl.metrics.BinaryIoU(target_class_ids=[2])
+
+
+def test_a_unet_trains_on_the_dice_loss_with_overlap_metrics_by_name():
+    rng = np.random.default_rng(3)
+    images = rng.normal(size=(24, 8, 8, 1)).astype(np.float32)
+    masks = (images > 0.8).astype(np.float32)
+    inputs = meddl.Input((8, 8, 1))
+    hidden = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    outputs = layers.Conv2D(1, 1, activation="sigmoid")(hidden)
+    model = meddl.Model(inputs, outputs)
+    model.compile(optimizer=meddl.optimizers.Adam(learning_rate=0.05), loss="dice", metrics=["dice", "binary_iou"])
+    history = model.fit(images, masks, epochs=40, verbose=0, seed=0).history
+    assert history["loss"][-1] < 0.5 * history["loss"][0] and history["dice"][-1] > 0.6
+    assert 0 < history["binary_iou"][-1] <= 1

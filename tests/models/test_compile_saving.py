@@ -120,6 +120,7 @@ def test_custom_objects_must_be_classes_or_functions_of_the_right_kind(tmp_path)
     metrics.AUC(curve="PR", name="auprc"), metrics.Precision(thresholds=0.3), metrics.Recall(thresholds=0.2),
     metrics.BinaryAccuracy(threshold=0.7), metrics.TopKCategoricalAccuracy(k=2),
     metrics.SparseTopKCategoricalAccuracy(k=3, name="top3"), metrics.Mean(name="m"), metrics.MeanAbsoluteError(),
+    metrics.BinaryIoU(target_class_ids=[1], threshold=0.3), metrics.DiceCoefficient(thresholds=0.4),
 ])
 def test_every_metric_object_rebuilds_from_its_config(metric):
     spec = meddl.training.metrics.serialize(metric)

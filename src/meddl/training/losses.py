@@ -29,6 +29,7 @@ __all__ = [
     "SparseCategoricalCrossentropy",
     "FocalLoss",
     "CategoricalFocalLoss",
+    "Dice",
     "FunctionLoss",
     "get",
     "LOSSES",
@@ -151,10 +152,33 @@ class BinaryCrossentropy(Loss):
         bad = (y < 0) | (y > 1)
         if bad.any():
             first = int(np.flatnonzero(bad.any(axis=1))[0])
-            raise DataError(f"Loss 'binary_crossentropy' needs '{argument}' values in [0, 1] (class labels 0/1); "
+            raise DataError(f"Loss '{self.name}' needs '{argument}' values in [0, 1] (class labels 0/1); "
                             f"got {y[first].tolist()} at row {first}. For more than two classes use "
                             "'sparse_categorical_crossentropy' with a softmax output.")
         return torch.as_tensor(y, dtype=torch.float32)
+
+
+class Dice(BinaryCrossentropy):
+    """Dice loss ``1 − 2·Σ(y·p) / (Σy + Σp)`` for masks (segmentation) or 0/1 labels, as Keras 3's ``Dice``.
+
+    Over the whole batch's positions, as Keras computes it; with ``sample_weight`` each
+    sample's own Dice loss is weighted. It counts overlap, not pixels, so a small lesion
+    in a large image is not drowned by the background as it is under cross-entropy.
+    """
+
+    name = "dice"
+    logits_activation = None  # probabilities in, as Keras's
+
+    def _probabilities(self, outputs: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(outputs) if self.from_logits else outputs
+
+    def batch_mean(self, outputs, targets):
+        p = self._probabilities(outputs)
+        return 1 - 2 * (targets * p).sum() / (targets.sum() + p.sum() + _EPSILON)
+
+    def per_sample(self, outputs, targets):
+        p, t = self._probabilities(outputs).flatten(1), targets.flatten(1)
+        return 1 - 2 * (t * p).sum(dim=1) / (t.sum(dim=1) + p.sum(dim=1) + _EPSILON)
 
 
 class CategoricalCrossentropy(Loss):
@@ -328,6 +352,7 @@ LOSSES: dict[str, type[Loss]] = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "focal": FocalLoss,
     "categorical_focal": CategoricalFocalLoss,
+    "dice": Dice,
 }
 
 

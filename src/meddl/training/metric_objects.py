@@ -18,7 +18,8 @@ import torch
 from meddl.errors import MeddlError
 
 __all__ = ["Metric", "Mean", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
-           "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "Precision", "Recall", "AUC",
+           "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "Precision", "Recall", "AUC", "BinaryIoU",
+           "DiceCoefficient",
            "MeanSquaredError", "MeanAbsoluteError", "binary_accuracy", "categorical_accuracy",
            "sparse_categorical_accuracy", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy",
            "FUNCTIONS", "as_training_metric"]
@@ -245,6 +246,46 @@ class AUC(Metric):
         return roc_auc_score(truth, scores) if self.curve == "ROC" else average_precision_score(truth, scores)
 
 
+class BinaryIoU(Metric):
+    """Intersection over union of the positions predicted positive (score >= ``threshold``) and the true ones,
+    averaged over ``target_class_ids`` (Keras's ``BinaryIoU``: class 0 is the background, 1 the mask)."""
+
+    default_name = "binary_iou"
+
+    def __init__(self, target_class_ids=(0, 1), threshold: float = 0.5, name: str | None = None, dtype=None):
+        ids = list(target_class_ids)
+        if not ids or any(i not in (0, 1) for i in ids):
+            raise MeddlError(f"The 'target_class_ids' of BinaryIoU must be 0 and/or 1. Got {target_class_ids!r} "
+                             "instead.")
+        self.target_class_ids, self.threshold = ids, float(threshold)
+        super().__init__(name, dtype)
+
+    def compute(self, y_true, y_pred):
+        predicted = y_pred.reshape(-1) >= self.threshold
+        actual = y_true.reshape(-1) > 0.5
+        scores = []
+        for positive in self.target_class_ids:
+            p, a = (predicted, actual) if positive else (~predicted, ~actual)
+            union = (p | a).sum().item()
+            if union:
+                scores.append((p & a).sum().item() / union)
+        return float(np.mean(scores)) if scores else 0.0
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "target_class_ids": self.target_class_ids, "threshold": self.threshold}
+
+
+class DiceCoefficient(_ThresholdMetric):
+    """Dice similarity ``2·TP / (2·TP + FP + FN)`` of the positions predicted positive (score > threshold) and the
+    true ones, over the epoch: the usual overlap score of a segmentation (meddl's; Keras has none)."""
+
+    default_name = "dice"
+
+    def compute(self, y_true, y_pred):
+        tp, fp, fn = self._counts(y_true, y_pred)
+        return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+
+
 class MeanSquaredError(Metric):
     default_name = "mean_squared_error"
 
@@ -266,7 +307,7 @@ def as_training_metric(metric) -> tuple[str, Any]:
             if kind == "sparse" and isinstance(metric, (CategoricalAccuracy, TopKCategoricalAccuracy)) \
                     and not isinstance(metric, SparseTopKCategoricalAccuracy):
                 y_true = torch.nn.functional.one_hot(y_true.long(), y_pred.shape[-1])
-            if kind == "sparse" and isinstance(metric, (Precision, Recall, AUC)) and y_pred.shape[-1] == 2:
+            if kind == "sparse" and isinstance(metric, (_ThresholdMetric, AUC, BinaryIoU)) and y_pred.shape[-1] == 2:
                 y_pred = y_pred[:, 1]
             metric.reset_state()
             metric.update_state(y_true, y_pred)

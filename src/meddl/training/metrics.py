@@ -89,6 +89,8 @@ KERAS_NAMES = {
     "sparse_categorical_accuracy": metric_objects.SparseCategoricalAccuracy,
     "top_k_categorical_accuracy": metric_objects.TopKCategoricalAccuracy,
     "sparse_top_k_categorical_accuracy": metric_objects.SparseTopKCategoricalAccuracy,
+    "binary_iou": metric_objects.BinaryIoU,
+    "dice": metric_objects.DiceCoefficient,
 }
 
 

@@ -221,3 +221,33 @@ def test_a_unet_trains_on_the_dice_loss_with_overlap_metrics_by_name():
     history = model.fit(images, masks, epochs=40, verbose=0, seed=0).history
     assert history["loss"][-1] < 0.5 * history["loss"][0] and history["dice"][-1] > 0.6
     assert 0 < history["binary_iou"][-1] <= 1
+
+
+@pytest.mark.parametrize("rank, conv, transpose", [(1, layers.Conv1D, layers.Conv1DTranspose),
+                                                   (3, layers.Conv3D, layers.Conv3DTranspose)])
+@pytest.mark.parametrize("padding, kernel, stride", [("same", 3, 2), ("valid", 3, 2), ("same", 2, 3), ("valid", 1, 1)])
+def test_1d_and_3d_transposed_convolutions_are_adjoints_too(rank, conv, transpose, padding, kernel, stride):
+    rng = np.random.default_rng(rank)
+    small = 3
+    big = small * stride if padding == "same" else small * stride + max(kernel - stride, 0)
+    forward_layer = conv(2, kernel, strides=stride, padding=padding, use_bias=False)
+    backward_layer = transpose(3, kernel, strides=stride, padding=padding, use_bias=False)
+    x = rng.normal(size=(1, *([big] * rank), 3)).astype(np.float32)
+    y = rng.normal(size=(1, *([small] * rank), 2)).astype(np.float32)
+    forward_layer(x)
+    backward_layer(y)
+    weights = rng.normal(size=(*([kernel] * rank), 3, 2)).astype(np.float32)
+    forward_layer.set_weights([weights])
+    backward_layer.set_weights([weights])
+    forward, backward = forward_layer(x).detach().numpy(), backward_layer(y).detach().numpy()
+    assert forward.shape == y.shape and backward.shape == x.shape
+    assert float((forward * y).sum()) == pytest.approx(float((x * backward).sum()), rel=1e-4)
+
+
+def test_upsampling_in_one_and_three_dimensions():
+    signal = np.arange(4, dtype=np.float32).reshape(1, 2, 2)
+    np.testing.assert_array_equal(layers.UpSampling1D(3)(signal).detach().numpy()[0, :, 0], [0, 0, 0, 2, 2, 2])
+    volume = np.random.default_rng(0).normal(size=(1, 2, 3, 4, 1)).astype(np.float32)
+    up = layers.UpSampling3D((2, 1, 3))(volume).detach().numpy()
+    assert up.shape == (1, 4, 3, 12, 1) and np.array_equal(up[:, ::2, :, ::3], volume)
+    assert layers.deserialize(layers.serialize(layers.UpSampling3D(2))).size == (2, 2, 2)

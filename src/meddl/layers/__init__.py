@@ -21,7 +21,7 @@ from meddl.layers.bidirectional import Bidirectional
 from meddl.layers.concatenate import Concatenate
 from meddl.layers.conv1d import Conv1D
 from meddl.layers.conv2d import Conv2D
-from meddl.layers.conv2d_transpose import Conv2DTranspose
+from meddl.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 from meddl.layers.conv3d import Conv3D
 from meddl.layers.core import Activation, Dropout, Flatten
 from meddl.layers.cropping2d import Cropping2D
@@ -53,7 +53,7 @@ from meddl.layers.residual import ResidualBlock
 from meddl.layers.simple_rnn import SimpleRNN
 from meddl.layers.spatial_dropout2d import SpatialDropout2D
 from meddl.layers.subtract import Subtract
-from meddl.layers.upsampling2d import UpSampling2D
+from meddl.layers.upsampling import UpSampling1D, UpSampling2D, UpSampling3D
 from meddl.layers.symbolic import SymbolicTensor
 from meddl.layers.zero_padding2d import ZeroPadding2D
 
@@ -72,8 +72,10 @@ __all__ = [
     "Concatenate",
     "Conv1D",
     "Conv2D",
+    "Conv1DTranspose",
     "Conv2DTranspose",
     "Conv3D",
+    "Conv3DTranspose",
     "Cropping2D",
     "Dense",
     "Dropout",
@@ -125,7 +127,9 @@ __all__ = [
     "SpatialDropout2D",
     "Subtract",
     "SymbolicTensor",
+    "UpSampling1D",
     "UpSampling2D",
+    "UpSampling3D",
     "ZeroPadding2D",
     "activations",
     "custom_object_scope",

@@ -22,7 +22,7 @@ from meddl.layers.bidirectional import Bidirectional
 from meddl.layers.concatenate import Concatenate
 from meddl.layers.conv1d import Conv1D
 from meddl.layers.conv2d import Conv2D
-from meddl.layers.conv2d_transpose import Conv2DTranspose
+from meddl.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 from meddl.layers.conv3d import Conv3D
 from meddl.layers.core import Activation, Dropout, Flatten
 from meddl.layers.cropping2d import Cropping2D
@@ -52,7 +52,7 @@ from meddl.layers.residual import ResidualBlock
 from meddl.layers.simple_rnn import SimpleRNN
 from meddl.layers.spatial_dropout2d import SpatialDropout2D
 from meddl.layers.subtract import Subtract
-from meddl.layers.upsampling2d import UpSampling2D
+from meddl.layers.upsampling import UpSampling1D, UpSampling2D, UpSampling3D
 from meddl.layers.zero_padding2d import ZeroPadding2D
 from meddl.saving import custom_object, custom_object_scope
 
@@ -69,14 +69,15 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
                 Rescaling, ZeroPadding2D, SpatialDropout2D,
                 RandomFlip, RandomRotation, RandomContrast, RandomBrightness,
                 ReLU, LeakyReLU, ELU, Softmax, PReLU, Normalization, GaussianNoise, GaussianDropout, Minimum,
-                Cropping2D, UpSampling2D, Conv2DTranspose)
+                Cropping2D, UpSampling1D, UpSampling2D, UpSampling3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose)
 }
 _ALIASES = {"Input": "InputLayer", "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
             "MaxPool3D": "MaxPooling3D", "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",
             "AvgPool3D": "AveragePooling3D", "GlobalAvgPool1D": "GlobalAveragePooling1D",
             "GlobalAvgPool2D": "GlobalAveragePooling2D", "GlobalAvgPool3D": "GlobalAveragePooling3D",
             "GlobalMaxPool1D": "GlobalMaxPooling1D", "GlobalMaxPool2D": "GlobalMaxPooling2D",
-            "GlobalMaxPool3D": "GlobalMaxPooling3D", "Convolution2DTranspose": "Conv2DTranspose"}
+            "GlobalMaxPool3D": "GlobalMaxPooling3D", "Convolution2DTranspose": "Conv2DTranspose",
+            "Convolution3DTranspose": "Conv3DTranspose"}
 _NESTED = ("layer", "backward_layer")  # config keys holding a layer of their own (Bidirectional)
 
 

@@ -171,7 +171,9 @@ def test_every_new_layer_round_trips_through_its_config():
     for layer in (layers.ReLU(max_value=6.0), layers.LeakyReLU(0.1), layers.ELU(0.5), layers.Softmax(axis=1),
                   layers.PReLU(shared_axes=[1]), layers.Normalization(mean=[1.0], variance=[4.0]),
                   layers.GaussianNoise(0.1), layers.GaussianDropout(0.3), layers.Minimum(), layers.Cropping2D(1),
-                  layers.UpSampling2D(3, interpolation="bilinear"), layers.Conv2DTranspose(3, 2, strides=2)):
+                  layers.UpSampling2D(3, interpolation="bilinear"), layers.Conv2DTranspose(3, 2, strides=2),
+                  layers.Conv3DTranspose(2, 3, padding="same"), layers.UpSampling1D(4),
+                  layers.DepthwiseConv2D(3, depth_multiplier=2), layers.SeparableConv2D(4, 3, strides=2)):
         spec = layers.serialize(layer)
         rebuilt = layers.deserialize(spec)
         assert type(rebuilt) is type(layer) and layers.serialize(rebuilt)["config"] == spec["config"]
@@ -251,3 +253,45 @@ def test_upsampling_in_one_and_three_dimensions():
     up = layers.UpSampling3D((2, 1, 3))(volume).detach().numpy()
     assert up.shape == (1, 4, 3, 12, 1) and np.array_equal(up[:, ::2, :, ::3], volume)
     assert layers.deserialize(layers.serialize(layers.UpSampling3D(2))).size == (2, 2, 2)
+
+
+@pytest.mark.parametrize("padding, strides", [("same", 2), ("valid", 1)])
+def test_depthwise_and_separable_convolutions_against_their_definitions(padding, strides):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 7, 7, 3)).astype(np.float32)
+    depthwise = layers.DepthwiseConv2D(3, strides=strides, padding=padding, depth_multiplier=2, use_bias=False)
+    depthwise(x)
+    kernel = rng.normal(size=(3, 3, 3, 2)).astype(np.float32)
+    depthwise.set_weights([kernel])
+    out = depthwise(x).detach().numpy()
+    for channel in range(3):  # output channel c·m + j filters input channel c alone, as Keras orders them
+        for j in range(2):
+            single = layers.Conv2D(1, 3, strides=strides, padding=padding, use_bias=False)
+            single(x[..., channel:channel + 1])
+            single.set_weights([kernel[:, :, channel:channel + 1, j:j + 1]])
+            np.testing.assert_allclose(out[..., channel * 2 + j], single(x[..., channel:channel + 1]).detach()
+                                       .numpy()[..., 0], rtol=1e-5, atol=1e-5)
+    separable = layers.SeparableConv2D(4, 3, strides=strides, padding=padding, depth_multiplier=2)
+    separable(x)
+    pointwise, bias = rng.normal(size=(1, 1, 6, 4)).astype(np.float32), rng.normal(size=4).astype(np.float32)
+    separable.set_weights([kernel, pointwise, bias])
+    mix = layers.Conv2D(4, 1)
+    mix(out)
+    mix.set_weights([pointwise, bias])
+    np.testing.assert_allclose(separable(x).detach().numpy(), mix(out).detach().numpy(), rtol=1e-5, atol=1e-5)
+    assert [w.shape for w in separable.get_weights()] == [(3, 3, 3, 2), (1, 1, 6, 4), (4,)]
+    assert separable.count_params() == 3 * 3 * 3 * 2 + 6 * 4 + 4
+
+
+def test_a_mobile_style_network_saves_and_loads(tmp_path):
+    images = np.random.default_rng(0).normal(size=(8, 12, 12, 3)).astype(np.float32)
+    model = meddl.Sequential([meddl.Input((12, 12, 3)), layers.SeparableConv2D(8, 3, padding="same", activation="relu"),
+                              layers.DepthwiseConv2D(3, strides=2, activation="relu"), layers.GlobalAveragePooling2D(),
+                              layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(images, np.arange(8) % 2, epochs=2, verbose=0)
+    model.save(tmp_path / "mobile")
+    np.testing.assert_array_equal(meddl.load_model(tmp_path / "mobile").predict(images, verbose=0),
+                                  model.predict(images, verbose=0))
+    with pytest.raises(MeddlError, match="'depth_multiplier' parameter of DepthwiseConv2D must be a positive integer"):
+        layers.DepthwiseConv2D(3, depth_multiplier=0)

@@ -53,9 +53,9 @@ def test_an_unsupported_layer_is_named(tmp_path):
         for item in source.infolist():
             data = source.read(item)
             if item.filename == "config.json":
-                data = data.replace(b"Conv2DTranspose", b"SeparableConv2D")
+                data = data.replace(b"Conv2DTranspose", b"ConvLSTM2D")
             target.writestr(item, data)
-    with pytest.raises(meddl.ModelFileError, match="'conv2d_transpose' of type SeparableConv2D"):
+    with pytest.raises(meddl.ModelFileError, match="'conv2d_transpose' of type ConvLSTM2D"):
         meddl.load_model(renamed)
 
 

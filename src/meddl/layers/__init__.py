@@ -48,6 +48,7 @@ from meddl.layers.normalization import Normalization
 from meddl.layers.registry import (custom_object_scope, deserialize, get_layer_class, register_layer_class,
                                    serialize)
 from meddl.layers.rescaling import Rescaling
+from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
 from meddl.layers.residual import ResidualBlock
 from meddl.layers.simple_rnn import SimpleRNN
@@ -78,6 +79,7 @@ __all__ = [
     "Conv3DTranspose",
     "Cropping2D",
     "Dense",
+    "DepthwiseConv2D",
     "Dropout",
     "ELU",
     "Embedding",
@@ -122,6 +124,7 @@ __all__ = [
     "Rescaling",
     "Reshape",
     "ResidualBlock",
+    "SeparableConv2D",
     "SimpleRNN",
     "Softmax",
     "SpatialDropout2D",

@@ -47,6 +47,7 @@ from meddl.layers.multiply import Multiply
 from meddl.layers.noise import GaussianDropout, GaussianNoise
 from meddl.layers.normalization import Normalization
 from meddl.layers.rescaling import Rescaling
+from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
 from meddl.layers.residual import ResidualBlock
 from meddl.layers.simple_rnn import SimpleRNN
@@ -69,7 +70,8 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
                 Rescaling, ZeroPadding2D, SpatialDropout2D,
                 RandomFlip, RandomRotation, RandomContrast, RandomBrightness,
                 ReLU, LeakyReLU, ELU, Softmax, PReLU, Normalization, GaussianNoise, GaussianDropout, Minimum,
-                Cropping2D, UpSampling1D, UpSampling2D, UpSampling3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose)
+                Cropping2D, UpSampling1D, UpSampling2D, UpSampling3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
+                DepthwiseConv2D, SeparableConv2D)
 }
 _ALIASES = {"Input": "InputLayer", "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
             "MaxPool3D": "MaxPooling3D", "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",
@@ -77,7 +79,8 @@ _ALIASES = {"Input": "InputLayer", "MaxPool1D": "MaxPooling1D", "MaxPool2D": "Ma
             "GlobalAvgPool2D": "GlobalAveragePooling2D", "GlobalAvgPool3D": "GlobalAveragePooling3D",
             "GlobalMaxPool1D": "GlobalMaxPooling1D", "GlobalMaxPool2D": "GlobalMaxPooling2D",
             "GlobalMaxPool3D": "GlobalMaxPooling3D", "Convolution2DTranspose": "Conv2DTranspose",
-            "Convolution3DTranspose": "Conv3DTranspose"}
+            "Convolution3DTranspose": "Conv3DTranspose",
+            "SeparableConvolution2D": "SeparableConv2D"}
 _NESTED = ("layer", "backward_layer")  # config keys holding a layer of their own (Bidirectional)
 
 

@@ -163,3 +163,33 @@ def test_a_metric_that_does_not_fit_the_outputs_names_both_shapes_and_the_right_
     with pytest.raises(MeddlError, match=r"cannot compare labels of shape \(32,\) with predictions of shape "
                                          r"\(32, 3\)\. .*SparseCategoricalAccuracy"):
         model.fit(x, y, epochs=1, verbose=0)
+
+
+def test_model_checkpoint_names_keras_file_names_before_training_and_saves_weights_only(tmp_path):
+    with pytest.raises(MeddlError, match=r"give a folder name, e.g. '.*best', not Keras's '.keras' file"):
+        meddl.callbacks.ModelCheckpoint(tmp_path / "best.keras")
+    with pytest.raises(MeddlError, match=r"e.g. '.*w.weights.safetensors'"):
+        meddl.callbacks.ModelCheckpoint(tmp_path / "w.weights.h5", save_weights_only=True)
+    model = meddl.Sequential([layers.Dense(1, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((8, 2), np.float32), np.ones(8, np.float32)
+    checkpoint = meddl.callbacks.ModelCheckpoint(tmp_path / "w-{epoch}.weights.safetensors", monitor="loss",
+                                                 save_weights_only=True, save_best_only=True,
+                                                 initial_value_threshold=0.0)
+    history = model.fit(x, y, epochs=2, verbose=0, callbacks=[checkpoint])
+    assert not list(tmp_path.glob("w-*"))  # no loss beat the threshold 0
+    assert history.params == {"verbose": 0, "epochs": 2, "steps": 1} and history.epoch == [0, 1]
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[meddl.callbacks.ModelCheckpoint(
+        tmp_path / "w-{epoch}.weights.safetensors", save_weights_only=True)])
+    fresh = meddl.Sequential([layers.Dense(1, input_shape=(2,))])
+    fresh.load_weights(tmp_path / "w-2.weights.safetensors")
+    np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_a_single_input_model_takes_a_dict_keyed_by_its_input_name():
+    inputs = meddl.Input((2,), name="vitals")
+    model = meddl.Model(inputs, layers.Dense(1)(inputs))
+    x = np.ones((4, 2), np.float32)
+    np.testing.assert_array_equal(model.predict({"vitals": x}, verbose=0), model.predict(x, verbose=0))
+    with pytest.raises(meddl.DataError, match=r"one input, 'vitals': pass the array, or \{'vitals': array\}"):
+        model.predict({"labs": x})

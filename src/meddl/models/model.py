@@ -98,6 +98,10 @@ class Model(Layer):
     def output_layer(self) -> Layer:
         return self.layers[-1]
 
+    @property
+    def input_names(self) -> list[str]:
+        return ["input"]
+
     # -- a model of your own (Keras's subclassing) --------------------------------------------
     @property
     def layers(self) -> Any:
@@ -336,7 +340,13 @@ class Model(Layer):
     def _prepare_x(self, x: Any, argument: str = "x") -> list[np.ndarray]:
         """One checked array per input (a list, tuple or ``{input name: array}`` for several inputs)."""
         k = self.n_inputs
-        if k == 1:
+        if k == 1 and isinstance(x, dict):  # Keras's {input name: array}
+            names = self.input_names
+            if len(x) != 1 or (names and next(iter(x)) not in names):
+                raise DataError(f"'{argument}' is a dict with keys {sorted(map(str, x))}; this model has one input, "
+                                f"{names[0]!r}: pass the array, or {{{names[0]!r}: array}}.")
+            items = [next(iter(x.values()))]
+        elif k == 1:
             items = [x[0] if isinstance(x, (list, tuple)) and len(x) == 1 and not np.isscalar(x[0])
                      and np.ndim(x[0]) >= 2 else x]
         elif isinstance(x, dict):

@@ -6,6 +6,7 @@ import copy
 import math
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from meddl.errors import MeddlError
@@ -133,13 +134,33 @@ class EarlyStopping(_MonitorMixin, Callback):
 class ModelCheckpoint(_MonitorMixin, Callback):
     """Save the model after each epoch (or only when ``monitor`` improves, with ``save_best_only``).
 
-    ``filepath`` may hold ``{epoch}`` and logged values, e.g. ``"ckpt-{epoch:02d}"``.
+    ``filepath`` may hold ``{epoch}`` and logged values, e.g. ``"ckpt-{epoch:02d}"``: a folder (meddl's
+    model format), or with ``save_weights_only`` a ``.weights.safetensors`` file. Keras's ``.keras`` and
+    ``.h5`` names are refused here, before training, with the name to use instead.
     """
 
-    def __init__(self, filepath: str, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "auto"):
+    def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
+                 save_weights_only: bool = False, mode: str = "auto", save_freq: str = "epoch",
+                 initial_value_threshold: float | None = None):
         self._init_monitor(monitor, mode, 0.0)
         self.filepath = str(filepath)
-        self.save_best_only = bool(save_best_only)
+        self.save_best_only, self.save_weights_only, self.verbose = bool(save_best_only), bool(save_weights_only), verbose
+        if save_freq != "epoch":
+            raise MeddlError(f"ModelCheckpoint in meddl saves once per epoch (save_freq='epoch'). Got {save_freq!r}.")
+        suffix = Path(self.filepath).suffix.lower()
+        if self.save_weights_only and not self.filepath.endswith(".safetensors"):
+            stem = self.filepath[:-len(suffix)] if suffix in (".h5", ".keras", ".hdf5") else self.filepath
+            stem = stem if stem.endswith(".weights") else f"{stem}.weights"
+            raise MeddlError(f"ModelCheckpoint with save_weights_only writes safetensors: give a name ending in "
+                             f"'.safetensors', e.g. '{stem}.safetensors'. Got '{self.filepath}' instead.")
+        if not self.save_weights_only and suffix in (".keras", ".h5", ".hdf5"):
+            raise MeddlError(f"ModelCheckpoint saves meddl's model format, a folder: give a folder name, e.g. "
+                             f"'{self.filepath[:-len(suffix)]}', not Keras's '{suffix}' file. Got '{self.filepath}'.")
+        self._initial_best = initial_value_threshold
+
+    def on_train_begin(self, logs=None):
+        if self._initial_best is not None:
+            self.best = float(self._initial_best)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -151,7 +172,12 @@ class ModelCheckpoint(_MonitorMixin, Callback):
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if not hasattr(self.model, "save"):
             raise MeddlError("ModelCheckpoint needs a model with a save() method (e.g. meddl.Sequential).")
-        self.model.save(path)
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saved the model to {path}", file=sys.stderr)
 
     def get_state(self) -> dict:
         return {"best": self.best}

@@ -13,9 +13,10 @@ class History:
     ``to_frame()`` gives a pandas DataFrame with an ``epoch`` column (1-based), as saved in run folders.
     """
 
-    def __init__(self):
+    def __init__(self, params: dict | None = None):
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
+        self.params: dict = dict(params or {})  # Keras's: verbose, epochs, steps (per epoch)
 
     def append(self, epoch: int, logs: dict[str, float]) -> None:
         self.epoch.append(epoch)

@@ -153,7 +153,7 @@ class TrainingLoop:
             raise MeddlError("Cannot train on an empty data set: 'x' has 0 samples.")
         size = n if batch_size is None else min(int(batch_size), n)  # the global batch size
         n_batches = math.ceil(n / size)
-        history = History()
+        history = History({"verbose": verbose, "epochs": epochs, "steps": n_batches})
         callbacks, callback_model = self._begin_fit(callbacks, model_for_callbacks, epochs)
         if self.precision == "auto":
             self._resolve_auto_precision(train, size)

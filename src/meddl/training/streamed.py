@@ -36,7 +36,7 @@ def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.T
                          "arrays, which meddl shares out between the processes.")
     if active_checkpoint() is not None:
         raise MeddlError("A resumable meddl run trains on arrays, not on a DataLoader or generator.")
-    history = History()
+    history = History({"verbose": verbose, "epochs": epochs, "steps": steps_per_epoch})
     callbacks, callback_model = loop._begin_fit(callbacks, model_for_callbacks, epochs)
     module, optimizer, step_loss = loop.module, loop.optimizer, loop.step_loss
     for epoch in range(initial_epoch, epochs):

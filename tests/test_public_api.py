@@ -9,7 +9,8 @@ import meddl
 PACKAGES = ["meddl", "meddl.layers", "meddl.models", "meddl.training", "meddl.data", "meddl.evaluation",
             "meddl.runs", "meddl.studies", "meddl.report", "meddl.sections", "meddl.saving", "meddl.validation",
             "meddl.errors", "meddl.io", "meddl.explain", "meddl.survival", "meddl.treatment",
-            "meddl.serving", "meddl.optimizers", "meddl.losses", "meddl.metrics", "meddl.callbacks", "meddl.utils"]
+            "meddl.serving", "meddl.optimizers", "meddl.losses", "meddl.metrics", "meddl.callbacks", "meddl.utils",
+            "meddl.regularizers"]
 
 
 def test_top_level_api():
@@ -19,6 +20,7 @@ def test_top_level_api():
         "pretrain", "set_seed", "train",
         # Keras's names (issue 16)
         "Input", "Model", "callbacks", "losses", "metrics", "models", "optimizers", "utils",
+        "regularizers",  # Keras's kernel_regularizer=meddl.regularizers.l2(0.01)
     }
 
 

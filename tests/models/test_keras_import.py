@@ -64,3 +64,20 @@ def test_a_broken_keras_file_is_refused(tmp_path):
     broken.write_bytes((FIXTURES / "mlp.keras").read_bytes()[:500])
     with pytest.raises(meddl.ModelFileError, match="Could not read the Keras file"):
         meddl.load_model(broken)
+
+
+def test_a_weight_regularizer_in_a_keras_file_is_carried_over(tmp_path):
+    regularized = tmp_path / "regularized.keras"  # mlp.keras with Keras 3's L2 on the first Dense kernel
+    with zipfile.ZipFile(FIXTURES / "mlp.keras") as source, zipfile.ZipFile(regularized, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "config.json":
+                data = data.replace(b'"kernel_regularizer": null', b'"kernel_regularizer": {"module": '
+                                    b'"keras.regularizers", "class_name": "L2", "config": {"l2": 0.05}, '
+                                    b'"registered_name": null}', 1)
+            target.writestr(item, data)
+    model = meddl.load_model(regularized)
+    found = [getattr(layer, "kernel_regularizer", None) for layer in model.layers]
+    assert found[0].l2 == 0.05 and not any(found[1:])
+    x, ys = inputs_and_outputs("mlp")
+    np.testing.assert_allclose(model.predict(x, verbose=0), ys[0], rtol=1e-5, atol=1e-6)

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from meddl.errors import MeddlError, NotFittedError
-from meddl.layers import activations
+from meddl.layers import activations, regularizers
 from meddl.layers.initializers import check_initializer, initialize_
 from meddl.layers.symbolic import call_layer_symbolically, is_symbolic
 
@@ -151,6 +151,36 @@ class Layer(nn.Module):
             self.register_buffer(key, weight)
         pending[id(weight)] = key
         return weight
+
+    # -- Keras's weight regularizers (kernel_regularizer=..., added to the training loss) --------------
+    #: each ``*_regularizer`` argument a layer takes -> the weight it penalises
+    REGULARIZED_WEIGHTS: dict[str, str] = {"kernel_regularizer": "kernel", "bias_regularizer": "bias"}
+
+    def _set_regularizers(self, activity_regularizer: Any = None, **given: Any) -> None:
+        """Keep the layer's weight regularizers (checked); Keras's ``activity_regularizer`` is refused."""
+        if activity_regularizer is not None:
+            raise MeddlError(f"{type(self).__name__}: activity_regularizer is not supported by meddl; regularize the "
+                             "weights (kernel_regularizer=...) or add a penalty to a loss of your own.")
+        for argument, value in given.items():
+            setattr(self, argument, regularizers.get(value, argument))
+
+    @property
+    def has_regularizers(self) -> bool:
+        return any(getattr(self, argument, None) is not None for argument in self.REGULARIZED_WEIGHTS)
+
+    def regularization_penalty(self) -> torch.Tensor | None:
+        """The sum of this layer's weight penalties (None without regularizers or weights)."""
+        total = None
+        for argument, attribute in self.REGULARIZED_WEIGHTS.items():
+            regularizer, weight = getattr(self, argument, None), getattr(self, attribute, None)
+            if regularizer is not None and weight is not None:
+                term = regularizer(weight)
+                total = term if total is None else total + term
+        return total
+
+    def _regularizer_config(self) -> dict[str, Any]:
+        return {argument: regularizers.serialize(getattr(self, argument)) for argument in self.REGULARIZED_WEIGHTS
+                if getattr(self, argument, None) is not None}
 
     def __setattr__(self, name: str, value: Any) -> None:
         pending = self.__dict__.get("_unassigned_weights")

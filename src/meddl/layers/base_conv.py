@@ -42,7 +42,8 @@ class BaseConv(Layer):
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", data_format: str | None = None,
                  dilation_rate=1, groups: int = 1, activation=None, use_bias: bool = True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", *, name: str | None = None,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, *, name: str | None = None,
                  input_shape=None, trainable: bool = True, dtype=None):
         super().__init__(name=name, input_shape=input_shape, activation=activation, trainable=trainable, dtype=dtype)
         layer = type(self).__name__
@@ -66,6 +67,8 @@ class BaseConv(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = check_initializer(kernel_initializer, "kernel_initializer", layer)
         self.bias_initializer = check_initializer(bias_initializer, "bias_initializer", layer)
+        self._set_regularizers(kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                               activity_regularizer=activity_regularizer)
         self.kernel: nn.Parameter | None = None
         self.bias: nn.Parameter | None = None
 
@@ -122,7 +125,7 @@ class BaseConv(Layer):
     def get_config(self) -> dict[str, Any]:
         config = {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
                   "strides": list(self.strides), "padding": self.padding, "dilation_rate": list(self.dilation_rate),
-                  "use_bias": self.use_bias}
+                  "use_bias": self.use_bias, **self._regularizer_config()}
         if self.groups != 1:
             config["groups"] = self.groups
         for key in ("kernel_initializer", "bias_initializer"):

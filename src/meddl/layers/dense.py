@@ -33,7 +33,8 @@ class Dense(Layer):
     """
 
     def __init__(self, units: int, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", *, name: str | None = None, input_shape: tuple[int, ...] | None = None,
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 *, name: str | None = None, input_shape: tuple[int, ...] | None = None,
                  input_dim: int | None = None, trainable: bool = True, dtype=None):
         if input_dim is not None:  # Keras 2's spelling, used by the seed program
             if input_shape is not None:
@@ -46,6 +47,8 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = check_initializer(kernel_initializer, "kernel_initializer", "Dense")
         self.bias_initializer = check_initializer(bias_initializer, "bias_initializer", "Dense")
+        self._set_regularizers(kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                               activity_regularizer=activity_regularizer)
         self.kernel: nn.Parameter | None = None
         self.bias: nn.Parameter | None = None
 
@@ -66,7 +69,7 @@ class Dense(Layer):
         return (*input_shape[:-1], self.units)
 
     def get_config(self) -> dict[str, Any]:
-        config = {**super().get_config(), "units": self.units, "use_bias": self.use_bias}
+        config = {**super().get_config(), "units": self.units, "use_bias": self.use_bias, **self._regularizer_config()}
         if self.kernel_initializer != "glorot_uniform":
             config["kernel_initializer"] = self.kernel_initializer
         if self.bias_initializer != "zeros":

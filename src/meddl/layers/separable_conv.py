@@ -43,10 +43,16 @@ class DepthwiseConv2D(Layer):
         >>> layer = DepthwiseConv2D(3, padding="same", depth_multiplier=2)
     """
 
+    REGULARIZED_WEIGHTS = {"depthwise_regularizer": "depthwise_kernel", "pointwise_regularizer": "pointwise_kernel",
+                           "bias_regularizer": "bias"}
+
     def __init__(self, kernel_size, strides=(1, 1), padding: str = "valid", depth_multiplier: int = 1,
                  data_format: str | None = None, dilation_rate=(1, 1), activation=None, use_bias: bool = True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros", depthwise_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, **kwargs):
         super().__init__(activation=activation, **kwargs)
+        self._set_regularizers(depthwise_regularizer=depthwise_regularizer, bias_regularizer=bias_regularizer,
+                               activity_regularizer=activity_regularizer)
         layer = type(self).__name__
         check_channels_last(data_format, layer)
         self.kernel_size = pair(kernel_size, "kernel_size", layer)
@@ -121,7 +127,7 @@ class DepthwiseConv2D(Layer):
     def get_config(self) -> dict[str, Any]:
         config = {**super().get_config(), "kernel_size": list(self.kernel_size), "strides": list(self.strides),
                   "padding": self.padding, "depth_multiplier": self.depth_multiplier,
-                  "dilation_rate": list(self.dilation_rate), "use_bias": self.use_bias}
+                  "dilation_rate": list(self.dilation_rate), "use_bias": self.use_bias, **self._regularizer_config()}
         for key, default in (("depthwise_initializer", "glorot_uniform"), ("bias_initializer", "zeros")):
             if getattr(self, key) != default:
                 config[key] = getattr(self, key)
@@ -139,11 +145,14 @@ class SeparableConv2D(DepthwiseConv2D):
     def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid",
                  data_format: str | None = None, dilation_rate=(1, 1), depth_multiplier: int = 1, activation=None,
                  use_bias: bool = True, depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, **kwargs):
         super().__init__(kernel_size, strides=strides, padding=padding, depth_multiplier=depth_multiplier,
                          data_format=data_format, dilation_rate=dilation_rate, activation=activation,
                          use_bias=use_bias, depthwise_initializer=depthwise_initializer,
-                         bias_initializer=bias_initializer, **kwargs)
+                         bias_initializer=bias_initializer, depthwise_regularizer=depthwise_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer, **kwargs)
+        self._set_regularizers(pointwise_regularizer=pointwise_regularizer)
         self.filters = _positive_int(filters, "filters", type(self).__name__)
         self.pointwise_initializer = check_initializer(pointwise_initializer, "pointwise_initializer",
                                                        type(self).__name__)

@@ -32,7 +32,8 @@ __all__ = ["KERAS_SUFFIXES", "load_keras_model"]
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
-# Arguments that only matter while training in Keras, or describe Keras internals: not carried over.
+# Arguments that only matter while training in Keras, or describe Keras internals: not carried over (weight
+# regularizers are, where the meddl layer takes them).
 _TRAINING_ONLY = ("kernel_regularizer", "bias_regularizer", "activity_regularizer", "recurrent_regularizer",
                   "beta_regularizer", "gamma_regularizer", "embeddings_regularizer", "kernel_constraint",
                   "bias_constraint", "recurrent_constraint", "beta_constraint", "gamma_constraint",
@@ -116,7 +117,10 @@ def _build_layer(spec: dict[str, Any], notes: dict) -> Layer:
         raise ModelFileError(f"The Keras model uses layer '{name}' of type {class_name}, which meddl does not support. "
                              f"Supported layer types: {', '.join(supported)}.")
     cls = get_layer_class(class_name)
+    accepted = _accepted_arguments(cls)
     for key in _TRAINING_ONLY:
+        if key in accepted and key != "activity_regularizer":  # a weight regularizer meddl's layer takes
+            continue
         if config.pop(key, None) is not None:
             notes["ignored"].append(f"{name}.{key}")
     rank = None
@@ -138,7 +142,6 @@ def _build_layer(spec: dict[str, Any], notes: dict) -> Layer:
         config["trainable"] = False
     if isinstance(config.get("activation"), dict):
         config["activation"] = config["activation"].get("config", {}).get("name", config["activation"])
-    accepted = _accepted_arguments(cls)
     unknown = {key: value for key, value in config.items() if key not in accepted and key != "name"}
     unsupported = {key: value for key, value in unknown.items()
                    if value not in (None, False, [], {}, "channels_last") and _KERAS_DEFAULTS.get(key) != value}

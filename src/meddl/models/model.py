@@ -261,12 +261,29 @@ class Model(Layer):
             return False
         return (not self.loss.from_logits) and self.loss.logits_activation == self.final_activation
 
+    def _regularized_layers(self) -> list[Layer]:
+        return [m for m in self.modules() if isinstance(m, Layer) and m is not self and m.has_regularizers]
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """The weight penalties of the layers' regularizers, as Keras's ``model.losses`` (added to the loss)."""
+        return [penalty for layer in self._regularized_layers()
+                if (penalty := layer.regularization_penalty()) is not None]
+
     def _step_loss(self, logits_mode: bool, module: nn.Module | None = None):
         loss, model, k = self.loss, self, self.n_inputs
         module = self if module is None else module  # the DistributedDataParallel wrapper when distributed
         if logits_mode:
             loss = type(self.loss)(**{key: v for key, v in self.loss.get_config().items() if key != "name"})
             loss.from_logits = True
+        regularized = self._regularized_layers()
+
+        def with_penalties(value: torch.Tensor) -> torch.Tensor:
+            for layer in regularized:  # Keras adds the weight penalties to every step's loss
+                penalty = layer.regularization_penalty()
+                if penalty is not None:
+                    value = value + penalty
+            return value
 
         if self.output_losses is not None:
             losses, weights, m = self.output_losses, self.loss_weights, len(self.output_losses)
@@ -274,7 +291,8 @@ class Model(Layer):
             def step_losses(batch):
                 out = module(batch[0] if k == 1 else list(batch[:k]))
                 sample_weight = batch[k + m] if len(batch) > k + m else None
-                return multi_output.weighted_loss(losses, weights, out, batch[k:k + m], sample_weight), None
+                return with_penalties(multi_output.weighted_loss(losses, weights, out, batch[k:k + m],
+                                                                 sample_weight)), None
 
             return step_losses
 
@@ -282,7 +300,7 @@ class Model(Layer):
             if model.batch_transform is not None and model.training:
                 batch = model.batch_transform(batch)
             out = module(batch[0] if k == 1 else list(batch[:k]), logits=logits_mode)
-            return loss.compute(out, batch[k], batch[k + 1] if len(batch) > k + 1 else None), out
+            return with_penalties(loss.compute(out, batch[k], batch[k + 1] if len(batch) > k + 1 else None)), out
 
         return step_loss
 

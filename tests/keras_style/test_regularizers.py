@@ -1,0 +1,64 @@
+"""Keras's weight regularizers: kernel_regularizer=meddl.regularizers.l2(0.01) adds its penalty to the loss."""
+
+import numpy as np
+import pytest
+import torch
+
+import meddl
+from meddl import layers, regularizers
+from meddl.errors import MeddlError
+
+
+def test_penalties_as_keras_defines_them():
+    w = torch.tensor([[1.0, -2.0], [0.5, 0.0]])
+    assert float(regularizers.l2(0.01)(w)) == pytest.approx(0.01 * 5.25)
+    assert float(regularizers.L1(0.1)(w)) == pytest.approx(0.1 * 3.5)
+    assert float(regularizers.l1_l2(l1=0.1, l2=0.01)(w)) == pytest.approx(0.35 + 0.0525)
+    assert regularizers.get("l2").get_config() == {"l2": 0.01}  # Keras's default factor
+    keras_config = {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.05}, "registered_name": None}
+    assert regularizers.get(keras_config).l2 == 0.05
+    with pytest.raises(MeddlError, match="Did you mean 'l2'"):
+        regularizers.get("l2x")
+    with pytest.raises(MeddlError, match="a function cannot be saved with the model"):
+        regularizers.get(lambda w: w.sum())
+    with pytest.raises(MeddlError, match="'l2' factor of L2 must be a number >= 0"):
+        regularizers.L2(-1)
+
+
+def test_the_training_loss_includes_the_penalty_and_shrinks_the_weights(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 6)).astype(np.float32)
+    y = x @ rng.normal(size=6).astype(np.float32)
+    norms = {}
+    for factor in (0.0, 1.0):
+        meddl.utils.set_random_seed(0)
+        model = meddl.Sequential([layers.Dense(1, input_shape=(6,), kernel_regularizer=regularizers.l2(factor),
+                                               bias_regularizer="l1")])
+        model.compile(optimizer=meddl.optimizers.Adam(learning_rate=0.05), loss="mse")
+        model.fit(x, y, epochs=60, verbose=0)
+        norms[factor] = float(np.square(model.get_weights()[0]).sum())
+        kernel, bias = model.layers[0].kernel.detach(), model.layers[0].bias.detach()
+        penalty = factor * float(kernel.square().sum()) + 0.01 * float(bias.abs().sum())
+        mse = float(np.mean((model.predict(x, verbose=0)[:, 0] - y) ** 2))
+        assert model.evaluate(x, y) == pytest.approx(mse + penalty, rel=1e-4)  # the loss includes it, as in Keras
+        assert float(sum(model.losses).detach()) == pytest.approx(penalty, rel=1e-5)
+    assert norms[1.0] < 0.5 * norms[0.0]
+    model.save(tmp_path / "model")
+    loaded = meddl.load_model(tmp_path / "model")
+    assert loaded.layers[0].kernel_regularizer.l2 == 1.0 and loaded.layers[0].bias_regularizer.l1 == 0.01
+
+
+def test_convolution_layers_take_regularizers_and_activity_regularizer_is_refused():
+    conv = layers.Conv2D(2, 3, kernel_regularizer="l2")
+    separable = layers.SeparableConv2D(2, 3, depthwise_regularizer="l1", pointwise_regularizer="l2")
+    for layer in (conv, separable, layers.Conv2DTranspose(2, 2, kernel_regularizer="l1")):
+        layer(np.ones((1, 5, 5, 3), np.float32))
+        assert layer.regularization_penalty() is not None and float(layer.regularization_penalty().detach()) > 0
+        rebuilt = layers.deserialize(layers.serialize(layer))
+        assert layers.serialize(rebuilt)["config"] == layers.serialize(layer)["config"]
+    depthwise_only = layers.SeparableConv2D(2, 3, depthwise_regularizer="l1")
+    depthwise_only(np.ones((1, 5, 5, 3), np.float32))
+    assert float(depthwise_only.regularization_penalty().detach()) == pytest.approx(
+        0.01 * float(depthwise_only.depthwise_kernel.detach().abs().sum()))
+    with pytest.raises(MeddlError, match="activity_regularizer is not supported"):
+        layers.Dense(2, activity_regularizer="l2")

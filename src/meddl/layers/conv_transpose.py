@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -75,17 +74,8 @@ class BaseConvTranspose(BaseConv):
                    for n, k, s in zip(input_shape[:-1], self.kernel_size, self.strides))
         return (*spatial, self.filters)
 
-    def keras_weight(self, key: str, tensor: torch.Tensor) -> np.ndarray:
-        array = tensor.detach().cpu().numpy()
-        if key == "kernel":  # (in, filters, *kernel) -> (*kernel, filters, in)
-            array = np.transpose(array, (*range(2, self.rank + 2), 1, 0))
-        return array.copy()
-
-    def from_keras_weight(self, key: str, array: np.ndarray) -> torch.Tensor:
-        array = np.asarray(array)
-        if key == "kernel" and array.ndim == self.rank + 2:
-            array = np.transpose(array, (self.rank + 1, self.rank, *range(self.rank)))
-        return torch.as_tensor(np.ascontiguousarray(array))
+    # keras_weight / from_keras_weight are BaseConv's: the same axis permutation maps torch's
+    # (in, filters, *kernel) to Keras's (*kernel, filters, in).
 
 
 class Conv1DTranspose(BaseConvTranspose):

@@ -295,3 +295,24 @@ def test_a_mobile_style_network_saves_and_loads(tmp_path):
                                   model.predict(images, verbose=0))
     with pytest.raises(MeddlError, match="'depth_multiplier' parameter of DepthwiseConv2D must be a positive integer"):
         layers.DepthwiseConv2D(3, depth_multiplier=0)
+
+
+def test_permute_repeat_vector_identity_and_lambda(tmp_path):
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    np.testing.assert_array_equal(layers.Permute((2, 1))(x).detach().numpy(), x.transpose(0, 2, 1))
+    repeated = layers.RepeatVector(3)(x[:, 0]).detach().numpy()
+    assert repeated.shape == (2, 3, 4) and np.array_equal(repeated[:, 2], x[:, 0])
+    np.testing.assert_array_equal(layers.Identity()(x).detach().numpy(), x)
+    with pytest.raises(MeddlError, match="must be a permutation of 1..2"):
+        layers.Permute((0, 1))
+    model = meddl.Sequential([meddl.Input((3, 4)), layers.Lambda(lambda t: t.mean(dim=1)), layers.Dense(1)])
+    assert model.output_shape == (None, 1)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.ones(2, np.float32), epochs=1, verbose=0)
+    with pytest.raises(MeddlError, match="holds Python code, which meddl does not save"):
+        model.save(tmp_path / "lambda")
+    assert not (tmp_path / "lambda").exists()
+    with pytest.raises(MeddlError, match="must return a torch tensor"):
+        layers.Lambda(lambda t: t.numpy())(x)
+    for layer in (layers.Permute((2, 1)), layers.RepeatVector(5), layers.Identity()):
+        assert type(layers.deserialize(layers.serialize(layer))) is type(layer)

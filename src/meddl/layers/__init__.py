@@ -47,6 +47,7 @@ from meddl.layers.noise import GaussianDropout, GaussianNoise
 from meddl.layers.normalization import Normalization
 from meddl.layers.registry import (custom_object_scope, deserialize, get_layer_class, register_layer_class,
                                    serialize)
+from meddl.layers.rearranging import Identity, Lambda, Permute, RepeatVector
 from meddl.layers.rescaling import Rescaling
 from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
@@ -100,8 +101,10 @@ __all__ = [
     "GlobalMaxPooling2D",
     "GlobalMaxPooling3D",
     "Input",
+    "Identity",
     "InputLayer",
     "LSTM",
+    "Lambda",
     "Layer",
     "LayerNormalization",
     "LeakyReLU",
@@ -114,6 +117,7 @@ __all__ = [
     "Maximum",
     "Minimum",
     "Multiply",
+    "Permute",
     "Normalization",
     "PReLU",
     "RandomBrightness",
@@ -121,6 +125,7 @@ __all__ = [
     "RandomFlip",
     "RandomRotation",
     "ReLU",
+    "RepeatVector",
     "Rescaling",
     "Reshape",
     "ResidualBlock",

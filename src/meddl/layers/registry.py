@@ -46,6 +46,7 @@ from meddl.layers.minimum import Minimum
 from meddl.layers.multiply import Multiply
 from meddl.layers.noise import GaussianDropout, GaussianNoise
 from meddl.layers.normalization import Normalization
+from meddl.layers.rearranging import Identity, Permute, RepeatVector  # Lambda holds code: never loaded
 from meddl.layers.rescaling import Rescaling
 from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
@@ -71,7 +72,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
                 RandomFlip, RandomRotation, RandomContrast, RandomBrightness,
                 ReLU, LeakyReLU, ELU, Softmax, PReLU, Normalization, GaussianNoise, GaussianDropout, Minimum,
                 Cropping2D, UpSampling1D, UpSampling2D, UpSampling3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
-                DepthwiseConv2D, SeparableConv2D)
+                DepthwiseConv2D, SeparableConv2D, Permute, RepeatVector, Identity)
 }
 _ALIASES = {"Input": "InputLayer", "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
             "MaxPool3D": "MaxPooling3D", "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",

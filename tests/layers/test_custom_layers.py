@@ -172,3 +172,45 @@ def test_a_layer_called_on_nested_lists_reads_one_batch_as_keras_does():
         layers.Dense(1)([[1.0, 2.0], [3.0]])
     a, b = np.ones((2, 3), np.float32), np.full((2, 3), 2.0, np.float32)
     np.testing.assert_array_equal(layers.Add()([a, b]).detach().numpy(), np.full((2, 3), 3.0))  # still two inputs
+
+
+class Block(layers.Layer):
+    """A layer made of other layers, as Keras users compose them: its output shape is found by calling it."""
+
+    def __init__(self, units=8, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.inner = layers.Dense(units, activation="relu")
+        self.norm = layers.LayerNormalization()
+
+    def call(self, x):
+        return self.norm(self.inner(x))
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+class CodeBag(layers.Layer):
+    """Wraps an Embedding: its inputs are integer codes, so the shape is found with integer zeros."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.embed = layers.Embedding(20, 3)
+
+    def call(self, codes):
+        return self.embed(codes).mean(dim=1)
+
+
+def test_a_layer_made_of_layers_changes_the_shape_in_sequential_and_functional_models(tmp_path):
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
+    model = meddl.Sequential([meddl.Input((4,)), Block(8, name="block"), layers.Dense(1)])
+    assert model.get_layer("block").output_shape == (None, 8) and model.count_params() == (4 * 8 + 8 + 16) + 9
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, x.sum(axis=1), epochs=2, verbose=0)
+    model.save(tmp_path / "model")
+    loaded = meddl.load_model(tmp_path / "model", custom_objects={"Block": Block})
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    codes = meddl.Input((5,), dtype="int32")
+    functional = meddl.Model(codes, layers.Dense(1)(CodeBag()(codes)))
+    assert functional.output_shape == (None, 1)
+    assert functional.predict(np.random.default_rng(1).integers(0, 20, (3, 5)), verbose=0).shape == (3, 1)

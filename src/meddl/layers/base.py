@@ -114,7 +114,9 @@ class Layer(nn.Module):
         raise NotImplementedError
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        return input_shape
+        if type(self).__module__.startswith("meddl."):
+            return input_shape
+        return _shape_by_calling(self, input_shape)  # a layer of your own, e.g. one made of other layers
 
     def add_weight(self, shape: Any = (), initializer: Any = "glorot_uniform", dtype: Any = None,
                    trainable: bool = True, name: str | None = None, regularizer: Any = None, constraint: Any = None,
@@ -438,6 +440,32 @@ def _check_saved_arguments(cls: type) -> None:
         raise MeddlError(f"Layer {cls.__name__} takes {missing} in __init__, so it must override get_config() to "
                          f"return them, e.g. return {{**super().get_config(), '{missing[0]}': self.{missing[0]}}}; "
                          "otherwise a saved model would rebuild it with the default values.")
+
+
+def _shape_by_calling(layer: Layer, input_shape: Any) -> Any:
+    """The output shape of a layer of your own, found as Keras's ``compute_output_spec`` finds it: by running
+    ``call`` once on a zero sample (float, else integer indices for an embedding), in inference mode."""
+    shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+    was_training = layer.training
+    layer.train(False)
+    try:
+        with torch.no_grad():
+            for dtype in (layer._compute_dtype(), torch.long):
+                samples = [torch.zeros((1, *shape), dtype=dtype) for shape in shapes]
+                try:
+                    out = layer.call(samples if isinstance(input_shape, list) else samples[0])
+                    break
+                except (RuntimeError, TypeError, IndexError) as exc:
+                    error = exc
+            else:
+                raise MeddlError(f"Could not find the output shape of layer '{layer.name}' ({type(layer).__name__}) "
+                                 f"by calling it on inputs of shape {_fmt(input_shape)}: {error}. Override "
+                                 "compute_output_shape(input_shape).") from None
+    finally:
+        layer.train(was_training)
+    if isinstance(out, (list, tuple)):
+        return [tuple(item.shape[1:]) for item in out]
+    return tuple(out.shape[1:])
 
 
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:

@@ -214,3 +214,17 @@ def test_a_layer_made_of_layers_changes_the_shape_in_sequential_and_functional_m
     functional = meddl.Model(codes, layers.Dense(1)(CodeBag()(codes)))
     assert functional.output_shape == (None, 1)
     assert functional.predict(np.random.default_rng(1).integers(0, 20, (3, 5)), verbose=0).shape == (3, 1)
+
+
+def test_call_gets_the_training_flag_when_it_takes_one():
+    class Noisy(layers.Layer):
+        def call(self, x, training=None):
+            return x + 1.0 if training else x
+
+    model = meddl.Sequential([meddl.Input((2,)), Noisy(), layers.Dense(1, kernel_initializer="ones")])
+    x = np.zeros((4, 2), np.float32)
+    assert model.predict(x, verbose=0).tolist() == [[0.0]] * 4  # inference: no noise
+    np.testing.assert_array_equal(model(x, training=True).detach().numpy(), np.full((4, 1), 2.0))
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.full(4, 2.0, np.float32), epochs=1, verbose=0)  # training: the noise is there, the loss is 0
+    assert model.history.history["loss"] == [0.0]

@@ -416,7 +416,17 @@ class Layer(nn.Module):
         return self._compute_dtype()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._call_takes_training:  # a layer of your own: call(x, training=...), as Keras passes it
+            return self._activation_fn(self.call(x, training=self.training))
         return self._activation_fn(self.call(x))
+
+    #: whether ``call`` takes ``training`` (set for every subclass when it is defined)
+    _call_takes_training = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        parameters = inspect.signature(cls.call).parameters.values()
+        cls._call_takes_training = any(p.name == "training" or p.kind is p.VAR_KEYWORD for p in parameters)
 
     def count_params(self) -> int:
         self._require_built_layer("count parameters")

@@ -25,7 +25,6 @@ probabilities, clipped as Keras's are. One input tensor per sample.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import torch
@@ -60,12 +59,7 @@ def tracked_value(value: Any) -> Any:
 
 def call_own_model(model: Any, x: torch.Tensor) -> torch.Tensor:
     """``model.call(x)``, with ``training=`` when ``call`` takes it (Keras passes the mode that way)."""
-    takes_training = type(model).__dict__.get("_call_takes_training")
-    if takes_training is None:
-        parameters = inspect.signature(type(model).call).parameters
-        takes_training = "training" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-        type(model)._call_takes_training = takes_training
-    out = model.call(x, training=model.training) if takes_training else model.call(x)
+    out = model.call(x, training=model.training) if model._call_takes_training else model.call(x)
     if not isinstance(out, torch.Tensor):
         raise MeddlError(f"{type(model).__name__}.call must return one torch tensor (the model's outputs); "
                          f"got {type(out).__name__}. meddl trains models of your own with one output.")

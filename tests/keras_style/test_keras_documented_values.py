@@ -193,3 +193,32 @@ def test_a_single_input_model_takes_a_dict_keyed_by_its_input_name():
     np.testing.assert_array_equal(model.predict({"vitals": x}, verbose=0), model.predict(x, verbose=0))
     with pytest.raises(meddl.DataError, match=r"one input, 'vitals': pass the array, or \{'vitals': array\}"):
         model.predict({"labs": x})
+
+
+@pytest.mark.parametrize("clip", [{"clipnorm": 0.5}, {"global_clipnorm": 0.5}, {"clipvalue": 0.5}])
+def test_gradient_clipping_as_keras_defines_it(clip, tmp_path):
+    x = np.full((8, 3), 10.0, np.float32)
+    y = np.full(8, 1000.0, np.float32)  # huge gradients
+    model = meddl.Sequential([layers.Dense(1, input_shape=(3,), kernel_initializer="zeros")])
+    model.compile(optimizer=meddl.optimizers.SGD(learning_rate=1.0, **clip), loss="mse")
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, epochs=1, batch_size=None, verbose=0)
+    steps = [after - start for after, start in zip(model.get_weights(), before)]  # lr 1: the clipped gradients
+    if "clipnorm" in clip:
+        assert [float(np.linalg.norm(step)) for step in steps] == pytest.approx([0.5, 0.5], rel=1e-5)
+    elif "global_clipnorm" in clip:
+        assert float(np.sqrt(sum(np.square(step).sum() for step in steps))) == pytest.approx(0.5, rel=1e-5)
+    else:
+        assert all(np.allclose(np.abs(step), 0.5) for step in steps)
+    model.save(tmp_path / "model")
+    assert meddl.load_model(tmp_path / "model").optimizer.clipping == clip
+
+
+def test_optimizer_settings_that_would_change_training_are_refused_not_dropped():
+    with pytest.raises(MeddlError, match="only one of clipnorm, clipvalue and global_clipnorm"):
+        meddl.optimizers.Adam(clipnorm=1.0, clipvalue=0.5)
+    with pytest.raises(MeddlError, match=r"does not support \{'use_ema': True\}"):
+        meddl.optimizers.Adam(use_ema=True)
+    with pytest.raises(MeddlError, match="'clipnorm' parameter of RMSprop must be a float"):
+        meddl.optimizers.RMSprop(clipnorm=-1)
+    assert meddl.optimizers.RMSprop(weight_decay=0.01).get_config()["weight_decay"] == 0.01

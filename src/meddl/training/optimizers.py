@@ -42,18 +42,49 @@ class Optimizer:
     name = "optimizer"
     default_learning_rate = 0.001
 
-    def __init__(self, learning_rate: float | schedules.LearningRateSchedule | None = None, **ignored):
+    def __init__(self, learning_rate: float | schedules.LearningRateSchedule | None = None, *,
+                 clipnorm: float | None = None, clipvalue: float | None = None, global_clipnorm: float | None = None,
+                 use_ema: bool = False, gradient_accumulation_steps: int | None = None,
+                 loss_scale_factor: float | None = None, **ignored):
+        owner = type(self).__name__
         lr = self.default_learning_rate if learning_rate is None else learning_rate
         if isinstance(lr, dict) and "class_name" in lr:
             lr = schedules.deserialize(lr)
         self.schedule = lr if isinstance(lr, schedules.LearningRateSchedule) else None
         if self.schedule is not None:
             lr = float(self.schedule(0))
-        self.learning_rate = _check_positive(lr, "learning_rate", type(self).__name__)
+        self.learning_rate = _check_positive(lr, "learning_rate", owner)
+        unsupported = {key: value for key, value, harmless in (
+            ("use_ema", use_ema, use_ema is False), ("loss_scale_factor", loss_scale_factor, loss_scale_factor is None),
+            ("gradient_accumulation_steps", gradient_accumulation_steps, gradient_accumulation_steps in (None, 1)))
+            if not harmless}
+        if unsupported:  # refused, never silently dropped: each would change the training
+            raise MeddlError(f"{owner} in meddl does not support {unsupported}.")
+        clips = {key: _check_positive(value, key, owner) for key, value in
+                 (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm))
+                 if value is not None}
+        if len(clips) > 1:
+            raise MeddlError(f"{owner}: give only one of clipnorm, clipvalue and global_clipnorm, as Keras requires. "
+                             f"Got {clips}.")
+        self.clipping = clips
+
+    def _clip(self, torch_optimizer: torch.optim.Optimizer, args, kwargs) -> None:
+        """Keras's gradient clipping, before each step: each weight's gradient norm (``clipnorm``), all
+        gradients' joint norm (``global_clipnorm``), or each value (``clipvalue``)."""
+        gradients = [p for group in torch_optimizer.param_groups for p in group["params"] if p.grad is not None]
+        if "clipnorm" in self.clipping:
+            for parameter in gradients:
+                torch.nn.utils.clip_grad_norm_([parameter], self.clipping["clipnorm"])
+        elif "global_clipnorm" in self.clipping:
+            torch.nn.utils.clip_grad_norm_(gradients, self.clipping["global_clipnorm"])
+        else:
+            torch.nn.utils.clip_grad_value_(gradients, self.clipping["clipvalue"])
 
     def build(self, parameters: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
-        """The torch optimizer over ``parameters`` (with the learning-rate schedule attached, if any)."""
+        """The torch optimizer over ``parameters`` (with gradient clipping and the learning-rate schedule, if any)."""
         optimizer = self.make_torch_optimizer(parameters)
+        if self.clipping:
+            optimizer.register_step_pre_hook(self._clip)
         if self.schedule is not None:
             schedule = self.schedule
             factors = [group["lr"] / self.learning_rate for group in optimizer.param_groups]
@@ -72,7 +103,7 @@ class Optimizer:
 
     def get_config(self) -> dict[str, Any]:
         rate = schedules.serialize(self.schedule) if self.schedule is not None else self.learning_rate
-        return {"name": self.name, "learning_rate": rate}
+        return {"name": self.name, "learning_rate": rate, **self.clipping}
 
 
 class SGD(Optimizer):
@@ -82,8 +113,8 @@ class SGD(Optimizer):
     default_learning_rate = 0.01
 
     def __init__(self, learning_rate: float | None = None, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float | None = 0.0, **ignored):
-        super().__init__(learning_rate)
+                 weight_decay: float | None = 0.0, **kwargs):
+        super().__init__(learning_rate, **kwargs)
         weight_decay = weight_decay or 0.0
         self.momentum = _check_positive(momentum, "momentum", "SGD", allow_zero=True)
         self.nesterov = bool(nesterov)
@@ -101,13 +132,17 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with Keras's defaults (lr 0.001, betas 0.9/0.999, epsilon 1e-7)."""
+    """Adam with Keras's defaults (lr 0.001, betas 0.9/0.999, epsilon 1e-7).
+
+    ``weight_decay`` here is torch's Adam's: ``weight_decay·w`` is added to the gradient (an L2
+    penalty). Keras 3 decays the weights directly instead; for that, use ``AdamW``.
+    """
 
     name = "adam"
 
     def __init__(self, learning_rate: float | None = None, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, weight_decay: float | None = 0.0, amsgrad: bool = False, **ignored):
-        super().__init__(learning_rate)
+                 epsilon: float = 1e-7, weight_decay: float | None = 0.0, amsgrad: bool = False, **kwargs):
+        super().__init__(learning_rate, **kwargs)
         weight_decay = weight_decay or 0.0
         self.amsgrad = bool(amsgrad)
         self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
@@ -130,8 +165,8 @@ class AdamW(Adam):
     name = "adamw"
 
     def __init__(self, learning_rate: float | None = None, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, weight_decay: float = 0.004, amsgrad: bool = False, **ignored):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, amsgrad)
+                 epsilon: float = 1e-7, weight_decay: float = 0.004, amsgrad: bool = False, **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, amsgrad, **kwargs)
 
     def make_torch_optimizer(self, parameters):
         parameters = list(parameters)
@@ -145,8 +180,9 @@ class RMSprop(Optimizer):
     name = "rmsprop"
 
     def __init__(self, learning_rate: float | None = None, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, centered: bool = False, **ignored):
-        super().__init__(learning_rate)
+                 epsilon: float = 1e-7, centered: bool = False, weight_decay: float | None = 0.0, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.weight_decay = _check_positive(weight_decay or 0.0, "weight_decay", "RMSprop", allow_zero=True)
         self.centered = bool(centered)
         self.rho = float(rho)
         self.momentum = _check_positive(momentum, "momentum", "RMSprop", allow_zero=True)
@@ -154,10 +190,12 @@ class RMSprop(Optimizer):
 
     def make_torch_optimizer(self, parameters):
         return torch.optim.RMSprop(parameters, lr=self.learning_rate, alpha=self.rho, eps=self.epsilon,
-                                   momentum=self.momentum, centered=self.centered, foreach=True)
+                                   momentum=self.momentum, centered=self.centered, weight_decay=self.weight_decay,
+                                   foreach=True)
 
     def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon}
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
+                "weight_decay": self.weight_decay}
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop)}

@@ -62,3 +62,21 @@ def test_convolution_layers_take_regularizers_and_activity_regularizer_is_refuse
         0.01 * float(depthwise_only.depthwise_kernel.detach().abs().sum()))
     with pytest.raises(MeddlError, match="activity_regularizer is not supported"):
         layers.Dense(2, activity_regularizer="l2")
+
+
+def test_recurrent_layers_and_embeddings_take_regularizers_and_other_extras_are_refused():
+    lstm = layers.LSTM(4, kernel_regularizer="l2", recurrent_regularizer=regularizers.l1(0.1))
+    lstm(np.ones((2, 3, 5), np.float32))
+    expected = 0.01 * float(lstm.kernel.detach().square().sum()) + 0.1 * float(lstm.recurrent_kernel.detach().abs().sum())
+    assert float(lstm.regularization_penalty().detach()) == pytest.approx(expected, rel=1e-5)
+    embedding = layers.Embedding(10, 3, embeddings_regularizer="l2")
+    embedding(np.zeros((1, 4), np.int64))
+    assert layers.serialize(layers.deserialize(layers.serialize(embedding)))["config"]["embeddings_regularizer"] == {
+        "class_name": "L2", "config": {"l2": 0.01}}
+    for make in (lambda: layers.LSTM(4, kernel_constraint="max_norm"),
+                 lambda: layers.LayerNormalization(rms_scaling=True),
+                 lambda: layers.Embedding(10, 3, embeddings_constraint="non_neg"),
+                 lambda: layers.Concatenate(beta_regularizer="l2")):
+        with pytest.raises(MeddlError, match="does not support"):
+            make()
+    layers.LSTM(4, kernel_constraint=None, seed=3)  # Keras's defaults and harmless extras pass

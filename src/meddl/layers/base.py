@@ -36,7 +36,7 @@ from meddl.layers import activations, regularizers
 from meddl.layers.initializers import check_initializer, initialize_
 from meddl.layers.symbolic import call_layer_symbolically, is_symbolic
 
-__all__ = ["Layer", "unique_layer_name", "reserve_layer_name"]
+__all__ = ["Layer", "unique_layer_name", "reserve_layer_name", "refuse_unsupported"]
 
 _NAME_COUNTERS: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 _TAKEN_NAMES: set[str] = set()
@@ -437,6 +437,17 @@ class Layer(nn.Module):
 
 
 _BASE_ARGUMENTS = {"self", "name", "input_shape", "activation", "trainable", "dtype"}
+
+
+def refuse_unsupported(extras: dict[str, Any], layer: str) -> None:
+    """Keras arguments a layer accepts but meddl does not apply: refused when set, never silently dropped
+    (a regularizer, a constraint or RMS scaling would change the training)."""
+    changing = {key: value for key, value in extras.items()
+                if (key.endswith(("_regularizer", "_constraint")) and value is not None)
+                or (key == "rms_scaling" and value)}
+    if changing:
+        raise MeddlError(f"{layer} in meddl does not support {sorted(changing)}; leave them unset (weight "
+                         "regularizers are supported on Dense, the convolutions, the recurrent layers and Embedding).")
 
 
 def _check_saved_arguments(cls: type) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from meddl.errors import MeddlError
-from meddl.layers.base import Layer
+from meddl.layers.base import Layer, refuse_unsupported
 
 __all__ = ["BaseMerge"]
 
@@ -15,6 +15,7 @@ class BaseMerge(Layer):
 
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype=None, **ignored):
         super().__init__(name=name, trainable=trainable, dtype=dtype)
+        refuse_unsupported(ignored, type(self).__name__)
 
     def _check_list(self, input_shape) -> list[tuple[int, ...]]:
         if not isinstance(input_shape, list) or len(input_shape) < 2:

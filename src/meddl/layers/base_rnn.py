@@ -17,7 +17,7 @@ from torch import nn
 
 from meddl.errors import MeddlError
 from meddl.layers import activations
-from meddl.layers.base import Layer
+from meddl.layers.base import Layer, refuse_unsupported
 from meddl.layers.initializers import check_initializer, initialize_
 
 __all__ = ["BaseRNN"]
@@ -27,15 +27,21 @@ class BaseRNN(Layer):
     """A recurrent layer over ``(N, steps, features)``; subclasses set ``gates`` and implement ``step``."""
 
     gates = 1
+    REGULARIZED_WEIGHTS = {"kernel_regularizer": "kernel", "recurrent_regularizer": "recurrent_kernel",
+                           "bias_regularizer": "bias"}
 
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid", use_bias: bool = True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
-                 unroll: bool = False, *, name: str | None = None, input_shape=None, trainable: bool = True,
+                 unroll: bool = False, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, *, name: str | None = None, input_shape=None, trainable: bool = True,
                  dtype=None, **ignored):
         super().__init__(name=name, input_shape=input_shape, trainable=trainable, dtype=dtype)
         layer = type(self).__name__
+        refuse_unsupported(ignored, layer)
+        self._set_regularizers(kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                               bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise MeddlError(f"The 'units' parameter of {layer} must be a positive integer. Got {units!r} instead.")
         for argument, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
@@ -119,7 +125,7 @@ class BaseRNN(Layer):
                   "recurrent_activation": self.recurrent_activation_name, "use_bias": self.use_bias,
                   "return_sequences": self.return_sequences, "return_state": self.return_state,
                   "go_backwards": self.go_backwards, "dropout": self.dropout,
-                  "recurrent_dropout": self.recurrent_dropout}
+                  "recurrent_dropout": self.recurrent_dropout, **self._regularizer_config()}
         if None in (self.cell_activation_name, self.recurrent_activation_name):
             raise MeddlError(f"Layer '{self.name}' uses a custom activation function, which cannot be saved.")
         for key, default in (("kernel_initializer", "glorot_uniform"), ("recurrent_initializer", "orthogonal"),

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from meddl.errors import MeddlError
-from meddl.layers.base import Layer
+from meddl.layers.base import Layer, refuse_unsupported
 from meddl.layers.base_rnn import BaseRNN
 
 __all__ = ["Bidirectional"]
@@ -29,6 +29,7 @@ class Bidirectional(Layer):
     def __init__(self, layer: BaseRNN, merge_mode: str | None = "concat", backward_layer: BaseRNN | None = None, *,
                  name: str | None = None, input_shape=None, trainable: bool = True, dtype=None, **ignored):
         super().__init__(name=name, input_shape=input_shape, trainable=trainable, dtype=dtype)
+        refuse_unsupported(ignored, "Bidirectional")
         if not isinstance(layer, BaseRNN):
             raise MeddlError(f"Bidirectional wraps a recurrent layer (LSTM, GRU, SimpleRNN); got {type(layer).__name__}.")
         if merge_mode not in MERGE_MODES:

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from meddl.errors import MeddlError
+from meddl.layers.base import refuse_unsupported
 from meddl.layers.base_merge import BaseMerge
 
 __all__ = ["Concatenate"]
@@ -26,6 +27,7 @@ class Concatenate(BaseMerge):
 
     def __init__(self, axis: int = -1, *, name: str | None = None, trainable: bool = True, dtype=None, **ignored):
         super().__init__(name=name, trainable=trainable, dtype=dtype)
+        refuse_unsupported(ignored, "Concatenate")
         if isinstance(axis, bool) or not isinstance(axis, int) or axis == 0:
             raise MeddlError(f"The 'axis' parameter of Concatenate must be a non-zero integer (axis 0 is the batch). "
                              f"Got {axis!r} instead.")

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from meddl.errors import MeddlError
-from meddl.layers.base import Layer
+from meddl.layers.base import Layer, refuse_unsupported
 from meddl.layers.initializers import check_initializer, initialize_
 
 __all__ = ["Embedding"]
@@ -33,10 +33,15 @@ class Embedding(Layer):
         >>> layer = Embedding(1000, 16)
     """
 
-    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform", mask_zero: bool = False, *,
+    REGULARIZED_WEIGHTS = {"embeddings_regularizer": "embeddings"}
+
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 embeddings_constraint=None, mask_zero: bool = False, *, activity_regularizer=None,
                  name: str | None = None, input_shape=None, input_length=None, trainable: bool = True, dtype=None,
                  **ignored):
         super().__init__(name=name, input_shape=input_shape, trainable=trainable, dtype=dtype)
+        refuse_unsupported({**ignored, "embeddings_constraint": embeddings_constraint}, "Embedding")
+        self._set_regularizers(embeddings_regularizer=embeddings_regularizer, activity_regularizer=activity_regularizer)
         self.input_dim = _positive_int(input_dim, "input_dim")
         self.output_dim = _positive_int(output_dim, "output_dim")
         self.embeddings_initializer = check_initializer(embeddings_initializer, "embeddings_initializer", "Embedding")
@@ -59,7 +64,8 @@ class Embedding(Layer):
         return (*input_shape, self.output_dim)
 
     def get_config(self) -> dict[str, Any]:
-        config = {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim}
+        config = {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                  **self._regularizer_config()}
         if self.embeddings_initializer != "random_uniform":
             config["embeddings_initializer"] = self.embeddings_initializer
         return config

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from meddl.errors import MeddlError
-from meddl.layers.base import Layer
+from meddl.layers.base import Layer, refuse_unsupported
 
 __all__ = ["LayerNormalization"]
 
@@ -27,6 +27,7 @@ class LayerNormalization(Layer):
     def __init__(self, axis: int = -1, epsilon: float = 1e-3, center: bool = True, scale: bool = True, *,
                  name: str | None = None, input_shape=None, trainable: bool = True, dtype=None, **ignored):
         super().__init__(name=name, input_shape=input_shape, trainable=trainable, dtype=dtype)
+        refuse_unsupported(ignored, "LayerNormalization")
         if axis not in (-1, [-1], (-1,)):
             raise MeddlError(f"The 'axis' parameter of LayerNormalization must be -1 (the last axis). Got {axis!r} instead.")
         if not isinstance(epsilon, (int, float)) or epsilon <= 0:

@@ -222,3 +222,9 @@ def test_optimizer_settings_that_would_change_training_are_refused_not_dropped()
     with pytest.raises(MeddlError, match="'clipnorm' parameter of RMSprop must be a float"):
         meddl.optimizers.RMSprop(clipnorm=-1)
     assert meddl.optimizers.RMSprop(weight_decay=0.01).get_config()["weight_decay"] == 0.01
+
+
+def test_auc_refuses_multi_label_rather_than_pooling_the_labels():
+    with pytest.raises(MeddlError, match="multi_label=True and label_weights are not supported"):
+        metrics.AUC(multi_label=True)
+    assert metrics.AUC(from_logits=True).curve == "ROC"  # a rank statistic: logits or probabilities alike

@@ -233,6 +233,9 @@ class AUC(Metric):
                  name: str | None = None, dtype=None, multi_label: bool = False, **ignored):
         if curve not in ("ROC", "PR"):
             raise MeddlError(f"The 'curve' parameter of AUC must be 'ROC' or 'PR'. Got {curve!r} instead.")
+        if multi_label or ignored.get("label_weights") is not None:  # would be averaged otherwise: refused
+            raise MeddlError("AUC in meddl ranks all scores together; multi_label=True and label_weights are not "
+                             "supported. Compute one AUC per label with meddl.evaluation instead.")
         self.curve = curve
         super().__init__(name, dtype)
 

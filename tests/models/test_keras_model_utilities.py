@@ -37,8 +37,10 @@ def test_train_on_batch_is_one_full_batch_step_and_test_on_batch_is_evaluate():
     assert stepped.history is None  # a step is not a fit
     assert stepped.train_on_batch(x, y, return_dict=True).keys() == {"loss", "accuracy"}
     assert stepped.test_on_batch(x, y, return_dict=True) == stepped.evaluate(x, y, return_dict=True)
-    with pytest.raises(MeddlError, match="does not weigh samples"):
+    with pytest.raises(MeddlError, match="reports the unweighted loss and metrics; it takes no sample_weight"):
         stepped.test_on_batch(x, y, sample_weight=np.ones(len(y)))
+    with pytest.raises(MeddlError, match="takes no sample_weight"):
+        stepped.evaluate(x, y, sample_weight=np.ones(len(y)))
 
 
 def test_model_from_json_rebuilds_the_architecture_with_fresh_weights():

@@ -491,9 +491,12 @@ class Model(Layer):
         return history
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int = 0,
-                 return_dict: bool = False, steps: int | None = None, **ignored):
+                 sample_weight: Any = None, return_dict: bool = False, steps: int | None = None, **ignored):
         """Loss and metrics on ``(x, y)`` (or a DataLoader / generator of batches): a float, a list
-        ``[loss, *metrics]``, or a dict with ``return_dict``."""
+        ``[loss, *metrics]``, or a dict with ``return_dict``. The loss is unweighted."""
+        if sample_weight is not None:
+            raise MeddlError("evaluate in meddl reports the unweighted loss and metrics; it takes no sample_weight "
+                             "(weigh the rows yourself from predict's outputs).")
         self._require_compiled("evaluate")
         self._require_built("evaluate")
         if batch_sources.is_batch_source(x):
@@ -559,9 +562,7 @@ class Model(Layer):
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False):
         """Loss and metrics on this batch (Keras's ``test_on_batch``; unweighted, as ``evaluate``)."""
-        if sample_weight is not None:
-            raise MeddlError("test_on_batch in meddl does not weigh samples; evaluate reports the unweighted loss.")
-        return self.evaluate(x, y, batch_size=None, return_dict=return_dict)
+        return self.evaluate(x, y, batch_size=None, sample_weight=sample_weight, return_dict=return_dict)
 
     # -- weights and config -----------------------------------------------
     def named_weights(self) -> dict[str, torch.Tensor]:

@@ -1,5 +1,5 @@
 """Keras's ``keras.utils`` namespace: ``to_categorical``, ``set_random_seed``, ``plot_model``,
-``image_dataset_from_directory`` and ``custom_object_scope``.
+``image_dataset_from_directory``, ``timeseries_dataset_from_array`` and ``custom_object_scope``.
 
 Example:
     >>> import meddl
@@ -12,12 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from meddl.data.directory_dataset import image_dataset_from_directory
+from meddl.data.timeseries_windows import timeseries_dataset_from_array
 from meddl.errors import DataError
 from meddl.saving import custom_object_scope
 from meddl.models.plot import plot_model
 from meddl.training.seeding import set_seed
 
-__all__ = ["custom_object_scope", "image_dataset_from_directory", "plot_model", "set_random_seed", "to_categorical"]
+__all__ = ["custom_object_scope", "image_dataset_from_directory", "plot_model", "set_random_seed",
+           "timeseries_dataset_from_array", "to_categorical"]
 
 
 def to_categorical(y, num_classes: int | None = None) -> np.ndarray:

@@ -18,7 +18,7 @@ EXPECTED = {
     "RARE_CLASS_ROWS", "apply_label_map", "check_label_spellings", "choose_positive_class", "is_negation",
     "check_no_identifier_features", "find_identifier_columns",
     # Keras's image_dataset_from_directory: a lazily read folder as a DataLoader for fit
-    "image_dataset_from_directory",
+    "image_dataset_from_directory", "timeseries_dataset_from_array",
 }
 OPTIONAL = ["monai", "pydicom", "nibabel", "PIL", "sksurv", "h5py"]
 

@@ -25,6 +25,7 @@ from meddl.data.identifiers import check_no_identifier_features, find_identifier
 from meddl.data.image_files import IMAGE_FILE_KINDS, image_file_kind, list_image_files, read_image_files
 from meddl.data.directory_dataset import image_dataset_from_directory
 from meddl.data.image_folder import read_image_folder
+from meddl.data.timeseries_windows import timeseries_dataset_from_array
 from meddl.data.augmentation import (
     AugmentationPolicy,
     ImageAugmenter,
@@ -102,6 +103,7 @@ __all__ = [
     "read_image_files",
     "read_image_folder",
     "image_dataset_from_directory",
+    "timeseries_dataset_from_array",
     "read_nifti",
     "read_nifti_dataset",
     "read_table",

@@ -228,3 +228,11 @@ def test_auc_refuses_multi_label_rather_than_pooling_the_labels():
     with pytest.raises(MeddlError, match="multi_label=True and label_weights are not supported"):
         metrics.AUC(multi_label=True)
     assert metrics.AUC(from_logits=True).curve == "ROC"  # a rank statistic: logits or probabilities alike
+
+
+def test_compile_refuses_weighted_metrics_and_accepts_kerass_execution_settings():
+    model = meddl.Sequential([layers.Dense(1, input_shape=(2,))])
+    with pytest.raises(MeddlError, match="weighted_metrics=...\\) is not supported"):
+        model.compile(optimizer="sgd", loss="mse", weighted_metrics=["mae"])
+    model.compile(optimizer="sgd", loss="mse", jit_compile=False, run_eagerly=True, steps_per_execution=1)
+    assert model.loss.name == "mean_squared_error"

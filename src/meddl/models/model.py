@@ -224,7 +224,12 @@ class Model(Layer):
 
         A model with several outputs takes one loss for all, a list, or a dict by output name, and
         optional ``loss_weights`` (list or dict); training minimises the weighted sum, as in Keras.
+        Keras's execution settings (``jit_compile``, ``run_eagerly``, ``steps_per_execution``) are accepted
+        and have no effect; ``weighted_metrics`` is refused (meddl's metrics are unweighted).
         """
+        if ignored.get("weighted_metrics"):
+            raise MeddlError("compile(weighted_metrics=...) is not supported: meddl computes every metric unweighted "
+                             "over the epoch. Pass them as metrics=... instead.")
         self.optimizer = optimizers_module.get(optimizer, learning_rate)
         self.output_losses, self.loss_weights = None, None
         if len(self.outputs_list()) > 1:

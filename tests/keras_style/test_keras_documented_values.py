@@ -236,3 +236,19 @@ def test_compile_refuses_weighted_metrics_and_accepts_kerass_execution_settings(
         model.compile(optimizer="sgd", loss="mse", weighted_metrics=["mae"])
     model.compile(optimizer="sgd", loss="mse", jit_compile=False, run_eagerly=True, steps_per_execution=1)
     assert model.loss.name == "mean_squared_error"
+
+
+def test_validation_every_few_epochs_as_keras_logs_it():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 3)).astype(np.float32), rng.integers(0, 2, 64)
+    model = meddl.Sequential([layers.Dense(2, activation="softmax", input_shape=(3,))])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    stop = meddl.callbacks.EarlyStopping(monitor="val_loss", patience=1)
+    history = model.fit(x, y, epochs=5, verbose=0, validation_split=0.25, validation_freq=2, validation_batch_size=4,
+                        callbacks=[stop])
+    assert len(history.history["loss"]) == 5 and len(history.history["val_loss"]) == 2  # epochs 2 and 4, as Keras
+    frame = history.to_frame()
+    assert frame["epoch"].tolist() == [1, 2, 3, 4, 5]
+    assert frame["val_loss"].isna().tolist() == [True, False, True, False, True]
+    with pytest.raises(MeddlError, match="validation_freq"):
+        model.fit(x, y, validation_freq=0, verbose=0)

@@ -69,7 +69,7 @@ def _prepared(model: Any, batches: Iterator, *, class_weight: Any = None, with_w
 
 def fit_on_batches(model: Any, source: Any, y: Any, *, epochs: int, initial_epoch: int, steps_per_epoch: Any,
                    validation_data: Any, validation_steps: Any, validation_split: float, class_weight: Any,
-                   sample_weight: Any, callbacks: Any, verbose: int):
+                   sample_weight: Any, callbacks: Any, verbose: int, validation_freq: int = 1):
     """``model.fit`` on a DataLoader or generator; returns the History and the precision it trained in."""
     steps = _check_steps(steps_per_epoch, "steps_per_epoch")
     validation_steps = _check_steps(validation_steps, "validation_steps")
@@ -115,7 +115,7 @@ def fit_on_batches(model: Any, source: Any, y: Any, *, epochs: int, initial_epoc
                 return loop.evaluate((*val_xs, *val_ys))
     history = loop.fit_batches(lambda epoch: _prepared(model, _epoch_iterator(source), class_weight=class_weight),
                                epochs=epochs, steps_per_epoch=steps, validate=validate, callbacks=callbacks or (),
-                               verbose=verbose, initial_epoch=initial_epoch)
+                               verbose=verbose, initial_epoch=initial_epoch, validation_freq=validation_freq)
     return history, loop.precision
 
 

@@ -434,7 +434,8 @@ class Model(Layer):
             validation_data: tuple | None = None, shuffle: bool = True,
             class_weight: dict[int, float] | str | None = None, sample_weight: Any = None,
             initial_epoch: int = 0, seed: int | None = None, sampler=None, steps_per_epoch: int | None = None,
-            validation_steps: int | None = None) -> History:
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: int = 1) -> History:
         """Train for ``epochs`` epochs; return a :class:`~meddl.training.History`.
 
         ``batch_size=None`` is full-batch gradient descent. ``validation_split``
@@ -447,6 +448,9 @@ class Model(Layer):
         """
         self._require_compiled("fit")
         _check_int(epochs, "epochs", minimum=1)
+        _check_int(validation_freq, "validation_freq", minimum=1)
+        if validation_batch_size is not None:
+            _check_int(validation_batch_size, "validation_batch_size", minimum=1)
         if batch_size is not None:
             _check_int(batch_size, "batch_size", minimum=1)
         if verbose not in (0, 1, 2, "auto"):
@@ -460,7 +464,8 @@ class Model(Layer):
             history, self.precision_used_ = batch_sources.fit_on_batches(
                 self, x, y, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
                 validation_data=validation_data, validation_steps=validation_steps, validation_split=validation_split,
-                class_weight=class_weight, sample_weight=sample_weight, callbacks=callbacks, verbose=verbose)
+                class_weight=class_weight, sample_weight=sample_weight, callbacks=callbacks, verbose=verbose,
+                validation_freq=validation_freq)
             self._trained, self.history = True, history
             return history
         xs, ys = self._prepare_xy(x, y)
@@ -489,7 +494,8 @@ class Model(Layer):
         train = (*xs, *ys) if weights is None else (*xs, *ys, weights)
         loop = self._loop()
         history = loop.fit(train, epochs=epochs, batch_size=batch_size, validation=validation, shuffle=shuffle,
-                           callbacks=callbacks or (), verbose=verbose, initial_epoch=initial_epoch, sampler=sampler)
+                           callbacks=callbacks or (), verbose=verbose, initial_epoch=initial_epoch, sampler=sampler,
+                           validation_batch_size=validation_batch_size, validation_freq=validation_freq)
         self._trained = True
         self.history = history
         self.precision_used_ = loop.precision  # what "auto" chose, or the precision asked for

@@ -60,6 +60,9 @@ class _MonitorMixin:
 
     def _current(self, logs: dict | None) -> float | None:
         logs = logs or {}
+        if self.monitor not in logs and self.monitor.startswith("val_") \
+                and getattr(getattr(self, "trainer", None), "validation_freq", 1) > 1:
+            return None  # validation runs every few epochs (validation_freq): nothing to judge in this one
         if self.monitor not in logs:
             available = ", ".join(sorted(logs)) or "none"
             raise MeddlError(f"{type(self).__name__} monitors '{self.monitor}', which is not logged. "

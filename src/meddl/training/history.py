@@ -17,15 +17,23 @@ class History:
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
         self.params: dict = dict(params or {})  # Keras's: verbose, epochs, steps (per epoch)
+        self.logged_epochs: dict[str, list[int]] = {}  # the epochs each key was logged in (val_* every few)
 
     def append(self, epoch: int, logs: dict[str, float]) -> None:
-        self.epoch.append(epoch)
         for key, value in logs.items():
-            self.history.setdefault(key, []).append(float(value))
+            values = self.history.setdefault(key, [])
+            # values restored from a checkpoint without their epochs were logged in the first epochs
+            logged = self.logged_epochs.setdefault(key, self.epoch[:len(values)])
+            values.append(float(value))
+            logged.append(epoch)
+        self.epoch.append(epoch)
 
     def to_frame(self):
-        frame = pd.DataFrame(self.history)
-        frame.insert(0, "epoch", [e + 1 for e in self.epoch])
+        """One row per epoch; a value not logged in an epoch (validation every few epochs) is empty."""
+        frame = pd.DataFrame({"epoch": [e + 1 for e in self.epoch]})
+        for key, values in self.history.items():
+            epochs = self.logged_epochs.get(key, self.epoch[:len(values)])
+            frame[key] = pd.Series(values, index=[self.epoch.index(e) for e in epochs], dtype=float)
         return frame
 
     def __repr__(self) -> str:

@@ -147,13 +147,15 @@ class TrainingLoop:
     def _fit(self, train: tuple[torch.Tensor, ...], *, epochs: int = 1, batch_size: int | None = 32,
             validation: tuple[torch.Tensor, ...] | None = None, shuffle: bool = True,
             callbacks: Sequence[Callback] = (), verbose: int = 1, model_for_callbacks=None,
-            initial_epoch: int = 0, sampler: Callable[[int], Any] | None = None) -> History:
+            initial_epoch: int = 0, sampler: Callable[[int], Any] | None = None,
+            validation_batch_size: int | None = None, validation_freq: int = 1) -> History:
         n = train[0].shape[0]
         if n == 0:
             raise MeddlError("Cannot train on an empty data set: 'x' has 0 samples.")
         size = n if batch_size is None else min(int(batch_size), n)  # the global batch size
         n_batches = math.ceil(n / size)
         history = History({"verbose": verbose, "epochs": epochs, "steps": n_batches})
+        self.validation_freq = validation_freq if validation is not None else 1
         callbacks, callback_model = self._begin_fit(callbacks, model_for_callbacks, epochs)
         if self.precision == "auto":
             self._resolve_auto_precision(train, size)
@@ -228,8 +230,9 @@ class TrainingLoop:
                     logs.update(self._metric_logs(gather_rows(torch.cat(targets)), gather_rows(torch.cat(outputs))))
                 else:
                     logs.update(self._metric_logs(data[self.n_inputs], torch.cat(outputs)))
-            if validation is not None:
-                logs.update({f"val_{k}": v for k, v in self.evaluate(validation, batch_size=batch_size).items()})
+            if validation is not None and (epoch + 1) % validation_freq == 0:
+                logs.update({f"val_{k}": v for k, v in
+                             self.evaluate(validation, batch_size=validation_batch_size or batch_size).items()})
             stopping = self._end_epoch(epoch, epochs, logs, callbacks, callback_model, history, bar, started, verbose)
             if checkpoint is not None:
                 checkpoint.end_epoch(self, callbacks, epoch=epoch, epochs=epochs, history=history, stopping=stopping)

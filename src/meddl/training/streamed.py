@@ -28,7 +28,7 @@ __all__ = ["fit_batches", "evaluate_batches"]
 def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.Tensor, ...]]], *, epochs: int = 1,
                 steps_per_epoch: int | None = None, validate: Callable[[], dict[str, float]] | None = None,
                 callbacks: Sequence[Callback] = (), verbose: int = 1, initial_epoch: int = 0,
-                model_for_callbacks: Any = None) -> History:
+                model_for_callbacks: Any = None, validation_freq: int = 1) -> History:
     """Run ``epochs`` epochs, each over ``epoch_batches(epoch)`` (at most ``steps_per_epoch`` batches);
     ``validate()`` gives the epoch's validation logs. Returns the History."""
     if rank_and_world()[1] > 1:
@@ -37,6 +37,7 @@ def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.T
     if active_checkpoint() is not None:
         raise MeddlError("A resumable meddl run trains on arrays, not on a DataLoader or generator.")
     history = History({"verbose": verbose, "epochs": epochs, "steps": steps_per_epoch})
+    loop.validation_freq = validation_freq if validate is not None else 1
     callbacks, callback_model = loop._begin_fit(callbacks, model_for_callbacks, epochs)
     module, optimizer, step_loss = loop.module, loop.optimizer, loop.step_loss
     for epoch in range(initial_epoch, epochs):
@@ -65,7 +66,7 @@ def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.T
         logs = {"loss": loop._epoch_loss(float(total / n), epoch)}
         if loop.metrics:
             logs.update(loop._metric_logs(torch.cat(targets), torch.cat(outputs)))
-        if validate is not None:
+        if validate is not None and (epoch + 1) % validation_freq == 0:
             logs.update({f"val_{key}": value for key, value in validate().items()})
         if loop._end_epoch(epoch, epochs, logs, callbacks, callback_model, history, bar, started, verbose):
             break

@@ -316,3 +316,30 @@ def test_permute_repeat_vector_identity_and_lambda(tmp_path):
         layers.Lambda(lambda t: t.numpy())(x)
     for layer in (layers.Permute((2, 1)), layers.RepeatVector(5), layers.Identity()):
         assert type(layers.deserialize(layers.serialize(layer))) is type(layer)
+
+
+def test_attention_against_its_definition_and_in_a_sequence_model(tmp_path):
+    rng = np.random.default_rng(2)
+    query, value, key = (rng.normal(size=shape).astype(np.float32) for shape in ((2, 3, 4), (2, 5, 4), (2, 5, 4)))
+    scores = query @ key.transpose(0, 2, 1)
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    np.testing.assert_allclose(layers.Attention()([query, value, key]).detach().numpy(), weights @ value, rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(MeddlError, match="supports score_mode='dot'"):
+        layers.Attention(score_mode="concat")
+    with pytest.raises(MeddlError, match=r"called on \[query, value\]"):
+        layers.Attention()(query)
+    visits = meddl.Input((6, 3))
+    states = layers.LSTM(4, return_sequences=True)(visits)
+    attended = layers.Attention(use_scale=True)([states, states])
+    outputs = layers.Dense(1, activation="sigmoid")(layers.GlobalAveragePooling1D()(attended))
+    model = meddl.Model(visits, outputs)
+    x, y = rng.normal(size=(32, 6, 3)).astype(np.float32), rng.integers(0, 2, 32).astype(np.float32)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    scale = next(layer for layer in model.layers if isinstance(layer, layers.Attention))
+    model.fit(x, y, epochs=3, verbose=0)
+    assert float(scale.scale.detach()) != 1.0  # the learnt scale trains
+    model.save(tmp_path / "attention")
+    np.testing.assert_array_equal(meddl.load_model(tmp_path / "attention").predict(x, verbose=0),
+                                  model.predict(x, verbose=0))

@@ -10,6 +10,7 @@ Example:
 from meddl.layers import activations
 from meddl.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from meddl.layers.add import Add
+from meddl.layers.attention import Attention
 from meddl.layers.augmentation import RandomBrightness, RandomContrast, RandomFlip, RandomRotation
 from meddl.layers.average import Average
 from meddl.layers.average_pooling1d import AveragePooling1D, AvgPool1D
@@ -62,6 +63,7 @@ from meddl.layers.zero_padding2d import ZeroPadding2D
 __all__ = [
     "Activation",
     "Add",
+    "Attention",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",

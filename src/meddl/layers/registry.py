@@ -11,6 +11,7 @@ from typing import Any
 from meddl.errors import MeddlError, unknown_name_error
 from meddl.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from meddl.layers.add import Add
+from meddl.layers.attention import Attention
 from meddl.layers.augmentation import RandomBrightness, RandomContrast, RandomFlip, RandomRotation
 from meddl.layers.average import Average
 from meddl.layers.average_pooling1d import AveragePooling1D
@@ -72,7 +73,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
                 RandomFlip, RandomRotation, RandomContrast, RandomBrightness,
                 ReLU, LeakyReLU, ELU, Softmax, PReLU, Normalization, GaussianNoise, GaussianDropout, Minimum,
                 Cropping2D, UpSampling1D, UpSampling2D, UpSampling3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
-                DepthwiseConv2D, SeparableConv2D, Permute, RepeatVector, Identity)
+                DepthwiseConv2D, SeparableConv2D, Permute, RepeatVector, Identity, Attention)
 }
 _ALIASES = {"Input": "InputLayer", "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
             "MaxPool3D": "MaxPooling3D", "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",

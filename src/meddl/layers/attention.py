@@ -1,0 +1,73 @@
+"""``Attention``: Keras's dot-product attention layer (Luong), called on ``[query, value]`` or ``[query, value, key]``.
+
+Each query step ``(batch, Tq, dim)`` scores every key step ``(batch, Tv, dim)`` by
+their dot product (times a learnt ``scale`` with ``use_scale=True``), the scores
+are a softmax over the key steps, and the output is the scores' weighted sum of
+the value steps: ``(batch, Tq, dim)``. The key defaults to the value. Over a
+patient's visits or a recording's time steps, the scores say which steps the
+model drew on.
+
+Example:
+    >>> import numpy as np
+    >>> from meddl.layers import Attention
+    >>> query, value = np.ones((2, 3, 4), "float32"), np.ones((2, 5, 4), "float32")
+    >>> Attention()([query, value]).shape
+    torch.Size([2, 3, 4])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from meddl.errors import MeddlError
+from meddl.layers.base import Layer, refuse_unsupported
+
+__all__ = ["Attention"]
+
+
+class Attention(Layer):
+    """Dot-product attention over ``[query, value]`` or ``[query, value, key]`` (Keras's ``Attention``)."""
+
+    def __init__(self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0, **kwargs):
+        extras = {key: kwargs.pop(key) for key in list(kwargs) if key not in ("name", "trainable", "dtype",
+                                                                                "input_shape")}
+        super().__init__(**kwargs)
+        refuse_unsupported(extras, "Attention")
+        if score_mode != "dot":
+            raise MeddlError(f"Attention in meddl supports score_mode='dot'. Got {score_mode!r} instead.")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise MeddlError(f"The 'dropout' parameter of Attention must be in [0, 1). Got {dropout!r} instead.")
+        self.use_scale, self.dropout = bool(use_scale), float(dropout)
+        self.scale: nn.Parameter | None = None
+
+    def build(self, input_shape) -> None:
+        if not isinstance(input_shape, list) or len(input_shape) not in (2, 3):
+            raise MeddlError(f"Attention must be called on [query, value] or [query, value, key]; got inputs of "
+                             f"shape {input_shape}.")
+        query, value = input_shape[0], input_shape[1]
+        key = input_shape[2] if len(input_shape) == 3 else value
+        if len(query) != 2 or len(value) != 2 or query[-1] != key[-1] or key[0] != value[0]:
+            raise MeddlError(f"Attention needs query (Tq, dim), value (Tv, dim) and key (Tv, dim) of the same dim; "
+                             f"got shapes {[(None, *s) for s in input_shape]}.")
+        if self.use_scale:
+            self.scale = nn.Parameter(torch.ones(()))
+
+    def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) == 3 else value
+        scores = query @ key.transpose(1, 2)
+        if self.scale is not None:
+            scores = scores * self.scale
+        weights = torch.softmax(scores, dim=-1)
+        if self.training and self.dropout:
+            weights = torch.nn.functional.dropout(weights, self.dropout)
+        return weights @ value
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], input_shape[1][-1])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "use_scale": self.use_scale, "score_mode": "dot", "dropout": self.dropout}

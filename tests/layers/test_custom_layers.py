@@ -228,3 +228,18 @@ def test_call_gets_the_training_flag_when_it_takes_one():
     model.compile(optimizer="sgd", loss="mse")
     model.fit(x, np.full(4, 2.0, np.float32), epochs=1, verbose=0)  # training: the noise is there, the loss is 0
     assert model.history.history["loss"] == [0.0]
+
+
+def test_a_last_layer_of_your_own_gets_the_mode_when_its_activation_is_folded_into_the_loss():
+    class NoisyLogits(layers.Dense):
+        def call(self, x, training=None):
+            logits = super().call(x)
+            return logits + torch.tensor([100.0, 0.0]) if training else logits  # class 0 certain in training
+
+    meddl.utils.set_random_seed(0)
+    model = meddl.Sequential([meddl.Input((2,)), NoisyLogits(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")  # trains on the logits
+    x, y = np.ones((4, 2), np.float32), np.zeros(4, np.int64)
+    assert model.evaluate(x, y) > 0.1  # inference: no shift
+    training_loss = model.fit(x, y, epochs=1, batch_size=None, verbose=0).history["loss"][0]
+    assert training_loss < 1e-6  # the step's loss, on the logits, saw the training-mode shift

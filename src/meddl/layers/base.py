@@ -416,9 +416,15 @@ class Layer(nn.Module):
         return self._compute_dtype()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self._call_takes_training:  # a layer of your own: call(x, training=...), as Keras passes it
+        if self._call_takes_training:  # the per-batch path: call_in_mode, inlined
             return self._activation_fn(self.call(x, training=self.training))
         return self._activation_fn(self.call(x))
+
+    def call_in_mode(self, x: Any) -> Any:
+        """``call(x)``, with ``training=`` the layer's mode when ``call`` takes it (as Keras passes it)."""
+        if self._call_takes_training:
+            return self.call(x, training=self.training)
+        return self.call(x)
 
     #: whether ``call`` takes ``training`` (set for every subclass when it is defined)
     _call_takes_training = False

@@ -132,7 +132,7 @@ class Functional(Model):
         for index, (layer, input_ids, single, output_ids) in enumerate(self._plan):
             arguments = values[input_ids[0]] if single else [values[key] for key in input_ids]
             if logits and index == last:
-                result = layer.forward_logits(arguments) if isinstance(layer, Model) else layer.call(arguments)
+                result = layer.forward_logits(arguments) if isinstance(layer, Model) else layer.call_in_mode(arguments)
             else:
                 result = layer(arguments)
             if len(output_ids) == 1:

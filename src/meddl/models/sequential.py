@@ -163,7 +163,7 @@ class Sequential(Model):
         for layer in layers[:-1]:
             x = layer(x)
         last = layers[-1]
-        return last.forward_logits(x) if isinstance(last, Model) else last.call(x)
+        return last.forward_logits(x) if isinstance(last, Model) else last.call_in_mode(x)
 
     @property
     def final_activation(self) -> str:

@@ -59,7 +59,7 @@ def tracked_value(value: Any) -> Any:
 
 def call_own_model(model: Any, x: torch.Tensor) -> torch.Tensor:
     """``model.call(x)``, with ``training=`` when ``call`` takes it (Keras passes the mode that way)."""
-    out = model.call(x, training=model.training) if model._call_takes_training else model.call(x)
+    out = model.call_in_mode(x)
     if not isinstance(out, torch.Tensor):
         raise MeddlError(f"{type(model).__name__}.call must return one torch tensor (the model's outputs); "
                          f"got {type(out).__name__}. meddl trains models of your own with one output.")

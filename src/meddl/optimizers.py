@@ -6,6 +6,8 @@ Example:
 """
 
 from meddl.training import schedules
-from meddl.training.optimizers import SGD, Adam, AdamW, Optimizer, RMSprop, get
+from meddl.training.optimizers import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, Optimizer, RMSprop,
+                                       get)
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "RMSprop", "get", "schedules"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "Nadam", "Optimizer", "RMSprop", "get",
+           "schedules"]

@@ -13,7 +13,11 @@ import torch
 from meddl.errors import MeddlError, unknown_name_error
 from meddl.training import schedules
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get", "OPTIMIZERS"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "get",
+           "OPTIMIZERS"]
+
+# Keras's saved optimizer settings that change nothing here (the EMA ones only matter with use_ema=True).
+_HARMLESS_KERAS_SETTINGS = {"name", "ema_momentum", "ema_overwrite_frequency", "jit_compile", "is_legacy_optimizer"}
 
 
 def _check_positive(value: float, argument: str, owner: str, allow_zero: bool = False) -> float:
@@ -36,6 +40,30 @@ def _kernel_options(parameters: list) -> dict:
     return {"foreach": True}
 
 
+def _legacy_learning_rate(owner: str, learning_rate: Any, legacy: dict[str, Any]) -> Any:
+    """The learning rate given Keras 2's way: ``lr=`` (its old name) and ``decay=d``, the rate
+    ``lr / (1 + d·step)``, which is :class:`schedules.InverseTimeDecay`. Any other unknown argument is refused:
+    dropped silently, ``Adam(lr=0.1)`` would train at the default 0.001."""
+    legacy = {key: value for key, value in legacy.items() if key not in _HARMLESS_KERAS_SETTINGS}
+    old_rate, decay = legacy.pop("lr", None), legacy.pop("decay", None)
+    if legacy:
+        raise MeddlError(f"{owner} got unexpected argument(s) {sorted(legacy)}. See help(meddl.optimizers.{owner}) "
+                         "for its arguments.")
+    if old_rate is not None:
+        if learning_rate is not None:
+            raise MeddlError(f"{owner}: give the learning rate once, as 'learning_rate' (Keras's name since 2.3); "
+                             f"got both learning_rate={learning_rate!r} and lr={old_rate!r}.")
+        learning_rate = old_rate
+    if decay:
+        if learning_rate is None or isinstance(learning_rate, (dict, schedules.LearningRateSchedule)):
+            raise MeddlError(f"{owner}: 'decay' (Keras 2's learning-rate decay) needs a number as the learning rate; "
+                             f"got {learning_rate!r}. Use meddl.optimizers.schedules.InverseTimeDecay instead.")
+        decay = _check_positive(decay, "decay", owner)
+        learning_rate = schedules.InverseTimeDecay(_check_positive(learning_rate, "learning_rate", owner),
+                                                   decay_steps=1, decay_rate=decay)
+    return learning_rate
+
+
 class Optimizer:
     """Base class: holds the settings; ``build(parameters)`` makes the torch optimizer."""
 
@@ -45,8 +73,9 @@ class Optimizer:
     def __init__(self, learning_rate: float | schedules.LearningRateSchedule | None = None, *,
                  clipnorm: float | None = None, clipvalue: float | None = None, global_clipnorm: float | None = None,
                  use_ema: bool = False, gradient_accumulation_steps: int | None = None,
-                 loss_scale_factor: float | None = None, **ignored):
+                 loss_scale_factor: float | None = None, **legacy):
         owner = type(self).__name__
+        learning_rate = _legacy_learning_rate(owner, learning_rate, legacy)
         lr = self.default_learning_rate if learning_rate is None else learning_rate
         if isinstance(lr, dict) and "class_name" in lr:
             lr = schedules.deserialize(lr)
@@ -156,7 +185,7 @@ class Adam(Optimizer):
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "weight_decay": self.weight_decay}
+                "weight_decay": self.weight_decay, **({"amsgrad": True} if self.amsgrad else {})}
 
 
 class AdamW(Adam):
@@ -198,7 +227,83 @@ class RMSprop(Optimizer):
                 "weight_decay": self.weight_decay}
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop)}
+class Adagrad(Optimizer):
+    """Adagrad with Keras's defaults (lr 0.001, initial accumulator 0.1, epsilon 1e-7): each weight's step is
+    scaled by the root of its summed squared gradients. torch adds epsilon after the root, Keras under it."""
+
+    name = "adagrad"
+
+    def __init__(self, learning_rate: float | None = None, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7, weight_decay: float | None = 0.0, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.initial_accumulator_value = _check_positive(initial_accumulator_value, "initial_accumulator_value",
+                                                         "Adagrad", allow_zero=True)
+        self.epsilon = _check_positive(epsilon, "epsilon", "Adagrad")
+        self.weight_decay = _check_positive(weight_decay or 0.0, "weight_decay", "Adagrad", allow_zero=True)
+
+    def make_torch_optimizer(self, parameters):
+        return torch.optim.Adagrad(parameters, lr=self.learning_rate, eps=self.epsilon, foreach=True,
+                                   initial_accumulator_value=self.initial_accumulator_value,
+                                   weight_decay=self.weight_decay)
+
+    def get_config(self):
+        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon, "weight_decay": self.weight_decay}
+
+
+class Adadelta(Optimizer):
+    """Adadelta with Keras's defaults (lr 0.001, rho 0.95, epsilon 1e-7)."""
+
+    name = "adadelta"
+
+    def __init__(self, learning_rate: float | None = None, rho: float = 0.95, epsilon: float = 1e-7,
+                 weight_decay: float | None = 0.0, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        if not 0 <= rho <= 1:
+            raise MeddlError(f"The 'rho' parameter of Adadelta must be a float in the range [0, 1]. Got {rho!r} instead.")
+        self.rho = float(rho)
+        self.epsilon = _check_positive(epsilon, "epsilon", "Adadelta")
+        self.weight_decay = _check_positive(weight_decay or 0.0, "weight_decay", "Adadelta", allow_zero=True)
+
+    def make_torch_optimizer(self, parameters):
+        return torch.optim.Adadelta(parameters, lr=self.learning_rate, rho=self.rho, eps=self.epsilon,
+                                    weight_decay=self.weight_decay, foreach=True)
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon, "weight_decay": self.weight_decay}
+
+
+class Adamax(Adam):
+    """Adamax (Adam with the infinity norm) with Keras's defaults (lr 0.001, betas 0.9/0.999, epsilon 1e-7)."""
+
+    name = "adamax"
+
+    def __init__(self, learning_rate: float | None = None, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, weight_decay: float | None = 0.0, **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, **kwargs)
+
+    def make_torch_optimizer(self, parameters):
+        return torch.optim.Adamax(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2),
+                                  eps=self.epsilon, weight_decay=self.weight_decay, foreach=True)
+
+
+class Nadam(Adam):
+    """Adam with Nesterov momentum, Keras's defaults (lr 0.001, betas 0.9/0.999, epsilon 1e-7) and its
+    momentum schedule ``beta_1·(1 − 0.5·0.96^(0.004·t))`` (torch's ``NAdam``, ``momentum_decay=0.004``)."""
+
+    name = "nadam"
+
+    def __init__(self, learning_rate: float | None = None, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, weight_decay: float | None = 0.0, **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, **kwargs)
+
+    def make_torch_optimizer(self, parameters):
+        return torch.optim.NAdam(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2),
+                                 eps=self.epsilon, weight_decay=self.weight_decay, momentum_decay=0.004, foreach=True)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta,
+                                                                    Adamax, Nadam)}
 
 
 def get(identifier: str | dict | Optimizer, learning_rate: float | None = None) -> Optimizer:

@@ -1,0 +1,111 @@
+"""Keras's other optimizers step as Keras's update rules say, and Keras 2's ``lr``/``decay`` are honoured."""
+
+import numpy as np
+import pytest
+import torch
+
+import meddl
+from meddl.errors import MeddlError
+
+GRADIENTS = [np.array([0.5, -1.0, 2.0]), np.array([0.1, 0.3, -0.4]), np.array([-0.7, 0.2, 0.05])]
+
+
+def _keras_adagrad(w, lr=0.01):
+    acc = np.full_like(w, 0.1)
+    for g in GRADIENTS:
+        acc = acc + g ** 2
+        w = w - lr * g / np.sqrt(acc + 1e-7)
+    return w
+
+
+def _keras_adadelta(w, lr=0.5, rho=0.95, eps=1e-7):
+    acc_grad, acc_delta = np.zeros_like(w), np.zeros_like(w)
+    for g in GRADIENTS:
+        acc_grad = rho * acc_grad + (1 - rho) * g ** 2
+        delta = -np.sqrt(acc_delta + eps) / np.sqrt(acc_grad + eps) * g
+        acc_delta = rho * acc_delta + (1 - rho) * delta ** 2
+        w = w + lr * delta
+    return w
+
+
+def _keras_adamax(w, lr=0.01, b1=0.9, b2=0.999, eps=1e-7):
+    m, u = np.zeros_like(w), np.zeros_like(w)
+    for t, g in enumerate(GRADIENTS, start=1):
+        m = b1 * m + (1 - b1) * g
+        u = np.maximum(b2 * u, np.abs(g))
+        w = w - lr / (1 - b1 ** t) * m / (u + eps)
+    return w
+
+
+def _keras_nadam(w, lr=0.01, b1=0.9, b2=0.999, eps=1e-7):
+    m, v, u_product = np.zeros_like(w), np.zeros_like(w), 1.0
+    for t, g in enumerate(GRADIENTS, start=1):
+        u_t = b1 * (1 - 0.5 * 0.96 ** (0.004 * t))
+        u_next = b1 * (1 - 0.5 * 0.96 ** (0.004 * (t + 1)))
+        u_product = u_product * u_t
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        m_hat = u_next * m / (1 - u_product * u_next) + (1 - u_t) * g / (1 - u_product)
+        w = w - lr * m_hat / (np.sqrt(v / (1 - b2 ** t)) + eps)
+    return w
+
+
+@pytest.mark.parametrize("optimizer, reference", [
+    (meddl.optimizers.Adagrad(learning_rate=0.01), _keras_adagrad),
+    (meddl.optimizers.Adadelta(learning_rate=0.5), _keras_adadelta),
+    (meddl.optimizers.Adamax(learning_rate=0.01), _keras_adamax),
+    (meddl.optimizers.Nadam(learning_rate=0.01), _keras_nadam),
+])
+def test_optimizers_follow_kerass_update_rules(optimizer, reference):
+    start = np.array([1.0, -2.0, 0.5])
+    weight = torch.nn.Parameter(torch.tensor(start, dtype=torch.float64))
+    torch_optimizer = optimizer.build([weight])
+    for gradient in GRADIENTS:
+        weight.grad = torch.tensor(gradient)
+        torch_optimizer.step()
+    np.testing.assert_allclose(weight.detach().numpy(), reference(start), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["adagrad", "adadelta", "adamax", "nadam"])
+def test_each_optimizer_trains_by_name_and_reloads_with_its_settings(name, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype("float32")
+    y = x @ np.array([1.0, -2.0, 0.5], dtype="float32")
+    model = meddl.Sequential([meddl.Input((3,)), meddl.layers.Dense(1)])
+    model.compile(optimizer=meddl.optimizers.get({"name": name, "learning_rate": 0.05}), loss="mse")
+    history = model.fit(x, y, epochs=5, verbose=0, seed=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    model.save(tmp_path / "model")
+    reloaded = meddl.load_model(tmp_path / "model").optimizer
+    assert type(reloaded) is type(model.optimizer) and reloaded.get_config() == model.optimizer.get_config()
+
+
+def test_kerass_old_lr_argument_sets_the_learning_rate_instead_of_being_dropped():
+    assert meddl.optimizers.Adam(lr=0.1).learning_rate == 0.1
+    with pytest.raises(MeddlError, match="give the learning rate once"):
+        meddl.optimizers.Adam(learning_rate=0.1, lr=0.2)
+
+
+def test_kerass_old_decay_argument_is_its_inverse_time_decay_and_is_saved(tmp_path):
+    optimizer = meddl.optimizers.SGD(0.1, decay=0.01)
+    model = meddl.Sequential([meddl.Input((2,)), meddl.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    model.fit(np.ones((8, 2)), np.ones(8), batch_size=4, epochs=1, verbose=0)  # two steps
+    assert model.optimizer.schedule(2) == pytest.approx(0.1 / (1 + 0.01 * 2))
+    assert model._torch_optimizer.param_groups[0]["lr"] == pytest.approx(0.1 / 1.02)
+    model.save(tmp_path / "model")
+    assert meddl.load_model(tmp_path / "model").optimizer.get_config() == optimizer.get_config()
+
+
+def test_unknown_optimizer_arguments_are_refused_with_their_names():
+    with pytest.raises(MeddlError, match=r"Adam got unexpected argument\(s\) \['betas'\]"):
+        meddl.optimizers.Adam(betas=(0.9, 0.99))
+    # Keras's own saved settings that change nothing here are accepted
+    assert meddl.optimizers.Adam(name="adam", ema_momentum=0.99, jit_compile=True).learning_rate == 0.001
+
+
+def test_adam_keeps_amsgrad_when_saved(tmp_path):
+    model = meddl.Sequential([meddl.Input((2,)), meddl.layers.Dense(1)])
+    model.compile(optimizer=meddl.optimizers.Adam(amsgrad=True), loss="mse")
+    model.save(tmp_path / "model")
+    assert meddl.load_model(tmp_path / "model").optimizer.amsgrad is True

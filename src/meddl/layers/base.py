@@ -445,15 +445,29 @@ class Layer(nn.Module):
 _BASE_ARGUMENTS = {"self", "name", "input_shape", "activation", "trainable", "dtype"}
 
 
+# Keras arguments that change nothing in meddl: accepted and ignored (others at their Keras default only).
+_HARMLESS_KERAS_ARGUMENTS = {"seed", "implementation", "use_cudnn", "zero_output_for_mask", "autocast",
+                             "dtype_policy", "input_length"}
+_KERAS_DEFAULT_ARGUMENTS = {"lora_rank": None, "lora_alpha": None, "time_major": False, "sparse": False,
+                            "ragged": False, "optional": False, "beta_initializer": "zeros", "gamma_initializer": "ones"}
+
+
 def refuse_unsupported(extras: dict[str, Any], layer: str) -> None:
     """Keras arguments a layer accepts but meddl does not apply: refused when set, never silently dropped
-    (a regularizer, a constraint or RMS scaling would change the training)."""
+    (a regularizer, a constraint or RMS scaling would change the training; a misspelt argument would go unseen)."""
     changing = {key: value for key, value in extras.items()
                 if (key.endswith(("_regularizer", "_constraint")) and value is not None)
                 or (key == "rms_scaling" and value)}
     if changing:
         raise MeddlError(f"{layer} in meddl does not support {sorted(changing)}; leave them unset (weight "
                          "regularizers are supported on Dense, the convolutions, the recurrent layers and Embedding).")
+    unknown = sorted(key for key, value in extras.items()
+                     if not key.endswith(("_regularizer", "_constraint")) and key != "rms_scaling"
+                     and key not in _HARMLESS_KERAS_ARGUMENTS
+                     and not (key in _KERAS_DEFAULT_ARGUMENTS and _KERAS_DEFAULT_ARGUMENTS[key] == value))
+    if unknown:
+        raise MeddlError(f"{layer} got unexpected argument(s) {unknown} (or a value meddl does not support). "
+                         f"See help(meddl.layers.{layer}) for its arguments.")
 
 
 def _check_saved_arguments(cls: type) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from meddl.errors import MeddlError
-from meddl.layers.base import Layer, _as_shape
+from meddl.layers.base import Layer, _as_shape, refuse_unsupported
 from meddl.layers.symbolic import Node, SymbolicTensor
 
 __all__ = ["Input", "InputLayer"]
@@ -30,6 +30,7 @@ class InputLayer(Layer):
     def __init__(self, shape: tuple[int, ...] | None = None, *, batch_size: int | None = None, name: str | None = None,
                  batch_shape: tuple | None = None, input_shape: tuple | None = None, dtype=None, **ignored):
         super().__init__(name=name)
+        refuse_unsupported(ignored, "InputLayer")
         self.input_dtype = dtype  # e.g. "int32" for codes fed to an Embedding; data are converted by the model
         if shape is None and batch_shape is not None:  # Keras's saved configs use batch_shape=(None, ...)
             shape = tuple(batch_shape)[1:]

@@ -219,7 +219,7 @@ class Model(Layer):
     def compile(self, optimizer: str | dict | optimizers_module.Optimizer = "rmsprop",
                 loss: str | dict | losses_module.Loss | None = None, metrics: Sequence | None = None, *,
                 learning_rate: float | None = None, device: str | torch.device = "auto",
-                precision: str = "fp32", loss_weights=None, **ignored) -> None:
+                precision: str = "fp32", loss_weights=None, **keras_settings) -> None:
         """Choose the optimizer, loss and metrics (by name or object), the device and the precision.
 
         A model with several outputs takes one loss for all, a list, or a dict by output name, and
@@ -227,9 +227,12 @@ class Model(Layer):
         Keras's execution settings (``jit_compile``, ``run_eagerly``, ``steps_per_execution``) are accepted
         and have no effect; ``weighted_metrics`` is refused (meddl's metrics are unweighted).
         """
-        if ignored.get("weighted_metrics"):
+        if keras_settings.get("weighted_metrics"):
             raise MeddlError("compile(weighted_metrics=...) is not supported: meddl computes every metric unweighted "
                              "over the epoch. Pass them as metrics=... instead.")
+        _refuse_unknown("compile", keras_settings, {"run_eagerly", "steps_per_execution", "jit_compile",
+                                                    "auto_scale_loss", "weighted_metrics"},
+                        {"sample_weight_mode": None, "target_tensors": None})
         self.optimizer = optimizers_module.get(optimizer, learning_rate)
         self.output_losses, self.loss_weights = None, None
         if len(self.outputs_list()) > 1:
@@ -502,12 +505,13 @@ class Model(Layer):
         return history
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: int = 0,
-                 sample_weight: Any = None, return_dict: bool = False, steps: int | None = None, **ignored):
+                 sample_weight: Any = None, return_dict: bool = False, steps: int | None = None, **keras_settings):
         """Loss and metrics on ``(x, y)`` (or a DataLoader / generator of batches): a float, a list
         ``[loss, *metrics]``, or a dict with ``return_dict``. The loss is unweighted."""
         if sample_weight is not None:
             raise MeddlError("evaluate in meddl reports the unweighted loss and metrics; it takes no sample_weight "
                              "(weigh the rows yourself from predict's outputs).")
+        _refuse_unknown("evaluate", keras_settings, _LOADER_SETTINGS, {"callbacks": None})
         self._require_compiled("evaluate")
         self._require_built("evaluate")
         if batch_sources.is_batch_source(x):
@@ -523,9 +527,11 @@ class Model(Layer):
         return values[0] if len(values) == 1 else values
 
     @torch.no_grad()
-    def predict(self, x: Any, batch_size: int | None = None, verbose: int = 0, steps: int | None = None, **ignored):
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int = 0, steps: int | None = None,
+                **keras_settings):
         """Model outputs (after the final activation) for ``x`` (or a DataLoader / generator of batches)
         as NumPy (a list for several outputs)."""
+        _refuse_unknown("predict", keras_settings, _LOADER_SETTINGS, {"callbacks": None})
         self._require_built("predict")
         if batch_sources.is_batch_source(x):
             return batch_sources.predict_on_batches(self, x, steps)
@@ -623,8 +629,12 @@ class Model(Layer):
                 layer.set_weights(list(weights[start:start + count]))
             start += count
 
-    def save_weights(self, filepath) -> Path:
-        """Write the weights alone to a ``.safetensors`` file (atomically), keyed by layer name."""
+    def save_weights(self, filepath, overwrite: bool = True) -> Path:
+        """Write the weights alone to a ``.safetensors`` file (atomically), keyed by layer name;
+        ``overwrite=False`` refuses to replace an existing file."""
+        if not overwrite and Path(filepath).exists():
+            raise ModelFileError(f"'{filepath}' already exists and save_weights(overwrite=False) was asked; give "
+                                 "another path or overwrite=True.")
         return saving.save_weights(self, filepath)
 
     def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
@@ -640,11 +650,18 @@ class Model(Layer):
         return {"optimizer": self.optimizer.get_config(), "loss": self.loss.get_config(),
                 "metrics": self.metric_specs, "precision": self.precision}
 
-    def save(self, path, *, metadata: dict[str, Any] | None = None, **ignored) -> None:
+    def save(self, path, overwrite: bool = True, *, metadata: dict[str, Any] | None = None,
+             **keras_settings) -> None:
         """Save to a folder: architecture + compile settings as JSON, weights as safetensors (atomic).
 
-        A ``.keras`` or ``.h5`` name is refused: those are Keras's formats, which meddl reads but does not write.
+        ``overwrite=False`` refuses to replace an existing ``path``. A ``.keras`` or ``.h5`` name is refused:
+        those are Keras's formats, which meddl reads but does not write.
         """
+        _refuse_unknown("save", keras_settings, {"include_optimizer", "zipped", "signatures", "options",
+                                                 "save_traces"}, {"save_format": None})
+        if not overwrite and Path(path).exists():
+            raise ModelFileError(f"'{path}' already exists and save(overwrite=False) was asked; give another path "
+                                 "or overwrite=True.")
         if Path(path).suffix in (".keras", ".h5", ".hdf5"):
             raise ModelFileError(f"meddl saves models as a folder (JSON + safetensors), not as Keras's "
                                  f"'{Path(path).suffix}' format. Give a folder name, e.g. '{Path(path).with_suffix('')}'.")
@@ -652,6 +669,20 @@ class Model(Layer):
 
     def to_json(self) -> str:
         return saving.architecture_json(self)
+
+
+# Keras's data-loading settings for evaluate / predict: meddl's loaders need none of them.
+_LOADER_SETTINGS = {"workers", "use_multiprocessing", "max_queue_size"}
+
+
+def _refuse_unknown(method: str, settings: dict[str, Any], harmless: set[str], defaults: dict[str, Any]) -> None:
+    """Keras arguments that change nothing here pass; anything else (a typo, an unsupported setting) is
+    refused by name rather than silently ignored."""
+    unknown = sorted(key for key, value in settings.items()
+                     if key not in harmless and not (key in defaults and value in (defaults[key], [], ())))
+    if unknown:
+        raise MeddlError(f"{method}() got unexpected argument(s) {unknown} (or a value meddl does not support); "
+                         f"see help(meddl.Model.{method}).")
 
 
 _FUNCTIONAL_CLASS: list[type] = []  # filled by functional.py, so Model(inputs, outputs) can make one

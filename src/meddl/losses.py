@@ -12,14 +12,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from meddl.training.losses import (BinaryCrossentropy, CategoricalCrossentropy, CategoricalFocalLoss, Dice,
-                                   FocalLoss, Loss, MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossentropy,
-                                   get)
+from meddl.training.losses import (BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
+                                   CategoricalFocalLoss, Dice, FocalLoss, Huber, LogCosh, Loss, MeanAbsoluteError,
+                                   MeanSquaredError, SparseCategoricalCrossentropy, get)
 
-__all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "CategoricalFocalLoss", "Dice", "FocalLoss", "Loss",
-           "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy", "binary_crossentropy",
-           "categorical_crossentropy", "get", "mean_absolute_error", "mean_squared_error", "mae", "mse",
-           "sparse_categorical_crossentropy"]
+__all__ = ["BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy", "CategoricalFocalLoss", "Dice",
+           "FocalLoss", "Huber", "LogCosh", "Loss", "MeanAbsoluteError", "MeanSquaredError",
+           "SparseCategoricalCrossentropy", "binary_crossentropy", "categorical_crossentropy", "get", "huber",
+           "log_cosh", "mean_absolute_error", "mean_squared_error", "mae", "mse", "sparse_categorical_crossentropy"]
 
 _EPSILON = 1e-7  # Keras's clipping of probabilities
 
@@ -63,6 +63,17 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False) -
     y_true, y_pred = _tensors(y_true, y_pred)
     one_hot = F.one_hot(y_true.reshape(-1).long(), y_pred.shape[-1])
     return categorical_crossentropy(one_hot, y_pred, from_logits=from_logits)
+
+
+def huber(y_true, y_pred, delta: float = 1.0) -> torch.Tensor:
+    y_true, y_pred = _tensors(y_true, y_pred)
+    return F.huber_loss(y_pred, y_true.to(y_pred.dtype), reduction="none", delta=delta).mean(dim=-1)
+
+
+def log_cosh(y_true, y_pred) -> torch.Tensor:
+    y_true, y_pred = _tensors(y_true, y_pred)
+    error = y_pred - y_true.to(y_pred.dtype)
+    return (error + F.softplus(-2 * error) - np.log(2.0)).mean(dim=-1)
 
 
 mse = mean_squared_error

@@ -29,6 +29,9 @@ __all__ = [
     "SparseCategoricalCrossentropy",
     "FocalLoss",
     "CategoricalFocalLoss",
+    "BinaryFocalCrossentropy",
+    "Huber",
+    "LogCosh",
     "Dice",
     "FunctionLoss",
     "get",
@@ -45,7 +48,16 @@ class Loss:
     target_kind = "regression"  # one of: regression, binary, categorical, sparse
     logits_activation: str | None = None  # the final activation this loss can fold in
 
-    def __init__(self, from_logits: bool = False):
+    def __init__(self, from_logits: bool = False, *, name: str | None = None,
+                 reduction: str | None = "sum_over_batch_size", dtype=None, axis: int = -1):
+        """``name`` and ``dtype`` are accepted as in Keras and change nothing; ``reduction`` must be Keras's
+        default, the mean over the batch; ``axis`` the last one."""
+        if reduction not in ("sum_over_batch_size", "auto"):
+            raise MeddlError(f"{type(self).__name__} in meddl averages the loss over the batch (Keras's "
+                             f"reduction='sum_over_batch_size'); reduction={reduction!r} is not supported.")
+        if axis != -1:
+            raise MeddlError(f"{type(self).__name__} in meddl computes over the last axis; axis={axis!r} is not "
+                             "supported.")
         self.from_logits = bool(from_logits)
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> torch.Tensor:
@@ -135,7 +147,16 @@ class BinaryCrossentropy(Loss):
     target_kind = "binary"
     logits_activation = "sigmoid"
 
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, **keras_settings):
+        super().__init__(from_logits, **keras_settings)
+        self.label_smoothing = _check_smoothing(label_smoothing, type(self).__name__)
+
+    def _smoothed(self, targets: torch.Tensor) -> torch.Tensor:
+        """Keras's label smoothing: 0/1 targets pulled towards 1/2 by ``label_smoothing / 2``."""
+        return targets * (1 - self.label_smoothing) + 0.5 * self.label_smoothing if self.label_smoothing else targets
+
     def per_sample(self, outputs, targets):
+        targets = self._smoothed(targets)
         if self.from_logits:
             losses = F.binary_cross_entropy_with_logits(outputs, targets, reduction="none")
         else:
@@ -143,6 +164,7 @@ class BinaryCrossentropy(Loss):
         return losses.flatten(1).mean(dim=1)
 
     def batch_mean(self, outputs, targets):
+        targets = self._smoothed(targets)
         if self.from_logits:
             return F.binary_cross_entropy_with_logits(outputs, targets)
         return F.binary_cross_entropy(outputs.clamp(_EPSILON, 1 - _EPSILON), targets)
@@ -157,6 +179,10 @@ class BinaryCrossentropy(Loss):
                             "'sparse_categorical_crossentropy' with a softmax output.")
         return torch.as_tensor(y, dtype=torch.float32)
 
+    def get_config(self) -> dict[str, Any]:
+        smoothing = {"label_smoothing": self.label_smoothing} if self.label_smoothing else {}
+        return {**super().get_config(), **smoothing}
+
 
 class Dice(BinaryCrossentropy):
     """Dice loss ``1 − 2·Σ(y·p) / (Σy + Σp)`` for masks (segmentation) or 0/1 labels, as Keras 3's ``Dice``.
@@ -168,6 +194,9 @@ class Dice(BinaryCrossentropy):
 
     name = "dice"
     logits_activation = None  # probabilities in, as Keras's
+
+    def __init__(self, from_logits: bool = False, **keras_settings):
+        super().__init__(from_logits, **keras_settings)
 
     def _probabilities(self, outputs: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(outputs) if self.from_logits else outputs
@@ -188,7 +217,22 @@ class CategoricalCrossentropy(Loss):
     target_kind = "categorical"
     logits_activation = "softmax"
 
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, **keras_settings):
+        super().__init__(from_logits, **keras_settings)
+        self.label_smoothing = _check_smoothing(label_smoothing, type(self).__name__)
+
+    def _smoothed(self, targets: torch.Tensor) -> torch.Tensor:
+        """Keras's label smoothing: one-hot targets mixed with the uniform ``1 / n_classes``."""
+        if not self.label_smoothing:
+            return targets
+        return targets * (1 - self.label_smoothing) + self.label_smoothing / targets.shape[-1]
+
+    def get_config(self) -> dict[str, Any]:
+        smoothing = {"label_smoothing": self.label_smoothing} if self.label_smoothing else {}
+        return {**super().get_config(), **smoothing}
+
     def per_sample(self, outputs, targets):
+        targets = self._smoothed(targets)
         log_probs = torch.log_softmax(outputs, dim=-1) if self.from_logits else outputs.clamp(_EPSILON, 1.0).log()
         return -(targets * log_probs).sum(dim=-1)
 
@@ -206,6 +250,12 @@ class SparseCategoricalCrossentropy(Loss):
     name = "sparse_categorical_crossentropy"
     target_kind = "sparse"
     logits_activation = "softmax"
+
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None, **keras_settings):
+        super().__init__(from_logits, **keras_settings)
+        if ignore_class is not None:
+            raise MeddlError(f"{type(self).__name__}(ignore_class={ignore_class!r}) is not supported by meddl; drop "
+                             "those rows (or give them sample_weight 0) instead.")
 
     def batch_mean(self, outputs, targets):
         if self.from_logits:
@@ -238,6 +288,13 @@ class SparseCategoricalCrossentropy(Loss):
         return torch.as_tensor(y.astype(np.int64))
 
 
+def _check_smoothing(value: Any, owner: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise MeddlError(f"The 'label_smoothing' parameter of {owner} must be a float in the range [0, 1]. "
+                         f"Got {value!r} instead.")
+    return float(value)
+
+
 def _check_gamma(gamma: Any, owner: str) -> float:
     if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 <= gamma < float("inf"):
         raise MeddlError(f"The 'gamma' parameter of {owner} must be a float in the range [0, inf). Got {gamma!r} instead.")
@@ -262,8 +319,8 @@ class FocalLoss(SparseCategoricalCrossentropy):
 
     name = "focal"
 
-    def __init__(self, gamma: float = 2.0, from_logits: bool = False):
-        super().__init__(from_logits=from_logits)
+    def __init__(self, gamma: float = 2.0, from_logits: bool = False, **keras_settings):
+        super().__init__(from_logits=from_logits, **keras_settings)
         self.gamma = _check_gamma(gamma, type(self).__name__)
 
     def _log_probs(self, outputs: torch.Tensor) -> torch.Tensor:
@@ -285,16 +342,93 @@ class CategoricalFocalLoss(CategoricalCrossentropy):
 
     name = "categorical_focal"
 
-    def __init__(self, gamma: float = 2.0, from_logits: bool = False):
-        super().__init__(from_logits=from_logits)
+    def __init__(self, gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0, **keras_settings):
+        super().__init__(from_logits=from_logits, label_smoothing=label_smoothing, **keras_settings)
         self.gamma = _check_gamma(gamma, type(self).__name__)
 
     def per_sample(self, outputs, targets):
+        targets = self._smoothed(targets)
         log_probs = torch.log_softmax(outputs, dim=-1) if self.from_logits else outputs.clamp(_EPSILON, 1.0).log()
         return _focal(log_probs, targets, self.gamma)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "gamma": self.gamma}
+
+
+class BinaryFocalCrossentropy(BinaryCrossentropy):
+    """Keras's binary focal loss: each value's cross-entropy times ``(1 − p_t)^γ`` (Lin et al. 2017), and with
+    ``apply_class_balancing`` times ``alpha`` for positives and ``1 − alpha`` for negatives.
+
+    For 0/1 labels with one sigmoid output per label, where the positives are rare.
+    """
+
+    name = "binary_focal_crossentropy"
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
+                 from_logits: bool = False, label_smoothing: float = 0.0, **keras_settings):
+        super().__init__(from_logits=from_logits, label_smoothing=label_smoothing, **keras_settings)
+        self.gamma = _check_gamma(gamma, type(self).__name__)
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
+            raise MeddlError(f"The 'alpha' parameter of BinaryFocalCrossentropy must be a float in the range [0, 1]. "
+                             f"Got {alpha!r} instead.")
+        self.alpha, self.apply_class_balancing = float(alpha), bool(apply_class_balancing)
+
+    def per_sample(self, outputs, targets):
+        smoothed = self._smoothed(targets)
+        if self.from_logits:
+            probabilities = torch.sigmoid(outputs)
+            losses = F.binary_cross_entropy_with_logits(outputs, smoothed, reduction="none")
+        else:
+            probabilities = outputs.clamp(_EPSILON, 1 - _EPSILON)
+            losses = F.binary_cross_entropy(probabilities, smoothed, reduction="none")
+        p_t = targets * probabilities + (1 - targets) * (1 - probabilities)
+        losses = (1 - p_t).pow(self.gamma) * losses
+        if self.apply_class_balancing:
+            losses = (targets * self.alpha + (1 - targets) * (1 - self.alpha)) * losses
+        return losses.flatten(1).mean(dim=1)
+
+    def batch_mean(self, outputs, targets):
+        return self.per_sample(outputs, targets).mean()
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "apply_class_balancing": self.apply_class_balancing, "alpha": self.alpha,
+                "gamma": self.gamma}
+
+
+class Huber(MeanSquaredError):
+    """Huber loss: ``½x²`` for errors ``|x| ≤ delta``, ``delta·(|x| − ½·delta)`` beyond: squared error near the
+    target, absolute error for outliers (Keras's default ``delta=1``)."""
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0, **keras_settings):
+        super().__init__(**keras_settings)
+        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
+            raise MeddlError(f"The 'delta' parameter of Huber must be a float in the range (0, inf). Got {delta!r} "
+                             "instead.")
+        self.delta = float(delta)
+
+    def batch_mean(self, outputs, targets):
+        return F.huber_loss(outputs, targets, delta=self.delta)
+
+    def per_sample(self, outputs, targets):
+        return F.huber_loss(outputs, targets, reduction="none", delta=self.delta).flatten(1).mean(dim=1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "delta": self.delta}
+
+
+class LogCosh(MeanSquaredError):
+    """``log(cosh(ŷ − y))``: about ``x²/2`` for small errors and ``|x| − log 2`` for large ones (Keras's ``LogCosh``)."""
+
+    name = "log_cosh"
+
+    def batch_mean(self, outputs, targets):
+        return self.per_sample(outputs, targets).mean()
+
+    def per_sample(self, outputs, targets):
+        error = outputs - targets  # log cosh x = x + softplus(−2x) − log 2, stable for large |x|
+        return (error + F.softplus(-2 * error) - np.log(2.0)).flatten(1).mean(dim=1)
 
 
 class FunctionLoss(Loss):
@@ -353,6 +487,9 @@ LOSSES: dict[str, type[Loss]] = {
     "focal": FocalLoss,
     "categorical_focal": CategoricalFocalLoss,
     "dice": Dice,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "huber": Huber,
+    "log_cosh": LogCosh,
 }
 
 

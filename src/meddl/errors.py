@@ -65,10 +65,14 @@ def did_you_mean(name: str, options: Iterable[str]) -> str:
     Matching ignores case, but the suggestion keeps the option's capitals: a column
     is ``'Age'``, and suggesting ``'age'`` would send the user to another dead end.
     """
-    spelled = {}
-    for option in map(str, options):
-        spelled.setdefault(option.lower(), option)
-    matches = difflib.get_close_matches(str(name).lower(), list(spelled), n=1, cutoff=0.6)
+    spelled: dict[str, str] = {}
+    for option in map(str, options):  # of two spellings ('Accuracy', 'accuracy'), the one cased as typed
+        if option.lower() not in spelled or (option == option.lower()) == (str(name) == str(name).lower()):
+            spelled[option.lower()] = option
+    typed = str(name).lower()
+    matches = difflib.get_close_matches(typed, list(spelled), n=3, cutoff=0.6)
+    # Swapped letters are the commonest typo: 'adma' is 'adam', though 'adamax' shares more of its letters.
+    matches = sorted(matches, key=lambda option: sorted(option) != sorted(typed))
     return f" Did you mean '{spelled[matches[0]]}'?" if matches else ""
 
 

@@ -1,7 +1,8 @@
 """Keras's ``keras.metrics`` namespace: metric objects and metric functions ``(y_true, y_pred)``.
 
 Any of these can go in ``compile(metrics=[...])`` next to names such as
-``"accuracy"`` or ``"auc"``; meddl computes them over each whole epoch.
+``"accuracy"`` or ``"auc"`` (or a class name, ``"F1Score"``); meddl computes them over each
+whole epoch. For a screening test: ``SensitivityAtSpecificity(0.95)``, ``FalseNegatives()``.
 
 Example:
     >>> import meddl
@@ -16,9 +17,18 @@ from meddl.training.metric_objects import (AUC, Accuracy, BinaryAccuracy, Binary
                                            SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy, binary_accuracy,
                                            categorical_accuracy, sparse_categorical_accuracy,
                                            sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
+from meddl.training.confusion_metrics import (F1Score, FalseNegatives, FalsePositives, FBetaScore, PrecisionAtRecall,
+                                              RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
+                                              TrueNegatives, TruePositives)
 from meddl.training.metrics import get
+from meddl.training.value_metrics import (BinaryCrossentropy, CategoricalCrossentropy, MeanAbsolutePercentageError,
+                                          R2Score, RootMeanSquaredError, SparseCategoricalCrossentropy)
 
-__all__ = ["AUC", "Accuracy", "BinaryAccuracy", "BinaryIoU", "CategoricalAccuracy", "DiceCoefficient", "Mean",
-           "MeanAbsoluteError", "MeanSquaredError", "Metric", "Precision", "Recall", "SparseCategoricalAccuracy",
-           "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy", "binary_accuracy", "categorical_accuracy",
-           "get", "sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy"]
+__all__ = ["AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU", "CategoricalAccuracy",
+           "CategoricalCrossentropy", "DiceCoefficient", "F1Score", "FBetaScore", "FalseNegatives", "FalsePositives",
+           "Mean", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredError", "Metric",
+           "Precision", "PrecisionAtRecall", "R2Score", "Recall", "RecallAtPrecision", "RootMeanSquaredError",
+           "SensitivityAtSpecificity", "SparseCategoricalAccuracy", "SparseCategoricalCrossentropy",
+           "SparseTopKCategoricalAccuracy", "SpecificityAtSensitivity", "TopKCategoricalAccuracy", "TrueNegatives",
+           "TruePositives", "binary_accuracy", "categorical_accuracy", "get", "sparse_categorical_accuracy",
+           "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy"]

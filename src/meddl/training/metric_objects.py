@@ -70,6 +70,9 @@ class Metric:
     """Base class with Keras's stateful API; subclasses implement ``compute(y_true, y_pred) -> float``."""
 
     default_name = "metric"
+    # How compile() hands it integer labels of a softmax model: as they are, one-hot, or (for two
+    # classes) as the 0/1 labels of the positive class's column.
+    sparse_targets = "as_is"
 
     def __init__(self, name: str | None = None, dtype=None):
         self.name = name or self.default_name
@@ -145,6 +148,7 @@ class BinaryAccuracy(_FunctionMetric):
 
 class CategoricalAccuracy(_FunctionMetric):
     default_name = "categorical_accuracy"
+    sparse_targets = "one_hot"
     function = staticmethod(categorical_accuracy)
 
 
@@ -165,6 +169,7 @@ class Accuracy(Metric):
 class TopKCategoricalAccuracy(Metric):
     default_name = "top_k_categorical_accuracy"
     sparse = False
+    sparse_targets = "one_hot"
 
     def __init__(self, k: int = 5, name: str | None = None, dtype=None):
         self.k = int(k)
@@ -181,9 +186,12 @@ class TopKCategoricalAccuracy(Metric):
 class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
     default_name = "sparse_top_k_categorical_accuracy"
     sparse = True
+    sparse_targets = "as_is"
 
 
 class _ThresholdMetric(Metric):
+    sparse_targets = "positive_column"
+
     def __init__(self, thresholds: float | None = None, top_k=None, class_id=None, name: str | None = None,
                  dtype=None):
         if top_k is not None or class_id is not None:
@@ -228,6 +236,7 @@ class AUC(Metric):
     """
 
     default_name = "auc"
+    sparse_targets = "positive_column"
 
     def __init__(self, num_thresholds: int = 200, curve: str = "ROC", summation_method: str = "interpolation",
                  name: str | None = None, dtype=None, multi_label: bool = False, **ignored):
@@ -254,6 +263,7 @@ class BinaryIoU(Metric):
     averaged over ``target_class_ids`` (Keras's ``BinaryIoU``: class 0 is the background, 1 the mask)."""
 
     default_name = "binary_iou"
+    sparse_targets = "positive_column"
 
     def __init__(self, target_class_ids=(0, 1), threshold: float = 0.5, name: str | None = None, dtype=None):
         ids = list(target_class_ids)
@@ -307,15 +317,18 @@ def as_training_metric(metric) -> tuple[str, Any]:
     """``(name, fn(y_true, y_pred, kind) -> float)`` for a metric object or a Keras-style metric function."""
     if isinstance(metric, Metric):
         def epoch_value(y_true, y_pred, kind, metric=metric):
-            if kind == "sparse" and isinstance(metric, (CategoricalAccuracy, TopKCategoricalAccuracy)) \
-                    and not isinstance(metric, SparseTopKCategoricalAccuracy):
+            if kind == "sparse" and metric.sparse_targets == "one_hot":
                 y_true = torch.nn.functional.one_hot(y_true.long(), y_pred.shape[-1])
-            if kind == "sparse" and isinstance(metric, (_ThresholdMetric, AUC, BinaryIoU)) and y_pred.shape[-1] == 2:
+            if kind == "sparse" and metric.sparse_targets == "positive_column" and y_pred.shape[-1] == 2:
                 y_pred = y_pred[:, 1]
             metric.reset_state()
             metric.update_state(y_true, y_pred)
             value = metric.result()
             metric.reset_state()
+            if np.ndim(value):
+                raise MeddlError(f"Metric {type(metric).__name__} ('{metric.name}') gives one value per class, which "
+                                 "a training log cannot hold; compile it with average='macro', 'micro' or "
+                                 "'weighted'.")
             return value
 
         return metric.name, epoch_value

@@ -17,7 +17,7 @@ import torch
 
 from meddl.errors import MeddlError, unknown_name_error
 from meddl.saving import custom_object
-from meddl.training import metric_objects
+from meddl.training import confusion_metrics, metric_objects, value_metrics
 
 __all__ = ["get", "serialize", "METRICS", "accuracy", "auc", "mean_squared_error", "mean_absolute_error"]
 
@@ -94,6 +94,13 @@ KERAS_NAMES = {
 }
 
 
+# Every metric class, by class name: how saved models name them, and a name compile() also takes.
+METRIC_CLASSES: dict[str, type[metric_objects.Metric]] = {
+    name: getattr(module, name) for module in (metric_objects, confusion_metrics, value_metrics)
+    for name in module.__all__ if isinstance(getattr(module, name), type)
+    and issubclass(getattr(module, name), metric_objects.Metric) and getattr(module, name) is not metric_objects.Metric}
+
+
 def serialize(identifier: Any) -> str | dict[str, Any]:
     """How a compiled model saves its metric: the name, a metric object's class and arguments, or a function's name."""
     if isinstance(identifier, metric_objects.Metric):
@@ -106,9 +113,8 @@ def serialize(identifier: Any) -> str | dict[str, Any]:
 def _saved_metric(spec: dict[str, Any]) -> Any:
     """The metric object or function a saved ``spec`` names (meddl's own, or from ``custom_objects``)."""
     name = str(spec.get("class_name", spec.get("function")))
-    own = getattr(metric_objects, name, None)
     if "class_name" in spec:
-        cls = own if isinstance(own, type) and issubclass(own, metric_objects.Metric) else custom_object(name)
+        cls = METRIC_CLASSES.get(name) or custom_object(name)
         if cls is None:
             raise MeddlError(f"Unknown metric class {name!r}: pass custom_objects={{{name!r}: {name}}} to load_model.")
         return cls.from_config(dict(spec.get("config") or {}))
@@ -116,6 +122,14 @@ def _saved_metric(spec: dict[str, Any]) -> Any:
     if function is None:
         raise MeddlError(f"Unknown metric function {name!r}: pass custom_objects={{{name!r}: {name}}} to load_model.")
     return function
+
+
+def _metric_by_class_name(name: str) -> metric_objects.Metric:
+    try:
+        return METRIC_CLASSES[name]()
+    except TypeError:
+        raise MeddlError(f"Metric {name!r} needs arguments, so give it as an object, e.g. "
+                         f"metrics=[meddl.metrics.{name}(...)]; see help(meddl.metrics.{name}).") from None
 
 
 def get(identifier) -> tuple[str, MetricFunction]:
@@ -127,8 +141,10 @@ def get(identifier) -> tuple[str, MetricFunction]:
         return metric_objects.as_training_metric(identifier)
     if identifier.lower() in KERAS_NAMES:
         return metric_objects.as_training_metric(KERAS_NAMES[identifier.lower()]())
+    if identifier in METRIC_CLASSES and identifier.lower() not in METRICS:
+        return metric_objects.as_training_metric(_metric_by_class_name(identifier))
     if identifier.lower() not in METRICS:
-        raise unknown_name_error("metric", identifier, [*METRICS, *KERAS_NAMES])
+        raise unknown_name_error("metric", identifier, [*METRICS, *KERAS_NAMES, *METRIC_CLASSES])
     name = identifier.lower()
     canonical = {"acc": "accuracy", "mean_squared_error": "mse", "mean_absolute_error": "mae"}.get(name, name)
     return canonical, METRICS[name]

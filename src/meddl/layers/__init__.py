@@ -11,7 +11,8 @@ from meddl.layers import activations
 from meddl.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from meddl.layers.add import Add
 from meddl.layers.attention import Attention
-from meddl.layers.augmentation import RandomBrightness, RandomContrast, RandomFlip, RandomRotation
+from meddl.layers.augmentation import (RandomBrightness, RandomContrast, RandomFlip, RandomRotation, RandomTranslation,
+                                      RandomZoom)
 from meddl.layers.average import Average
 from meddl.layers.average_pooling1d import AveragePooling1D, AvgPool1D
 from meddl.layers.average_pooling2d import AveragePooling2D, AvgPool2D
@@ -50,6 +51,7 @@ from meddl.layers.registry import (custom_object_scope, deserialize, get_layer_c
                                    serialize)
 from meddl.layers.rearranging import Identity, Lambda, Permute, RepeatVector
 from meddl.layers.rescaling import Rescaling
+from meddl.layers.resizing import CenterCrop, Resizing
 from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
 from meddl.layers.residual import ResidualBlock
@@ -126,9 +128,13 @@ __all__ = [
     "RandomContrast",
     "RandomFlip",
     "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "ReLU",
     "RepeatVector",
     "Rescaling",
+    "Resizing",
+    "CenterCrop",
     "Reshape",
     "ResidualBlock",
     "SeparableConv2D",

@@ -12,7 +12,8 @@ from meddl.errors import MeddlError, unknown_name_error
 from meddl.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from meddl.layers.add import Add
 from meddl.layers.attention import Attention
-from meddl.layers.augmentation import RandomBrightness, RandomContrast, RandomFlip, RandomRotation
+from meddl.layers.augmentation import (RandomBrightness, RandomContrast, RandomFlip, RandomRotation, RandomTranslation,
+                                      RandomZoom)
 from meddl.layers.average import Average
 from meddl.layers.average_pooling1d import AveragePooling1D
 from meddl.layers.average_pooling2d import AveragePooling2D
@@ -48,6 +49,7 @@ from meddl.layers.multiply import Multiply
 from meddl.layers.noise import GaussianDropout, GaussianNoise
 from meddl.layers.normalization import Normalization
 from meddl.layers.rearranging import Identity, Permute, RepeatVector  # Lambda holds code: never loaded
+from meddl.layers.resizing import CenterCrop, Resizing
 from meddl.layers.rescaling import Rescaling
 from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
@@ -70,7 +72,8 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
                 Flatten, Dropout, BatchNormalization, Activation, ResidualBlock, Reshape, Concatenate, Add, Subtract,
                 Multiply, Average, Maximum, LSTM, GRU, SimpleRNN, Bidirectional, Embedding, LayerNormalization,
                 Rescaling, ZeroPadding2D, SpatialDropout2D,
-                RandomFlip, RandomRotation, RandomContrast, RandomBrightness,
+                RandomFlip, RandomRotation, RandomContrast, RandomBrightness, RandomZoom, RandomTranslation,
+                Resizing, CenterCrop,
                 ReLU, LeakyReLU, ELU, Softmax, PReLU, Normalization, GaussianNoise, GaussianDropout, Minimum,
                 Cropping2D, UpSampling1D, UpSampling2D, UpSampling3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
                 DepthwiseConv2D, SeparableConv2D, Permute, RepeatVector, Identity, Attention)

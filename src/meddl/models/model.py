@@ -48,6 +48,7 @@ class Model(Layer):
 
     #: Sequential and functional models hold a graph of layers; a model of your own runs its ``call``
     _graph_model = False
+    stop_training = False  # a callback sets self.model.stop_training = True to end fit, as in Keras
 
     def __new__(cls, *args, **kwargs):
         if cls is Model:  # Keras's spelling for a functional model

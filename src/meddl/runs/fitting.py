@@ -33,7 +33,8 @@ from meddl.models.presets import build_model, default_epochs
 from meddl.models.transfer import initialise_from
 from meddl.runs.folder import RunFolder
 from meddl.sections import Section, paragraph
-from meddl.training import EarlyStopping, set_seed
+from meddl.training import set_seed
+from meddl.training.callbacks import stop_after_tolerating
 from meddl.training.snapshots import SnapshotCycles
 
 __all__ = ["FittedModels", "RecipeOutputs", "fit_models", "recipe_outputs", "balanced_indices", "training_loss",
@@ -187,9 +188,9 @@ def fit_models(config, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x
             callbacks.append(snapshot_cycles)
         elif training.early_stopping is not None:
             monitor = training.early_stopping.monitor or ("val_auc" if classification else "val_loss")
-            callbacks.append(EarlyStopping(monitor=monitor, patience=training.early_stopping.patience,
-                                           restore_best_weights=True,
-                                           tie_monitor="val_loss" if monitor != "val_loss" else None))
+            callbacks.append(stop_after_tolerating(training.early_stopping.patience, monitor=monitor,
+                                                    restore_best_weights=True,
+                                                    tie_monitor="val_loss" if monitor != "val_loss" else None))
         if member == 0:
             log(f"Model '{config.model.preset}': {model.count_params():,} parameters; training up to {epochs} epochs, "
                 f"batch size {training.batch_size}, {training.optimizer}, loss {loss if isinstance(loss, str) else loss['name']}"

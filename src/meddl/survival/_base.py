@@ -20,7 +20,7 @@ from meddl.errors import DataError, MeddlError, NotFittedError
 from meddl.models.sequential import Sequential
 from meddl.survival._checks import check_features, check_survival_target, check_times
 from meddl.validation import check_parameters
-from meddl.training.callbacks import Callback, EarlyStopping
+from meddl.training.callbacks import Callback, EarlyStopping, stop_after_tolerating
 from meddl.training.loop import TrainingLoop, resolve_device
 from meddl.training.optimizers import Adam
 from meddl.training.seeding import set_seed
@@ -219,8 +219,9 @@ class SurvivalModel:
                 callbacks.append(_ValidationConcordance(self, x_val, validation_data[1], validation_data[2]))
             if self.early_stopping_patience is not None:
                 monitor = "val_loss" if self.early_stopping_monitor == "loss" else "val_c_index"
-                callbacks.append(EarlyStopping(monitor=monitor, mode="min" if monitor == "val_loss" else "max",
-                                               patience=int(self.early_stopping_patience), restore_best_weights=True))
+                callbacks.append(stop_after_tolerating(int(self.early_stopping_patience), monitor=monitor,
+                                                       mode="min" if monitor == "val_loss" else "max",
+                                                       restore_best_weights=True))
         optimizer = Adam(learning_rate=float(self.learning_rate),
                          weight_decay=self._optimizer_weight_decay()).build(network.parameters())
         loop = TrainingLoop(network, self._step_loss(network), optimizer, device=device)

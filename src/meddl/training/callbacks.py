@@ -12,7 +12,7 @@ from typing import Any
 from meddl.errors import MeddlError
 
 __all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "MemoryMonitor", "peak_memory_mb",
-           "resident_memory_mb"]
+           "resident_memory_mb", "stop_after_tolerating", "batch_hooks"]
 
 
 class Callback:
@@ -35,6 +35,18 @@ class Callback:
 
     def on_train_end(self, logs: dict | None = None) -> None: ...
 
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """After each training step; ``logs["loss"]`` is the batch's loss. Setting ``self.model.stop_training``
+        here stops the training at the end of the epoch."""
+        self.on_batch_end(batch, logs)
+
+    def on_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...  # Keras's older names
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+
     def get_state(self) -> dict:
         """What a checkpoint keeps to resume this callback mid-training (tensors, numbers, lists, dicts)."""
         return {}
@@ -43,6 +55,26 @@ class Callback:
         """Take back what :meth:`get_state` gave (after ``on_train_begin``)."""
         for name, value in state.items():
             setattr(self, name, value)
+
+
+_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+# Keras's hooks for evaluate and predict, which meddl does not call: refused rather than silently skipped.
+_UNCALLED_HOOKS = ("on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end", "on_predict_begin",
+                   "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end")
+
+
+def batch_hooks(callbacks) -> list[Callback]:
+    """The callbacks whose per-batch hooks do something (the loop calls only these, so other fits pay nothing);
+    a callback with an evaluate or predict hook, which fit never calls, is refused."""
+    for callback in callbacks:
+        uncalled = [hook for hook in _UNCALLED_HOOKS if callable(getattr(callback, hook, None))]
+        if uncalled:
+            raise MeddlError(f"Callback {type(callback).__name__} defines {uncalled}, which meddl never calls (it "
+                             "calls on_train_begin/end, on_epoch_begin/end and on_train_batch_begin/end). Move that "
+                             "work to on_epoch_end, where logs hold the validation values.")
+    return [callback for callback in callbacks
+            if any(getattr(type(callback), hook, None) is not getattr(Callback, hook) for hook in _BATCH_HOOKS)
+            and isinstance(callback, Callback)]
 
 
 class _MonitorMixin:
@@ -84,9 +116,14 @@ class EarlyStopping(_MonitorMixin, Callback):
         >>> stop = EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
     """
 
-    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, mode: str = "auto",
-                 restore_best_weights: bool = False, start_from_epoch: int = 0, tie_monitor: str | None = None):
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, verbose: int = 0,
+                 mode: str = "auto", baseline: float | None = None, restore_best_weights: bool = False,
+                 start_from_epoch: int = 0, tie_monitor: str | None = None):
+        """As Keras's: training stops after ``patience`` epochs (at least one) without improvement, counted from the
+        last epoch that beat both the best value and ``baseline``. Unlike Keras, the best weights are restored
+        (``restore_best_weights``) also when training runs all its epochs."""
         self._init_monitor(monitor, mode, min_delta)
+        self.verbose, self.baseline = verbose, None if baseline is None else float(baseline)
         # When `monitor` ties its best value (e.g. a validation AUROC of 1.0 from the first epoch on),
         # a lower `tie_monitor` (e.g. val_loss) still counts as an improvement.
         self.tie_monitor = tie_monitor
@@ -113,25 +150,41 @@ class EarlyStopping(_MonitorMixin, Callback):
         value = self._current(logs)
         if value is None or epoch < self.start_from_epoch:
             return
+        self.wait += 1
         if self._is_improvement(value) or self._breaks_tie(value, logs):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+            self.best, self.best_epoch = value, epoch
             if self.tie_monitor is not None:
                 self.best_tie = (logs or {}).get(self.tie_monitor, math.inf)
             if self.restore_best_weights:
                 self.best_weights = copy.deepcopy(self.model.state_dict())
+            if self.baseline is None or self._beats(value, self.baseline):
+                self.wait = 0
             return
-        self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= max(self.patience, 1):
             self.stopped_epoch = epoch
             self.trainer.stop_training = True
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: early stopping ({self.monitor} did not improve for {self.wait} epochs).",
+                      file=sys.stderr)
+
+    def _beats(self, value: float, reference: float) -> bool:
+        return value < reference - self.min_delta if self.mode == "min" else value > reference + self.min_delta
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
+            if self.verbose:
+                print(f"Restoring the weights of the best epoch, {self.best_epoch + 1}.", file=sys.stderr)
 
     def get_state(self) -> dict:
         return {"wait": self.wait, "best": self.best, "best_tie": self.best_tie, "best_epoch": self.best_epoch,
                 "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
+
+
+def stop_after_tolerating(epochs: int, **settings) -> EarlyStopping:
+    """The early stopping of meddl's runs, survival and treatment models, whose ``patience`` counts the epochs
+    without improvement they tolerate: training stops at the next one (Keras's ``patience`` of ``epochs + 1``)."""
+    return EarlyStopping(patience=epochs + 1, **settings)
 
 
 class ModelCheckpoint(_MonitorMixin, Callback):
@@ -189,12 +242,13 @@ class ModelCheckpoint(_MonitorMixin, Callback):
 class ReduceLROnPlateau(_MonitorMixin, Callback):
     """Multiply the learning rate by ``factor`` when ``monitor`` stops improving for ``patience`` epochs."""
 
-    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, mode: str = "auto",
-                 min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0):
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
+                 mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0):
         if not 0 < factor < 1:
             raise MeddlError(f"The 'factor' parameter of ReduceLROnPlateau must be in (0, 1). Got {factor!r} instead.")
         self._init_monitor(monitor, mode, min_delta)
         self.factor, self.patience, self.cooldown, self.min_lr = float(factor), int(patience), int(cooldown), float(min_lr)
+        self.verbose = verbose
 
     def on_train_begin(self, logs=None):
         self.wait, self.cooldown_counter = 0, 0
@@ -217,6 +271,9 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
                 for group in self.trainer.optimizer.param_groups:
                     group["lr"] = max(group["lr"] * self.factor, self.min_lr)
                 self.cooldown_counter, self.wait = self.cooldown, 0
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing the learning rate to "
+                          f"{self.trainer.optimizer.param_groups[0]['lr']:g}.", file=sys.stderr)
 
     def get_state(self) -> dict:
         return {"wait": self.wait, "cooldown_counter": self.cooldown_counter, "best": self.best}

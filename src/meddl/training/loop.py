@@ -25,7 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from meddl.errors import MeddlError
-from meddl.training.callbacks import Callback
+from meddl.training.callbacks import Callback, batch_hooks
 from meddl.training.checkpoint import active_checkpoint
 from meddl.training.hooks import active_callbacks
 from meddl.training.distributed import all_sum, gather_rows, rank_and_world
@@ -87,6 +87,7 @@ class TrainingLoop:
         self.n_inputs = int(n_inputs)
         self.n_targets = int(n_targets)  # a model with several outputs has one target tensor per output
         self.stop_training = False
+        self.batch_callbacks: list[Callback] = []
         # fp16 on CUDA needs loss scaling; bf16 and fp32 do not.
         self._scaler = torch.amp.GradScaler("cuda") if precision == "fp16" and self.device.type == "cuda" else None
         self.precision_timings: dict[str, float] = {}
@@ -157,6 +158,7 @@ class TrainingLoop:
         history = History({"verbose": verbose, "epochs": epochs, "steps": n_batches})
         self.validation_freq = validation_freq if validation is not None else 1
         callbacks, callback_model = self._begin_fit(callbacks, model_for_callbacks, epochs)
+        batch_callbacks = self.batch_callbacks
         if self.precision == "auto":
             self._resolve_auto_precision(train, size)
         module, optimizer, step_loss = self.module, self.optimizer, self.step_loss
@@ -197,6 +199,8 @@ class TrainingLoop:
                 if world > 1:  # this rank's share of the global batch
                     start, stop = start + (stop - start) * rank // world, start + (stop - start) * (rank + 1) // world
                 batch = tuple(t[start:stop] for t in data)
+                if batch_callbacks:
+                    self._batch_begin(index)
                 optimizer.zero_grad(set_to_none=True)
                 with self._autocast():
                     loss, out = step_loss(batch)
@@ -218,6 +222,8 @@ class TrainingLoop:
                     outputs.append(out.detach())
                     if world > 1:
                         targets.append(batch[self.n_inputs])
+                if batch_callbacks:
+                    self._batch_end(index, loss)
                 if bar is not None:
                     bar.update(1)
                     if index % 50 == 0:
@@ -256,9 +262,19 @@ class TrainingLoop:
         self.terminate_on_nan = False  # set by the TerminateOnNaN callback: stop instead of raising
         if callbacks:
             callback_model.stop_training = False  # Keras's callbacks stop training with self.model.stop_training
+        self.batch_callbacks = batch_hooks(callbacks)
         for callback in callbacks:
             callback.on_train_begin({"epochs": epochs})
         return callbacks, callback_model
+
+    def _batch_begin(self, index: int) -> None:
+        for callback in self.batch_callbacks:
+            callback.on_train_batch_begin(index, {})
+
+    def _batch_end(self, index: int, loss: torch.Tensor) -> None:
+        logs = {"loss": float(loss.detach())}
+        for callback in self.batch_callbacks:
+            callback.on_train_batch_end(index, logs)
 
     def _begin_epoch(self, epoch: int, callbacks) -> float:
         """Callbacks told the epoch begins, the module in training mode; the epoch's start time."""

@@ -44,13 +44,17 @@ def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.T
         started = loop._begin_epoch(epoch, callbacks)
         bar = loop._bar(steps_per_epoch, epoch, epochs) if verbose == 1 else None
         total, n, outputs, targets = torch.zeros((), dtype=torch.float64, device=loop.device), 0, [], []
-        for batch in itertools.islice(epoch_batches(epoch), steps_per_epoch):
+        for index, batch in enumerate(itertools.islice(epoch_batches(epoch), steps_per_epoch)):
+            if loop.batch_callbacks:
+                loop._batch_begin(index)
             if loop.precision == "auto":
                 loop._resolve_auto_precision(batch, batch[0].shape[0])
             optimizer.zero_grad(set_to_none=True)
             with loop._autocast():
                 loss, out = step_loss(batch)
             loop._backward(loss)
+            if loop.batch_callbacks:
+                loop._batch_end(index, loss)
             count = batch[0].shape[0]
             total += loss.detach().double() * count
             n += count

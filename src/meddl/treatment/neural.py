@@ -19,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from meddl.errors import ConfigError, DataError
 from meddl.layers import activations
-from meddl.training.callbacks import Callback, EarlyStopping
+from meddl.training.callbacks import Callback, stop_after_tolerating
 from meddl.training.loop import TrainingLoop
 from meddl.training.optimizers import Adam
 from meddl.training.seeding import set_seed
@@ -157,7 +157,7 @@ class NeuralEffectEstimator(BaseEstimator):
         loop = TrainingLoop(network, self._step_loss(network), optimizer)
         callbacks: list[Callback] = []
         if validation_index is not None:
-            stopper = EarlyStopping(monitor="val_factual_loss", patience=self.patience, restore_best_weights=True)
+            stopper = stop_after_tolerating(self.patience, monitor="val_factual_loss", restore_best_weights=True)
             callbacks = [_FactualValidation(self, x_tensor[validation_index], target_tensor[validation_index]),
                          stopper]
         history = loop.fit((x_tensor[train_index], target_tensor[train_index]), epochs=self.max_epochs,

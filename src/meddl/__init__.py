@@ -10,7 +10,8 @@ Example:
 from meddl.errors import ConfigError, DataError, MeddlError, ModelFileError, NotFittedError
 from meddl.models import Model, Sequential, load_model
 from meddl.layers import Input
-from meddl import callbacks, losses, metrics, models, optimizers, regularizers, utils  # Keras's namespaces
+from meddl import (activations, callbacks, initializers, losses, metrics, models, optimizers, regularizers,  # Keras's
+                   utils)  # namespaces
 from meddl.runs import Run, RunConfig, load_config, load_run
 from meddl.studies import cross_validate, learning_curve, pretrain
 from meddl.studies.auto import train  # meddl.runs.train, plus model.preset 'auto' and MLflow tracking
@@ -42,6 +43,8 @@ __all__ = [
     "optimizers",
     "pretrain",
     "regularizers",
+    "activations",
+    "initializers",
     "set_seed",
     "train",
     "utils",

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from meddl.errors import unknown_name_error
 
 __all__ = ["get", "serialize", "ACTIVATIONS", "OUTPUT_ACTIVATIONS", "linear", "relu", "sigmoid", "tanh", "softmax",
-           "gelu", "leaky_relu", "hard_sigmoid"]
+           "gelu", "leaky_relu", "hard_sigmoid", "log_softmax", "hard_silu", "relu6", "mish", "log_sigmoid",
+           "hard_tanh", "celu", "selu", "elu", "softplus", "softsign", "silu", "swish", "exponential"]
 
 
 def linear(x: torch.Tensor) -> torch.Tensor:
@@ -35,10 +36,22 @@ def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
     return F.relu6(x + 3.0) / 6.0
 
 
+def log_softmax(x: torch.Tensor) -> torch.Tensor:
+    return torch.log_softmax(x, dim=-1)
+
+
+def hard_silu(x: torch.Tensor) -> torch.Tensor:
+    # Keras 3's hard_silu (alias hard_swish): x · relu6(x + 3) / 6.
+    return F.hardswish(x)
+
+
 # torch's own functions, so ``Activation(torch.relu)`` and ``Activation(activations.relu)`` save as "relu".
 relu = torch.relu
 sigmoid = torch.sigmoid
 tanh = torch.tanh
+relu6, mish, log_sigmoid, hard_tanh, celu = F.relu6, F.mish, F.logsigmoid, F.hardtanh, F.celu
+selu, elu, softplus, softsign, silu, exponential = F.selu, F.elu, F.softplus, F.softsign, F.silu, torch.exp
+swish = silu
 
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -57,6 +70,14 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "silu": F.silu,
     "exponential": torch.exp,
     "hard_sigmoid": hard_sigmoid,
+    "log_softmax": log_softmax,
+    "hard_silu": hard_silu,
+    "hard_swish": hard_silu,
+    "relu6": F.relu6,
+    "mish": F.mish,
+    "log_sigmoid": F.logsigmoid,
+    "hard_tanh": F.hardtanh,
+    "celu": F.celu,
 }
 
 # Final activations that losses can fold into a numerically stable "from logits" form.

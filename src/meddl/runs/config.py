@@ -132,7 +132,7 @@ def check_options(options: dict[str, Any], estimator_class: type, model_name: st
 
 
 class EarlyStoppingConfig(Section):
-    patience: int = Field(15, ge=0)
+    patience: int = Field(15, ge=0)  # epochs without improvement tolerated: the next one stops training
     monitor: str | None = None  # default: val_auc for classification, val_loss otherwise
 
 

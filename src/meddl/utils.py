@@ -1,5 +1,5 @@
-"""Keras's ``keras.utils`` namespace: ``to_categorical``, ``set_random_seed``, ``plot_model``,
-``image_dataset_from_directory``, ``timeseries_dataset_from_array`` and ``custom_object_scope``.
+"""Keras's ``keras.utils`` namespace: ``to_categorical``, ``normalize``, ``pad_sequences``, ``set_random_seed``,
+``plot_model``, ``image_dataset_from_directory``, ``timeseries_dataset_from_array`` and ``custom_object_scope``.
 
 Example:
     >>> import meddl
@@ -12,14 +12,15 @@ from __future__ import annotations
 import numpy as np
 
 from meddl.data.directory_dataset import image_dataset_from_directory
+from meddl.data.sequences import pad_sequences
 from meddl.data.timeseries_windows import timeseries_dataset_from_array
 from meddl.errors import DataError
 from meddl.saving import custom_object_scope
 from meddl.models.plot import plot_model
 from meddl.training.seeding import set_seed
 
-__all__ = ["custom_object_scope", "image_dataset_from_directory", "plot_model", "set_random_seed",
-           "timeseries_dataset_from_array", "to_categorical"]
+__all__ = ["custom_object_scope", "image_dataset_from_directory", "normalize", "pad_sequences", "plot_model",
+           "set_random_seed", "timeseries_dataset_from_array", "to_categorical"]
 
 
 def to_categorical(y, num_classes: int | None = None) -> np.ndarray:
@@ -40,6 +41,14 @@ def to_categorical(y, num_classes: int | None = None) -> np.ndarray:
         raise DataError(f"to_categorical: labels go up to {int(labels.max())}, but num_classes={num_classes}. "
                         f"Use num_classes >= {int(labels.max()) + 1}.")
     return np.eye(classes, dtype=np.float32)[labels]
+
+
+def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
+    """Divide ``x`` by its ``order``-norm along ``axis`` (Keras's ``normalize``); all-zero rows stay zero."""
+    x = np.asarray(x, dtype=float)
+    norms = np.atleast_1d(np.linalg.norm(x, order, axis))
+    norms[norms == 0] = 1
+    return x / np.expand_dims(norms, axis)
 
 
 def set_random_seed(seed: int) -> None:

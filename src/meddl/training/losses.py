@@ -510,8 +510,11 @@ def get(identifier: Any) -> Loss:
         identifier = dict(identifier)
         name = identifier.pop("name", None)
         return get(name).__class__(**identifier)
+    by_class = {cls.__name__: cls for cls in LOSSES.values()}  # Keras also takes loss="BinaryCrossentropy"
+    if isinstance(identifier, str) and identifier in by_class:
+        return by_class[identifier]()
     if not isinstance(identifier, str) or identifier.lower() not in LOSSES:
-        raise unknown_name_error("loss", identifier, LOSSES)
+        raise unknown_name_error("loss", identifier, [*LOSSES, *by_class])
     return LOSSES[identifier.lower()]()
 
 

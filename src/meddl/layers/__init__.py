@@ -52,6 +52,7 @@ from meddl.layers.registry import (custom_object_scope, deserialize, get_layer_c
 from meddl.layers.rearranging import Identity, Lambda, Permute, RepeatVector
 from meddl.layers.rescaling import Rescaling
 from meddl.layers.resizing import CenterCrop, Resizing
+from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
 from meddl.layers.residual import ResidualBlock
@@ -143,6 +144,7 @@ __all__ = [
     "SpatialDropout2D",
     "Subtract",
     "SymbolicTensor",
+    "TimeDistributed",
     "UpSampling1D",
     "UpSampling2D",
     "UpSampling3D",

@@ -50,6 +50,7 @@ from meddl.layers.noise import GaussianDropout, GaussianNoise
 from meddl.layers.normalization import Normalization
 from meddl.layers.rearranging import Identity, Permute, RepeatVector  # Lambda holds code: never loaded
 from meddl.layers.resizing import CenterCrop, Resizing
+from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.rescaling import Rescaling
 from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
@@ -73,7 +74,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
                 Multiply, Average, Maximum, LSTM, GRU, SimpleRNN, Bidirectional, Embedding, LayerNormalization,
                 Rescaling, ZeroPadding2D, SpatialDropout2D,
                 RandomFlip, RandomRotation, RandomContrast, RandomBrightness, RandomZoom, RandomTranslation,
-                Resizing, CenterCrop,
+                Resizing, CenterCrop, TimeDistributed,
                 ReLU, LeakyReLU, ELU, Softmax, PReLU, Normalization, GaussianNoise, GaussianDropout, Minimum,
                 Cropping2D, UpSampling1D, UpSampling2D, UpSampling3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
                 DepthwiseConv2D, SeparableConv2D, Permute, RepeatVector, Identity, Attention)
@@ -86,7 +87,7 @@ _ALIASES = {"Input": "InputLayer", "MaxPool1D": "MaxPooling1D", "MaxPool2D": "Ma
             "GlobalMaxPool3D": "GlobalMaxPooling3D", "Convolution2DTranspose": "Conv2DTranspose",
             "Convolution3DTranspose": "Conv3DTranspose",
             "SeparableConvolution2D": "SeparableConv2D"}
-_NESTED = ("layer", "backward_layer")  # config keys holding a layer of their own (Bidirectional)
+_NESTED = ("layer", "backward_layer")  # config keys holding a layer of their own (Bidirectional, TimeDistributed)
 
 
 def register_layer_class(cls: type[Layer]) -> type[Layer]:

@@ -25,6 +25,7 @@ import numpy as np
 from meddl.errors import MeddlError, ModelFileError
 from meddl.layers.base import Layer
 from meddl.layers.bidirectional import Bidirectional
+from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.input_layer import InputLayer
 from meddl.layers.registry import LAYER_CLASSES, get_layer_class
 
@@ -132,7 +133,7 @@ def _build_layer(spec: dict[str, Any], notes: dict) -> Layer:
             config[key] = _last_axis(config[key], rank, name, class_name)
     if cls is InputLayer:
         config = {"batch_shape": config.get("batch_shape") or config.get("batch_input_shape"), "name": name}
-    if cls is Bidirectional:
+    if cls is Bidirectional or cls is TimeDistributed:
         config["layer"] = _build_layer(config["layer"], notes)
         if config.get("backward_layer"):
             config["backward_layer"] = _build_layer(config["backward_layer"], notes)
@@ -248,12 +249,12 @@ def _pick(value: Any, index: int):
 
 # -- weights --------------------------------------------------------------------------------------------
 def _keras3_arrays(group) -> list[np.ndarray]:
-    """Every variable of one layer's group, in Keras's order (own vars, then cell / forward / backward)."""
+    """Every variable of one layer's group, in Keras's order (own vars, then cell / forward / backward / wrapped)."""
     arrays = []
     if "vars" in group:
         variables = group["vars"]
         arrays += [np.asarray(variables[key]) for key in sorted(variables, key=int)]
-    for child in ("cell", "forward_layer", "backward_layer"):
+    for child in ("cell", "forward_layer", "backward_layer", "layer"):  # "layer": TimeDistributed's
         if child in group:
             arrays += _keras3_arrays(group[child])
     return arrays

@@ -53,6 +53,7 @@ from meddl.layers.rearranging import Identity, Lambda, Permute, RepeatVector
 from meddl.layers.rescaling import Rescaling
 from meddl.layers.resizing import CenterCrop, Resizing
 from meddl.layers.time_distributed import TimeDistributed
+from meddl.layers.multi_head_attention import MultiHeadAttention
 from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
 from meddl.layers.residual import ResidualBlock
@@ -121,6 +122,7 @@ __all__ = [
     "MaxPooling3D",
     "Maximum",
     "Minimum",
+    "MultiHeadAttention",
     "Multiply",
     "Permute",
     "Normalization",

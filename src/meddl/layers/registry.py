@@ -51,6 +51,8 @@ from meddl.layers.normalization import Normalization
 from meddl.layers.rearranging import Identity, Permute, RepeatVector  # Lambda holds code: never loaded
 from meddl.layers.resizing import CenterCrop, Resizing
 from meddl.layers.time_distributed import TimeDistributed
+from meddl.layers.multi_head_attention import MultiHeadAttention
+from meddl.layers.symbolic import SymbolicTensor
 from meddl.layers.rescaling import Rescaling
 from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
@@ -74,11 +76,13 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
                 Multiply, Average, Maximum, LSTM, GRU, SimpleRNN, Bidirectional, Embedding, LayerNormalization,
                 Rescaling, ZeroPadding2D, SpatialDropout2D,
                 RandomFlip, RandomRotation, RandomContrast, RandomBrightness, RandomZoom, RandomTranslation,
-                Resizing, CenterCrop, TimeDistributed,
+                Resizing, CenterCrop, TimeDistributed, MultiHeadAttention,
                 ReLU, LeakyReLU, ELU, Softmax, PReLU, Normalization, GaussianNoise, GaussianDropout, Minimum,
                 Cropping2D, UpSampling1D, UpSampling2D, UpSampling3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
                 DepthwiseConv2D, SeparableConv2D, Permute, RepeatVector, Identity, Attention)
 }
+SymbolicTensor.OPERATOR_LAYERS.update({"+": Add, "-": Subtract, "*": Multiply})
+
 _ALIASES = {"Input": "InputLayer", "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
             "MaxPool3D": "MaxPooling3D", "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",
             "AvgPool3D": "AveragePooling3D", "GlobalAvgPool1D": "GlobalAveragePooling1D",

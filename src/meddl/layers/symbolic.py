@@ -45,6 +45,29 @@ class SymbolicTensor:
         """The layer that produced this tensor (an ``InputLayer`` for ``Input``)."""
         return None if self.node is None else self.node.layer
 
+    # ``x + y``, ``x - y``, ``x * y`` on symbolic tensors are Keras's Add, Subtract and Multiply layers
+    # (filled in by meddl.layers.registry, which knows the layer classes).
+    OPERATOR_LAYERS: dict[str, type] = {}
+
+    def _merge(self, other: Any, operator: str, reflected: bool = False) -> "SymbolicTensor":
+        if not isinstance(other, SymbolicTensor):
+            raise MeddlError(f"A symbolic tensor can be combined with '{operator}' only with another symbolic tensor "
+                             f"of the same shape; got {other!r}. For a constant, use Rescaling(scale, offset).")
+        layer = self.OPERATOR_LAYERS[operator]()
+        return layer([other, self] if reflected else [self, other])
+
+    def __add__(self, other):
+        return self._merge(other, "+")
+
+    def __radd__(self, other):
+        return self._merge(other, "+", reflected=True)
+
+    def __sub__(self, other):
+        return self._merge(other, "-")
+
+    def __mul__(self, other):
+        return self._merge(other, "*")
+
     def __repr__(self) -> str:
         source = f", produced by '{self.layer.name}'" if self.layer is not None else ""
         return f"<SymbolicTensor shape={self.shape}{source}>"

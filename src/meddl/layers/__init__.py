@@ -54,6 +54,8 @@ from meddl.layers.rescaling import Rescaling
 from meddl.layers.resizing import CenterCrop, Resizing
 from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.multi_head_attention import MultiHeadAttention
+from meddl.layers.group_normalization import GroupNormalization, UnitNormalization
+from meddl.layers.padding_cropping import Cropping1D, Cropping3D, ZeroPadding1D, ZeroPadding3D
 from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
 from meddl.layers.residual import ResidualBlock
@@ -84,7 +86,9 @@ __all__ = [
     "Conv2DTranspose",
     "Conv3D",
     "Conv3DTranspose",
+    "Cropping1D",
     "Cropping2D",
+    "Cropping3D",
     "Dense",
     "DepthwiseConv2D",
     "Dropout",
@@ -94,6 +98,7 @@ __all__ = [
     "GRU",
     "GaussianDropout",
     "GaussianNoise",
+    "GroupNormalization",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",
     "GlobalAveragePooling3D",
@@ -150,7 +155,10 @@ __all__ = [
     "UpSampling1D",
     "UpSampling2D",
     "UpSampling3D",
+    "UnitNormalization",
+    "ZeroPadding1D",
     "ZeroPadding2D",
+    "ZeroPadding3D",
     "activations",
     "custom_object_scope",
     "deserialize",

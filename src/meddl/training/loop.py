@@ -31,6 +31,7 @@ from meddl.training.hooks import active_callbacks
 from meddl.training.distributed import all_sum, gather_rows, rank_and_world
 from meddl.training import streamed
 from meddl.training.history import History
+from meddl.training.more_callbacks import BackupAndRestore
 from meddl.training.precision import choose_precision
 
 __all__ = ["TrainingLoop", "resolve_device", "PRECISIONS"]
@@ -167,7 +168,7 @@ class TrainingLoop:
         # One shuffling generator, seeded from torch's (seeded) global one: every rank draws the same
         # permutation, whatever dropout or augmentation consumed from the global generator.
         shuffle_seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
-        checkpoint = active_checkpoint()  # inside meddl.runs.train: save each epoch, resume a killed run
+        checkpoint, backup = self._checkpoint(callbacks, epochs)
         if checkpoint is not None:
             saved = checkpoint.start_fit(self, callbacks, shuffle_seed=shuffle_seed, epochs=epochs)
             if saved.finished:  # weights, history, callbacks and random generators as this fit left them
@@ -249,6 +250,8 @@ class TrainingLoop:
         module.eval()
         if checkpoint is not None:
             checkpoint.end_fit(self, callbacks, epochs=epochs, history=history)
+        if backup is not None:
+            backup.after_fit()
         return history
 
     # -- the parts every fit shares ---------------------------------------------------------------
@@ -266,6 +269,14 @@ class TrainingLoop:
         for callback in callbacks:
             callback.on_train_begin({"epochs": epochs})
         return callbacks, callback_model
+
+    def _checkpoint(self, callbacks, epochs: int):
+        """Where this fit saves each epoch to resume after a kill: a BackupAndRestore callback's store, else the
+        ``meddl.runs.train`` block's (or none); and that callback."""
+        backup = next((c for c in callbacks if isinstance(c, BackupAndRestore)), None)
+        if backup is not None:
+            return backup.open_for(self.module, epochs), backup
+        return active_checkpoint(), None
 
     def _batch_begin(self, index: int) -> None:
         for callback in self.batch_callbacks:

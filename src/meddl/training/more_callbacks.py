@@ -1,7 +1,8 @@
-"""More of Keras's callbacks: ``CSVLogger``, ``TerminateOnNaN``, ``LearningRateScheduler``, ``LambdaCallback``.
+"""More of Keras's callbacks: ``CSVLogger``, ``TerminateOnNaN``, ``LearningRateScheduler``, ``LambdaCallback``,
+``BackupAndRestore``.
 
-meddl's loop calls callbacks once per epoch (``on_epoch_begin``/``on_epoch_end``), not per
-batch: the per-batch path stays free of Python hooks (bench/seed_throughput.py).
+meddl's loop calls the per-batch hooks only of callbacks that define them, so a fit without
+such a callback keeps a per-batch path free of Python hooks (bench/seed_throughput.py).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 from meddl.errors import MeddlError
 from meddl.io import atomic_write_text
 from meddl.training.callbacks import Callback
+from meddl.training.checkpoint import CheckpointStore
 
-__all__ = ["CSVLogger", "TerminateOnNaN", "LearningRateScheduler", "LambdaCallback"]
+__all__ = ["CSVLogger", "TerminateOnNaN", "LearningRateScheduler", "LambdaCallback", "BackupAndRestore"]
 
 
 class CSVLogger(Callback):
@@ -123,3 +125,43 @@ class LambdaCallback(Callback):
     def on_train_end(self, logs=None):
         if self._hooks["on_train_end"]:
             self._hooks["on_train_end"](logs)
+
+
+class BackupAndRestore(Callback):
+    """Keras's ``BackupAndRestore``: back the fit up to ``backup_dir`` after every epoch, so that calling ``fit``
+    again after an interruption (a crash, a killed job) continues from the last finished epoch.
+
+    The backup holds the weights, the optimizer's state, the history, the other callbacks' state and the
+    random generators (meddl's resumable checkpoints), so the resumed fit ends with the weights an
+    uninterrupted one would have. It is deleted when the fit ends (``delete_checkpoint=True``). A backup
+    of another model, or of a fit of another number of epochs, is refused rather than loaded.
+
+    Example:
+        >>> from meddl.callbacks import BackupAndRestore
+        >>> backup = BackupAndRestore("backup/")   # model.fit(x, y, epochs=100, callbacks=[backup])
+    """
+
+    def __init__(self, backup_dir, save_freq: str = "epoch", delete_checkpoint: bool = True,
+                 double_checkpoint: bool = False):
+        if save_freq != "epoch":
+            raise MeddlError(f"BackupAndRestore in meddl backs up after every epoch (save_freq='epoch'). Got "
+                             f"{save_freq!r} instead.")
+        self.backup_dir = Path(backup_dir)
+        self.delete_checkpoint = bool(delete_checkpoint)
+        self.store = CheckpointStore(self.backup_dir, max_overhead=0.0)
+
+    def open_for(self, module, epochs: int) -> CheckpointStore:
+        """The store this fit is backed up to (resuming what it holds of the same model and epochs)."""
+        fingerprint = {"backup": "BackupAndRestore", "epochs": int(epochs),
+                       "weights": {name: list(tensor.shape) for name, tensor in module.state_dict().items()}}
+        stored = self.store.fingerprint()
+        if stored is not None and stored != fingerprint:
+            raise MeddlError(f"BackupAndRestore: the backup in '{self.backup_dir}' is of another model or of a fit "
+                             f"of {stored.get('epochs')} epochs (this one: {epochs}); give another backup_dir, or "
+                             "delete that folder to start again.")
+        self.store.open(fingerprint, resume=True)
+        return self.store
+
+    def after_fit(self) -> None:
+        if self.delete_checkpoint:
+            self.store.remove()

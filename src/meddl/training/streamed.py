@@ -19,6 +19,7 @@ import torch
 from meddl.errors import DataError, MeddlError
 from meddl.training.callbacks import Callback
 from meddl.training.checkpoint import active_checkpoint
+from meddl.training.more_callbacks import BackupAndRestore
 from meddl.training.distributed import rank_and_world
 from meddl.training.history import History
 
@@ -34,8 +35,9 @@ def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.T
     if rank_and_world()[1] > 1:
         raise MeddlError("Training on a DataLoader or generator runs in one process; under torchrun give fit "
                          "arrays, which meddl shares out between the processes.")
-    if active_checkpoint() is not None:
-        raise MeddlError("A resumable meddl run trains on arrays, not on a DataLoader or generator.")
+    if active_checkpoint() is not None or any(isinstance(c, BackupAndRestore) for c in callbacks):
+        raise MeddlError("A resumable fit (a meddl run's checkpoints, or BackupAndRestore) trains on arrays, not on a "
+                         "DataLoader or generator, whose batches cannot be replayed from where they stopped.")
     history = History({"verbose": verbose, "epochs": epochs, "steps": steps_per_epoch})
     loop.validation_freq = validation_freq if validate is not None else 1
     callbacks, callback_model = loop._begin_fit(callbacks, model_for_callbacks, epochs)

@@ -150,3 +150,17 @@ def test_a_subclassed_model_without_call_or_with_two_outputs_is_refused_clearly(
     forgetful.build((3,))
     with pytest.raises(MeddlError, match=r"Forgetful takes \['units'\] in __init__, so it must override get_config"):
         forgetful.get_config()
+
+
+def test_a_model_with_kerass_custom_training_step_is_refused_when_defined():
+    """fit would never call it: refused at once, not silently skipped."""
+    with pytest.raises(MeddlError, match=r"defines \['train_step', 'test_step'\], which meddl's fit"):
+        class CustomLoop(meddl.Model):  # noqa: F841 - the definition itself is refused
+            def call(self, x):
+                return x
+
+            def train_step(self, data):
+                return {}
+
+            def test_step(self, data):
+                return {}

@@ -50,6 +50,14 @@ class Model(Layer):
     _graph_model = False
     stop_training = False  # a callback sets self.model.stop_training = True to end fit, as in Keras
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        custom_steps = [name for name in _KERAS_STEP_METHODS if name in vars(cls)]
+        if custom_steps and not cls.__module__.startswith("meddl."):
+            raise MeddlError(f"{cls.__name__} defines {custom_steps}, which meddl's fit, evaluate and predict never "
+                             "call (Keras's custom training steps are not supported). Compute in call() and give "
+                             "compile() a loss, a meddl.losses object or a loss function of your own.")
+
     def __new__(cls, *args, **kwargs):
         if cls is Model:  # Keras's spelling for a functional model
             functional = _FUNCTIONAL_CLASS[0]
@@ -671,6 +679,9 @@ class Model(Layer):
     def to_json(self) -> str:
         return saving.architecture_json(self)
 
+
+# Keras's hooks into its own fit loop; meddl's loop never calls them, so a model defining one is refused.
+_KERAS_STEP_METHODS = ("train_step", "test_step", "predict_step", "compute_loss", "compute_metrics")
 
 # Keras's data-loading settings for evaluate / predict: meddl's loaders need none of them.
 _LOADER_SETTINGS = {"workers", "use_multiprocessing", "max_queue_size"}

@@ -68,3 +68,14 @@ def test_kerass_other_activations_by_name_and_in_the_namespace(name, reference):
     assert layer.get_config()["activation"] == name
     assert meddl.activations.serialize(getattr(meddl.activations, name.replace("hard_swish", "hard_silu"))) in (
         name, "hard_silu")
+
+
+def test_clear_session_starts_layer_names_again_and_backend_constants():
+    meddl.backend.clear_session()
+    first = meddl.Sequential([layers.Input((2,)), layers.Dense(1)])
+    meddl.Sequential([layers.Input((2,)), layers.Dense(1)])
+    meddl.backend.clear_session()
+    again = meddl.Sequential([layers.Input((2,)), layers.Dense(1)])
+    assert first.layers[0].name == again.layers[0].name == "dense"
+    assert (meddl.backend.epsilon(), meddl.backend.floatx(), meddl.backend.image_data_format(),
+            meddl.backend.backend()) == (1e-7, "float32", "channels_last", "torch")

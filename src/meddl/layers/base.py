@@ -36,7 +36,7 @@ from meddl.layers import activations, regularizers
 from meddl.layers.initializers import check_initializer, initialize_
 from meddl.layers.symbolic import call_layer_symbolically, is_symbolic
 
-__all__ = ["Layer", "unique_layer_name", "reserve_layer_name", "refuse_unsupported"]
+__all__ = ["Layer", "unique_layer_name", "reserve_layer_name", "reset_layer_names", "refuse_unsupported"]
 
 _NAME_COUNTERS: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 _TAKEN_NAMES: set[str] = set()
@@ -50,6 +50,12 @@ def unique_layer_name(base: str) -> str:
         if name not in _TAKEN_NAMES:
             _TAKEN_NAMES.add(name)
             return name
+
+
+def reset_layer_names() -> None:
+    """Start the process-wide naming again (``dense``, ``dense_1``, ...), as Keras's ``clear_session`` does."""
+    _NAME_COUNTERS.clear()
+    _TAKEN_NAMES.clear()
 
 
 def reserve_layer_name(name: str) -> None:

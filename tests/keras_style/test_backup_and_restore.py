@@ -8,19 +8,7 @@ import torch
 import meddl
 from meddl import callbacks, layers
 from meddl.errors import MeddlError
-
-
-class Interrupted(Exception):
-    pass
-
-
-class CrashAt(callbacks.Callback):
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise Interrupted
+from tests.training.test_checkpoint import Interrupt, InterruptAt
 
 
 def _data():
@@ -43,16 +31,16 @@ def test_an_interrupted_fit_resumes_where_it_stopped_and_ends_as_an_uninterrupte
     whole_history = whole.fit(x, y, epochs=8, batch_size=16, verbose=0,
                               callbacks=[callbacks.ReduceLROnPlateau(monitor="loss", patience=1)])
     model = _model()
-    with pytest.raises(Interrupted):
+    with pytest.raises(Interrupt):
         model.fit(x, y, epochs=8, batch_size=16, verbose=0, callbacks=[
             callbacks.BackupAndRestore(tmp_path / "backup"), callbacks.ReduceLROnPlateau(monitor="loss", patience=1),
-            CrashAt(4)])
+            InterruptAt(4)])
     assert (tmp_path / "backup").is_dir()
     seen = []
     history = model.fit(x, y, epochs=8, batch_size=16, verbose=0, callbacks=[
         callbacks.BackupAndRestore(tmp_path / "backup"), callbacks.ReduceLROnPlateau(monitor="loss", patience=1),
         callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(epoch))])
-    assert seen == [4, 5, 6, 7]  # epoch 4 crashed before its backup: it runs again
+    assert seen == [4, 5, 6, 7]  # the crash came at the start of epoch 4: it runs from there
     assert history.history["loss"] == pytest.approx(whole_history.history["loss"])
     for resumed, uninterrupted in zip(model.get_weights(), whole.get_weights()):
         np.testing.assert_array_equal(resumed, uninterrupted)
@@ -62,9 +50,9 @@ def test_an_interrupted_fit_resumes_where_it_stopped_and_ends_as_an_uninterrupte
 def test_a_backup_of_another_model_or_length_is_refused_and_data_loaders_cannot_resume(tmp_path):
     x, y = _data()
     model = _model()
-    with pytest.raises(Interrupted):
+    with pytest.raises(Interrupt):
         model.fit(x, y, epochs=5, verbose=0, callbacks=[
-            callbacks.BackupAndRestore(tmp_path / "backup", delete_checkpoint=False), CrashAt(1)])
+            callbacks.BackupAndRestore(tmp_path / "backup", delete_checkpoint=False), InterruptAt(1)])
     with pytest.raises(MeddlError, match="is of another model or of a fit of 5 epochs \\(this one: 6\\)"):
         model.fit(x, y, epochs=6, verbose=0, callbacks=[callbacks.BackupAndRestore(tmp_path / "backup")])
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(x), torch.tensor(y)), batch_size=8)

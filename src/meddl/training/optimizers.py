@@ -273,29 +273,29 @@ class Adadelta(Optimizer):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon, "weight_decay": self.weight_decay}
 
 
-class Adamax(Adam):
-    """Adamax (Adam with the infinity norm) with Keras's defaults (lr 0.001, betas 0.9/0.999, epsilon 1e-7)."""
-
-    name = "adamax"
+class _AdamVariant(Adam):
+    """Adam's settings without ``amsgrad`` (Keras's Adamax and Nadam have none)."""
 
     def __init__(self, learning_rate: float | None = None, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, weight_decay: float | None = 0.0, **kwargs):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, **kwargs)
+
+
+class Adamax(_AdamVariant):
+    """Adamax (Adam with the infinity norm) with Keras's defaults (lr 0.001, betas 0.9/0.999, epsilon 1e-7)."""
+
+    name = "adamax"
 
     def make_torch_optimizer(self, parameters):
         return torch.optim.Adamax(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2),
                                   eps=self.epsilon, weight_decay=self.weight_decay, foreach=True)
 
 
-class Nadam(Adam):
+class Nadam(_AdamVariant):
     """Adam with Nesterov momentum, Keras's defaults (lr 0.001, betas 0.9/0.999, epsilon 1e-7) and its
     momentum schedule ``beta_1·(1 − 0.5·0.96^(0.004·t))`` (torch's ``NAdam``, ``momentum_decay=0.004``)."""
 
     name = "nadam"
-
-    def __init__(self, learning_rate: float | None = None, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, weight_decay: float | None = 0.0, **kwargs):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, **kwargs)
 
     def make_torch_optimizer(self, parameters):
         return torch.optim.NAdam(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2),

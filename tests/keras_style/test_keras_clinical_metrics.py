@@ -196,3 +196,25 @@ def test_loss_settings_meddl_does_not_apply_are_refused():
         losses.CategoricalCrossentropy(axis=1)
     assert losses.BinaryCrossentropy(name="bce", reduction="sum_over_batch_size").get_config()["name"] == \
         "binary_crossentropy"
+
+
+def test_r2_score_aggregations_as_keras_names_them():
+    y_true, y_pred = [[1.0, 10.0], [4.0, 30.0], [3.0, 20.0]], [[2.0, 12.0], [4.0, 27.0], [4.0, 20.0]]
+    per_output = metrics.R2Score(class_aggregation=None)
+    per_output.update_state(y_true, y_pred)
+    np.testing.assert_allclose(per_output.result(), [1 - 2 / (14 / 3), 1 - 13 / 200], rtol=1e-5)
+    weighted = metrics.R2Score(class_aggregation="variance_weighted_average")
+    weighted.update_state(y_true, y_pred)
+    assert weighted.result() == pytest.approx(1 - (2 + 13) / (14 / 3 + 200), rel=1e-5)
+    with pytest.raises(MeddlError, match="'variance_weighted_average' or None"):
+        metrics.R2Score(class_aggregation="variance_weighted")
+
+
+def test_binary_focal_label_smoothing_weighs_with_the_smoothed_labels_as_keras():
+    y, p = np.array([[1.0], [0.0]]), np.array([[0.8], [0.3]])
+    t = y * 0.8 + 0.1
+    bce = -(t * np.log(p) + (1 - t) * np.log(1 - p))
+    p_t = t * p + (1 - t) * (1 - p)
+    expected = np.mean((1 - p_t) ** 2 * bce * (t * 0.25 + (1 - t) * 0.75))
+    loss = losses.BinaryFocalCrossentropy(apply_class_balancing=True, label_smoothing=0.2)
+    assert float(loss(y, p)) == pytest.approx(expected, rel=1e-5)

@@ -40,8 +40,8 @@ def _keras_adamax(w, lr=0.01, b1=0.9, b2=0.999, eps=1e-7):
 def _keras_nadam(w, lr=0.01, b1=0.9, b2=0.999, eps=1e-7):
     m, v, u_product = np.zeros_like(w), np.zeros_like(w), 1.0
     for t, g in enumerate(GRADIENTS, start=1):
-        u_t = b1 * (1 - 0.5 * 0.96 ** (0.004 * t))
-        u_next = b1 * (1 - 0.5 * 0.96 ** (0.004 * (t + 1)))
+        u_t = b1 * (1 - 0.5 * 0.96 ** t)  # Keras 3's schedule (keras/src/optimizers/nadam.py)
+        u_next = b1 * (1 - 0.5 * 0.96 ** (t + 1))
         u_product = u_product * u_t
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g ** 2

@@ -1,6 +1,7 @@
 """Keras model files read by meddl give Keras's predictions (fixtures made by TensorFlow 2.21 / Keras 3.15,
 see tests/models/fixtures/make_keras_fixtures.py)."""
 
+import json
 import zipfile
 from pathlib import Path
 
@@ -11,7 +12,10 @@ import meddl
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FILES = ["mlp.keras", "mlp.h5", "cnn.keras", "cnn.h5", "cnn_gap.keras", "signal.keras", "signal.h5", "volume.keras",
-         "functional.keras", "functional.h5"]
+         "functional.keras", "functional.h5",
+         # Keras 3.15 on its torch backend (make_keras3_layer_fixtures.py): MultiHeadAttention (one causal),
+         # TimeDistributed, GroupNormalization, 3-D padding and cropping, preprocessing layers, newer activations
+         "transformer.keras", "frames.keras", "volume_gn.keras", "preprocessing.keras"]
 
 
 def inputs_and_outputs(name: str):
@@ -81,3 +85,20 @@ def test_a_weight_regularizer_in_a_keras_file_is_carried_over(tmp_path):
     assert found[0].l2 == 0.05 and not any(found[1:])
     x, ys = inputs_and_outputs("mlp")
     np.testing.assert_allclose(model.predict(x, verbose=0), ys[0], rtol=1e-5, atol=1e-6)
+
+
+def test_a_keras_graph_calling_a_layer_with_arguments_meddl_does_not_apply_is_refused(tmp_path):
+    """Keras's Monte Carlo dropout idiom, layer(x, training=True), would otherwise be dropped silently."""
+    source = zipfile.ZipFile(FIXTURES / "transformer.keras")
+    config = json.loads(source.read("config.json"))
+    conv = next(spec for spec in config["config"]["layers"] if spec["class_name"] == "Conv1D")
+    conv["inbound_nodes"][0]["kwargs"] = {"training": True}
+    changed = tmp_path / "mc_dropout.keras"
+    with zipfile.ZipFile(changed, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, json.dumps(config) if name == "config.json" else source.read(name))
+    with pytest.raises(meddl.ModelFileError, match=r"is called with \{'training': True\}.*does not apply"):
+        meddl.load_model(changed, device="cpu")
+    x = meddl.Input((4,))
+    with pytest.raises(meddl.MeddlError, match="training=True in a model's graph"):
+        meddl.layers.Dropout(0.5)(x, training=True)

@@ -46,9 +46,14 @@ class Resizing(Layer):
     """
 
     def __init__(self, height: int, width: int, interpolation: str = "bilinear", crop_to_aspect_ratio: bool = False,
-                 data_format: str | None = None, **kwargs):
+                 pad_to_aspect_ratio: bool = False, fill_mode: str = "constant", fill_value: float = 0.0,
+                 antialias: bool = False, data_format: str | None = None, **kwargs):
         super().__init__(**kwargs)
         check_channels_last(data_format, "Resizing")
+        if pad_to_aspect_ratio or antialias:
+            raise MeddlError("Resizing in meddl crops (crop_to_aspect_ratio) but does not pad to the aspect ratio, and "
+                             f"does not antialias; got pad_to_aspect_ratio={pad_to_aspect_ratio!r}, "
+                             f"antialias={antialias!r}.")
         self.height, self.width = _check_size(height, width, "Resizing")
         if interpolation not in _MODES:
             raise MeddlError(f"The 'interpolation' parameter of Resizing must be one of {sorted(_MODES)} in meddl. "
@@ -61,8 +66,8 @@ class Resizing(Layer):
     def call(self, x: torch.Tensor) -> torch.Tensor:
         if self.crop_to_aspect_ratio:
             height, width = x.shape[1], x.shape[2]
-            crop_height = min(height, round(width * self.height / self.width))
-            crop_width = min(width, round(height * self.width / self.height))
+            crop_height = max(min(height, int(width * self.height / self.width)), 1)  # Keras's truncation
+            crop_width = max(min(width, int(height * self.width / self.height)), 1)
             x = x[:, _center_window(height, crop_height), _center_window(width, crop_width)]
         images = x.permute(0, 3, 1, 2)
         mode = _MODES[self.interpolation]

@@ -44,6 +44,12 @@ class TimeDistributed(Layer):
                              f"{len(outputs)}.")
         return outputs.reshape(n, steps, *outputs.shape[1:])
 
+    def keras_weight(self, key: str, tensor: torch.Tensor):
+        return self.layer.keras_weight(key.split(".", 1)[1], tensor)  # "layer.kernel": the wrapped layer's layout
+
+    def from_keras_weight(self, key: str, array) -> torch.Tensor:
+        return self.layer.from_keras_weight(key.split(".", 1)[1], array)
+
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *self.layer.output_shape_)
 

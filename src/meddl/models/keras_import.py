@@ -25,6 +25,7 @@ import numpy as np
 from meddl.errors import MeddlError, ModelFileError
 from meddl.layers.base import Layer
 from meddl.layers.bidirectional import Bidirectional
+from meddl.layers.multi_head_attention import MultiHeadAttention
 from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.input_layer import InputLayer
 from meddl.layers.registry import LAYER_CLASSES, get_layer_class
@@ -191,17 +192,30 @@ def _history(argument: Any) -> list[tuple[str, int, int]]:
     return []
 
 
-def _node_calls(layer_spec: dict) -> list[tuple[list[tuple[str, int, int]], bool]]:
+def _node_calls(layer_spec: dict) -> list[tuple[list[tuple[str, int, int]], bool, dict[str, Any]]]:
+    """Each call of a layer: the tensors it takes, whether as one tensor (not a list), and its keyword arguments."""
     calls = []
     for node in layer_spec.get("inbound_nodes", []):
         if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
             args = node.get("args", [])
             single = len(args) == 1 and isinstance(args[0], dict)
-            calls.append((_history(args), single))
+            keywords = {key: value for key, value in (node.get("kwargs") or {}).items() if value is not None}
+            calls.append((_history(args), single, keywords))
         else:  # Keras 2: [[name, node, index, kwargs], ...]
             refs = _history(node)
-            calls.append((refs, len(refs) == 1))
+            calls.append((refs, len(refs) == 1, {}))
     return calls
+
+
+def _call_keywords(layer: Layer, keywords: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of a layer's call that meddl applies (MultiHeadAttention's causal mask); any other
+    is refused, never dropped (e.g. ``Dropout(...)(x, training=True)``, Monte Carlo dropout)."""
+    applied = {"use_causal_mask"} if isinstance(layer, MultiHeadAttention) else set()
+    unsupported = {key: value for key, value in keywords.items() if key not in applied}
+    if unsupported:
+        raise ModelFileError(f"Layer '{layer.name}' ({type(layer).__name__}) is called with {unsupported} in the Keras "
+                             "model, which meddl does not apply.")
+    return keywords
 
 
 def _build_functional(config: dict[str, Any], notes: dict):
@@ -216,15 +230,15 @@ def _build_functional(config: dict[str, Any], notes: dict):
         if isinstance(layer, InputLayer):
             outputs[(name, 0)] = layer.output
             continue
-        for index, (refs, single) in enumerate(_node_calls(spec)):
-            pending.append((name, index, refs, single))
+        for index, (refs, single, keywords) in enumerate(_node_calls(spec)):
+            pending.append((name, index, refs, single, _call_keywords(layer, keywords)))
     while pending:
         progressed = False
         for item in list(pending):
-            name, index, refs, single = item
+            name, index, refs, single, keywords = item
             if all((ref[0], ref[1]) in outputs for ref in refs):
                 tensors = [_pick(outputs[(ref[0], ref[1])], ref[2]) for ref in refs]
-                outputs[(name, index)] = layers[name](tensors[0] if single else tensors)
+                outputs[(name, index)] = layers[name](tensors[0] if single else tensors, **keywords)
                 pending.remove(item)
                 progressed = True
         if not progressed:
@@ -254,7 +268,8 @@ def _keras3_arrays(group) -> list[np.ndarray]:
     if "vars" in group:
         variables = group["vars"]
         arrays += [np.asarray(variables[key]) for key in sorted(variables, key=int)]
-    for child in ("cell", "forward_layer", "backward_layer", "layer"):  # "layer": TimeDistributed's
+    for child in ("cell", "forward_layer", "backward_layer", "layer",  # "layer": TimeDistributed's
+                  "query_dense", "key_dense", "value_dense", "output_dense"):  # MultiHeadAttention's
         if child in group:
             arrays += _keras3_arrays(group[child])
     return arrays

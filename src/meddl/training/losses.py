@@ -381,10 +381,10 @@ class BinaryFocalCrossentropy(BinaryCrossentropy):
         else:
             probabilities = outputs.clamp(_EPSILON, 1 - _EPSILON)
             losses = F.binary_cross_entropy(probabilities, smoothed, reduction="none")
-        p_t = targets * probabilities + (1 - targets) * (1 - probabilities)
+        p_t = smoothed * probabilities + (1 - smoothed) * (1 - probabilities)  # with the smoothed labels, as Keras
         losses = (1 - p_t).pow(self.gamma) * losses
         if self.apply_class_balancing:
-            losses = (targets * self.alpha + (1 - targets) * (1 - self.alpha)) * losses
+            losses = (smoothed * self.alpha + (1 - smoothed) * (1 - self.alpha)) * losses
         return losses.flatten(1).mean(dim=1)
 
     def batch_mean(self, outputs, targets):

@@ -292,14 +292,15 @@ class Adamax(_AdamVariant):
 
 
 class Nadam(_AdamVariant):
-    """Adam with Nesterov momentum, Keras's defaults (lr 0.001, betas 0.9/0.999, epsilon 1e-7) and its
-    momentum schedule ``beta_1·(1 − 0.5·0.96^(0.004·t))`` (torch's ``NAdam``, ``momentum_decay=0.004``)."""
+    """Adam with Nesterov momentum, Keras's defaults (lr 0.001, betas 0.9/0.999, epsilon 1e-7) and Keras 3's
+    momentum schedule ``beta_1·(1 − 0.5·0.96^t)`` (torch's ``NAdam`` with ``momentum_decay=1``; torch's own
+    default, 0.004, is Keras 2.10's schedule)."""
 
     name = "nadam"
 
     def make_torch_optimizer(self, parameters):
         return torch.optim.NAdam(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2),
-                                 eps=self.epsilon, weight_decay=self.weight_decay, momentum_decay=0.004, foreach=True)
+                                 eps=self.epsilon, weight_decay=self.weight_decay, momentum_decay=1.0, foreach=True)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta,

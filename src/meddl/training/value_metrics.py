@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.metrics import r2_score
+import torch
 
 from meddl.errors import MeddlError
 from meddl.training import losses
@@ -35,21 +36,32 @@ class MeanAbsolutePercentageError(Metric):
 
 
 class R2Score(Metric):
-    """The coefficient of determination, per output averaged (``"uniform_average"``) or weighted by each
-    output's variance (``"variance_weighted"``); ``num_regressors > 0`` gives the adjusted R²."""
+    """The coefficient of determination per output, averaged (``"uniform_average"``), weighted by each output's
+    variance (``"variance_weighted_average"``) or one per output (``None``, an array); ``num_regressors > 0``
+    gives the adjusted R², with n the number of samples (Keras counts every value, which differs for several
+    outputs)."""
 
     default_name = "r2_score"
+    _AGGREGATIONS = {"uniform_average": "uniform_average", "variance_weighted_average": "variance_weighted",
+                     None: "raw_values"}
 
-    def __init__(self, class_aggregation: str = "uniform_average", num_regressors: int = 0, name: str | None = None,
-                 dtype=None):
-        if class_aggregation not in ("uniform_average", "variance_weighted"):
-            raise MeddlError("The 'class_aggregation' parameter of R2Score must be 'uniform_average' or "
-                             f"'variance_weighted' in meddl. Got {class_aggregation!r} instead.")
+    def __init__(self, class_aggregation: str | None = "uniform_average", num_regressors: int = 0,
+                 name: str | None = None, dtype=None):
+        if class_aggregation not in self._AGGREGATIONS:
+            raise MeddlError("The 'class_aggregation' parameter of R2Score must be 'uniform_average', "
+                             f"'variance_weighted_average' or None. Got {class_aggregation!r} instead.")
         if isinstance(num_regressors, bool) or not isinstance(num_regressors, (int, np.integer)) or num_regressors < 0:
             raise MeddlError(f"The 'num_regressors' parameter of R2Score must be an integer >= 0. Got "
                              f"{num_regressors!r} instead.")
         self.class_aggregation, self.num_regressors = class_aggregation, int(num_regressors)
         super().__init__(name, dtype)
+
+    def result(self):
+        """A float, or one value per output (an array) with ``class_aggregation=None`` and several outputs."""
+        if not self._true:
+            return 0.0
+        value = self.compute(torch.cat(self._true), torch.cat(self._pred))
+        return float(value) if np.ndim(value) == 0 or np.size(value) == 1 else np.asarray(value)
 
     def compute(self, y_true, y_pred):
         y_pred = y_pred.numpy().reshape(len(y_pred), -1)
@@ -57,7 +69,7 @@ class R2Score(Metric):
         n = len(y_true)
         if n < 2:
             return float("nan")
-        score = r2_score(y_true, y_pred, multioutput=self.class_aggregation)
+        score = r2_score(y_true, y_pred, multioutput=self._AGGREGATIONS[self.class_aggregation])
         if self.num_regressors:
             if n - self.num_regressors - 1 <= 0:
                 raise MeddlError(f"R2Score: the adjusted R² needs more samples ({n}) than num_regressors + 1 "

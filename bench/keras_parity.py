@@ -1,0 +1,133 @@
+"""meddl against Keras itself, number for number: losses, metrics, optimizer steps, EarlyStopping's epochs,
+preprocessing layers and activations, on the same inputs.
+
+Keras is not a meddl dependency. Install it beside the project's torch, without touching .venv:
+
+    pip install --target /tmp/keras_pkgs "keras==3.15.*" && rm -rf /tmp/keras_pkgs/numpy*
+    KERAS_BACKEND=torch PYTHONPATH=/tmp/keras_pkgs .venv/bin/python bench/keras_parity.py
+
+Prints one line per check with the largest difference; exits 1 if any is above its tolerance.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import meddl  # noqa: E402
+
+try:
+    import keras  # noqa: E402
+except ImportError:
+    sys.exit("Keras is not installed: see this script's docstring for how to run it.")
+
+rng = np.random.default_rng(0)
+failures = []
+
+
+def check(name, keras_value, meddl_value, tolerance=1e-5):
+    keras_value = keras.ops.convert_to_numpy(keras_value) if not isinstance(keras_value, (int, float)) else keras_value
+    difference = float(np.max(np.abs(np.asarray(keras_value, float) - np.asarray(meddl_value, float))))
+    if difference > tolerance:
+        failures.append(name)
+    print(f"{'ok  ' if difference <= tolerance else 'DIFF'} {name:<60} {difference:.1e}")
+
+
+def metric_value(metric, *data):
+    metric.update_state(*data)
+    return metric.result()
+
+
+labels = rng.integers(0, 2, (20, 3)).astype("float32")
+scores = rng.uniform(0.01, 0.99, (20, 3)).astype("float32")
+one_hot = np.eye(3, dtype="float32")[rng.integers(0, 3, 20)]
+probabilities = scores / scores.sum(axis=1, keepdims=True)
+targets, predictions = (rng.normal(size=(20, 2)).astype("float32") * 3 for _ in range(2))
+
+for name, settings, data in [
+        ("BinaryCrossentropy", {"label_smoothing": 0.2}, (labels, scores)),
+        ("CategoricalCrossentropy", {"label_smoothing": 0.1}, (one_hot, probabilities)),
+        ("Huber", {"delta": 1.5}, (targets, predictions)), ("LogCosh", {}, (targets, predictions)),
+        ("BinaryFocalCrossentropy", {"apply_class_balancing": True, "alpha": 0.3, "gamma": 1.5,
+                                     "label_smoothing": 0.1}, (labels, scores))]:
+    check(f"loss {name} {settings}", getattr(keras.losses, name)(**settings)(*data),
+          getattr(meddl.losses, name)(**settings)(*data))
+
+for name, settings, data, tolerance in [
+        ("F1Score", {"average": None, "threshold": 0.5}, (labels, scores), 1e-6),
+        ("F1Score", {"average": "micro", "threshold": 0.5}, (labels, scores), 1e-6),
+        ("F1Score", {"average": "weighted", "threshold": 0.5}, (labels, scores), 1e-6),
+        ("FBetaScore", {"average": "macro", "beta": 2.0}, (one_hot, probabilities), 1e-6),
+        ("R2Score", {"class_aggregation": "variance_weighted_average"}, (targets, predictions), 1e-6),
+        ("R2Score", {"num_regressors": 2}, (targets[:, :1], predictions[:, :1]), 1e-6),
+        ("RootMeanSquaredError", {}, (targets, predictions), 1e-6),
+        ("MeanAbsolutePercentageError", {}, (targets, predictions), 1e-3)]:
+    check(f"metric {name} {settings}", metric_value(getattr(keras.metrics, name)(**settings), *data),
+          metric_value(getattr(meddl.metrics, name)(**settings), *data), tolerance)
+
+truth = (rng.random(400) < 0.3).astype("float32")
+screen = np.clip(rng.normal(truth * 0.3 + 0.35, 0.15), 0, 1).astype("float32")
+for name, target in [("SensitivityAtSpecificity", 0.9), ("SpecificityAtSensitivity", 0.9),
+                     ("PrecisionAtRecall", 0.8), ("RecallAtPrecision", 0.6)]:
+    check(f"metric {name}({target}) (Keras on a grid of 2000 thresholds)",
+          metric_value(getattr(keras.metrics, name)(target, num_thresholds=2000), truth, screen),
+          metric_value(getattr(meddl.metrics, name)(target), truth, screen), 5e-3)
+
+gradients = [np.array(g, dtype="float32") for g in ([0.5, -1.0, 2.0], [0.1, 0.3, -0.4], [-0.7, 0.2, 0.05])]
+for name, settings in [("Adagrad", {"learning_rate": 0.1}), ("Adadelta", {"learning_rate": 1.0}),
+                       ("Adamax", {"learning_rate": 0.1}), ("Nadam", {"learning_rate": 0.1}),
+                       ("SGD", {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True}),
+                       ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5}),
+                       ("AdamW", {"learning_rate": 0.1, "weight_decay": 0.1})]:
+    start = np.array([1.0, -2.0, 0.5], dtype="float32")
+    variable, keras_optimizer = keras.Variable(start.copy()), getattr(keras.optimizers, name)(**settings)
+    weight = torch.nn.Parameter(torch.tensor(start.copy()))
+    meddl_optimizer = getattr(meddl.optimizers, name)(**settings).build([weight])
+    for gradient in gradients:
+        keras_optimizer.apply_gradients([(keras.ops.convert_to_tensor(gradient), variable)])
+        weight.grad = torch.tensor(gradient)
+        meddl_optimizer.step()
+    check(f"optimizer {name} {settings}, 3 steps", variable, weight.detach().numpy())
+
+losses_by_epoch = [1.0, 0.9, 0.95, 0.96, 0.97, 0.5, 0.4, 0.3, 0.2, 0.1]
+for patience, baseline in ((0, None), (2, None), (3, None), (2, 0.5)):
+    class Scripted(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["loss"] = losses_by_epoch[epoch]
+
+    keras_model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    keras_model.compile("sgd", "mse")
+    keras_epochs = len(keras_model.fit(np.ones((4, 2)), np.ones(4), epochs=10, verbose=0, callbacks=[
+        Scripted(), keras.callbacks.EarlyStopping(monitor="loss", patience=patience, baseline=baseline)]).history["loss"])
+    meddl_model = meddl.Sequential([meddl.Input((2,)), meddl.layers.Dense(1)])
+    meddl_model.compile("sgd", "mse")
+    meddl_epochs = len(meddl_model.fit(np.ones((4, 2)), np.ones(4), epochs=10, verbose=0, callbacks=[
+        meddl.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(loss=losses_by_epoch[epoch])),
+        meddl.callbacks.EarlyStopping(monitor="loss", patience=patience, baseline=baseline)]).history["loss"])
+    check(f"EarlyStopping(patience={patience}, baseline={baseline}): epochs run", keras_epochs, meddl_epochs, 0)
+
+image = rng.random((2, 13, 9, 3)).astype("float32")
+for settings in ({}, {"interpolation": "nearest"}, {"crop_to_aspect_ratio": True}):
+    check(f"layer Resizing(7, 11, {settings})", keras.layers.Resizing(7, 11, **settings)(image),
+          meddl.layers.Resizing(7, 11, **settings)(torch.tensor(image)).numpy())
+check("layer CenterCrop(8, 5)", keras.layers.CenterCrop(8, 5)(image),
+      meddl.layers.CenterCrop(8, 5)(torch.tensor(image)).numpy())
+volume = rng.normal(size=(2, 4, 4, 4, 6)).astype("float32")
+check("layer GroupNormalization(groups=3)", keras.layers.GroupNormalization(groups=3)(volume),
+      meddl.layers.GroupNormalization(groups=3)(torch.tensor(volume)).detach().numpy(), 1e-4)
+line = np.linspace(-7, 7, 29).reshape(1, 29).astype("float32")
+for name in ("relu6", "mish", "log_softmax", "hard_silu", "log_sigmoid", "hard_tanh", "celu", "gelu", "selu",
+             "hard_sigmoid", "leaky_relu", "swish"):
+    check(f"activation {name}", getattr(keras.activations, name)(line),
+          meddl.activations.get(name)(torch.tensor(line)).numpy())
+sequences = [[1], [2, 3], [4, 5, 6]]
+check("utils.pad_sequences(maxlen=2, padding/truncating='post')",
+      keras.utils.pad_sequences(sequences, maxlen=2, padding="post", truncating="post"),
+      meddl.utils.pad_sequences(sequences, maxlen=2, padding="post", truncating="post"), 0)
+
+print(f"\nKeras {keras.__version__} ({keras.backend.backend()} backend): {len(failures)} of the checks differ"
+      + (f": {failures}" if failures else "."))
+sys.exit(1 if failures else 0)

@@ -81,7 +81,17 @@ for name, settings in [("Adagrad", {"learning_rate": 0.1}), ("Adadelta", {"learn
                        ("Adamax", {"learning_rate": 0.1}), ("Nadam", {"learning_rate": 0.1}),
                        ("SGD", {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True}),
                        ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5}),
-                       ("AdamW", {"learning_rate": 0.1, "weight_decay": 0.1})]:
+                       ("AdamW", {"learning_rate": 0.1, "weight_decay": 0.1}),
+                       ("Adam", {"learning_rate": 0.1, "weight_decay": 0.1}),
+                       ("SGD", {"learning_rate": 0.1, "momentum": 0.9, "weight_decay": 0.05}),
+                       ("RMSprop", {"learning_rate": 0.01, "weight_decay": 0.05}),
+                       ("Adagrad", {"learning_rate": 0.1, "weight_decay": 0.05}),
+                       ("Adadelta", {"learning_rate": 1.0, "weight_decay": 0.05}),
+                       ("Adamax", {"learning_rate": 0.1, "weight_decay": 0.05}),
+                       ("Nadam", {"learning_rate": 0.1, "weight_decay": 0.05}),
+                       ("SGD", {"learning_rate": 0.1, "clipnorm": 0.5}),
+                       ("Adam", {"learning_rate": 0.1, "global_clipnorm": 0.5}),
+                       ("RMSprop", {"learning_rate": 0.01, "clipvalue": 0.3, "centered": True})]:
     start = np.array([1.0, -2.0, 0.5], dtype="float32")
     variable, keras_optimizer = keras.Variable(start.copy()), getattr(keras.optimizers, name)(**settings)
     weight = torch.nn.Parameter(torch.tensor(start.copy()))

@@ -6,6 +6,7 @@ import torch
 
 import meddl
 from meddl.errors import MeddlError
+from meddl.training.optimizers import AdamL2
 
 GRADIENTS = [np.array([0.5, -1.0, 2.0]), np.array([0.1, 0.3, -0.4]), np.array([-0.7, 0.2, 0.05])]
 
@@ -109,3 +110,38 @@ def test_adam_keeps_amsgrad_when_saved(tmp_path):
     model.compile(optimizer=meddl.optimizers.Adam(amsgrad=True), loss="mse")
     model.save(tmp_path / "model")
     assert meddl.load_model(tmp_path / "model").optimizer.amsgrad is True
+
+
+def test_weight_decay_is_kerass_decoupled_decay_for_every_optimizer():
+    """Before each step w <- w - lr * wd * w, then the optimizer's own step on the unchanged gradient."""
+    start, gradient = np.array([1.0, -2.0, 0.5]), np.array([0.5, -1.0, 2.0])
+    weight = torch.nn.Parameter(torch.tensor(start))
+    optimizer = meddl.optimizers.SGD(learning_rate=0.1, momentum=0.9, weight_decay=0.05).build([weight])
+    expected, velocity = start.copy(), np.zeros(3)
+    for _ in range(3):
+        weight.grad = torch.tensor(gradient)
+        optimizer.step()
+        expected = expected * (1 - 0.1 * 0.05)
+        velocity = 0.9 * velocity + gradient
+        expected = expected - 0.1 * velocity
+    np.testing.assert_allclose(weight.detach().numpy(), expected, rtol=1e-12)
+    adam, adamw = (torch.nn.Parameter(torch.tensor(start)) for _ in range(2))
+    steps = [meddl.optimizers.Adam(0.1, weight_decay=0.2).build([adam]),
+             meddl.optimizers.AdamW(0.1, weight_decay=0.2).build([adamw])]
+    for _ in range(3):
+        for parameter, step in zip((adam, adamw), steps):
+            parameter.grad = torch.tensor(gradient)
+            step.step()
+    torch.testing.assert_close(adam, adamw)  # Keras 3's Adam(weight_decay) is AdamW
+
+
+def test_the_survival_models_keep_their_l2_adam():
+    weight = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    reference = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    ours = AdamL2(0.1, weight_decay=0.3).build([weight])
+    torch_adam = torch.optim.Adam([reference], lr=0.1, eps=1e-7, weight_decay=0.3)
+    for _ in range(3):
+        weight.grad, reference.grad = torch.tensor([0.5, 0.1]), torch.tensor([0.5, 0.1])
+        ours.step()
+        torch_adam.step()
+    torch.testing.assert_close(weight, reference)

@@ -22,7 +22,7 @@ from meddl.survival._checks import check_features, check_survival_target, check_
 from meddl.validation import check_parameters
 from meddl.training.callbacks import Callback, EarlyStopping, stop_after_tolerating
 from meddl.training.loop import TrainingLoop, resolve_device
-from meddl.training.optimizers import Adam
+from meddl.training.optimizers import AdamL2
 from meddl.training.seeding import set_seed
 from meddl.layers import BatchNormalization, Dense, Dropout, Input
 from meddl.survival.saving import load_survival_model, save_survival_model
@@ -222,8 +222,8 @@ class SurvivalModel:
                 callbacks.append(stop_after_tolerating(int(self.early_stopping_patience), monitor=monitor,
                                                        mode="min" if monitor == "val_loss" else "max",
                                                        restore_best_weights=True))
-        optimizer = Adam(learning_rate=float(self.learning_rate),
-                         weight_decay=self._optimizer_weight_decay()).build(network.parameters())
+        optimizer = AdamL2(learning_rate=float(self.learning_rate),
+                           weight_decay=self._optimizer_weight_decay()).build(network.parameters())
         loop = TrainingLoop(network, self._step_loss(network), optimizer, device=device)
         history = loop.fit(train, epochs=int(self.epochs), batch_size=self._batch_size(len(train_rows)),
                            validation=val, callbacks=callbacks, verbose=int(self.verbose))

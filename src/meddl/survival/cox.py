@@ -115,7 +115,7 @@ class DeepSurv(_CoxModel):
         dropout: dropout rate after each hidden layer.
         activation: hidden-layer activation (``"relu"``, ``"selu"``, ``"tanh"``, ...).
         batch_norm: batch normalisation after each hidden layer.
-        learning_rate, weight_decay: Adam's step size and L2 penalty.
+        learning_rate, weight_decay: Adam's step size and L2 penalty (added to the gradient, torch's form).
         epochs: most epochs to train.
         batch_size: samples per batch (the Cox risk sets are formed within a batch); ``None`` = full batch.
         early_stopping_patience: epochs without validation improvement before stopping (only with

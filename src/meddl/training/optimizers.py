@@ -1,6 +1,9 @@
 """Optimizers by name or object, with Keras's defaults, built on ``torch.optim``.
 
-``SGD`` with no momentum is plain gradient descent, w ← w − α·∂L/∂w.
+``SGD`` with no momentum is plain gradient descent, w ← w − α·∂L/∂w. ``weight_decay`` is Keras 3's
+decoupled decay for every optimizer: before each step, w ← w − α·λ·w (torch's ``AdamW`` form), not an
+L2 penalty added to the gradient (torch's ``weight_decay`` elsewhere; ``AdamL2`` keeps it for the
+survival models tuned with it).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import torch
 from meddl.errors import MeddlError, unknown_name_error
 from meddl.training import schedules
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "get",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "AdamL2", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "get",
            "OPTIMIZERS"]
 
 # Keras's saved optimizer settings that change nothing here (the EMA ones only matter with use_ema=True).
@@ -109,11 +112,26 @@ class Optimizer:
         else:
             torch.nn.utils.clip_grad_value_(gradients, self.clipping["clipvalue"])
 
+    #: Keras 3's decoupled weight decay, applied by :meth:`build` (0 for none; AdamW's torch kernel does its own)
+    weight_decay = 0.0
+    decays_in_kernel = False
+
+    def _decay(self, torch_optimizer: torch.optim.Optimizer, args, kwargs) -> None:
+        """Keras 3's weight decay, after clipping and before the step: w ← w − lr·λ·w for each weight updated."""
+        with torch.no_grad():
+            for group in torch_optimizer.param_groups:
+                for parameter in group["params"]:
+                    if parameter.grad is not None:
+                        parameter.mul_(1 - group["lr"] * self.weight_decay)
+
     def build(self, parameters: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
-        """The torch optimizer over ``parameters`` (with gradient clipping and the learning-rate schedule, if any)."""
+        """The torch optimizer over ``parameters`` (with gradient clipping, weight decay and the learning-rate
+        schedule, if any)."""
         optimizer = self.make_torch_optimizer(parameters)
         if self.clipping:
             optimizer.register_step_pre_hook(self._clip)
+        if self.weight_decay and not self.decays_in_kernel:
+            optimizer.register_step_pre_hook(self._decay)
         if self.schedule is not None:
             schedule = self.schedule
             factors = [group["lr"] / self.learning_rate for group in optimizer.param_groups]
@@ -152,8 +170,7 @@ class SGD(Optimizer):
     def make_torch_optimizer(self, parameters):
         parameters = list(parameters)
         return torch.optim.SGD(parameters, lr=self.learning_rate, momentum=self.momentum,
-                               nesterov=self.nesterov and self.momentum > 0,
-                               weight_decay=self.weight_decay, **_kernel_options(parameters))
+                               nesterov=self.nesterov and self.momentum > 0, **_kernel_options(parameters))
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov,
@@ -161,11 +178,8 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with Keras's defaults (lr 0.001, betas 0.9/0.999, epsilon 1e-7).
-
-    ``weight_decay`` here is torch's Adam's: ``weight_decay·w`` is added to the gradient (an L2
-    penalty). Keras 3 decays the weights directly instead; for that, use ``AdamW``.
-    """
+    """Adam with Keras's defaults (lr 0.001, betas 0.9/0.999, epsilon 1e-7); ``weight_decay`` decays the weights
+    directly, as Keras 3's does (which makes it ``AdamW``)."""
 
     name = "adam"
 
@@ -178,10 +192,13 @@ class Adam(Optimizer):
         self.epsilon = _check_positive(epsilon, "epsilon", type(self).__name__)
         self.weight_decay = _check_positive(weight_decay, "weight_decay", type(self).__name__, allow_zero=True)
 
+    decays_in_kernel = True  # torch's AdamW decays exactly as Keras 3 does
+
     def make_torch_optimizer(self, parameters):
         parameters = list(parameters)
-        return torch.optim.Adam(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2), eps=self.epsilon,
-                                weight_decay=self.weight_decay, amsgrad=self.amsgrad, **_kernel_options(parameters))
+        kernel = torch.optim.AdamW if self.weight_decay else torch.optim.Adam  # the same steps without decay
+        return kernel(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2), eps=self.epsilon,
+                      weight_decay=self.weight_decay, amsgrad=self.amsgrad, **_kernel_options(parameters))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
@@ -197,10 +214,17 @@ class AdamW(Adam):
                  epsilon: float = 1e-7, weight_decay: float = 0.004, amsgrad: bool = False, **kwargs):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, amsgrad, **kwargs)
 
+
+class AdamL2(Adam):
+    """Adam whose ``weight_decay`` is torch's L2 term added to the gradient (the penalty goes through Adam's
+    scaling): how meddl's survival models were tuned, kept so their results stay as measured. Not Keras's."""
+
+    name = "adam_l2"
+
     def make_torch_optimizer(self, parameters):
         parameters = list(parameters)
-        return torch.optim.AdamW(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2), eps=self.epsilon,
-                                 weight_decay=self.weight_decay, amsgrad=self.amsgrad, **_kernel_options(parameters))
+        return torch.optim.Adam(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2), eps=self.epsilon,
+                                weight_decay=self.weight_decay, amsgrad=self.amsgrad, **_kernel_options(parameters))
 
 
 class RMSprop(Optimizer):
@@ -219,8 +243,7 @@ class RMSprop(Optimizer):
 
     def make_torch_optimizer(self, parameters):
         return torch.optim.RMSprop(parameters, lr=self.learning_rate, alpha=self.rho, eps=self.epsilon,
-                                   momentum=self.momentum, centered=self.centered, weight_decay=self.weight_decay,
-                                   foreach=True)
+                                   momentum=self.momentum, centered=self.centered, foreach=True)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
@@ -243,8 +266,7 @@ class Adagrad(Optimizer):
 
     def make_torch_optimizer(self, parameters):
         return torch.optim.Adagrad(parameters, lr=self.learning_rate, eps=self.epsilon, foreach=True,
-                                   initial_accumulator_value=self.initial_accumulator_value,
-                                   weight_decay=self.weight_decay)
+                                   initial_accumulator_value=self.initial_accumulator_value)
 
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
@@ -266,8 +288,7 @@ class Adadelta(Optimizer):
         self.weight_decay = _check_positive(weight_decay or 0.0, "weight_decay", "Adadelta", allow_zero=True)
 
     def make_torch_optimizer(self, parameters):
-        return torch.optim.Adadelta(parameters, lr=self.learning_rate, rho=self.rho, eps=self.epsilon,
-                                    weight_decay=self.weight_decay, foreach=True)
+        return torch.optim.Adadelta(parameters, lr=self.learning_rate, rho=self.rho, eps=self.epsilon, foreach=True)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon, "weight_decay": self.weight_decay}
@@ -275,6 +296,8 @@ class Adadelta(Optimizer):
 
 class _AdamVariant(Adam):
     """Adam's settings without ``amsgrad`` (Keras's Adamax and Nadam have none)."""
+
+    decays_in_kernel = False
 
     def __init__(self, learning_rate: float | None = None, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, weight_decay: float | None = 0.0, **kwargs):
@@ -288,7 +311,7 @@ class Adamax(_AdamVariant):
 
     def make_torch_optimizer(self, parameters):
         return torch.optim.Adamax(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2),
-                                  eps=self.epsilon, weight_decay=self.weight_decay, foreach=True)
+                                  eps=self.epsilon, foreach=True)
 
 
 class Nadam(_AdamVariant):
@@ -300,7 +323,7 @@ class Nadam(_AdamVariant):
 
     def make_torch_optimizer(self, parameters):
         return torch.optim.NAdam(parameters, lr=self.learning_rate, betas=(self.beta_1, self.beta_2),
-                                 eps=self.epsilon, weight_decay=self.weight_decay, momentum_decay=1.0, foreach=True)
+                                 eps=self.epsilon, momentum_decay=1.0, foreach=True)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta,

@@ -115,7 +115,8 @@ def check_initializer(identifier: Any, argument: str, layer: str) -> str | dict[
     if isinstance(identifier, Initializer):
         identifier, arguments = identifier.name, identifier.get_config()
     elif isinstance(identifier, dict):  # Keras config: {"class_name": "RandomNormal", "config": {"stddev": 0.01}}
-        arguments = {key: value for key, value in (identifier.get("config") or {}).items() if key != "seed"}
+        arguments = {key: value for key, value in (identifier.get("config") or {}).items()  # seed: meddl.set_seed's;
+                     if key != "seed" and value is not None}  # Keras 3.15's input_axes/output_axes: None
         identifier = identifier.get("class_name", identifier.get("module"))
     if not isinstance(identifier, str):
         raise MeddlError(f"The '{argument}' parameter of {layer} must be an initializer name such as "

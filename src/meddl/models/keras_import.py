@@ -26,6 +26,7 @@ from meddl.errors import MeddlError, ModelFileError
 from meddl.layers.base import Layer
 from meddl.layers.bidirectional import Bidirectional
 from meddl.layers.multi_head_attention import MultiHeadAttention
+from meddl.layers.normalization import Normalization
 from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.input_layer import InputLayer
 from meddl.layers.registry import LAYER_CLASSES, get_layer_class
@@ -40,7 +41,7 @@ _TRAINING_ONLY = ("kernel_regularizer", "bias_regularizer", "activity_regularize
                   "beta_regularizer", "gamma_regularizer", "embeddings_regularizer", "kernel_constraint",
                   "bias_constraint", "recurrent_constraint", "beta_constraint", "gamma_constraint",
                   "embeddings_constraint")
-_DROPPED = ("dtype", "seed", "synchronized", "rms_scaling", "lora_rank", "lora_alpha", "quantization_config",
+_DROPPED = ("dtype", "seed", "synchronized", "lora_rank", "lora_alpha", "quantization_config",
             "ragged", "sparse", "optional", "unroll", "use_cudnn", "time_major", "input_length", "zero_output_for_mask",
             "kernel_initializer", "bias_initializer", "recurrent_initializer", "embeddings_initializer",
             "beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
@@ -174,7 +175,7 @@ def _last_axis(axis: Any, rank: int | None, name: str, class_name: str) -> Any:
     axes = axis if isinstance(axis, (list, tuple)) else [axis]
     if len(axes) == 1 and (axes[0] == -1 or (rank is not None and axes[0] == rank)):
         return -1
-    if class_name == "Concatenate":
+    if class_name in ("Concatenate", "Softmax"):  # these take any axis
         return axis
     raise ModelFileError(f"Layer '{name}' ({class_name}) normalises over axis {axis}; meddl supports only the last "
                          "(channel) axis.")
@@ -310,6 +311,8 @@ def _load_legacy_weights(model, handle) -> None:
 
 
 def _set(layer: Layer, arrays: list[np.ndarray]) -> None:
+    if not arrays and isinstance(layer, Normalization) and layer.given is not None:
+        return  # Keras keeps given statistics in the config, not as weights; meddl built them from it
     expected = len(layer.weights)
     if len(arrays) != expected:
         raise ModelFileError(f"Layer '{layer.name}' ({type(layer).__name__}) needs {expected} weight arrays but the "

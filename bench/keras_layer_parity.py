@@ -1,0 +1,126 @@
+"""Every layer meddl imports, against Keras itself: each Keras model below gets random weights, is saved as
+``.keras``, loaded by ``meddl.load_model``, and both predict the same random input.
+
+Keras is not a meddl dependency; run it as bench/keras_parity.py says:
+
+    KERAS_BACKEND=torch PYTHONPATH=/tmp/keras_pkgs .venv/bin/python bench/keras_layer_parity.py
+
+Prints one line per model (the largest difference, or why meddl refused the file); exits 1 on any difference
+above 1e-4 (a refusal, clearly worded, is reported but is not a difference).
+"""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np  # noqa: E402
+
+import meddl  # noqa: E402
+
+try:
+    import keras  # noqa: E402
+    from keras import layers  # noqa: E402
+except ImportError:
+    sys.exit("Keras is not installed: see bench/keras_parity.py's docstring for how to run this.")
+
+rng = np.random.default_rng(0)
+folder = Path(tempfile.mkdtemp())
+differences, refusals = [], []
+
+
+def compare(name, shape, *stack, integer_inputs=None):
+    model = keras.Sequential([keras.Input(shape, dtype="int32" if integer_inputs else "float32"), *stack])
+    weights = []
+    for weight in model.weights:
+        values = rng.normal(0, 0.3, size=tuple(weight.shape))
+        if "variance" in weight.path:
+            values = rng.uniform(0.5, 1.5, size=tuple(weight.shape))
+        weights.append(values.astype("float32"))
+    model.set_weights(weights)
+    x = (rng.integers(0, integer_inputs, size=(3, *shape)) if integer_inputs
+         else rng.normal(size=(3, *shape)).astype("float32"))
+    expected = keras.ops.convert_to_numpy(model.predict(x, verbose=0))
+    path = folder / f"model_{len(list(folder.iterdir()))}.keras"
+    model.save(path)
+    try:
+        got = meddl.load_model(path, device="cpu").predict(x)
+    except meddl.MeddlError as error:
+        refusals.append(name)
+        print(f"refused {name:<58} {str(error)[:150]}")
+        return
+    difference = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else float("inf")
+    if difference > 1e-4:
+        differences.append(name)
+    print(f"{'ok     ' if difference <= 1e-4 else 'DIFF   '} {name:<58} {difference:.1e}")
+
+
+compare("Dense(relu)", (6,), layers.Dense(4, activation="relu"))
+compare("Dense on sequences", (5, 6), layers.Dense(4))
+compare("Conv1D(causal, dilation 2)", (12, 3), layers.Conv1D(4, 3, padding="causal", dilation_rate=2))
+compare("Conv1D(same, stride 2)", (11, 3), layers.Conv1D(4, 4, strides=2, padding="same"))
+compare("Conv2D(same, stride 2, even kernel)", (9, 10, 2), layers.Conv2D(3, 4, strides=2, padding="same"))
+compare("Conv2D(valid, dilation 2)", (9, 9, 2), layers.Conv2D(3, 3, dilation_rate=2))
+compare("Conv2D(groups 2)", (8, 8, 4), layers.Conv2D(6, 3, groups=2))
+compare("Conv3D(same, stride 2)", (7, 6, 5, 2), layers.Conv3D(3, 3, strides=2, padding="same"))
+compare("DepthwiseConv2D(depth_multiplier 2, same)", (8, 8, 3), layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same"))
+compare("SeparableConv2D(stride 2)", (9, 9, 3), layers.SeparableConv2D(4, 3, strides=2, padding="same"))
+compare("Conv2DTranspose(stride 2, same)", (5, 4, 3), layers.Conv2DTranspose(2, 3, strides=2, padding="same"))
+compare("Conv2DTranspose(stride 2, valid)", (5, 4, 3), layers.Conv2DTranspose(2, 3, strides=2))
+compare("Conv1DTranspose(stride 3, same)", (6, 2), layers.Conv1DTranspose(3, 4, strides=3, padding="same"))
+compare("Conv3DTranspose(stride 2, same)", (3, 3, 3, 2), layers.Conv3DTranspose(2, 3, strides=2, padding="same"))
+compare("MaxPooling2D(3, stride 2, same)", (9, 8, 2), layers.MaxPooling2D(3, strides=2, padding="same"))
+# Uneven 'same' average pooling: TensorFlow (and meddl) leave the padding out of each mean; Keras's torch backend
+# pads by repeating the edge values instead, so it is compared with TensorFlow's rule here.
+image = rng.normal(size=(3, 9, 8, 2)).astype("float32")
+padded = np.pad(image, ((0, 0), (1, 1), (0, 1), (0, 0)), constant_values=np.nan)  # TF: total 2 rows, 1 column
+tensorflow_rule = np.zeros((3, 5, 4, 2), dtype="float32")
+for i in range(5):
+    for j in range(4):
+        tensorflow_rule[:, i, j] = np.nanmean(padded[:, 2 * i:2 * i + 3, 2 * j:2 * j + 3], axis=(1, 2))
+meddl_pooled = meddl.layers.AveragePooling2D(3, strides=2, padding="same")(image).numpy()
+pooling_difference = float(np.max(np.abs(meddl_pooled - tensorflow_rule)))
+if pooling_difference > 1e-5:
+    differences.append("AveragePooling2D(3, stride 2, same)")
+print(f"{'ok     ' if pooling_difference <= 1e-5 else 'DIFF   '} {'AveragePooling2D(3, stride 2, same), TF rule':<58} "
+      f"{pooling_difference:.1e}")
+compare("AveragePooling1D(2, same)", (7, 2), layers.AveragePooling1D(2, padding="same"))
+compare("MaxPooling3D(2)", (5, 4, 4, 2), layers.MaxPooling3D(2))
+compare("AveragePooling3D(2, same)", (5, 4, 3, 2), layers.AveragePooling3D(2, padding="same"))
+compare("GlobalAveragePooling2D(keepdims)", (5, 4, 3), layers.GlobalAveragePooling2D(keepdims=True))
+compare("GlobalMaxPooling1D", (6, 3), layers.GlobalMaxPooling1D())
+compare("BatchNormalization (inference)", (5,), layers.BatchNormalization())
+compare("BatchNormalization(center/scale off)", (4, 4, 3), layers.BatchNormalization(center=False, scale=False))
+compare("LayerNormalization", (4, 6), layers.LayerNormalization())
+compare("LayerNormalization(rms_scaling)", (4, 6), layers.LayerNormalization(rms_scaling=True))
+compare("LSTM(return_sequences)", (6, 3), layers.LSTM(4, return_sequences=True))
+compare("LSTM(go_backwards)", (6, 3), layers.LSTM(4, go_backwards=True))
+compare("GRU(reset_after)", (6, 3), layers.GRU(4))
+compare("GRU(reset_after=False)", (6, 3), layers.GRU(4, reset_after=False))
+compare("SimpleRNN(relu)", (6, 3), layers.SimpleRNN(4, activation="relu"))
+compare("Bidirectional(LSTM, sum, sequences)", (6, 3), layers.Bidirectional(layers.LSTM(4, return_sequences=True), merge_mode="sum"))
+compare("Bidirectional(GRU, concat)", (6, 3), layers.Bidirectional(layers.GRU(3)))
+compare("Embedding + Flatten", (5,), layers.Embedding(10, 3), layers.Flatten(), integer_inputs=10)
+compare("UpSampling2D(bilinear)", (4, 3, 2), layers.UpSampling2D(2, interpolation="bilinear"))
+compare("UpSampling2D(nearest, (2, 3))", (4, 3, 2), layers.UpSampling2D((2, 3)))
+compare("UpSampling1D(3)", (4, 2), layers.UpSampling1D(3))
+compare("ZeroPadding2D + Cropping2D", (6, 6, 1), layers.ZeroPadding2D(((1, 2), (0, 1))), layers.Cropping2D(((2, 0), (1, 1))))
+compare("Permute + Reshape + Flatten", (3, 4, 2), layers.Permute((3, 1, 2)), layers.Reshape((8, 3)), layers.Flatten())
+compare("RepeatVector", (3,), layers.RepeatVector(4))
+compare("PReLU(shared_axes)", (4, 4, 2), layers.PReLU(shared_axes=[1, 2]))
+compare("LeakyReLU(0.1)", (5,), layers.LeakyReLU(negative_slope=0.1))
+compare("ELU(0.5)", (5,), layers.ELU(alpha=0.5))
+compare("ReLU(max 1, slope 0.1, threshold 0.2)", (5,), layers.ReLU(max_value=1.0, negative_slope=0.1, threshold=0.2))
+compare("Softmax(axis 1)", (3, 4), layers.Softmax(axis=1))
+compare("Activation(softplus)", (5,), layers.Activation("softplus"))
+compare("Rescaling", (5,), layers.Rescaling(0.5, offset=-1))
+compare("Normalization(mean, variance)", (3,), layers.Normalization(mean=[1.0, 2.0, 3.0], variance=[1.0, 4.0, 9.0]))
+compare("Dropout / SpatialDropout2D / GaussianNoise (inference)", (4, 4, 2), layers.Dropout(0.5),
+        layers.SpatialDropout2D(0.3), layers.GaussianNoise(0.2), layers.GaussianDropout(0.2))
+compare("Identity", (3,), layers.Identity())
+
+print(f"\nKeras {keras.__version__}: {len(differences)} models differ{': ' + str(differences) if differences else ''}; "
+      f"{len(refusals)} refused{': ' + str(refusals) if refusals else ''}.")
+sys.exit(1 if differences else 0)

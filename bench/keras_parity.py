@@ -11,6 +11,7 @@ Prints one line per check with the largest difference; exits 1 if any is above i
 
 import os
 import sys
+import tempfile
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -137,6 +138,43 @@ sequences = [[1], [2, 3], [4, 5, 6]]
 check("utils.pad_sequences(maxlen=2, padding/truncating='post')",
       keras.utils.pad_sequences(sequences, maxlen=2, padding="post", truncating="post"),
       meddl.utils.pad_sequences(sequences, maxlen=2, padding="post", truncating="post"), 0)
+
+# Whole fits from the same weights, in the same order (shuffle=False): Keras's file loaded into meddl, both trained.
+# Adam is compared with epsilon=1e-12: Keras adds epsilon before the bias correction of the second moment,
+# torch (and meddl) after it, which moves weights whose gradients are near zero (1e-3 here with Keras's 1e-7).
+# The cross-entropy fits start from moderate weights, where Keras's clipping of probabilities at 1e-7 (meddl
+# computes the loss from the logits) changes nothing.
+x_table, y_table = rng.normal(size=(64, 10)).astype("float32"), rng.integers(0, 3, 64)
+for name, stack, data, loss, optimizers, fit_settings in [
+        ("MLP, BatchNormalization, SGD with momentum", [keras.Input((10,)), keras.layers.Dense(8),
+         keras.layers.BatchNormalization(), keras.layers.Activation("relu"), keras.layers.Dense(3, activation="softmax")],
+         (x_table, y_table), "sparse_categorical_crossentropy", ("SGD", {"learning_rate": 0.05, "momentum": 0.9}),
+         {"epochs": 3, "batch_size": 16}),
+        ("MLP, class_weight", [keras.Input((10,)), keras.layers.Dense(3, activation="softmax")], (x_table, y_table),
+         "sparse_categorical_crossentropy", ("SGD", {"learning_rate": 0.1}),
+         {"epochs": 2, "batch_size": 16, "class_weight": {0: 1.0, 1: 3.0, 2: 0.5}}),
+        ("MLP, sample_weight", [keras.Input((10,)), keras.layers.Dense(3, activation="softmax")], (x_table, y_table),
+         "sparse_categorical_crossentropy", ("SGD", {"learning_rate": 0.1}),
+         {"epochs": 2, "batch_size": 16, "sample_weight": rng.uniform(0, 2, 64)}),
+        ("LSTM regression, Adam(epsilon=1e-12)", [keras.Input((5, 3)), keras.layers.LSTM(4), keras.layers.Dense(1)],
+         (rng.normal(size=(32, 5, 3)).astype("float32"), rng.normal(size=(32, 1)).astype("float32")), "mse",
+         ("Adam", {"learning_rate": 0.01, "epsilon": 1e-12}), {"epochs": 3, "batch_size": 8})]:
+    keras_model = keras.Sequential(stack)
+    keras_model.set_weights([rng.normal(0, 0.3, size=tuple(w.shape)).astype("float32") if "variance" not in w.path
+                             else rng.uniform(0.5, 1.5, size=tuple(w.shape)).astype("float32")
+                             for w in keras_model.weights])
+    path = os.path.join(tempfile.mkdtemp(), "start.keras")
+    keras_model.save(path)
+    meddl_model = meddl.load_model(path, device="cpu")
+    optimizer, settings = optimizers
+    keras_model.compile(optimizer=getattr(keras.optimizers, optimizer)(**settings), loss=loss)
+    meddl_model.compile(optimizer=getattr(meddl.optimizers, optimizer)(**settings), loss=loss)
+    keras_losses = keras_model.fit(*data, verbose=0, shuffle=False, **fit_settings).history["loss"]
+    meddl_losses = meddl_model.fit(*data, verbose=0, shuffle=False, **fit_settings).history["loss"]
+    keras_weights = [keras.ops.convert_to_numpy(weight) for weight in keras_model.weights]
+    check(f"fit: {name}, final weights", np.concatenate([w.ravel() for w in keras_weights]),
+          np.concatenate([w.ravel() for w in meddl_model.get_weights()]))
+    check(f"fit: {name}, loss per epoch", keras_losses, meddl_losses)
 
 print(f"\nKeras {keras.__version__} ({keras.backend.backend()} backend): {len(failures)} of the checks differ"
       + (f": {failures}" if failures else "."))

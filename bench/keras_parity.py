@@ -120,6 +120,28 @@ for patience, baseline in ((0, None), (2, None), (3, None), (2, 0.5)):
         meddl.callbacks.EarlyStopping(monitor="loss", patience=patience, baseline=baseline)]).history["loss"])
     check(f"EarlyStopping(patience={patience}, baseline={baseline}): epochs run", keras_epochs, meddl_epochs, 0)
 
+plateau_losses = [1.0, 0.9, 0.9, 0.95, 0.8, 0.85, 0.86, 0.87, 0.88, 0.7, 0.71, 0.72]
+for settings in ({"patience": 1}, {"patience": 2, "cooldown": 1}, {"patience": 1, "min_delta": 0.06, "factor": 0.5}):
+    class ScriptedPlateau(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["loss"] = plateau_losses[epoch]
+
+    rates = {"keras": [], "meddl": []}
+    keras_model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    keras_model.compile(keras.optimizers.SGD(0.1), "mse")
+    keras_model.fit(np.ones((4, 2)), np.ones(4), epochs=12, verbose=0, callbacks=[
+        ScriptedPlateau(), keras.callbacks.ReduceLROnPlateau(monitor="loss", min_lr=1e-4, **settings),
+        keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: rates["keras"].append(
+            float(keras.ops.convert_to_numpy(keras_model.optimizer.learning_rate))))])
+    meddl_model = meddl.Sequential([meddl.Input((2,)), meddl.layers.Dense(1)])
+    meddl_model.compile(meddl.optimizers.SGD(0.1), "mse")
+    meddl_model.fit(np.ones((4, 2)), np.ones(4), epochs=12, verbose=0, callbacks=[
+        meddl.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(loss=plateau_losses[epoch])),
+        meddl.callbacks.ReduceLROnPlateau(monitor="loss", min_lr=1e-4, **settings),
+        meddl.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: rates["meddl"].append(
+            meddl_model._torch_optimizer.param_groups[0]["lr"]))])  # after the callback, as Keras's optimizer shows
+    check(f"ReduceLROnPlateau({settings}): learning rate after each epoch", rates["keras"], rates["meddl"], 1e-6)
+
 image = rng.random((2, 13, 9, 3)).astype("float32")
 for settings in ({}, {"interpolation": "nearest"}, {"crop_to_aspect_ratio": True}):
     check(f"layer Resizing(7, 11, {settings})", keras.layers.Resizing(7, 11, **settings)(image),

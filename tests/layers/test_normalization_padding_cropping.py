@@ -71,3 +71,15 @@ def test_a_small_3d_unet_with_group_normalization_trains_on_two_volumes_and_relo
     assert history.history["dice"][-1] > 0.8
     model.save(tmp_path / "model")
     np.testing.assert_array_equal(meddl.load_model(tmp_path / "model").predict(volumes), model.predict(volumes))
+
+
+def test_rms_normalization_as_its_definition_and_saved_scale(tmp_path):
+    x = torch.randn(3, 5, 8)
+    layer = layers.RMSNormalization(epsilon=1e-6)
+    expected = x / torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + 1e-6)
+    torch.testing.assert_close(layer(x), expected)
+    model = meddl.Sequential([layers.Input((5, 8)), layer, layers.GlobalAveragePooling1D(), layers.Dense(1)])
+    model.compile(loss="mse")
+    model.fit(x.numpy(), np.ones(3), epochs=2, verbose=0)
+    model.save(tmp_path / "model")
+    np.testing.assert_array_equal(meddl.load_model(tmp_path / "model").predict(x.numpy()), model.predict(x.numpy()))

@@ -54,7 +54,7 @@ from meddl.layers.rescaling import Rescaling
 from meddl.layers.resizing import CenterCrop, Resizing
 from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.multi_head_attention import MultiHeadAttention
-from meddl.layers.group_normalization import GroupNormalization, UnitNormalization
+from meddl.layers.group_normalization import GroupNormalization, RMSNormalization, UnitNormalization
 from meddl.layers.padding_cropping import Cropping1D, Cropping3D, ZeroPadding1D, ZeroPadding3D
 from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
@@ -132,6 +132,7 @@ __all__ = [
     "Permute",
     "Normalization",
     "PReLU",
+    "RMSNormalization",
     "RandomBrightness",
     "RandomContrast",
     "RandomFlip",

@@ -1,6 +1,7 @@
 """``GroupNormalization`` (Keras 3): normalise each sample's channels in groups, independently of the batch,
 so it works with the batch of 1 or 2 volumes a 3-D segmentation network trains on (BatchNormalization
-does not); ``groups=-1`` is instance normalisation. ``UnitNormalization``: scale to unit L2 norm."""
+does not); ``groups=-1`` is instance normalisation. ``UnitNormalization``: scale to unit L2 norm.
+``RMSNormalization``: divide by the root mean square, then a learnt scale (a Transformer's normalisation)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import torch.nn.functional as F
 from meddl.errors import MeddlError
 from meddl.layers.base import Layer, refuse_unsupported
 
-__all__ = ["GroupNormalization", "UnitNormalization"]
+__all__ = ["GroupNormalization", "UnitNormalization", "RMSNormalization"]
 
 
 def _last_axis(axis: Any, layer: str) -> None:
@@ -65,3 +66,24 @@ class UnitNormalization(Layer):
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         return x * torch.rsqrt(x.pow(2).sum(dim=-1, keepdim=True).clamp(min=1e-12))
+
+
+class RMSNormalization(Layer):
+    """Keras's ``RMSNormalization``: ``x / sqrt(mean(x²) + epsilon) · scale`` over the last axis (Zhang and
+    Sennrich 2019), with a learnt ``scale`` per feature."""
+
+    def __init__(self, axis: int = -1, epsilon: float = 1e-6, **kwargs):
+        super().__init__(**kwargs)
+        _last_axis(axis, "RMSNormalization")
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
+            raise MeddlError(f"The 'epsilon' parameter of RMSNormalization must be positive. Got {epsilon!r} instead.")
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape) -> None:
+        self.scale = nn.Parameter(torch.ones(input_shape[-1]))
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        return F.rms_norm(x, (x.shape[-1],), self.scale, self.epsilon)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "epsilon": self.epsilon}

@@ -31,7 +31,7 @@ folder = Path(tempfile.mkdtemp())
 differences, refusals = [], []
 
 
-def compare(name, shape, *stack, integer_inputs=None):
+def compare(name, shape, *stack, integer_inputs=None, padded=False):
     model = keras.Sequential([keras.Input(shape, dtype="int32" if integer_inputs else "float32"), *stack])
     weights = []
     for weight in model.weights:
@@ -42,6 +42,8 @@ def compare(name, shape, *stack, integer_inputs=None):
     model.set_weights(weights)
     x = (rng.integers(0, integer_inputs, size=(3, *shape)) if integer_inputs
          else rng.normal(size=(3, *shape)).astype("float32"))
+    if padded:  # post-padding of different lengths (and one pre-padded row): what masks are for
+        x[0, 3:], x[1, :2], x[2, 5:] = 0, 0, 0
     expected = keras.ops.convert_to_numpy(model.predict(x, verbose=0))
     path = folder / f"model_{len(list(folder.iterdir()))}.keras"
     model.save(path)
@@ -123,6 +125,16 @@ compare("Normalization(mean, variance)", (3,), layers.Normalization(mean=[1.0, 2
 compare("Dropout / SpatialDropout2D / GaussianNoise (inference)", (4, 4, 2), layers.Dropout(0.5),
         layers.SpatialDropout2D(0.3), layers.GaussianNoise(0.2), layers.GaussianDropout(0.2))
 compare("Identity", (3,), layers.Identity())
+compare("Embedding(mask_zero) + LSTM", (7,), layers.Embedding(10, 4, mask_zero=True), layers.LSTM(3),
+        integer_inputs=10, padded=True)
+compare("Embedding(mask_zero) + Dropout + GRU(sequences) + Dense + GlobalAveragePooling1D", (7,),
+        layers.Embedding(10, 4, mask_zero=True), layers.Dropout(0.3), layers.GRU(3, return_sequences=True),
+        layers.Dense(2), layers.GlobalAveragePooling1D(), integer_inputs=10, padded=True)
+compare("Masking + Bidirectional(LSTM)", (7, 3), layers.Masking(0.0), layers.Bidirectional(layers.LSTM(3)), padded=True)
+compare("Masking + SimpleRNN(go_backwards)", (7, 3), layers.Masking(0.0), layers.SimpleRNN(3, go_backwards=True),
+        padded=True)
+compare("Masking + LSTM(sequences) + LSTM", (7, 3), layers.Masking(0.0), layers.LSTM(3, return_sequences=True),
+        layers.LSTM(2), padded=True)
 
 print(f"\nKeras {keras.__version__}: {len(differences)} models differ{': ' + str(differences) if differences else ''}; "
       f"{len(refusals)} refused{': ' + str(refusals) if refusals else ''}.")

@@ -15,7 +15,7 @@ FILES = ["mlp.keras", "mlp.h5", "cnn.keras", "cnn.h5", "cnn_gap.keras", "signal.
          "functional.keras", "functional.h5",
          # Keras 3.15 on its torch backend (make_keras3_layer_fixtures.py): MultiHeadAttention (one causal),
          # TimeDistributed, GroupNormalization, 3-D padding and cropping, preprocessing layers, newer activations
-         "transformer.keras", "frames.keras", "volume_gn.keras", "preprocessing.keras", "keras315_configs.keras"]
+         "transformer.keras", "frames.keras", "volume_gn.keras", "preprocessing.keras", "keras315_configs.keras", "masked.keras"]
 
 
 def inputs_and_outputs(name: str):

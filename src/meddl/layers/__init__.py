@@ -55,6 +55,7 @@ from meddl.layers.resizing import CenterCrop, Resizing
 from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.multi_head_attention import MultiHeadAttention
 from meddl.layers.group_normalization import GroupNormalization, RMSNormalization, UnitNormalization
+from meddl.layers.masking import Masking
 from meddl.layers.padding_cropping import Cropping1D, Cropping3D, ZeroPadding1D, ZeroPadding3D
 from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
@@ -119,6 +120,7 @@ __all__ = [
     "Layer",
     "LayerNormalization",
     "LeakyReLU",
+    "Masking",
     "MaxPool1D",
     "MaxPool2D",
     "MaxPool3D",

@@ -34,6 +34,8 @@ class ReLU(Layer):
         [[0.0, 3.0, 6.0]]
     """
 
+    supports_masking = True  # steps kept: a padding mask passes through
+
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.max_value = _number(max_value, "max_value", "ReLU", minimum=0, optional=True)
@@ -52,6 +54,8 @@ class ReLU(Layer):
 class LeakyReLU(Layer):
     """``x`` for ``x >= 0``, ``negative_slope·x`` below (Keras 3's default slope 0.3; Keras 2's ``alpha`` too)."""
 
+    supports_masking = True  # steps kept: a padding mask passes through
+
     def __init__(self, negative_slope: float = 0.3, alpha: float | None = None, **kwargs):
         super().__init__(**kwargs)
         self.negative_slope = _number(negative_slope if alpha is None else alpha, "negative_slope", "LeakyReLU",
@@ -66,6 +70,8 @@ class LeakyReLU(Layer):
 
 class ELU(Layer):
     """``x`` for ``x > 0``, ``alpha·(exp(x) − 1)`` below."""
+
+    supports_masking = True  # steps kept: a padding mask passes through
 
     def __init__(self, alpha: float = 1.0, **kwargs):
         super().__init__(**kwargs)
@@ -98,6 +104,8 @@ class Softmax(Layer):
 class PReLU(Layer):
     """A ReLU whose negative slope ``alpha`` is learned, one per position and channel (Keras's ``PReLU``);
     ``shared_axes`` (1-based, as in Keras) share one slope along those axes, e.g. ``[1, 2]`` for images."""
+
+    supports_masking = True  # steps kept: a padding mask passes through
 
     def __init__(self, alpha_initializer: Any = "zeros", shared_axes: Any = None, **kwargs):
         super().__init__(**kwargs)

@@ -56,6 +56,9 @@ class Attention(Layer):
             self.scale = nn.Parameter(torch.ones(()))
 
     def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        if any(getattr(item, "_keras_mask", None) is not None for item in inputs):
+            raise MeddlError("Attention in meddl does not apply padding masks (from Embedding(mask_zero=True) or "
+                             "Masking), which Keras's would use; leave the mask out before it.")
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
         scores = query @ key.transpose(1, 2)

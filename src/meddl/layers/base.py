@@ -24,6 +24,7 @@ import inspect
 import itertools
 import math
 import re
+import warnings
 from collections import defaultdict
 from typing import Any
 
@@ -391,9 +392,32 @@ class Layer(nn.Module):
             if training is not None and bool(training) != self.training:
                 return self._call_in_mode(bool(training), inputs, args, kwargs)
         try:
-            return nn.Module.__call__(self, *args, **kwargs)
+            result = nn.Module.__call__(self, *args, **kwargs)
         except RuntimeError as exc:
             raise self._explain(exc, inputs) from None
+        if getattr(inputs, "_keras_mask", None) is not None:  # Keras's masks (Embedding(mask_zero=True), Masking)
+            self._pass_mask(inputs._keras_mask, result)
+        elif type(inputs) is list and any(getattr(item, "_keras_mask", None) is not None for item in inputs):
+            self._pass_mask(None, result)  # a merge of masked inputs: the mask is not carried on
+        return result
+
+    #: Keras's ``supports_masking``: the layer keeps the steps of its input, so the input's mask (which steps
+    #: are padding) is passed on to its output
+    supports_masking = False
+    #: the layer reads the mask itself (a recurrent layer, GlobalAveragePooling1D) and says what it passes on
+    consumes_mask = False
+
+    def _pass_mask(self, mask: torch.Tensor, result: Any) -> None:
+        if self.consumes_mask:
+            return
+        if mask is not None and self.supports_masking and isinstance(result, torch.Tensor):
+            if getattr(result, "_keras_mask", None) is None:
+                result._keras_mask = mask
+        elif not self.__dict__.get("_mask_warned"):
+            self.__dict__["_mask_warned"] = True
+            warnings.warn(f"Layer '{self.name}' ({type(self).__name__}) was passed an input with a mask (which steps "
+                          "are padding) but does not support masking: layers after it will not see the mask, as in "
+                          "Keras.", stacklevel=3)
 
     def _call_in_mode(self, training: bool, inputs, args, kwargs):
         previous = self.training

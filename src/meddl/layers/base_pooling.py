@@ -89,6 +89,11 @@ class BaseGlobalPooling(Layer):
     def call(self, x: torch.Tensor) -> torch.Tensor:
         if self.mode == "max":
             return x.amax(dim=self._dims, keepdim=self.keepdims)
+        mask = getattr(x, "_keras_mask", None) if self.consumes_mask else None
+        if mask is not None:  # the mean over the real steps only (padding left out), as Keras's
+            weights = mask.to(x.dtype)[..., None]
+            total = (x * weights).sum(dim=1, keepdim=self.keepdims)
+            return total / weights.sum(dim=1, keepdim=self.keepdims).clamp(min=1)
         return x.mean(dim=self._dims, keepdim=self.keepdims)
 
     def compute_output_shape(self, input_shape):

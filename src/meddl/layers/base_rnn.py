@@ -86,7 +86,12 @@ class BaseRNN(Layer):
                                                          self.units, width))
         self.bias = nn.Parameter(self.initial_bias()) if self.use_bias else None
 
+    consumes_mask = True
+
     def call(self, x: torch.Tensor):
+        mask = getattr(x, "_keras_mask", None)  # padding steps (Embedding(mask_zero=True), Masking): skipped
+        if mask is not None and self.go_backwards:
+            mask = mask.flip(1)
         if self.go_backwards:
             x = x.flip(1)
         if self.training and self.dropout:
@@ -101,12 +106,18 @@ class BaseRNN(Layer):
             recurrent_mask = torch.empty_like(states[0]).bernoulli_(1 - self.recurrent_dropout) / (1 - self.recurrent_dropout)
         outputs = []
         for t in range(x.shape[1]):
+            before = states
             if recurrent_mask is not None:
                 states = [states[0] * recurrent_mask, *states[1:]]
             states = self.step(projected[:, t], states)
+            if mask is not None:  # a padding step leaves the state (and the output) as they were, as in Keras
+                keep = mask[:, t, None]
+                states = [torch.where(keep, new, old) for new, old in zip(states, before)]
             if self.return_sequences:
                 outputs.append(states[0])
         sequence = torch.stack(outputs, dim=1) if self.return_sequences else states[0]
+        if mask is not None and self.return_sequences and not self.go_backwards:
+            sequence._keras_mask = mask  # passed on to the next layer
         if self.return_state:
             return [sequence, *states]
         return sequence

@@ -51,11 +51,20 @@ class Bidirectional(Layer):
         self.forward_layer.build_for(input_shape)
         self.backward_layer.build_for(input_shape)
 
+    consumes_mask = True  # each direction skips the padding steps itself
+
     def call(self, x: torch.Tensor) -> torch.Tensor:
         forward = self.forward_layer(x)
         backward = self.backward_layer(x)
         if self.forward_layer.return_sequences:
             backward = backward.flip(1)
+        merged = self._merge(forward, backward)
+        mask = getattr(x, "_keras_mask", None)
+        if mask is not None and self.forward_layer.return_sequences and isinstance(merged, torch.Tensor):
+            merged._keras_mask = mask
+        return merged
+
+    def _merge(self, forward: torch.Tensor, backward: torch.Tensor):
         if self.merge_mode == "concat":
             return torch.cat([forward, backward], dim=-1)
         if self.merge_mode == "sum":

@@ -33,6 +33,8 @@ class Flatten(Layer):
 class Dropout(Layer):
     """Randomly zero a fraction ``rate`` of inputs during training (scaled by 1/(1-rate)); identity at inference."""
 
+    supports_masking = True  # steps kept: a padding mask passes through
+
     def __init__(self, rate: float, noise_shape=None, seed: int | None = None, *, name: str | None = None,
                  input_shape: tuple[int, ...] | None = None, trainable: bool = True, dtype=None):
         super().__init__(name=name, input_shape=input_shape, trainable=trainable, dtype=dtype)
@@ -54,6 +56,8 @@ class Dropout(Layer):
 
 class Activation(Layer):
     """Apply an activation by name or as a callable, e.g. ``Activation("softmax")`` or ``Activation(torch.tanh)``."""
+
+    supports_masking = True  # steps kept: a padding mask passes through
 
     def __init__(self, activation, *, name: str | None = None, input_shape: tuple[int, ...] | None = None,
                  trainable: bool = True, dtype=None):

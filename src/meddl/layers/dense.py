@@ -32,6 +32,8 @@ class Dense(Layer):
         >>> layer = Dense(64, activation="relu", input_shape=(100,))
     """
 
+    supports_masking = True  # steps kept: a padding mask passes through
+
     def __init__(self, units: int, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  *, name: str | None = None, input_shape: tuple[int, ...] | None = None,

@@ -26,7 +26,8 @@ class Embedding(Layer):
     """Map integer codes in ``[0, input_dim)`` to dense vectors of size ``output_dim`` (Keras's arguments).
 
     The table is Keras's ``embeddings`` weight, shape ``(input_dim, output_dim)``, started
-    uniform in [-0.05, 0.05] as Keras does. ``mask_zero`` is not supported (no masking in meddl).
+    uniform in [-0.05, 0.05] as Keras does. With ``mask_zero=True`` code 0 is padding: the output carries a
+    mask, and the recurrent layers and ``GlobalAveragePooling1D`` after it skip those steps, as in Keras.
 
     Example:
         >>> from meddl.layers import Embedding
@@ -45,9 +46,7 @@ class Embedding(Layer):
         self.input_dim = _positive_int(input_dim, "input_dim")
         self.output_dim = _positive_int(output_dim, "output_dim")
         self.embeddings_initializer = check_initializer(embeddings_initializer, "embeddings_initializer", "Embedding")
-        if mask_zero:
-            raise MeddlError("Embedding(mask_zero=True) is not supported: meddl has no masking. Pad with a code of "
-                             "its own and let the model learn it, or pool only over real steps.")
+        self.mask_zero = bool(mask_zero)
 
     def build(self, input_shape) -> None:
         table = torch.empty(self.input_dim, self.output_dim)
@@ -58,7 +57,10 @@ class Embedding(Layer):
         if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= self.input_dim):
             raise MeddlError(f"Embedding '{self.name}' got codes outside [0, {self.input_dim}) (from {int(codes.min())} "
                              f"to {int(codes.max())}). Raise input_dim or re-encode the codes.")
-        return F.embedding(codes, self.embeddings)
+        vectors = F.embedding(codes, self.embeddings)
+        if self.mask_zero:
+            vectors._keras_mask = codes != 0
+        return vectors
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, self.output_dim)
@@ -68,4 +70,6 @@ class Embedding(Layer):
                   **self._regularizer_config()}
         if self.embeddings_initializer != "random_uniform":
             config["embeddings_initializer"] = self.embeddings_initializer
+        if self.mask_zero:
+            config["mask_zero"] = True
         return config

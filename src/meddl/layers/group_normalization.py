@@ -60,6 +60,8 @@ class GroupNormalization(Layer):
 class UnitNormalization(Layer):
     """Divide each sample's feature vector by its L2 norm (Keras's ``UnitNormalization``, last axis)."""
 
+    supports_masking = True  # steps kept: a padding mask passes through
+
     def __init__(self, axis: int = -1, **kwargs):
         super().__init__(**kwargs)
         _last_axis(axis, "UnitNormalization")
@@ -71,6 +73,8 @@ class UnitNormalization(Layer):
 class RMSNormalization(Layer):
     """Keras's ``RMSNormalization``: ``x / sqrt(mean(x²) + epsilon) · scale`` over the last axis (Zhang and
     Sennrich 2019), with a learnt ``scale`` per feature."""
+
+    supports_masking = True  # steps kept: a padding mask passes through
 
     def __init__(self, axis: int = -1, epsilon: float = 1e-6, **kwargs):
         super().__init__(**kwargs)

@@ -24,6 +24,8 @@ class LayerNormalization(Layer):
         >>> layer = LayerNormalization()
     """
 
+    supports_masking = True  # steps kept: a padding mask passes through
+
     def __init__(self, axis: int = -1, epsilon: float = 1e-3, center: bool = True, scale: bool = True, *,
                  name: str | None = None, input_shape=None, trainable: bool = True, dtype=None, **ignored):
         super().__init__(name=name, input_shape=input_shape, trainable=trainable, dtype=dtype)

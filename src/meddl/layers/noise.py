@@ -21,6 +21,8 @@ class GaussianNoise(Layer):
         >>> layer = GaussianNoise(0.1)
     """
 
+    supports_masking = True  # steps kept: a padding mask passes through
+
     def __init__(self, stddev: float, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or stddev < 0:
@@ -40,6 +42,8 @@ class GaussianNoise(Layer):
 class GaussianDropout(Layer):
     """Multiply by Gaussian noise of mean 1 and variance ``rate / (1 − rate)`` in training (Srivastava et al.
     2014, as dropout's variance); identity at inference."""
+
+    supports_masking = True  # steps kept: a padding mask passes through
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)

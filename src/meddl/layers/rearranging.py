@@ -73,6 +73,8 @@ class RepeatVector(Layer):
 class Identity(Layer):
     """Return the inputs unchanged (a placeholder, as Keras's)."""
 
+    supports_masking = True  # steps kept: a padding mask passes through
+
     def call(self, x: torch.Tensor) -> torch.Tensor:
         return x
 

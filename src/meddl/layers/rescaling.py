@@ -20,6 +20,8 @@ class Rescaling(Layer):
         >>> layer = Rescaling(1.0 / 255)
     """
 
+    supports_masking = True  # steps kept: a padding mask passes through
+
     def __init__(self, scale: float, offset: float = 0.0, *, name: str | None = None, input_shape=None,
                  trainable: bool = True, dtype=None):
         super().__init__(name=name, input_shape=input_shape, trainable=trainable, dtype=dtype)

@@ -22,6 +22,8 @@ class TimeDistributed(Layer):
         >>> frames = TimeDistributed(Conv2D(8, 3, activation="relu"))   # on (N, frames, H, W, C)
     """
 
+    supports_masking = True  # steps kept: a padding mask passes through
+
     def __init__(self, layer: Layer, *, name: str | None = None, input_shape=None, trainable: bool = True, dtype=None,
                  **ignored):
         super().__init__(name=name, input_shape=input_shape, trainable=trainable, dtype=dtype)

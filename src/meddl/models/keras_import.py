@@ -48,7 +48,7 @@ _DROPPED = ("dtype", "seed", "synchronized", "lora_rank", "lora_alpha", "quantiz
             "autocast", "build_config")
 
 # Keras arguments meddl lacks, harmless at these (Keras's default) values.
-_KERAS_DEFAULTS = {"renorm_momentum": 0.99, "mask_zero": False}
+_KERAS_DEFAULTS = {"renorm_momentum": 0.99}
 
 
 def load_keras_model(path: Path):

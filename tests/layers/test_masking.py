@@ -1,0 +1,72 @@
+"""Keras's padding masks: Embedding(mask_zero=True) and Masking mark padding steps, the recurrent layers and
+GlobalAveragePooling1D skip them (a padded sequence gives what the unpadded one gives), layers that keep the
+steps pass the mask on, and the others say they drop it."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import meddl
+from meddl import layers
+from meddl.errors import MeddlError
+
+
+@pytest.mark.parametrize("recurrent", [lambda: layers.LSTM(4), lambda: layers.GRU(4), lambda: layers.SimpleRNN(4),
+                                       lambda: layers.LSTM(4, go_backwards=True),
+                                       lambda: layers.Bidirectional(layers.GRU(3))])
+def test_a_padded_sequence_gives_what_the_unpadded_one_gives(recurrent):
+    meddl.set_seed(0)
+    model = meddl.Sequential([layers.Input((6,), dtype="int32"), layers.Embedding(9, 5, mask_zero=True), recurrent()])
+    padded = np.array([[3, 1, 4, 0, 0, 0], [0, 0, 2, 7, 1, 8]])  # post- and pre-padding
+    both = model.predict(padded)
+    short = meddl.Sequential([layers.Input((3,), dtype="int32"), layers.Embedding(9, 5), recurrent()])
+    short.set_weights(model.get_weights())
+    np.testing.assert_allclose(both[0], short.predict(np.array([[3, 1, 4]]))[0], rtol=1e-5, atol=1e-6)
+    longer = meddl.Sequential([layers.Input((4,), dtype="int32"), layers.Embedding(9, 5), recurrent()])
+    longer.set_weights(model.get_weights())
+    np.testing.assert_allclose(both[1], longer.predict(np.array([[2, 7, 1, 8]]))[0], rtol=1e-5, atol=1e-6)
+
+
+def test_masking_zeroes_padding_and_pooling_averages_real_steps_only():
+    x = np.zeros((2, 5, 3), np.float32)
+    x[0, :2], x[1, :4] = 1.0, 2.0
+    x[1, 1] = [0.0, 0.0, 0.0]  # a step of zeros in the middle is padding too, as in Keras
+    model = meddl.Sequential([layers.Input((5, 3)), layers.Masking(0.0), layers.Dense(3, use_bias=False,
+                              kernel_initializer="ones"), layers.Dropout(0.5), layers.GlobalAveragePooling1D()])
+    np.testing.assert_allclose(model.predict(x), [[3.0] * 3, [6.0] * 3])  # Dense and Dropout pass the mask on
+
+
+def test_layers_that_cannot_keep_a_mask_say_so_and_attention_refuses_it():
+    model = meddl.Sequential([layers.Input((4,), dtype="int32"), layers.Embedding(5, 2, mask_zero=True),
+                              layers.Flatten(), layers.Dense(1)])
+    with pytest.warns(UserWarning, match="'flatten'.*does not support masking"):
+        model.predict(np.array([[1, 2, 0, 0]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once per layer, not every batch
+        model.predict(np.array([[1, 2, 0, 0]]))
+    x = meddl.Input((4,), dtype="int32")
+    embedded = layers.Embedding(5, 2, mask_zero=True)(x)
+    attention = meddl.Model(x, layers.MultiHeadAttention(1, 2)(embedded, embedded))
+    with pytest.raises(MeddlError, match="does not apply padding masks"):
+        attention.predict(np.array([[1, 2, 0, 0]]))
+
+
+def test_a_masked_sequence_model_trains_saves_and_reloads(tmp_path):
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 9, 200)
+    codes = np.zeros((200, 8), np.int64)
+    for row, length in enumerate(lengths):
+        codes[row, :length] = rng.integers(1, 10, length)
+    labels = np.array([int(7 in row[:n]) for row, n in zip(codes, lengths)])
+    model = meddl.Sequential([layers.Input((8,), dtype="int32"), layers.Embedding(10, 8, mask_zero=True),
+                              layers.LSTM(8), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=meddl.optimizers.Adam(0.02), loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(codes, labels, epochs=15, batch_size=32, verbose=0, seed=0)
+    assert history.history["accuracy"][-1] > 0.9
+    model.save(tmp_path / "model")
+    reloaded = meddl.load_model(tmp_path / "model")
+    assert reloaded.layers[0].mask_zero is True
+    np.testing.assert_array_equal(reloaded.predict(codes), model.predict(codes))
+    with pytest.raises(MeddlError, match="'mask_value' parameter of Masking must be a number"):
+        layers.Masking("0")

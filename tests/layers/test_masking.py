@@ -70,3 +70,15 @@ def test_a_masked_sequence_model_trains_saves_and_reloads(tmp_path):
     np.testing.assert_array_equal(reloaded.predict(codes), model.predict(codes))
     with pytest.raises(MeddlError, match="'mask_value' parameter of Masking must be a number"):
         layers.Masking("0")
+
+
+def test_a_nested_model_passes_the_mask_to_its_layers_without_a_warning():
+    inner = meddl.Sequential([layers.Input((6, 5)), layers.LSTM(3)])
+    x = meddl.Input((6,), dtype="int32")
+    outer = meddl.Model(x, inner(layers.Embedding(9, 5, mask_zero=True)(x)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        padded = outer.predict(np.array([[3, 1, 4, 0, 0, 0]]))
+    unpadded = meddl.Sequential([layers.Input((3,), dtype="int32"), layers.Embedding(9, 5), layers.LSTM(3)])
+    unpadded.set_weights(outer.get_weights())
+    np.testing.assert_allclose(padded, unpadded.predict(np.array([[3, 1, 4]])), rtol=1e-5, atol=1e-6)

@@ -49,6 +49,7 @@ class Model(Layer):
     #: Sequential and functional models hold a graph of layers; a model of your own runs its ``call``
     _graph_model = False
     stop_training = False  # a callback sets self.model.stop_training = True to end fit, as in Keras
+    consumes_mask = True  # its own layers use (or drop) a padding mask; the result carries what they leave
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -133,6 +133,10 @@ compare("Embedding(mask_zero) + Dropout + GRU(sequences) + Dense + GlobalAverage
 compare("Masking + Bidirectional(LSTM)", (7, 3), layers.Masking(0.0), layers.Bidirectional(layers.LSTM(3)), padded=True)
 compare("Masking + SimpleRNN(go_backwards)", (7, 3), layers.Masking(0.0), layers.SimpleRNN(3, go_backwards=True),
         padded=True)
+compare("Masking + Bidirectional(GRU(sequences))", (7, 3), layers.Masking(0.0),
+        layers.Bidirectional(layers.GRU(3, return_sequences=True)), padded=True)
+compare("Masking + GRU(sequences, zero_output_for_mask)", (7, 3), layers.Masking(0.0),
+        layers.GRU(3, return_sequences=True, zero_output_for_mask=True), padded=True)
 compare("Masking + LSTM(sequences) + LSTM", (7, 3), layers.Masking(0.0), layers.LSTM(3, return_sequences=True),
         layers.LSTM(2), padded=True)
 

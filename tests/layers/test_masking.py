@@ -82,3 +82,19 @@ def test_a_nested_model_passes_the_mask_to_its_layers_without_a_warning():
     unpadded = meddl.Sequential([layers.Input((3,), dtype="int32"), layers.Embedding(9, 5), layers.LSTM(3)])
     unpadded.set_weights(outer.get_weights())
     np.testing.assert_allclose(padded, unpadded.predict(np.array([[3, 1, 4]])), rtol=1e-5, atol=1e-6)
+
+
+def test_padding_steps_output_the_last_real_step_or_zero_and_bidirectional_layers_give_zero():
+    x = np.zeros((1, 5, 2), np.float32)
+    x[0, :3] = [[1.0, 2.0], [0.5, -1.0], [2.0, 0.3]]
+    for zero, expected_padding in ((False, "last"), (True, "zero")):
+        meddl.set_seed(0)
+        model = meddl.Sequential([layers.Input((5, 2)), layers.Masking(),
+                                  layers.GRU(3, return_sequences=True, zero_output_for_mask=zero)])
+        outputs = model.predict(x)[0]
+        padding = outputs[3:]
+        np.testing.assert_allclose(padding, 0.0 if expected_padding == "zero" else np.stack([outputs[2]] * 2))
+    bidirectional = meddl.Sequential([layers.Input((5, 2)), layers.Masking(),
+                                      layers.Bidirectional(layers.LSTM(2, return_sequences=True))])
+    assert np.all(bidirectional.predict(x)[0, 3:] == 0)  # Keras forces zeros for both directions' padding
+    assert bidirectional.layers[1].forward_layer.get_config()["zero_output_for_mask"] is True

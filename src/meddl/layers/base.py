@@ -479,8 +479,7 @@ _BASE_ARGUMENTS = {"self", "name", "input_shape", "activation", "trainable", "dt
 
 
 # Keras arguments that change nothing in meddl: accepted and ignored (others at their Keras default only).
-_HARMLESS_KERAS_ARGUMENTS = {"seed", "implementation", "use_cudnn", "zero_output_for_mask", "autocast",
-                             "dtype_policy", "input_length"}
+_HARMLESS_KERAS_ARGUMENTS = {"seed", "implementation", "use_cudnn", "autocast", "dtype_policy", "input_length"}
 _KERAS_DEFAULT_ARGUMENTS = {"lora_rank": None, "lora_alpha": None, "time_major": False, "sparse": False,
                             "ragged": False, "optional": False, "beta_initializer": "zeros", "gamma_initializer": "ones"}
 

@@ -35,8 +35,8 @@ class BaseRNN(Layer):
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
                  unroll: bool = False, kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, *, name: str | None = None, input_shape=None, trainable: bool = True,
-                 dtype=None, **ignored):
+                 activity_regularizer=None, *, zero_output_for_mask: bool = False, name: str | None = None,
+                 input_shape=None, trainable: bool = True, dtype=None, **ignored):
         super().__init__(name=name, input_shape=input_shape, trainable=trainable, dtype=dtype)
         layer = type(self).__name__
         refuse_unsupported(ignored, layer)
@@ -61,6 +61,8 @@ class BaseRNN(Layer):
         self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards = bool(go_backwards)
+        # with return_sequences and a padding mask: a padding step's output is 0 (True) or the last real one (False)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
 
     # -- per cell type --------------------------------------------------------
     n_states = 1
@@ -114,7 +116,8 @@ class BaseRNN(Layer):
                 keep = mask[:, t, None]
                 states = [torch.where(keep, new, old) for new, old in zip(states, before)]
             if self.return_sequences:
-                outputs.append(states[0])
+                padding_output = mask is not None and self.zero_output_for_mask
+                outputs.append(torch.where(mask[:, t, None], states[0], 0.0) if padding_output else states[0])
         sequence = torch.stack(outputs, dim=1) if self.return_sequences else states[0]
         if mask is not None and self.return_sequences and not self.go_backwards:
             sequence._keras_mask = mask  # passed on to the next layer
@@ -137,6 +140,8 @@ class BaseRNN(Layer):
                   "return_sequences": self.return_sequences, "return_state": self.return_state,
                   "go_backwards": self.go_backwards, "dropout": self.dropout,
                   "recurrent_dropout": self.recurrent_dropout, **self._regularizer_config()}
+        if self.zero_output_for_mask:
+            config["zero_output_for_mask"] = True
         if None in (self.cell_activation_name, self.recurrent_activation_name):
             raise MeddlError(f"Layer '{self.name}' uses a custom activation function, which cannot be saved.")
         for key, default in (("kernel_initializer", "glorot_uniform"), ("recurrent_initializer", "orthogonal"),

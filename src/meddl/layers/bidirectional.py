@@ -44,6 +44,8 @@ class Bidirectional(Layer):
         if backward_layer is None:
             backward_layer = type(layer).from_config({**config, "go_backwards": not layer.go_backwards})
         self.backward_layer = backward_layer
+        for direction in (self.forward_layer, self.backward_layer):  # Keras's rule for masked steps' outputs
+            direction.zero_output_for_mask = direction.return_sequences
         self.forward_layer.name = self.forward_layer.name or f"forward_{layer.default_name}"
         self.backward_layer.name = self.backward_layer.name or f"backward_{layer.default_name}"
 

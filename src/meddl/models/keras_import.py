@@ -42,7 +42,7 @@ _TRAINING_ONLY = ("kernel_regularizer", "bias_regularizer", "activity_regularize
                   "bias_constraint", "recurrent_constraint", "beta_constraint", "gamma_constraint",
                   "embeddings_constraint")
 _DROPPED = ("dtype", "seed", "synchronized", "lora_rank", "lora_alpha", "quantization_config",
-            "ragged", "sparse", "optional", "unroll", "use_cudnn", "time_major", "input_length", "zero_output_for_mask",
+            "ragged", "sparse", "optional", "unroll", "use_cudnn", "time_major", "input_length",
             "kernel_initializer", "bias_initializer", "recurrent_initializer", "embeddings_initializer",
             "beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
             "autocast", "build_config")

@@ -7,6 +7,12 @@ Keras is not a meddl dependency. Install it beside the project's torch, without 
     KERAS_BACKEND=torch PYTHONPATH=/tmp/keras_pkgs .venv/bin/python bench/keras_parity.py
 
 Prints one line per check with the largest difference; exits 1 if any is above its tolerance.
+
+Not compared, on purpose: a layer called with ``training=True``/``False`` inside a functional model keeps that
+mode in meddl, as in TF-Keras 2 (Monte Carlo dropout at ``predict``; a base model called with ``training=False``
+keeps its BatchNormalization statistics while fine-tuning). Keras 3's functional models let ``fit`` and
+``predict`` override it (measured with 3.15: ``predict`` gives no Monte Carlo spread, and ``fit`` updates the
+base's statistics).
 """
 
 import os
@@ -167,6 +173,8 @@ check("utils.pad_sequences(maxlen=2, padding/truncating='post')",
 # The cross-entropy fits start from moderate weights, where Keras's clipping of probabilities at 1e-7 (meddl
 # computes the loss from the logits) changes nothing.
 x_table, y_table = rng.normal(size=(64, 10)).astype("float32"), rng.integers(0, 3, 64)
+
+
 for name, stack, data, loss, optimizers, fit_settings in [
         ("MLP, BatchNormalization, SGD with momentum", [keras.Input((10,)), keras.layers.Dense(8),
          keras.layers.BatchNormalization(), keras.layers.Activation("relu"), keras.layers.Dense(3, activation="softmax")],

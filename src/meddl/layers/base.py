@@ -378,11 +378,7 @@ class Layer(nn.Module):
         inputs = args[0] if args else None
         if type(inputs) is not torch.Tensor:  # noqa: E721 - the fast path is exactly a plain tensor
             if is_symbolic(inputs):
-                if kwargs.get("training") is not None:  # Keras's Monte Carlo dropout idiom: refused, not dropped
-                    raise MeddlError(f"Layer '{self.name or type(self).__name__}' is called with "
-                                     f"training={kwargs['training']!r} in a model's graph; meddl sets the mode for the "
-                                     "whole model (fit trains, predict infers), so this is not supported.")
-                return call_layer_symbolically(self, inputs)
+                return call_layer_symbolically(self, inputs, kwargs.get("training"))
             inputs = _as_tensors(inputs, self._compute_dtype())
             args = (inputs, *args[1:])
         if not self.built:

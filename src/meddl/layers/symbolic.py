@@ -83,6 +83,7 @@ class Node:
         self.layer = layer
         self.inputs = inputs
         self.single_input = single_input  # the layer was called on one tensor, not on a list
+        self.training: bool | None = None  # a mode fixed in this call (Monte Carlo dropout, a frozen base model)
         self.outputs: list[SymbolicTensor] = []
 
     def __repr__(self) -> str:
@@ -105,13 +106,15 @@ def flatten_symbolic(value: Any, argument: str) -> list[SymbolicTensor]:
     return items
 
 
-def call_layer_symbolically(layer, inputs) -> SymbolicTensor | list[SymbolicTensor]:
-    """Build ``layer`` for the inputs' shapes, record a node, and return the symbolic outputs."""
+def call_layer_symbolically(layer, inputs, training: bool | None = None) -> SymbolicTensor | list[SymbolicTensor]:
+    """Build ``layer`` for the inputs' shapes, record a node, and return the symbolic outputs. ``training`` fixes
+    the layer's mode in this call (Keras's ``layer(x, training=True)``); ``None`` follows the model's."""
     single = isinstance(inputs, SymbolicTensor)
     tensors = [inputs] if single else list(inputs)
     shapes = tensors[0].sample_shape if single else [t.sample_shape for t in tensors]
     output_shape = layer.build_for(shapes)
     node = Node(layer, tensors, single)
+    node.training = None if training is None else bool(training)
     layer._inbound_nodes.append(node)
     multiple = isinstance(output_shape, list)
     shapes_out = output_shape if multiple else [output_shape]

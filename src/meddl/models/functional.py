@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from torch import nn
@@ -62,8 +63,8 @@ class Functional(Model):
         self.layers = nn.ModuleList(layers)
         self._input_ids = [id(tensor) for tensor in self.inputs]
         self._output_ids = [id(tensor) for tensor in self.outputs]
-        self._plan = [(node.layer, [id(t) for t in node.inputs], node.single_input, [id(t) for t in node.outputs])
-                      for node in self._nodes]
+        self._plan = [(node.layer, [id(t) for t in node.inputs], node.single_input, [id(t) for t in node.outputs],
+                       getattr(node, "training", None)) for node in self._nodes]
         self.input_shape_ = _one_or_list([tensor.sample_shape for tensor in self.inputs], self._single_input)
         self.output_shape_ = _one_or_list([tensor.sample_shape for tensor in self.outputs], self._single_output)
         self.built = True
@@ -129,12 +130,14 @@ class Functional(Model):
         for key, value in zip(self._input_ids, items):
             values[key] = value
         last = len(self._plan) - 1
-        for index, (layer, input_ids, single, output_ids) in enumerate(self._plan):
+        for index, (layer, input_ids, single, output_ids, training) in enumerate(self._plan):
             arguments = values[input_ids[0]] if single else [values[key] for key in input_ids]
-            if logits and index == last:
-                result = layer.forward_logits(arguments) if isinstance(layer, Model) else layer.call_in_mode(arguments)
-            else:
-                result = layer(arguments)
+            with _fixed_mode(layer, training):  # layer(x, training=...) in the graph: that mode, whatever the model's
+                if logits and index == last:
+                    result = (layer.forward_logits(arguments) if isinstance(layer, Model)
+                              else layer.call_in_mode(arguments))
+                else:
+                    result = layer(arguments)
             if len(output_ids) == 1:
                 values[output_ids[0]] = result
             else:
@@ -168,7 +171,8 @@ class Functional(Model):
         config = {
             "name": self.name,
             "layers": [serialize(layer) for layer in self.layers],
-            "nodes": [{"layer": node.layer.name, "inputs": [ref(t) for t in node.inputs], "single": node.single_input}
+            "nodes": [{"layer": node.layer.name, "inputs": [ref(t) for t in node.inputs], "single": node.single_input,
+                       **({} if getattr(node, "training", None) is None else {"training": node.training})}
                       for node in self._nodes],
             "input_layers": [ref(t) for t in self.inputs],
             "output_layers": [ref(t) for t in self.outputs],
@@ -201,7 +205,7 @@ class Functional(Model):
         for node in config["nodes"]:
             inputs = [tensor(ref) for ref in node["inputs"]]
             layer = layers[node["layer"]]
-            layer(inputs[0] if node["single"] else inputs)
+            layer(inputs[0] if node["single"] else inputs, training=node.get("training"))
             produced.setdefault(layer.name, []).append(layer._inbound_nodes[-1])
         inputs = [tensor(ref) for ref in config["input_layers"]]
         outputs = [tensor(ref) for ref in config["output_layers"]]
@@ -211,6 +215,21 @@ class Functional(Model):
         if config.get("trainable") is False:
             model.trainable = False
         return model
+
+
+@contextlib.contextmanager
+def _fixed_mode(layer: Layer, training: bool | None):
+    """Run ``layer`` in the mode its graph call fixed (``training=True``: Monte Carlo dropout at prediction;
+    ``False``: a base model whose BatchNormalization keeps its statistics while fine-tuning), then restore it."""
+    if training is None or training == layer.training:
+        yield
+        return
+    previous = layer.training
+    layer.train(training)
+    try:
+        yield
+    finally:
+        layer.train(previous)
 
 
 def _one_or_list(shapes: list, single: bool):

@@ -209,9 +209,9 @@ def _node_calls(layer_spec: dict) -> list[tuple[list[tuple[str, int, int]], bool
 
 
 def _call_keywords(layer: Layer, keywords: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments of a layer's call that meddl applies (MultiHeadAttention's causal mask); any other
-    is refused, never dropped (e.g. ``Dropout(...)(x, training=True)``, Monte Carlo dropout)."""
-    applied = {"use_causal_mask"} if isinstance(layer, MultiHeadAttention) else set()
+    """The keyword arguments of a layer's call that meddl applies (``training``, MultiHeadAttention's causal mask);
+    any other is refused, never dropped."""
+    applied = {"training", "use_causal_mask"} if isinstance(layer, MultiHeadAttention) else {"training"}
     unsupported = {key: value for key, value in keywords.items() if key not in applied}
     if unsupported:
         raise ModelFileError(f"Layer '{layer.name}' ({type(layer).__name__}) is called with {unsupported} in the Keras "

@@ -125,6 +125,12 @@ compare("Normalization(mean, variance)", (3,), layers.Normalization(mean=[1.0, 2
 compare("Dropout / SpatialDropout2D / GaussianNoise (inference)", (4, 4, 2), layers.Dropout(0.5),
         layers.SpatialDropout2D(0.3), layers.GaussianNoise(0.2), layers.GaussianDropout(0.2))
 compare("Identity", (3,), layers.Identity())
+compare("CategoryEncoding(multi_hot) + Dense", (3,), layers.CategoryEncoding(10), layers.Dense(2), integer_inputs=10)
+compare("CategoryEncoding(count) + Dense", (4,), layers.CategoryEncoding(6, output_mode="count"), layers.Dense(2),
+        integer_inputs=6)
+compare("Discretization(bin_boundaries) + CategoryEncoding + Dense", (5,),
+        layers.Discretization(bin_boundaries=[-1.0, 0.0, 0.5]), layers.CategoryEncoding(4), layers.Dense(2))
+compare("Discretization(one_hot)", (3,), layers.Discretization(bin_boundaries=[-0.5, 0.5], output_mode="one_hot"))
 compare("Embedding(mask_zero) + LSTM", (7,), layers.Embedding(10, 4, mask_zero=True), layers.LSTM(3),
         integer_inputs=10, padded=True)
 compare("Embedding(mask_zero) + Dropout + GRU(sequences) + Dense + GlobalAveragePooling1D", (7,),

@@ -56,6 +56,7 @@ from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.multi_head_attention import MultiHeadAttention
 from meddl.layers.group_normalization import GroupNormalization, RMSNormalization, UnitNormalization
 from meddl.layers.masking import Masking
+from meddl.layers.categorical import CategoryEncoding, Discretization
 from meddl.layers.padding_cropping import Cropping1D, Cropping3D, ZeroPadding1D, ZeroPadding3D
 from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
 from meddl.layers.reshape import Reshape
@@ -80,6 +81,7 @@ __all__ = [
     "AvgPool3D",
     "BatchNormalization",
     "Bidirectional",
+    "CategoryEncoding",
     "Concatenate",
     "Conv1D",
     "Conv2D",
@@ -91,6 +93,7 @@ __all__ = [
     "Cropping2D",
     "Cropping3D",
     "Dense",
+    "Discretization",
     "DepthwiseConv2D",
     "Dropout",
     "ELU",

@@ -25,7 +25,14 @@ from torch import nn
 from meddl.errors import MeddlError
 from meddl.layers.base import Layer, refuse_unsupported
 
-__all__ = ["Attention"]
+__all__ = ["Attention", "refuse_masks"]
+
+
+def refuse_masks(inputs: list[torch.Tensor], layer: str) -> None:
+    """Keras's attention layers turn padding masks into attention masks; meddl's do not, so they refuse them."""
+    if any(getattr(item, "_keras_mask", None) is not None for item in inputs):
+        raise MeddlError(f"{layer} in meddl does not apply padding masks (from Embedding(mask_zero=True) or Masking), "
+                         "which Keras's would use; leave the mask out before it.")
 
 
 class Attention(Layer):
@@ -56,9 +63,7 @@ class Attention(Layer):
             self.scale = nn.Parameter(torch.ones(()))
 
     def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        if any(getattr(item, "_keras_mask", None) is not None for item in inputs):
-            raise MeddlError("Attention in meddl does not apply padding masks (from Embedding(mask_zero=True) or "
-                             "Masking), which Keras's would use; leave the mask out before it.")
+        refuse_masks(inputs, "Attention")
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
         scores = query @ key.transpose(1, 2)

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from meddl.errors import MeddlError
+from meddl.layers.attention import refuse_masks
 from meddl.layers.base import Layer, refuse_unsupported
 from meddl.layers.initializers import check_initializer
 
@@ -106,9 +107,7 @@ class MultiHeadAttention(Layer):
         return projected + getattr(self, f"{part}_bias") if self.use_bias else projected
 
     def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        if any(getattr(item, "_keras_mask", None) is not None for item in inputs):
-            raise MeddlError("MultiHeadAttention in meddl does not apply padding masks (from Embedding(mask_zero=True) or "
-                             "Masking), which Keras's would use; leave the mask out before it.")
+        refuse_masks(inputs, "MultiHeadAttention")
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
         q = self._project(query, "query") / math.sqrt(self.key_dim)

@@ -132,12 +132,11 @@ class Functional(Model):
         last = len(self._plan) - 1
         for index, (layer, input_ids, single, output_ids, training) in enumerate(self._plan):
             arguments = values[input_ids[0]] if single else [values[key] for key in input_ids]
-            with _fixed_mode(layer, training):  # layer(x, training=...) in the graph: that mode, whatever the model's
-                if logits and index == last:
-                    result = (layer.forward_logits(arguments) if isinstance(layer, Model)
-                              else layer.call_in_mode(arguments))
-                else:
-                    result = layer(arguments)
+            if training is None:
+                result = _run(layer, arguments, logits and index == last)
+            else:  # layer(x, training=...) in the graph: that mode, whatever the model's
+                with _fixed_mode(layer, training):
+                    result = _run(layer, arguments, logits and index == last)
             if len(output_ids) == 1:
                 values[output_ids[0]] = result
             else:
@@ -217,11 +216,18 @@ class Functional(Model):
         return model
 
 
+def _run(layer: Layer, arguments: Any, logits: bool) -> Any:
+    """One node: the layer on its inputs (its logits, for the last node of a stable loss)."""
+    if logits:
+        return layer.forward_logits(arguments) if isinstance(layer, Model) else layer.call_in_mode(arguments)
+    return layer(arguments)
+
+
 @contextlib.contextmanager
-def _fixed_mode(layer: Layer, training: bool | None):
+def _fixed_mode(layer: Layer, training: bool):
     """Run ``layer`` in the mode its graph call fixed (``training=True``: Monte Carlo dropout at prediction;
     ``False``: a base model whose BatchNormalization keeps its statistics while fine-tuning), then restore it."""
-    if training is None or training == layer.training:
+    if training == layer.training:
         yield
         return
     previous = layer.training

@@ -31,8 +31,8 @@ folder = Path(tempfile.mkdtemp())
 differences, refusals = [], []
 
 
-def compare(name, shape, *stack, integer_inputs=None, padded=False):
-    model = keras.Sequential([keras.Input(shape, dtype="int32" if integer_inputs else "float32"), *stack])
+def compare(name, shape, *stack, integer_inputs=None, padded=False, model=None):
+    model = model or keras.Sequential([keras.Input(shape, dtype="int32" if integer_inputs else "float32"), *stack])
     weights = []
     for weight in model.weights:
         values = rng.normal(0, 0.3, size=tuple(weight.shape))
@@ -131,6 +131,21 @@ compare("CategoryEncoding(count) + Dense", (4,), layers.CategoryEncoding(6, outp
 compare("Discretization(bin_boundaries) + CategoryEncoding + Dense", (5,),
         layers.Discretization(bin_boundaries=[-1.0, 0.0, 0.5]), layers.CategoryEncoding(4), layers.Dense(2))
 compare("Discretization(one_hot)", (3,), layers.Discretization(bin_boundaries=[-0.5, 0.5], output_mode="one_hot"))
+def two_branches(axes, normalize, shape):
+    """Dot of two learnt projections of one input (Keras's functional API, as a Siamese network writes it)."""
+    inputs = keras.Input(shape)
+    left, right = layers.Dense(4)(inputs), layers.Dense(4)(inputs)
+    if axes == (2, 2):
+        right = layers.Dense(4)(layers.Permute((1, 2))(inputs))
+    return keras.Model(inputs, layers.Dot(axes=axes, normalize=normalize)([left, right]))
+
+
+compare("Dot(axes=1) of two vectors", (5,), model=two_branches(1, False, (5,)))
+compare("Dot(axes=1, normalize) (cosine similarity)", (5,), model=two_branches(1, True, (5,)))
+compare("Dot(axes=(2, 2)) of two sequences", (3, 5), model=two_branches((2, 2), False, (3, 5)))
+compare("Dot(axes=1) of two sequences", (3, 5), model=two_branches(1, False, (3, 5)))
+compare("SpatialDropout1D / SpatialDropout3D (inference)", (4, 3), layers.SpatialDropout1D(0.5), layers.Reshape((2, 2, 1, 3)),
+        layers.SpatialDropout3D(0.5))
 compare("Embedding(mask_zero) + LSTM", (7,), layers.Embedding(10, 4, mask_zero=True), layers.LSTM(3),
         integer_inputs=10, padded=True)
 compare("Embedding(mask_zero) + Dropout + GRU(sequences) + Dense + GlobalAveragePooling1D", (7,),

@@ -56,6 +56,8 @@ from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.multi_head_attention import MultiHeadAttention
 from meddl.layers.group_normalization import GroupNormalization, RMSNormalization, UnitNormalization
 from meddl.layers.masking import Masking
+from meddl.layers.dot import Dot
+from meddl.layers.spatial_dropout import SpatialDropout1D, SpatialDropout3D
 from meddl.layers.categorical import CategoryEncoding, Discretization
 from meddl.layers.padding_cropping import Cropping1D, Cropping3D, ZeroPadding1D, ZeroPadding3D
 from meddl.layers.separable_conv import DepthwiseConv2D, SeparableConv2D
@@ -94,6 +96,7 @@ __all__ = [
     "Cropping3D",
     "Dense",
     "Discretization",
+    "Dot",
     "DepthwiseConv2D",
     "Dropout",
     "ELU",
@@ -154,7 +157,9 @@ __all__ = [
     "SeparableConv2D",
     "SimpleRNN",
     "Softmax",
+    "SpatialDropout1D",
     "SpatialDropout2D",
+    "SpatialDropout3D",
     "Subtract",
     "SymbolicTensor",
     "TimeDistributed",

@@ -54,6 +54,8 @@ from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.multi_head_attention import MultiHeadAttention
 from meddl.layers.group_normalization import GroupNormalization, RMSNormalization, UnitNormalization
 from meddl.layers.masking import Masking
+from meddl.layers.dot import Dot
+from meddl.layers.spatial_dropout import SpatialDropout1D, SpatialDropout3D
 from meddl.layers.categorical import CategoryEncoding, Discretization
 from meddl.layers.padding_cropping import Cropping1D, Cropping3D, ZeroPadding1D, ZeroPadding3D
 from meddl.layers.symbolic import SymbolicTensor
@@ -81,7 +83,8 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
                 Rescaling, ZeroPadding2D, SpatialDropout2D,
                 RandomFlip, RandomRotation, RandomContrast, RandomBrightness, RandomZoom, RandomTranslation,
                 Resizing, CenterCrop, TimeDistributed, MultiHeadAttention, GroupNormalization, UnitNormalization,
-                RMSNormalization, Masking, CategoryEncoding, Discretization,
+                RMSNormalization, Masking, CategoryEncoding, Discretization, Dot, SpatialDropout1D,
+                SpatialDropout3D,
                 ZeroPadding1D, ZeroPadding3D, Cropping1D, Cropping3D,
                 ReLU, LeakyReLU, ELU, Softmax, PReLU, Normalization, GaussianNoise, GaussianDropout, Minimum,
                 Cropping2D, UpSampling1D, UpSampling2D, UpSampling3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,

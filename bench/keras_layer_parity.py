@@ -146,6 +146,11 @@ compare("Dot(axes=(2, 2)) of two sequences", (3, 5), model=two_branches((2, 2), 
 compare("Dot(axes=1) of two sequences", (3, 5), model=two_branches(1, False, (3, 5)))
 compare("SpatialDropout1D / SpatialDropout3D (inference)", (4, 3), layers.SpatialDropout1D(0.5), layers.Reshape((2, 2, 1, 3)),
         layers.SpatialDropout3D(0.5))
+compare("ConvLSTM2D(same)", (4, 6, 5, 2), layers.ConvLSTM2D(3, 3, padding="same"))
+compare("ConvLSTM2D(valid, stride 2, sequences, even kernel)", (3, 7, 6, 2),
+        layers.ConvLSTM2D(3, 2, strides=2, return_sequences=True))
+compare("ConvLSTM1D(go_backwards, dilation 2)", (4, 9, 2), layers.ConvLSTM1D(2, 3, dilation_rate=2, go_backwards=True))
+compare("ConvLSTM3D(same)", (2, 4, 4, 3, 1), layers.ConvLSTM3D(2, 2, padding="same"))
 compare("Embedding(mask_zero) + LSTM", (7,), layers.Embedding(10, 4, mask_zero=True), layers.LSTM(3),
         integer_inputs=10, padded=True)
 compare("Embedding(mask_zero) + Dropout + GRU(sequences) + Dense + GlobalAveragePooling1D", (7,),

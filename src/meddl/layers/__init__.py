@@ -57,6 +57,7 @@ from meddl.layers.multi_head_attention import MultiHeadAttention
 from meddl.layers.group_normalization import GroupNormalization, RMSNormalization, UnitNormalization
 from meddl.layers.masking import Masking
 from meddl.layers.dot import Dot
+from meddl.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from meddl.layers.spatial_dropout import SpatialDropout1D, SpatialDropout3D
 from meddl.layers.categorical import CategoryEncoding, Discretization
 from meddl.layers.padding_cropping import Cropping1D, Cropping3D, ZeroPadding1D, ZeroPadding3D
@@ -91,6 +92,9 @@ __all__ = [
     "Conv2DTranspose",
     "Conv3D",
     "Conv3DTranspose",
+    "ConvLSTM1D",
+    "ConvLSTM2D",
+    "ConvLSTM3D",
     "Cropping1D",
     "Cropping2D",
     "Cropping3D",

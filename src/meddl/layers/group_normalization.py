@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from meddl.errors import MeddlError
 from meddl.layers.base import Layer, refuse_unsupported
+from meddl.layers.spatial import channels_first, channels_last
 
 __all__ = ["GroupNormalization", "UnitNormalization", "RMSNormalization"]
 
@@ -50,7 +51,7 @@ class GroupNormalization(Layer):
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         groups = x.shape[-1] if self.groups == -1 else self.groups
-        return F.group_norm(x.movedim(-1, 1), groups, self.gamma, self.beta, self.epsilon).movedim(1, -1)
+        return channels_last(F.group_norm(channels_first(x), groups, self.gamma, self.beta, self.epsilon))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "groups": self.groups, "epsilon": self.epsilon, "center": self.center,

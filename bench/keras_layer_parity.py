@@ -140,6 +140,15 @@ def two_branches(axes, normalize, shape):
     return keras.Model(inputs, layers.Dot(axes=axes, normalize=normalize)([left, right]))
 
 
+def attention(layer):
+    """[query, value] from two projections of one sequence, attended by ``layer``."""
+    inputs = keras.Input((5, 3))
+    return keras.Model(inputs, layer([layers.Dense(4)(inputs), layers.Dense(4)(inputs)]))
+
+
+compare("Attention(use_scale)", (5, 3), model=attention(layers.Attention(use_scale=True)))
+compare("AdditiveAttention", (5, 3), model=attention(layers.AdditiveAttention()))
+compare("AdditiveAttention(use_scale=False)", (5, 3), model=attention(layers.AdditiveAttention(use_scale=False)))
 compare("Dot(axes=1) of two vectors", (5,), model=two_branches(1, False, (5,)))
 compare("Dot(axes=1, normalize) (cosine similarity)", (5,), model=two_branches(1, True, (5,)))
 compare("Dot(axes=(2, 2)) of two sequences", (3, 5), model=two_branches((2, 2), False, (3, 5)))

@@ -343,3 +343,19 @@ def test_attention_against_its_definition_and_in_a_sequence_model(tmp_path):
     model.save(tmp_path / "attention")
     np.testing.assert_array_equal(meddl.load_model(tmp_path / "attention").predict(x, verbose=0),
                                   model.predict(x, verbose=0))
+
+
+def test_additive_attention_is_bahdanaus_score_and_saves_its_scale(tmp_path):
+    query, value = torch.randn(2, 3, 4), torch.randn(2, 5, 4)
+    layer = layers.AdditiveAttention()
+    out = layer([query, value])
+    scale = layer.scale.detach()
+    scores = torch.stack([torch.stack([(scale * torch.tanh(query[:, i] + value[:, j])).sum(-1) for j in range(5)], -1)
+                          for i in range(3)], 1)
+    torch.testing.assert_close(out, torch.softmax(scores, -1) @ value)
+    inputs = meddl.Input((5, 4))
+    model = meddl.Model(inputs, layers.GlobalAveragePooling1D()(layers.AdditiveAttention()([inputs, inputs])))
+    model.compile(loss="mse")
+    model.save(tmp_path / "model")
+    x = np.random.default_rng(0).normal(size=(2, 5, 4)).astype("float32")
+    np.testing.assert_array_equal(meddl.load_model(tmp_path / "model").predict(x), model.predict(x))

@@ -10,7 +10,7 @@ Example:
 from meddl.layers import activations
 from meddl.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from meddl.layers.add import Add
-from meddl.layers.attention import Attention
+from meddl.layers.attention import AdditiveAttention, Attention
 from meddl.layers.augmentation import (RandomBrightness, RandomContrast, RandomFlip, RandomRotation, RandomTranslation,
                                       RandomZoom)
 from meddl.layers.average import Average
@@ -74,6 +74,7 @@ from meddl.layers.zero_padding2d import ZeroPadding2D
 __all__ = [
     "Activation",
     "Add",
+    "AdditiveAttention",
     "Attention",
     "Average",
     "AveragePooling1D",

@@ -24,8 +24,9 @@ from torch import nn
 
 from meddl.errors import MeddlError
 from meddl.layers.base import Layer, refuse_unsupported
+from meddl.layers.initializers import initialize_
 
-__all__ = ["Attention", "refuse_masks"]
+__all__ = ["Attention", "AdditiveAttention", "refuse_masks"]
 
 
 def refuse_masks(inputs: list[torch.Tensor], layer: str) -> None:
@@ -66,16 +67,43 @@ class Attention(Layer):
         refuse_masks(inputs, "Attention")
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
-        scores = query @ key.transpose(1, 2)
-        if self.scale is not None:
-            scores = scores * self.scale
-        weights = torch.softmax(scores, dim=-1)
+        weights = torch.softmax(self.scores(query, key), dim=-1)
         if self.training and self.dropout:
             weights = torch.nn.functional.dropout(weights, self.dropout)
         return weights @ value
+
+    def scores(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        """``(N, Tq, Tv)``: each query step's score for each key step (here their dot product)."""
+        scores = query @ key.transpose(1, 2)
+        return scores * self.scale if self.scale is not None else scores
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], input_shape[1][-1])
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "use_scale": self.use_scale, "score_mode": "dot", "dropout": self.dropout}
+
+
+class AdditiveAttention(Attention):
+    """Bahdanau-style attention (Keras's ``AdditiveAttention``): the score of query step ``q`` and key step ``k``
+    is ``Σ scale · tanh(q + k)`` over the features, with a learnt ``scale`` per feature (``use_scale=True``)."""
+
+    def __init__(self, use_scale: bool = True, dropout: float = 0.0, **kwargs):
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def build(self, input_shape) -> None:
+        use_scale, self.use_scale = self.use_scale, False
+        super().build(input_shape)  # the shape checks
+        self.use_scale = use_scale
+        if use_scale:
+            dim = input_shape[0][-1]
+            self.scale = nn.Parameter(initialize_(torch.empty(dim), "glorot_uniform", dim, dim))
+
+    def scores(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        summed = torch.tanh(query.unsqueeze(2) + key.unsqueeze(1))  # (N, Tq, Tv, dim)
+        return (summed * self.scale if self.scale is not None else summed).sum(dim=-1)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["score_mode"]
+        return config

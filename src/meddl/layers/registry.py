@@ -55,6 +55,7 @@ from meddl.layers.multi_head_attention import MultiHeadAttention
 from meddl.layers.group_normalization import GroupNormalization, RMSNormalization, UnitNormalization
 from meddl.layers.masking import Masking
 from meddl.layers.dot import Dot
+from meddl.layers.attention import AdditiveAttention
 from meddl.layers.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from meddl.layers.spatial_dropout import SpatialDropout1D, SpatialDropout3D
 from meddl.layers.categorical import CategoryEncoding, Discretization
@@ -85,7 +86,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
                 RandomFlip, RandomRotation, RandomContrast, RandomBrightness, RandomZoom, RandomTranslation,
                 Resizing, CenterCrop, TimeDistributed, MultiHeadAttention, GroupNormalization, UnitNormalization,
                 RMSNormalization, Masking, CategoryEncoding, Discretization, Dot, SpatialDropout1D,
-                SpatialDropout3D, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D,
+                SpatialDropout3D, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D, AdditiveAttention,
                 ZeroPadding1D, ZeroPadding3D, Cropping1D, Cropping3D,
                 ReLU, LeakyReLU, ELU, Softmax, PReLU, Normalization, GaussianNoise, GaussianDropout, Minimum,
                 Cropping2D, UpSampling1D, UpSampling2D, UpSampling3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,

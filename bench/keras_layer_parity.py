@@ -128,6 +128,8 @@ compare("Identity", (3,), layers.Identity())
 compare("CategoryEncoding(multi_hot) + Dense", (3,), layers.CategoryEncoding(10), layers.Dense(2), integer_inputs=10)
 compare("CategoryEncoding(count) + Dense", (4,), layers.CategoryEncoding(6, output_mode="count"), layers.Dense(2),
         integer_inputs=6)
+compare("CategoryEncoding(one_hot) of one code + Dense", (1,), layers.CategoryEncoding(5, output_mode="one_hot"),
+        layers.Dense(2), integer_inputs=5)
 compare("Discretization(bin_boundaries) + CategoryEncoding + Dense", (5,),
         layers.Discretization(bin_boundaries=[-1.0, 0.0, 0.5]), layers.CategoryEncoding(4), layers.Dense(2))
 compare("Discretization(one_hot)", (3,), layers.Discretization(bin_boundaries=[-0.5, 0.5], output_mode="one_hot"))

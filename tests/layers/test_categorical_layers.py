@@ -18,6 +18,9 @@ def test_kerass_documented_examples():
     assert encoded.tolist() == [[1, 1, 0, 0], [1, 0, 0, 0], [0, 1, 1, 0], [0, 1, 0, 1]]
     one_hot = layers.CategoryEncoding(num_tokens=4, output_mode="one_hot")(torch.tensor([3, 2, 0, 1]))
     assert one_hot.tolist() == np.eye(4)[[3, 2, 0, 1]].tolist()
+    column = meddl.Sequential([layers.Input((1,), dtype="int32"), layers.CategoryEncoding(4, output_mode="one_hot")])
+    assert column.output_shape == (None, 4) and column.predict(np.array([[2], [0]])).tolist() == [[0, 0, 1, 0],
+                                                                                                 [1, 0, 0, 0]]
     counts = layers.CategoryEncoding(num_tokens=3, output_mode="count")(torch.tensor([[0, 0, 2]]))
     assert counts.tolist() == [[2, 0, 1]]
 

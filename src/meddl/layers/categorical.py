@@ -49,6 +49,8 @@ class CategoryEncoding(Layer):
             raise DataError(f"CategoryEncoding '{self.name}' got codes from {int(codes.min())} to {int(codes.max())}; "
                             f"they must lie in [0, {self.num_tokens}).")
         hot = F.one_hot(codes, self.num_tokens).to(torch.get_default_dtype())
+        if self.output_mode == "one_hot" and codes.dim() == 2 and codes.shape[1] == 1:
+            return hot[:, 0]  # one code per sample, as a column: one vector each (Keras's)
         if self.output_mode == "one_hot" or codes.dim() == 1:
             return hot
         counts = hot.sum(dim=1)

@@ -64,7 +64,7 @@ class Functional(Model):
         self._input_ids = [id(tensor) for tensor in self.inputs]
         self._output_ids = [id(tensor) for tensor in self.outputs]
         self._plan = [(node.layer, [id(t) for t in node.inputs], node.single_input, [id(t) for t in node.outputs],
-                       getattr(node, "training", None)) for node in self._nodes]
+                       node.training) for node in self._nodes]
         self.input_shape_ = _one_or_list([tensor.sample_shape for tensor in self.inputs], self._single_input)
         self.output_shape_ = _one_or_list([tensor.sample_shape for tensor in self.outputs], self._single_output)
         self.built = True
@@ -171,7 +171,7 @@ class Functional(Model):
             "name": self.name,
             "layers": [serialize(layer) for layer in self.layers],
             "nodes": [{"layer": node.layer.name, "inputs": [ref(t) for t in node.inputs], "single": node.single_input,
-                       **({} if getattr(node, "training", None) is None else {"training": node.training})}
+                       **({} if node.training is None else {"training": node.training})}
                       for node in self._nodes],
             "input_layers": [ref(t) for t in self.inputs],
             "output_layers": [ref(t) for t in self.outputs],

@@ -177,6 +177,64 @@ compare("Masking + GRU(sequences, zero_output_for_mask)", (7, 3), layers.Masking
 compare("Masking + LSTM(sequences) + LSTM", (7, 3), layers.Masking(0.0), layers.LSTM(3, return_sequences=True),
         layers.LSTM(2), padded=True)
 
+
+def masked_attention(make, *, cross=False, explicit_key=False, scores=False, **call):
+    """Attention over padded visit codes: Embedding(mask_zero=True) marks the padding, which the attention layer
+    turns into an attention mask, and GlobalAveragePooling1D averages the real steps of its (masked) output.
+    ``cross``: the query is an unmasked embedding; ``scores``: the model's output is the attention weights."""
+    inputs = keras.Input((7,), dtype="int32")
+    value = layers.Embedding(10, 4, mask_zero=True)(inputs)
+    query = layers.Embedding(10, 4)(inputs) if cross else value
+    layer = make()
+    if isinstance(layer, layers.MultiHeadAttention):
+        key = [layers.Embedding(10, 4, mask_zero=True)(inputs)] if explicit_key else []
+        out = layer(query, value, *key, return_attention_scores=scores, **call)
+    else:
+        out = layer([query, value], return_attention_scores=scores, **call)
+    if scores:
+        return keras.Model(inputs, out[1])
+    return keras.Model(inputs, layers.GlobalAveragePooling1D()(out))
+
+
+for label, make, options in [
+        ("MultiHeadAttention self-attention", lambda: layers.MultiHeadAttention(2, 3), {}),
+        ("MultiHeadAttention(causal)", lambda: layers.MultiHeadAttention(2, 3), {"use_causal_mask": True}),
+        ("MultiHeadAttention cross (masked value, key)", lambda: layers.MultiHeadAttention(2, 3, value_dim=2),
+         {"cross": True, "explicit_key": True}),
+        ("MultiHeadAttention scores", lambda: layers.MultiHeadAttention(2, 3), {"scores": True}),
+        ("MultiHeadAttention(causal) scores", lambda: layers.MultiHeadAttention(2, 3),
+         {"scores": True, "use_causal_mask": True}),
+        ("Attention(use_scale)", lambda: layers.Attention(use_scale=True), {}),
+        ("Attention cross", lambda: layers.Attention(), {"cross": True}),
+        ("Attention(causal) scores", lambda: layers.Attention(), {"use_causal_mask": True, "scores": True}),
+        ("Attention(score_mode=concat, use_scale)", lambda: layers.Attention(use_scale=True, score_mode="concat"), {}),
+        ("AdditiveAttention", lambda: layers.AdditiveAttention(), {}),
+        ("AdditiveAttention scores", lambda: layers.AdditiveAttention(), {"scores": True})]:
+    compare(f"Embedding(mask_zero) + {label}", (7,), model=masked_attention(make, **options), integer_inputs=10,
+            padded=True)
+
+
+def functional(shape, *stack, integer_inputs=False):
+    """The stack as a functional model: Keras 3 writes the padding masks and each call's training mode into its
+    graph, which a Sequential model's config does not have."""
+    inputs = keras.Input(shape, dtype="int32" if integer_inputs else "float32")
+    x = inputs
+    for layer in stack:
+        x = layer(x)
+    return keras.Model(inputs, x)
+
+
+compare("functional: Masking + LSTM(sequences) + Dense + GlobalAveragePooling1D", (7, 3),
+        model=functional((7, 3), layers.Masking(0.0), layers.LSTM(3, return_sequences=True), layers.Dense(2),
+                         layers.GlobalAveragePooling1D()), padded=True)
+compare("functional: Embedding(mask_zero) + Bidirectional(GRU(sequences)) + LSTM", (7,),
+        model=functional((7,), layers.Embedding(10, 4, mask_zero=True),
+                         layers.Bidirectional(layers.GRU(3, return_sequences=True)), layers.LSTM(2),
+                         integer_inputs=True), integer_inputs=10, padded=True)
+compare("functional: augmentation, Dropout, GaussianNoise (predict runs none of them)", (8, 8, 1),
+        model=functional((8, 8, 1), layers.RandomFlip(), layers.RandomRotation(0.2), layers.GaussianNoise(0.5),
+                         layers.Flatten(), layers.Dropout(0.5), layers.Dense(2)))
+
 print(f"\nKeras {keras.__version__}: {len(differences)} models differ{': ' + str(differences) if differences else ''}; "
       f"{len(refusals)} refused{': ' + str(refusals) if refusals else ''}.")
 sys.exit(1 if differences else 0)

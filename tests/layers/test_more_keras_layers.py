@@ -326,8 +326,8 @@ def test_attention_against_its_definition_and_in_a_sequence_model(tmp_path):
     weights /= weights.sum(-1, keepdims=True)
     np.testing.assert_allclose(layers.Attention()([query, value, key]).detach().numpy(), weights @ value, rtol=1e-5,
                                atol=1e-6)
-    with pytest.raises(MeddlError, match="supports score_mode='dot'"):
-        layers.Attention(score_mode="concat")
+    with pytest.raises(MeddlError, match="'score_mode' parameter of Attention must be 'dot' or 'concat'"):
+        layers.Attention(score_mode="luong")
     with pytest.raises(MeddlError, match=r"called on \[query, value\]"):
         layers.Attention()(query)
     visits = meddl.Input((6, 3))

@@ -93,9 +93,9 @@ def test_symbolic_arithmetic_and_attention_mistakes_are_named():
     np.testing.assert_allclose(model.predict([one, two]), (one + two) * two - one)
     with pytest.raises(MeddlError, match="only with another symbolic tensor.*Rescaling"):
         a + 1.0
-    x = torch.randn(2, 3, 4)
-    with pytest.raises(MeddlError, match="takes no attention_mask"):
-        layers.MultiHeadAttention(2, 4)(x, x, attention_mask=torch.ones(2, 3, 3))
+    x = meddl.Input((3, 4))
+    with pytest.raises(MeddlError, match="'attention_mask' cannot be given in a functional model.*Embedding"):
+        layers.MultiHeadAttention(2, 4)(x, x, attention_mask=meddl.Input((3, 3)))
     with pytest.raises(MeddlError, match="'num_heads' parameter of MultiHeadAttention must be a positive integer"):
         layers.MultiHeadAttention(0, 4)
     with pytest.raises(MeddlError, match="steps axis"):

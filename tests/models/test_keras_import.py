@@ -15,7 +15,11 @@ FILES = ["mlp.keras", "mlp.h5", "cnn.keras", "cnn.h5", "cnn_gap.keras", "signal.
          "functional.keras", "functional.h5",
          # Keras 3.15 on its torch backend (make_keras3_layer_fixtures.py): MultiHeadAttention (one causal),
          # TimeDistributed, GroupNormalization, 3-D padding and cropping, preprocessing layers, newer activations
-         "transformer.keras", "frames.keras", "volume_gn.keras", "preprocessing.keras", "keras315_configs.keras", "masked.keras"]
+         "transformer.keras", "frames.keras", "volume_gn.keras", "preprocessing.keras", "keras315_configs.keras", "masked.keras",
+         # make_keras3_graph_fixtures.py: padding masks written into a functional graph (to self-attention,
+         # attention, an LSTM and pooling) with the attention weights as a second output; augmentation, dropout and
+         # noise whose recorded training argument is each layer's default
+         "visits_attention.keras", "augmented_functional.keras"]
 
 
 def inputs_and_outputs(name: str):
@@ -97,4 +101,32 @@ def test_a_keras_graph_calling_a_layer_with_arguments_meddl_does_not_apply_is_re
         for name in source.namelist():
             target.writestr(name, json.dumps(config) if name == "config.json" else source.read(name))
     with pytest.raises(meddl.ModelFileError, match=r"is called with \{'use_causal_mask': True\}.*does not apply"):
+        meddl.load_model(changed, device="cpu")
+
+
+def _with_config(source_name: str, target, change) -> None:
+    """A copy of a fixture with ``change(config)`` applied to its graph."""
+    with zipfile.ZipFile(FIXTURES / source_name) as source:
+        config = json.loads(source.read("config.json"))
+        change(config["config"]["layers"])
+        with zipfile.ZipFile(target, "w") as copy:
+            for name in source.namelist():
+                copy.writestr(name, json.dumps(config) if name == "config.json" else source.read(name))
+
+
+def test_a_keras_3_graph_s_recorded_training_modes_are_the_layers_defaults_and_are_not_fixed():
+    model = meddl.load_model(FIXTURES / "augmented_functional.keras", device="cpu")
+    assert all(node.training is None for node in model._nodes)  # Keras wrote True for RandomFlip, False for Dropout
+    x, _ = inputs_and_outputs("augmented_functional")
+    np.testing.assert_array_equal(model.predict(x), model.predict(x))  # no augmentation or noise at prediction
+    model.train()
+    assert not np.allclose(model(x).detach().numpy(), model(x).detach().numpy())  # and all of it in training
+
+
+def test_a_mask_in_a_keras_graph_that_is_not_the_automatic_padding_mask_is_refused(tmp_path):
+    def compare_with_one(layers):  # NotEqual(codes, 1): not the mask Embedding(mask_zero=True) makes
+        next(spec for spec in layers if spec["class_name"] == "NotEqual")["inbound_nodes"][0]["args"][1] = 1
+    changed = tmp_path / "other_mask.keras"
+    _with_config("visits_attention.keras", changed, compare_with_one)
+    with pytest.raises(meddl.ModelFileError, match=r"'lstm' \(LSTM\) is called with \{'mask'"):
         meddl.load_model(changed, device="cpu")

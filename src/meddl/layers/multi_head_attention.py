@@ -10,9 +10,11 @@ import torch
 import torch.nn.functional as F
 
 from meddl.errors import MeddlError
-from meddl.layers.attention import refuse_masks
+from meddl.layers.attention import (as_mask, attention_weights, causal_mask, fixed_call_flag, padding_mask,
+                                   refuse_graph_mask)
 from meddl.layers.base import Layer, refuse_unsupported
 from meddl.layers.initializers import check_initializer
+from meddl.layers.symbolic import is_symbolic
 
 __all__ = ["MultiHeadAttention"]
 
@@ -30,8 +32,15 @@ class MultiHeadAttention(Layer):
 
     Each head projects the query, key and value (``key_dim`` / ``value_dim`` features), weighs the values by
     ``softmax(q·kᵀ / √key_dim)``, and the heads' results are projected back to ``output_shape`` features (by
-    default the query's). Weights are laid out as Keras's (``query_kernel`` is ``(features, heads, key_dim)``),
-    and ``use_causal_mask=True`` lets each step attend only to itself and earlier steps.
+    default the query's). Weights are laid out as Keras's (``query_kernel`` is ``(features, heads, key_dim)``).
+
+    Masks, as in Keras: padding masks left by ``Embedding(mask_zero=True)`` or ``Masking`` on the query, value
+    and key are applied (no step attends to a padded step, a padded query step attends to nothing) and the
+    output keeps the query's mask; ``use_causal_mask=True`` lets each step attend only to itself and earlier
+    steps; ``attention_mask`` ``(N, Tq, Tv)`` (and ``query_mask`` / ``value_mask`` / ``key_mask``) can be given
+    by hand when the layer is called on real tensors (inside a layer of your own).
+    ``return_attention_scores=True`` also returns the weights ``(N, heads, Tq, Tv)``: which steps each step drew
+    on.
 
     Example:
         >>> import meddl
@@ -42,7 +51,7 @@ class MultiHeadAttention(Layer):
     def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None, dropout: float = 0.0,
                  use_bias: bool = True, output_shape: int | None = None, attention_axes=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", use_causal_mask: bool = False,
-                 **kwargs):
+                 return_attention_scores: bool = False, **kwargs):
         extras = {key: kwargs.pop(key) for key in list(kwargs) if key not in ("name", "trainable", "dtype",
                                                                                 "input_shape")}
         super().__init__(**kwargs)
@@ -61,26 +70,32 @@ class MultiHeadAttention(Layer):
         self.dropout, self.use_bias = float(dropout), bool(use_bias)
         self.kernel_initializer = check_initializer(kernel_initializer, "kernel_initializer", "MultiHeadAttention")
         self.bias_initializer = check_initializer(bias_initializer, "bias_initializer", "MultiHeadAttention")
-        self.use_causal_mask = bool(use_causal_mask)  # Keras's call argument, kept here so a saved model keeps it
+        # Keras's call arguments, kept on the layer when a functional model's call sets them, so it is saved
+        self.use_causal_mask, self.return_attention_scores = bool(use_causal_mask), bool(return_attention_scores)
 
-    def __call__(self, query, value=None, key=None, *, use_causal_mask: bool | None = None, attention_mask=None,
-                 return_attention_scores: bool = False, training=None, query_mask=None, value_mask=None,
-                 key_mask=None):
+    def __call__(self, query, value=None, key=None, *, query_mask=None, value_mask=None, key_mask=None,
+                 attention_mask=None, return_attention_scores: bool | None = None, training=None,
+                 use_causal_mask: bool | None = None):
         """Keras's call: ``layer(query, value[, key])``; ``value`` defaults to ``query``."""
-        if any(mask is not None for mask in (attention_mask, query_mask, value_mask, key_mask)) \
-                or return_attention_scores:
-            raise MeddlError("MultiHeadAttention in meddl takes no attention_mask (or query/value/key masks) and "
-                             "does not return the attention scores; use_causal_mask=True is supported.")
-        if use_causal_mask is not None:
-            if self.built and bool(use_causal_mask) != self.use_causal_mask:
-                raise MeddlError(f"MultiHeadAttention '{self.name}' was built with use_causal_mask="
-                                 f"{self.use_causal_mask}; call it the same way each time.")
-            self.use_causal_mask = bool(use_causal_mask)
+        self.use_causal_mask = fixed_call_flag(self, "use_causal_mask", use_causal_mask)
         if isinstance(query, (list, tuple)) and value is None and key is None:  # the model's own call: [q, v(, k)]
             inputs = list(query)
         else:
             inputs = [query, query if value is None else value] + ([] if key is None else [key])
-        return super().__call__(inputs) if training is None else super().__call__(inputs, training=training)
+        given = {name: mask for name, mask in (("query_mask", query_mask), ("value_mask", value_mask),
+                                               ("key_mask", key_mask), ("attention_mask", attention_mask))
+                 if mask is not None}
+        options: dict[str, Any] = {} if training is None else {"training": training}
+        if is_symbolic(inputs):
+            if given:
+                refuse_graph_mask("MultiHeadAttention", next(iter(given)))
+            self.return_attention_scores = fixed_call_flag(self, "return_attention_scores", return_attention_scores)
+            return super().__call__(inputs, **options)
+        if given:
+            options["masks"] = given
+        if return_attention_scores is not None:
+            options["return_scores"] = bool(return_attention_scores)
+        return super().__call__(inputs, **options)
 
     def build(self, input_shape) -> None:
         if not isinstance(input_shape, list) or any(len(shape) != 2 for shape in input_shape):
@@ -106,31 +121,75 @@ class MultiHeadAttention(Layer):
         projected = torch.einsum("ntf,fhd->nthd", x, getattr(self, f"{part}_kernel"))
         return projected + getattr(self, f"{part}_bias") if self.use_bias else projected
 
-    def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        refuse_masks(inputs, "MultiHeadAttention")
+    def forward(self, inputs: list[torch.Tensor], masks=None, return_scores: bool | None = None):
+        return self.call(inputs, masks=masks, return_scores=return_scores)
+
+    def call(self, inputs: list[torch.Tensor], masks: dict[str, Any] | None = None,
+             return_scores: bool | None = None):
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
+        allowed, query_mask = self._allowed(inputs, masks or {})
         q = self._project(query, "query") / math.sqrt(self.key_dim)
         k, v = self._project(key, "key"), self._project(value, "value")
         scores = torch.einsum("nqhd,nkhd->nhqk", q, k)
-        if self.use_causal_mask:
-            steps_q, steps_k = scores.shape[-2], scores.shape[-1]
-            allowed = torch.ones(steps_q, steps_k, dtype=torch.bool, device=scores.device).tril()
-            scores = scores.masked_fill(~allowed, float("-inf"))
-        weights = torch.softmax(scores, dim=-1)
-        if self.training and self.dropout:
-            weights = F.dropout(weights, self.dropout)
-        attended = torch.einsum("nhqk,nkhd->nqhd", weights, v)
+        weights = attention_weights(scores, None if allowed is None else allowed.unsqueeze(1))  # over the heads
+        dropped = F.dropout(weights, self.dropout) if self.training and self.dropout else weights
+        attended = torch.einsum("nhqk,nkhd->nqhd", dropped, v)
         output = torch.einsum("nqhd,hdo->nqo", attended, self.output_kernel)
-        return output + self.output_bias if self.use_bias else output
+        if self.use_bias:
+            output = output + self.output_bias
+        if query_mask is not None:
+            output._keras_mask = query_mask  # the query's padding mask is passed on, as in Keras
+        wanted = self.return_attention_scores if return_scores is None else return_scores
+        return (output, weights) if wanted else output
+
+    #: turns its inputs' padding masks into an attention mask, and passes the query's on
+    consumes_mask = True
+
+    def _allowed(self, inputs: list[torch.Tensor], masks: dict[str, Any]):
+        """Which value steps each query step may attend to, ``(N, Tq, Tv)`` (None: all), as Keras combines them:
+        the query's, value's and key's padding masks (from Embedding(mask_zero=True) or Masking, or given), the
+        causal mask and ``attention_mask``; and the query's padding mask ``(N, Tq)``."""
+        query, value = inputs[0], inputs[1]
+        batch, query_steps, value_steps = query.shape[0], query.shape[1], value.shape[1]
+        found = {"query_mask": padding_mask(query), "value_mask": padding_mask(value),
+                 "key_mask": padding_mask(inputs[2]) if len(inputs) == 3 else None}
+        shapes = {"query_mask": (batch, query_steps), "value_mask": (batch, value_steps),
+                  "key_mask": (batch, value_steps), "attention_mask": (batch, query_steps, value_steps)}
+        for name, mask in masks.items():
+            found[name] = as_mask(mask, name, "MultiHeadAttention", shapes[name])
+        parts = []
+        if found["query_mask"] is not None:
+            parts.append(found["query_mask"].reshape(-1, query_steps, 1))
+        parts += [found[name].reshape(-1, 1, value_steps) for name in ("value_mask", "key_mask")
+                  if found[name] is not None]
+        if self.use_causal_mask:
+            parts.append(causal_mask(query_steps, value_steps, query.device))
+        if found.get("attention_mask") is not None:
+            parts.append(found["attention_mask"])
+        allowed = None
+        for part in parts:
+            part = part.to(query.device)
+            allowed = part if allowed is None else allowed & part
+        if allowed is not None and allowed.dim() < 3:  # a causal or given (Tq, Tv) mask: the same for every sample
+            allowed = allowed.reshape(1, *[1] * (2 - allowed.dim()), *allowed.shape)
+        query_mask = found["query_mask"]
+        if query_mask is not None:
+            query_mask = query_mask.reshape(-1, query_steps).to(query.device).expand(batch, query_steps)
+        return allowed, query_mask
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0][0], self.output_dim or input_shape[0][-1])
+        output = (input_shape[0][0], self.output_dim or input_shape[0][-1])
+        if self.return_attention_scores:
+            return [output, (self.num_heads, input_shape[0][0], input_shape[1][0])]
+        return output
 
     def get_config(self) -> dict[str, Any]:
         config = {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
                   "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
                   "output_shape": self.output_dim, "use_causal_mask": self.use_causal_mask}
+        if self.return_attention_scores:
+            config["return_attention_scores"] = True
         for argument, default in (("kernel_initializer", "glorot_uniform"), ("bias_initializer", "zeros")):
             if getattr(self, argument) != default:
                 config[argument] = getattr(self, argument)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from meddl.errors import MeddlError, ModelFileError
+from meddl.layers.attention import Attention
 from meddl.layers.base import Layer
 from meddl.layers.bidirectional import Bidirectional
 from meddl.layers.multi_head_attention import MultiHeadAttention
@@ -194,13 +195,19 @@ def _history(argument: Any) -> list[tuple[str, int, int]]:
 
 
 def _node_calls(layer_spec: dict) -> list[tuple[list[tuple[str, int, int]], bool, dict[str, Any]]]:
-    """Each call of a layer: the tensors it takes, whether as one tensor (not a list), and its keyword arguments."""
+    """Each call of a layer: the tensors it takes, whether as one tensor (not a list), and its keyword arguments.
+
+    A Keras 3 file's ``training`` is left out: Keras 3 records every call's ``training`` as the layer's default
+    when it is not given (False for Dropout and the recurrent layers, True for the augmentation layers), so a
+    recorded value does not say the call fixed a mode, and Keras 3's own ``fit`` and ``predict`` override it.
+    The model's mode applies, as there."""
     calls = []
     for node in layer_spec.get("inbound_nodes", []):
         if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
             args = node.get("args", [])
             single = len(args) == 1 and isinstance(args[0], dict)
-            keywords = {key: value for key, value in (node.get("kwargs") or {}).items() if value is not None}
+            keywords = {key: value for key, value in (node.get("kwargs") or {}).items()
+                        if value is not None and key != "training"}
             calls.append((_history(args), single, keywords))
         else:  # Keras 2: [[name, node, index, kwargs], ...]
             refs = _history(node)
@@ -208,10 +215,15 @@ def _node_calls(layer_spec: dict) -> list[tuple[list[tuple[str, int, int]], bool
     return calls
 
 
-def _call_keywords(layer: Layer, keywords: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments of a layer's call that meddl applies (``training``, MultiHeadAttention's causal mask);
-    any other is refused, never dropped."""
-    applied = {"training", "use_causal_mask"} if isinstance(layer, MultiHeadAttention) else {"training"}
+def _call_keywords(layer: Layer, keywords: dict[str, Any], masks: "_AutomaticMasks") -> dict[str, Any]:
+    """The keyword arguments of a layer's call that meddl applies (the attention layers' causal mask and
+    attention scores); a ``mask`` that is Keras's automatic padding mask is left to meddl, which derives the same
+    as it runs; any other is refused, never dropped."""
+    applied = {"use_causal_mask", "return_attention_scores"} if isinstance(layer, (MultiHeadAttention, Attention)) \
+        else set()
+    keywords = dict(keywords)
+    if "mask" in keywords and masks.automatic(keywords["mask"]):
+        del keywords["mask"]
     unsupported = {key: value for key, value in keywords.items() if key not in applied}
     if unsupported:
         raise ModelFileError(f"Layer '{layer.name}' ({type(layer).__name__}) is called with {unsupported} in the Keras "
@@ -219,20 +231,71 @@ def _call_keywords(layer: Layer, keywords: dict[str, Any]) -> dict[str, Any]:
     return keywords
 
 
+class _AutomaticMasks:
+    """Keras 3 writes the padding masks that flow between layers into its graph: ``NotEqual`` (and ``Any`` over
+    the features, for ``Masking``) of the tensor that ``Embedding(mask_zero=True)`` or ``Masking`` reads, passed
+    on by ``ConvertToTensor``, and given to each layer that takes a mask as its ``mask`` argument. meddl derives
+    the same masks as it runs, so these operations are not built, and a ``mask`` argument made of them alone is
+    recognised (any other mask is refused)."""
+
+    OPERATIONS = ("NotEqual", "Any", "ConvertToTensor")
+
+    def __init__(self, specs: list[dict[str, Any]]):
+        self.operations = {_spec_name(spec): spec for spec in specs if spec.get("class_name") in self.OPERATIONS}
+        self.sources = set()  # (tensor reference, value, over features) an Embedding(mask_zero) or Masking reads
+        for spec in specs:
+            config = spec.get("config", {})
+            if spec.get("class_name") == "Embedding" and config.get("mask_zero"):
+                self.sources |= {(ref, 0.0, False) for refs, _, _ in _node_calls(spec) for ref in refs}
+            elif spec.get("class_name") == "Masking":
+                value = float(config.get("mask_value", 0.0))
+                self.sources |= {(ref, value, True) for refs, _, _ in _node_calls(spec) for ref in refs}
+
+    def automatic(self, argument: Any) -> bool:
+        refs = _history(argument)
+        return bool(refs) and all(self._derived(ref, over_features=False) for ref in refs)
+
+    def _derived(self, ref: tuple[str, int, int], over_features: bool) -> bool:
+        spec = self.operations.get(ref[0])
+        if spec is None or ref[1] != 0 or ref[2] != 0:
+            return False
+        args = spec["inbound_nodes"][0].get("args", [])
+        inputs = _history(args)
+        if len(inputs) != 1:
+            return False
+        if spec["class_name"] == "ConvertToTensor":
+            return self._derived(inputs[0], over_features)
+        if spec["class_name"] == "Any":
+            config = spec.get("config", {})
+            return not over_features and config.get("axis") in (-1, [-1]) and not config.get("keepdims") \
+                and self._derived(inputs[0], over_features=True)
+        value = args[1] if len(args) == 2 and isinstance(args[1], (int, float)) else None  # NotEqual(tensor, value)
+        return value is not None and (inputs[0], float(value), over_features) in self.sources
+
+
+def _spec_name(spec: dict[str, Any]) -> str:
+    return spec.get("name") or spec["config"]["name"]
+
+
 def _build_functional(config: dict[str, Any], notes: dict):
     layers: dict[str, Layer] = {}
     outputs: dict[tuple[str, int], Any] = {}
     pending: list[tuple[str, int, list, bool]] = []
+    masks = _AutomaticMasks(config["layers"])
+    consumed = {ref[0] for spec in config["layers"] if spec.get("class_name") not in _AutomaticMasks.OPERATIONS
+                for refs, _, _ in _node_calls(spec) for ref in refs}
     for spec in config["layers"]:
+        if spec.get("class_name") in _AutomaticMasks.OPERATIONS and _spec_name(spec) not in consumed:
+            continue  # a padding mask's operation: meddl derives the mask itself (see _AutomaticMasks)
         layer = _build_layer(spec, notes)
-        name = spec.get("name") or spec["config"]["name"]
+        name = _spec_name(spec)
         layer.name = name
         layers[name] = layer
         if isinstance(layer, InputLayer):
             outputs[(name, 0)] = layer.output
             continue
         for index, (refs, single, keywords) in enumerate(_node_calls(spec)):
-            pending.append((name, index, refs, single, _call_keywords(layer, keywords)))
+            pending.append((name, index, refs, single, _call_keywords(layer, keywords, masks)))
     while pending:
         progressed = False
         for item in list(pending):

@@ -235,6 +235,21 @@ compare("functional: augmentation, Dropout, GaussianNoise (predict runs none of 
         model=functional((8, 8, 1), layers.RandomFlip(), layers.RandomRotation(0.2), layers.GaussianNoise(0.5),
                          layers.Flatten(), layers.Dropout(0.5), layers.Dense(2)))
 
+
+
+def masked_encoder():
+    """A Transformer encoder block over padded visit codes: Add's residual keeps the mask (Keras writes the
+    joined mask into its graph as LogicalOr), so the pooling averages the real visits only."""
+    inputs = keras.Input((7,), dtype="int32")
+    embedded = layers.Embedding(10, 4, mask_zero=True)(inputs)
+    block = layers.LayerNormalization()(layers.Add()([embedded, layers.MultiHeadAttention(2, 3)(embedded, embedded)]))
+    block = layers.LayerNormalization()(layers.Add()([block, layers.Dense(4)(layers.Dense(8, activation="relu")(block))]))
+    return keras.Model(inputs, layers.Dense(2)(layers.GlobalAveragePooling1D()(block)))
+
+
+compare("functional: masked Transformer encoder (residual Add, LayerNormalization)", (7,), model=masked_encoder(),
+        integer_inputs=10, padded=True)
+
 print(f"\nKeras {keras.__version__}: {len(differences)} models differ{': ' + str(differences) if differences else ''}; "
       f"{len(refusals)} refused{': ' + str(refusals) if refusals else ''}.")
 sys.exit(1 if differences else 0)

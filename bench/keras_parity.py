@@ -18,6 +18,7 @@ base's statistics).
 import os
 import sys
 import tempfile
+import warnings
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -166,6 +167,43 @@ sequences = [[1], [2, 3], [4, 5, 6]]
 check("utils.pad_sequences(maxlen=2, padding/truncating='post')",
       keras.utils.pad_sequences(sequences, maxlen=2, padding="post", truncating="post"),
       meddl.utils.pad_sequences(sequences, maxlen=2, padding="post", truncating="post"), 0)
+
+# Padding masks through the merge layers (Keras's compute_mask), and attention given a mask by hand.
+first, second = (rng.normal(size=(2, 5, 3)).astype("float32") for _ in range(2))
+first[0, 3:], second[0, 4:], second[1, :2] = 0, 0, 0  # different padding in each input
+
+
+def masked_pair(library, both):
+    masking = library.layers.Masking(0.0)
+    return [masking(torch.tensor(first)), masking(torch.tensor(second)) if both else torch.tensor(second)]
+
+
+for merge, settings in [("Add", {}), ("Subtract", {}), ("Average", {}), ("Maximum", {}), ("Minimum", {}),
+                        ("Multiply", {}), ("Concatenate", {"axis": 1}), ("Concatenate", {"axis": -1})]:
+    for both in (True, False):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # meddl's "only some inputs carry a mask"
+            keras_out = getattr(keras.layers, merge)(**settings)(masked_pair(keras, both))
+            meddl_out = getattr(meddl.layers, merge)(**settings)(masked_pair(meddl, both))
+        label = f"{merge}({settings}) of {'two masked sequences' if both else 'a masked and an unmasked sequence'}"
+        check(f"{label}: values", keras_out, meddl_out.detach().numpy())
+        keras_mask, meddl_mask = getattr(keras_out, "_keras_mask", None), getattr(meddl_out, "_keras_mask", None)
+        if keras_mask is None or meddl_mask is None:
+            check(f"{label}: no mask", float(keras_mask is None), float(meddl_mask is None), 0)
+        else:
+            check(f"{label}: mask", keras_mask, meddl_mask.numpy(), 0)
+query = rng.normal(size=(2, 5, 4)).astype("float32")
+allowed = rng.random((2, 5, 5)) > 0.4
+allowed[:, :, 0] = True  # every query step may attend somewhere
+keras_attention = keras.layers.MultiHeadAttention(2, 3)
+keras_out, keras_scores = keras_attention(query, query, attention_mask=allowed, return_attention_scores=True)
+meddl_attention = meddl.layers.MultiHeadAttention(2, 3)
+meddl_attention.build_for([(5, 4), (5, 4)])
+meddl_attention.set_weights([keras.ops.convert_to_numpy(w) for w in keras_attention.weights])
+meddl_out, meddl_scores = meddl_attention(torch.tensor(query), torch.tensor(query), attention_mask=allowed,
+                                          return_attention_scores=True)
+check("MultiHeadAttention(attention_mask=...) output", keras_out, meddl_out.detach().numpy())
+check("MultiHeadAttention(attention_mask=...) scores", keras_scores, meddl_scores.detach().numpy())
 
 # Whole fits from the same weights, in the same order (shuffle=False): Keras's file loaded into meddl, both trained.
 # Adam is compared with epsilon=1e-12: Keras adds epsilon before the bias correction of the second moment,

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 import meddl
 from meddl import layers
@@ -93,3 +94,48 @@ def test_padding_steps_output_the_last_real_step_or_zero_and_bidirectional_layer
                                       layers.Bidirectional(layers.LSTM(2, return_sequences=True))])
     assert np.all(bidirectional.predict(x)[0, 3:] == 0)  # Keras forces zeros for both directions' padding
     assert bidirectional.layers[1].forward_layer.get_config()["zero_output_for_mask"] is True
+
+
+def test_a_residual_block_keeps_the_padding_mask():
+    """Add's output keeps its inputs' mask (a step is real where it is real in any input), so a masked
+    Transformer encoder's pooling averages the real visits only."""
+    meddl.set_seed(0)
+
+    def encoder(steps, masked):
+        codes = layers.Input((steps,), dtype="int32")
+        embedded = layers.Embedding(9, 4, mask_zero=masked)(codes)
+        attended = layers.MultiHeadAttention(2, 3)(embedded, embedded)
+        block = layers.LayerNormalization()(layers.Add()([embedded, attended]))
+        return meddl.Model(codes, layers.GlobalAveragePooling1D()(block + layers.Dense(4)(block)))
+
+    padded = encoder(6, True)
+    short = encoder(3, False)
+    short.set_weights(padded.get_weights())
+    np.testing.assert_allclose(padded.predict(np.array([[3, 1, 4, 0, 0, 0]])), short.predict(np.array([[3, 1, 4]])),
+                               rtol=1e-5, atol=1e-6)
+
+
+def _masked(values, real):
+    tensor = torch.tensor(values, dtype=torch.float32)
+    tensor._keras_mask = torch.tensor(real)
+    return tensor
+
+
+def test_merges_combine_masks_and_leave_padded_steps_out_as_keras_does():
+    a = _masked([[[1.0], [5.0], [0.0]]], [[True, True, False]])
+    b = _masked([[[3.0], [0.0], [0.0]]], [[True, False, False]])
+    maximum = layers.Maximum()([a, b])
+    np.testing.assert_array_equal(maximum[0, :, 0], [3.0, 5.0, 0.0])  # b's padded 0 does not count at step 1
+    assert maximum._keras_mask.tolist() == [[True, True, False]]  # real where real in any input
+    np.testing.assert_array_equal(layers.Minimum()([a, b])[0, :, 0], [1.0, 5.0, 0.0])
+    np.testing.assert_array_equal(layers.Multiply()([a, b])[0, :, 0], [3.0, 5.0, 0.0])  # padded: 1, then all-padded: 0
+    joined = layers.Concatenate(axis=1)([a, b])
+    assert joined.shape == (1, 6, 1) and joined._keras_mask.tolist() == [[True, True, False, True, False, False]]
+    assert layers.Concatenate()([a, b])._keras_mask.tolist() == [[True, True, False]]
+    with pytest.warns(UserWarning, match="only some carry a padding mask.*see the padding"):
+        added = layers.Add()([a, torch.ones(1, 3, 1)])
+    assert getattr(added, "_keras_mask", None) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # joined along the steps, the unmasked input's steps are simply real
+        assert layers.Concatenate(axis=1)([a, torch.ones(1, 2, 1)])._keras_mask.tolist() == [[True, True, False,
+                                                                                               True, True]]

@@ -18,8 +18,8 @@ FILES = ["mlp.keras", "mlp.h5", "cnn.keras", "cnn.h5", "cnn_gap.keras", "signal.
          "transformer.keras", "frames.keras", "volume_gn.keras", "preprocessing.keras", "keras315_configs.keras", "masked.keras",
          # make_keras3_graph_fixtures.py: padding masks written into a functional graph (to self-attention,
          # attention, an LSTM and pooling) with the attention weights as a second output; augmentation, dropout and
-         # noise whose recorded training argument is each layer's default
-         "visits_attention.keras", "augmented_functional.keras"]
+         # noise whose recorded training argument is each layer's default; a masked encoder block's residual Add
+         "visits_attention.keras", "augmented_functional.keras", "masked_encoder.keras"]
 
 
 def inputs_and_outputs(name: str):

@@ -24,20 +24,15 @@ import torch
 from torch import nn
 
 from meddl.errors import MeddlError
-from meddl.layers.base import Layer, refuse_unsupported
+from meddl.layers.base import Layer, padding_mask, refuse_unsupported
 from meddl.layers.initializers import initialize_
 from meddl.layers.symbolic import SymbolicTensor, is_symbolic
 
 __all__ = ["Attention", "AdditiveAttention", "as_mask", "attention_weights", "causal_mask", "fixed_call_flag",
-           "padding_mask", "refuse_graph_mask"]
+           "refuse_graph_mask"]
 
 #: what a masked score becomes before the softmax (Keras's value for float32)
 _MASKED = -1e9
-
-
-def padding_mask(tensor: Any) -> torch.Tensor | None:
-    """The padding mask ``(N, steps)`` that ``Embedding(mask_zero=True)`` or ``Masking`` left on ``tensor``."""
-    return getattr(tensor, "_keras_mask", None)
 
 
 def refuse_graph_mask(layer: str, argument: str) -> None:

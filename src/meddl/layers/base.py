@@ -37,7 +37,8 @@ from meddl.layers import activations, regularizers
 from meddl.layers.initializers import check_initializer, initialize_
 from meddl.layers.symbolic import call_layer_symbolically, is_symbolic
 
-__all__ = ["Layer", "unique_layer_name", "reserve_layer_name", "reset_layer_names", "refuse_unsupported"]
+__all__ = ["Layer", "unique_layer_name", "reserve_layer_name", "reset_layer_names", "refuse_unsupported",
+           "padding_mask"]
 
 _NAME_COUNTERS: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 _TAKEN_NAMES: set[str] = set()
@@ -478,6 +479,12 @@ _BASE_ARGUMENTS = {"self", "name", "input_shape", "activation", "trainable", "dt
 _HARMLESS_KERAS_ARGUMENTS = {"seed", "implementation", "use_cudnn", "autocast", "dtype_policy", "input_length"}
 _KERAS_DEFAULT_ARGUMENTS = {"lora_rank": None, "lora_alpha": None, "time_major": False, "sparse": False,
                             "ragged": False, "optional": False, "beta_initializer": "zeros", "gamma_initializer": "ones"}
+
+
+def padding_mask(tensor: Any) -> torch.Tensor | None:
+    """The padding mask ``(N, steps)`` that ``Embedding(mask_zero=True)`` or ``Masking`` left on ``tensor``
+    (Keras's ``_keras_mask``: True at real steps), or None."""
+    return getattr(tensor, "_keras_mask", None)
 
 
 def refuse_unsupported(extras: dict[str, Any], layer: str) -> None:

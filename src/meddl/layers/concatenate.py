@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -56,6 +57,18 @@ class Concatenate(BaseMerge):
 
     def merge(self, tensors: list[torch.Tensor]) -> torch.Tensor:
         return torch.cat(tensors, dim=self.axis)
+
+    def merged_mask(self, inputs: list[torch.Tensor], masks: list[torch.Tensor | None]) -> torch.Tensor | None:
+        """Keras's rule: an input without a mask counts all its steps as real; joined along the steps, the masks
+        are joined too; joined along the features, a step is real where it is real in any input."""
+        filled = [torch.ones(tensor.shape[:2], dtype=torch.bool, device=tensor.device) if mask is None else mask
+                  for tensor, mask in zip(inputs, masks)]
+        if not self.loses_partial_masks(inputs):
+            return torch.cat(filled, dim=1)
+        return functools.reduce(torch.logical_or, filled)
+
+    def loses_partial_masks(self, inputs: list[torch.Tensor]) -> bool:
+        return self._sample_axis(inputs[0].dim() - 1) != 0  # joined along the features, not the steps
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}

@@ -10,9 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from meddl.errors import MeddlError
-from meddl.layers.attention import (as_mask, attention_weights, causal_mask, fixed_call_flag, padding_mask,
-                                   refuse_graph_mask)
-from meddl.layers.base import Layer, refuse_unsupported
+from meddl.layers.attention import as_mask, attention_weights, causal_mask, fixed_call_flag, refuse_graph_mask
+from meddl.layers.base import Layer, padding_mask, refuse_unsupported
 from meddl.layers.initializers import check_initializer
 from meddl.layers.symbolic import is_symbolic
 

@@ -116,6 +116,11 @@ def _build_layer(spec: dict[str, Any], notes: dict) -> Layer:
     name = config.get("name")
     if class_name in _MODEL_CLASSES:
         return _build_model(spec, notes)
+    if class_name not in LAYER_CLASSES and str(spec.get("module", "")).startswith("keras.src.ops"):
+        raise ModelFileError(f"The Keras model applies Keras's operation {class_name} ('{name}') in its graph, which "
+                             "meddl does not read. meddl reads layers, x + y / x - y / x * y, and the padding-mask "
+                             "operations Keras writes for Embedding(mask_zero=True), Masking and the element-wise "
+                             "merges (a mask joined by Concatenate is not read); rebuild the model with layers.")
     if class_name not in LAYER_CLASSES and class_name not in ("Input", "MaxPool2D", "AvgPool2D"):
         supported = sorted(c for c in LAYER_CLASSES if c not in ("ResidualBlock",))
         raise ModelFileError(f"The Keras model uses layer '{name}' of type {class_name}, which meddl does not support. "
@@ -234,11 +239,12 @@ def _call_keywords(layer: Layer, keywords: dict[str, Any], masks: "_AutomaticMas
 class _AutomaticMasks:
     """Keras 3 writes the padding masks that flow between layers into its graph: ``NotEqual`` (and ``Any`` over
     the features, for ``Masking``) of the tensor that ``Embedding(mask_zero=True)`` or ``Masking`` reads, passed
-    on by ``ConvertToTensor``, and given to each layer that takes a mask as its ``mask`` argument. meddl derives
-    the same masks as it runs, so these operations are not built, and a ``mask`` argument made of them alone is
-    recognised (any other mask is refused)."""
+    on by ``ConvertToTensor``, joined by ``LogicalOr`` where a merge layer (``Add``, ...) combines masked inputs,
+    and given to each layer that takes a mask as its ``mask`` argument. meddl derives the same masks as it runs,
+    so these operations are not built, and a ``mask`` argument made of them alone is recognised (any other mask
+    is refused)."""
 
-    OPERATIONS = ("NotEqual", "Any", "ConvertToTensor")
+    OPERATIONS = ("NotEqual", "Any", "ConvertToTensor", "LogicalOr")
 
     def __init__(self, specs: list[dict[str, Any]]):
         self.operations = {_spec_name(spec): spec for spec in specs if spec.get("class_name") in self.OPERATIONS}
@@ -261,6 +267,8 @@ class _AutomaticMasks:
             return False
         args = spec["inbound_nodes"][0].get("args", [])
         inputs = _history(args)
+        if spec["class_name"] == "LogicalOr":
+            return len(inputs) == 2 and not over_features and all(self._derived(ref, False) for ref in inputs)
         if len(inputs) != 1:
             return False
         if spec["class_name"] == "ConvertToTensor":

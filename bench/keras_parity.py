@@ -205,6 +205,66 @@ meddl_out, meddl_scores = meddl_attention(torch.tensor(query), torch.tensor(quer
 check("MultiHeadAttention(attention_mask=...) output", keras_out, meddl_out.detach().numpy())
 check("MultiHeadAttention(attention_mask=...) scores", keras_scores, meddl_scores.detach().numpy())
 
+# keras.ops, for the code of custom layers: every function meddl.ops has, on the same arguments.
+matrix = rng.normal(size=(3, 4)).astype("float32")
+cube = rng.normal(size=(2, 3, 4)).astype("float32")
+positive = np.abs(cube) + 0.1
+codes = np.array([[0, 2, 1], [3, 1, 4]])
+missing_codes = np.array([[0, -1, 2], [3, 1, -1]])
+OPS_CALLS = [
+    ("abs", (cube,), {}), ("absolute", (cube,), {}), ("add", (cube, 2.5), {}), ("all", (cube > -1,), {"axis": 1}),
+    ("any", (cube > 1, ), {"axis": (0, 2), "keepdims": True}), ("arange", (2, 11, 3), {}), ("arange", (5,), {}),
+    ("argmax", (cube,), {"axis": -1}), ("argmin", (cube,), {"axis": 0, "keepdims": True}), ("argsort", (matrix,), {}),
+    ("broadcast_to", (matrix[:1],), {"shape": (3, 4)}), ("cast", (cube,), {"dtype": "int32"}),
+    ("ceil", (cube,), {}), ("clip", (cube, -0.5, 0.5), {}), ("concatenate", ([cube, cube],), {"axis": -1}),
+    ("cos", (cube,), {}), ("cumprod", (matrix,), {"axis": 1}), ("cumsum", (matrix,), {}),
+    ("divide", (cube, positive), {}), ("einsum", ("ntf,nsf->nts", cube, cube), {}), ("equal", (codes, 1), {}),
+    ("exp", (cube,), {}), ("expand_dims", (matrix,), {"axis": (0, -1)}), ("eye", (3, 4), {"k": 1}),
+    ("flip", (cube,), {"axis": 1}), ("floor", (cube,), {}), ("full", ((2, 3), 7.0), {}),
+    ("full_like", (matrix, 2.0), {}), ("gelu", (cube,), {}), ("gelu", (cube,), {"approximate": False}),
+    ("greater", (cube, 0.0), {}), ("greater_equal", (codes, 2), {}), ("isfinite", (cube,), {}),
+    ("isnan", (cube,), {}), ("less", (cube, matrix), {}), ("less_equal", (codes, 1), {}),
+    ("linspace", (0.0, 1.0, 5), {}), ("linspace", (0.0, 1.0, 4), {"endpoint": False}), ("log", (positive,), {}),
+    ("log1p", (positive,), {}), ("log_softmax", (cube,), {"axis": 1}), ("logical_and", (cube > 0, cube < 1), {}),
+    ("logical_not", (cube > 0,), {}), ("logical_or", (cube > 1, cube < -1), {}),
+    ("logsumexp", (cube,), {"axis": (1, 2)}), ("matmul", (cube, matrix.T), {}), ("max", (cube,), {"axis": 1}),
+    ("maximum", (cube, 0.0), {}), ("mean", (cube,), {"axis": (0, 2), "keepdims": True}), ("mean", (cube,), {}),
+    ("min", (cube,), {"keepdims": True}), ("minimum", (cube, matrix), {}), ("moveaxis", (cube, 0, -1), {}),
+    ("multiply", (cube, 3), {}), ("negative", (cube,), {}), ("not_equal", (codes, 0), {}),
+    ("one_hot", (missing_codes, 4), {}), ("one_hot", (codes, 5), {"axis": 1}), ("ones", ((2, 3),), {}),
+    ("ones_like", (codes,), {}), ("power", (positive, 1.5), {}), ("prod", (matrix,), {"axis": 0}),
+    ("relu", (cube,), {}), ("repeat", (matrix, 2), {"axis": 1}), ("repeat", (codes, 2), {}),
+    ("reshape", (cube, (4, -1)), {}), ("round", (cube * 4,), {}), ("sigmoid", (cube,), {}), ("sign", (cube,), {}),
+    ("silu", (cube,), {}), ("sin", (cube,), {}), ("softmax", (cube,), {"axis": 1}), ("softplus", (cube,), {}),
+    ("sort", (cube,), {"axis": 1}), ("split", (cube, 2), {"axis": -1}), ("split", (cube, [1, 3]), {"axis": 2}),
+    ("sqrt", (positive,), {}), ("square", (cube,), {}), ("squeeze", (matrix[:, None, :, None],), {"axis": 1}),
+    ("squeeze", (matrix[None],), {}), ("stack", ([matrix, matrix],), {"axis": 1}), ("std", (cube,), {"axis": 1}),
+    ("subtract", (1.0, cube), {}), ("sum", (cube,), {"axis": (0, 1)}), ("swapaxes", (cube, 0, 2), {}),
+    ("take", (matrix, np.array([[0, 2], [3, 1]])), {"axis": 1}), ("take", (matrix, [0, 5]), {}),
+    ("take_along_axis", (matrix, np.argsort(matrix, axis=1)), {"axis": 1}), ("tanh", (cube,), {}),
+    ("tile", (matrix, (2, 1)), {}), ("transpose", (cube,), {}), ("transpose", (cube, (1, 0, 2)), {}),
+    ("tril", (matrix,), {"k": -1}), ("triu", (matrix,), {}), ("var", (cube,), {"axis": (1, 2)}),
+    ("where", (cube > 0, cube, 0.0), {}), ("zeros", ((3,),), {}), ("zeros_like", (cube,), {}),
+]
+for name, args, kwargs in OPS_CALLS:
+    expected = getattr(keras.ops, name)(*args, **kwargs)
+    got = getattr(meddl.ops, name)(*args, **kwargs)
+    if isinstance(expected, (list, tuple)):
+        for index, (want, have) in enumerate(zip(expected, got)):
+            check(f"ops.{name}{args[1:] if len(args) > 1 else ''} {kwargs} [{index}]", want, have.numpy())
+    else:
+        check(f"ops.{name}{tuple(a for a in args[1:] if np.ndim(a) == 0)} {kwargs}", expected,
+              got.detach().numpy(), 1e-5)
+values, indices = keras.ops.top_k(matrix, 2)
+check("ops.top_k(2): values", values, meddl.ops.top_k(matrix, 2)[0].numpy())
+check("ops.top_k(2): indices", indices, meddl.ops.top_k(matrix, 2)[1].numpy(), 0)
+check("ops.shape", np.array(keras.ops.shape(cube)), np.array(meddl.ops.shape(cube)), 0)
+missing = sorted(set(meddl.ops.__all__) - {name for name, _, _ in OPS_CALLS} - {"top_k", "shape", "convert_to_numpy",
+                                                                              "convert_to_tensor", "dtype",
+                                                                              "stop_gradient"})
+if missing:
+    sys.exit(f"meddl.ops functions with no Keras comparison here: {missing}")
+
 # Whole fits from the same weights, in the same order (shuffle=False): Keras's file loaded into meddl, both trained.
 # Adam is compared with epsilon=1e-12: Keras adds epsilon before the bias correction of the second moment,
 # torch (and meddl) after it, which moves weights whose gradients are near zero (1e-3 here with Keras's 1e-7).

@@ -10,8 +10,8 @@ Example:
 from meddl.errors import ConfigError, DataError, MeddlError, ModelFileError, NotFittedError
 from meddl.models import Model, Sequential, load_model
 from meddl.layers import Input
-from meddl import (activations, backend, callbacks, initializers, losses, metrics, models, optimizers,  # Keras's
-                   regularizers, utils)  # namespaces
+from meddl import (activations, backend, callbacks, initializers, losses, metrics, models, ops,  # Keras's
+                   optimizers, regularizers, utils)  # namespaces
 from meddl.runs import Run, RunConfig, load_config, load_run
 from meddl.studies import cross_validate, learning_curve, pretrain
 from meddl.studies.auto import train  # meddl.runs.train, plus model.preset 'auto' and MLflow tracking
@@ -46,6 +46,7 @@ __all__ = [
     "activations",
     "backend",
     "initializers",
+    "ops",
     "set_seed",
     "train",
     "utils",

@@ -284,6 +284,11 @@ for name, stack, data, loss, optimizers, fit_settings in [
         ("MLP, sample_weight", [keras.Input((10,)), keras.layers.Dense(3, activation="softmax")], (x_table, y_table),
          "sparse_categorical_crossentropy", ("SGD", {"learning_rate": 0.1}),
          {"epochs": 2, "batch_size": 16, "sample_weight": rng.uniform(0, 2, 64)}),
+        ("MLP, activity_regularizer and ActivityRegularization", [keras.Input((10,)), keras.layers.Dense(
+            8, activation="relu", activity_regularizer=keras.regularizers.L1(0.01)),
+            keras.layers.ActivityRegularization(l2=0.05), keras.layers.Dense(3, activation="softmax")],
+         (x_table, y_table), "sparse_categorical_crossentropy", ("SGD", {"learning_rate": 0.1}),
+         {"epochs": 3, "batch_size": 16}),
         ("LSTM regression, Adam(epsilon=1e-12)", [keras.Input((5, 3)), keras.layers.LSTM(4), keras.layers.Dense(1)],
          (rng.normal(size=(32, 5, 3)).astype("float32"), rng.normal(size=(32, 1)).astype("float32")), "mse",
          ("Adam", {"learning_rate": 0.01, "epsilon": 1e-12}), {"epochs": 3, "batch_size": 8})]:
@@ -303,6 +308,38 @@ for name, stack, data, loss, optimizers, fit_settings in [
     check(f"fit: {name}, final weights", np.concatenate([w.ravel() for w in keras_weights]),
           np.concatenate([w.ravel() for w in meddl_model.get_weights()]))
     check(f"fit: {name}, loss per epoch", keras_losses, meddl_losses)
+
+
+
+def penalised_layer(library):
+    """A custom layer that adds a loss on its activations with add_loss, written the same way for both."""
+    class Penalised(library.layers.Layer):
+        def call(self, x):
+            self.add_loss(0.05 * library.ops.mean(library.ops.square(x)))
+            return x
+    return Penalised()
+
+
+y_regression = rng.normal(size=(64, 1)).astype("float32")
+keras_model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(8, activation="tanh"),
+                                penalised_layer(keras), keras.layers.Dense(1)])
+meddl_model = meddl.Sequential([meddl.layers.Input((10,)), meddl.layers.Dense(8, activation="tanh"),
+                                penalised_layer(meddl), meddl.layers.Dense(1)])
+meddl_model.set_weights([keras.ops.convert_to_numpy(w) for w in keras_model.weights])
+for model in (keras_model, meddl_model):
+    model.compile(optimizer="sgd", loss="mse")
+keras_losses = keras_model.fit(x_table, y_regression, epochs=3, batch_size=16, shuffle=False, verbose=0).history["loss"]
+meddl_losses = meddl_model.fit(x_table, y_regression, epochs=3, batch_size=16, shuffle=False, verbose=0).history["loss"]
+check("fit: custom layer with add_loss, loss per epoch", keras_losses, meddl_losses)
+check("fit: custom layer with add_loss, final weights",
+      np.concatenate([keras.ops.convert_to_numpy(w).ravel() for w in keras_model.weights]),
+      np.concatenate([w.ravel() for w in meddl_model.get_weights()]))
+check("evaluate: custom layer with add_loss", keras_model.evaluate(x_table, y_regression, verbose=0),
+      meddl_model.evaluate(x_table, y_regression))
+keras_model(x_table[:5])
+meddl_model(torch.tensor(x_table[:5]))
+check("model.losses after a call", [float(keras.ops.convert_to_numpy(v)) for v in keras_model.losses],
+      [float(v.detach()) for v in meddl_model.losses])
 
 print(f"\nKeras {keras.__version__} ({keras.backend.backend()} backend): {len(failures)} of the checks differ"
       + (f": {failures}" if failures else "."))

@@ -74,7 +74,7 @@ def test_a_broken_keras_file_is_refused(tmp_path):
         meddl.load_model(broken)
 
 
-def test_a_weight_regularizer_in_a_keras_file_is_carried_over(tmp_path):
+def test_weight_and_activity_regularizers_in_a_keras_file_are_carried_over(tmp_path):
     regularized = tmp_path / "regularized.keras"  # mlp.keras with Keras 3's L2 on the first Dense kernel
     with zipfile.ZipFile(FIXTURES / "mlp.keras") as source, zipfile.ZipFile(regularized, "w") as target:
         for item in source.infolist():
@@ -82,11 +82,14 @@ def test_a_weight_regularizer_in_a_keras_file_is_carried_over(tmp_path):
             if item.filename == "config.json":
                 data = data.replace(b'"kernel_regularizer": null', b'"kernel_regularizer": {"module": '
                                     b'"keras.regularizers", "class_name": "L2", "config": {"l2": 0.05}, '
+                                    b'"registered_name": null}, "activity_regularizer": {"module": '
+                                    b'"keras.regularizers", "class_name": "L1", "config": {"l1": 0.02}, '
                                     b'"registered_name": null}', 1)
             target.writestr(item, data)
     model = meddl.load_model(regularized)
     found = [getattr(layer, "kernel_regularizer", None) for layer in model.layers]
     assert found[0].l2 == 0.05 and not any(found[1:])
+    assert model.layers[0].activity_regularizer.l1 == 0.02 and model.metadata["keras_import"]["ignored"] == []
     x, ys = inputs_and_outputs("mlp")
     np.testing.assert_allclose(model.predict(x, verbose=0), ys[0], rtol=1e-5, atol=1e-6)
 

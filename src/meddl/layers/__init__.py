@@ -45,7 +45,7 @@ from meddl.layers.max_pooling3d import MaxPool3D, MaxPooling3D
 from meddl.layers.maximum import Maximum
 from meddl.layers.minimum import Minimum
 from meddl.layers.multiply import Multiply
-from meddl.layers.noise import GaussianDropout, GaussianNoise
+from meddl.layers.noise import ActivityRegularization, GaussianDropout, GaussianNoise
 from meddl.layers.normalization import Normalization
 from meddl.layers.registry import (custom_object_scope, deserialize, get_layer_class, register_layer_class,
                                    serialize)
@@ -110,6 +110,7 @@ __all__ = [
     "GRU",
     "GaussianDropout",
     "GaussianNoise",
+    "ActivityRegularization",
     "GroupNormalization",
     "GlobalAveragePooling1D",
     "GlobalAveragePooling2D",

@@ -34,6 +34,7 @@ from torch import nn
 
 from meddl.errors import MeddlError, NotFittedError
 from meddl.layers import activations, regularizers
+from meddl.layers.added_losses import CALLS, collect_added_losses, record
 from meddl.layers.initializers import check_initializer, initialize_
 from meddl.layers.symbolic import call_layer_symbolically, is_symbolic
 
@@ -167,12 +168,14 @@ class Layer(nn.Module):
     REGULARIZED_WEIGHTS: dict[str, str] = {"kernel_regularizer": "kernel", "bias_regularizer": "bias"}
 
     def _set_regularizers(self, activity_regularizer: Any = None, **given: Any) -> None:
-        """Keep the layer's weight regularizers (checked); Keras's ``activity_regularizer`` is refused."""
-        if activity_regularizer is not None:
-            raise MeddlError(f"{type(self).__name__}: activity_regularizer is not supported by meddl; regularize the "
-                             "weights (kernel_regularizer=...) or add a penalty to a loss of your own.")
+        """Keep the layer's weight regularizers and its ``activity_regularizer`` (checked)."""
+        self.activity_regularizer = regularizers.get(activity_regularizer, "activity_regularizer")
         for argument, value in given.items():
             setattr(self, argument, regularizers.get(value, argument))
+
+    #: Keras's ``activity_regularizer``: a penalty on the layer's output, added to the loss (divided by the batch
+    #: size, as Keras 3 does); set by the layers that take weight regularizers, and by ActivityRegularization
+    activity_regularizer = None
 
     @property
     def has_regularizers(self) -> bool:
@@ -189,8 +192,44 @@ class Layer(nn.Module):
         return total
 
     def _regularizer_config(self) -> dict[str, Any]:
-        return {argument: regularizers.serialize(getattr(self, argument)) for argument in self.REGULARIZED_WEIGHTS
+        return {argument: regularizers.serialize(getattr(self, argument))
+                for argument in (*self.REGULARIZED_WEIGHTS, "activity_regularizer")
                 if getattr(self, argument, None) is not None}
+
+    # -- Keras's add_loss ----------------------------------------------------------------------------------
+    def add_loss(self, loss: Any) -> None:
+        """Keras's ``add_loss``, inside ``call``: a loss term the layer computes (a penalty on its activations, a
+        KL divergence), summed into the loss of each training and evaluation step. ``losses`` lists those of
+        the layer's latest call."""
+        for item in (loss if isinstance(loss, (list, tuple)) else [loss]):
+            if not isinstance(item, torch.Tensor):
+                raise MeddlError(f"add_loss takes tensors computed in call() (e.g. meddl.ops.sum(...) of an "
+                                 f"output); got {type(item).__name__}.")
+            generation, kept = self.__dict__.get("_added_losses", (None, None))
+            if generation != CALLS.generation:  # a new top-level call: the previous call's losses go
+                kept = []
+                self.__dict__["_added_losses"] = (CALLS.generation, kept)
+            kept.append(item)
+            record(item)
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Keras's ``losses``: those this layer and the layers inside it added in their latest call
+        (``add_loss``, activity regularizers), then their weight regularizers' penalties."""
+        added, penalties = [], []
+        for module in self.modules():
+            if isinstance(module, Layer):
+                added.extend(module.__dict__.get("_added_losses", (None, []))[1])
+                penalty = module.regularization_penalty() if module.has_regularizers else None
+                if penalty is not None:
+                    penalties.append(penalty)
+        return added + penalties
+
+    def _add_activity_loss(self, outputs: Any) -> None:
+        for output in (outputs if isinstance(outputs, (list, tuple)) else [outputs]):
+            if isinstance(output, torch.Tensor):
+                penalty = self.activity_regularizer(output)
+                self.add_loss(penalty / output.shape[0] if output.dim() and output.shape[0] else penalty)
 
     def __setattr__(self, name: str, value: Any) -> None:
         pending = self.__dict__.get("_unassigned_weights")
@@ -375,7 +414,14 @@ class Layer(nn.Module):
                                  "(or give the model an Input / input_shape).")
 
     def __call__(self, *args, **kwargs):
-        # The per-batch path of training is the first check, `built`, and the try: kept this short on purpose.
+        # The per-batch path of training is the first checks, `built`, and the try: kept this short on purpose.
+        if not CALLS.depth:  # a top-level call: the losses layers add (add_loss) start afresh
+            CALLS.generation += 1
+            CALLS.depth = 1
+            try:
+                return Layer.__call__(self, *args, **kwargs)  # this method again (not a subclass's __call__)
+            finally:
+                CALLS.depth = 0
         inputs = args[0] if args else None
         if type(inputs) is not torch.Tensor:  # noqa: E721 - the fast path is exactly a plain tensor
             if is_symbolic(inputs):
@@ -392,6 +438,8 @@ class Layer(nn.Module):
             result = nn.Module.__call__(self, *args, **kwargs)
         except RuntimeError as exc:
             raise self._explain(exc, inputs) from None
+        if self.activity_regularizer is not None:
+            self._add_activity_loss(result)
         if getattr(inputs, "_keras_mask", None) is not None:  # Keras's masks (Embedding(mask_zero=True), Masking)
             self._pass_mask(inputs._keras_mask, result)
         elif type(inputs) is list and any(getattr(item, "_keras_mask", None) is not None for item in inputs):
@@ -525,7 +573,7 @@ def _shape_by_calling(layer: Layer, input_shape: Any) -> Any:
     was_training = layer.training
     layer.train(False)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), collect_added_losses():  # a loss the call adds here is no step's
             for dtype in (layer._compute_dtype(), torch.long):
                 samples = [torch.zeros((1, *shape), dtype=dtype) for shape in shapes]
                 try:

@@ -1,4 +1,5 @@
-"""Keras's regularising noise layers, active only in training: ``GaussianNoise`` and ``GaussianDropout``."""
+"""Keras's regularising layers: the noise layers, active only in training (``GaussianNoise``,
+``GaussianDropout``), and ``ActivityRegularization``, a penalty on activations added to the loss."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import torch
 
 from meddl.errors import MeddlError
 from meddl.layers.base import Layer
+from meddl.layers.regularizers import L1L2
 
-__all__ = ["GaussianNoise", "GaussianDropout"]
+__all__ = ["GaussianNoise", "GaussianDropout", "ActivityRegularization"]
 
 
 class GaussianNoise(Layer):
@@ -60,3 +62,26 @@ class GaussianDropout(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rate": self.rate}
+
+
+class ActivityRegularization(Layer):
+    """The identity, adding ``l1·Σ|x| + l2·Σx²`` of its input, divided by the batch size as in Keras 3, to the
+    training loss (Keras's ``ActivityRegularization``: sparse or small activations).
+
+    Example:
+        >>> from meddl.layers import ActivityRegularization
+        >>> layer = ActivityRegularization(l1=1e-4)
+    """
+
+    supports_masking = True  # steps kept: a padding mask passes through
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.activity_regularizer = L1L2(l1, l2)  # checks the factors
+        self.l1, self.l2 = self.activity_regularizer.l1, self.activity_regularizer.l2
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "l1": self.l1, "l2": self.l2}

@@ -46,7 +46,7 @@ from meddl.layers.max_pooling3d import MaxPooling3D
 from meddl.layers.maximum import Maximum
 from meddl.layers.minimum import Minimum
 from meddl.layers.multiply import Multiply
-from meddl.layers.noise import GaussianDropout, GaussianNoise
+from meddl.layers.noise import ActivityRegularization, GaussianDropout, GaussianNoise
 from meddl.layers.normalization import Normalization
 from meddl.layers.rearranging import Identity, Permute, RepeatVector  # Lambda holds code: never loaded
 from meddl.layers.resizing import CenterCrop, Resizing
@@ -90,7 +90,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
                 ZeroPadding1D, ZeroPadding3D, Cropping1D, Cropping3D,
                 ReLU, LeakyReLU, ELU, Softmax, PReLU, Normalization, GaussianNoise, GaussianDropout, Minimum,
                 Cropping2D, UpSampling1D, UpSampling2D, UpSampling3D, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
-                DepthwiseConv2D, SeparableConv2D, Permute, RepeatVector, Identity, Attention)
+                DepthwiseConv2D, SeparableConv2D, Permute, RepeatVector, Identity, Attention, ActivityRegularization)
 }
 SymbolicTensor.OPERATOR_LAYERS.update({"+": Add, "-": Subtract, "*": Multiply})
 

@@ -7,8 +7,9 @@ the ``model_config`` attribute and weights under ``model_weights/<layer>`` in
 the order of its ``weight_names``. Both are read with h5py; no TensorFlow is
 needed. Every Keras layer meddl has (same class names) is translated with its
 arguments; a layer or argument meddl lacks is refused with its name, never
-silently dropped. Regularizers and constraints only act in training: they are
-left out and listed in ``model.metadata["keras_import"]["ignored"]``.
+silently dropped. Regularizers are carried over where meddl's layer takes them;
+the others, and constraints, only act in training: they are left out and listed
+in ``model.metadata["keras_import"]["ignored"]``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ __all__ = ["KERAS_SUFFIXES", "load_keras_model"]
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
 # Arguments that only matter while training in Keras, or describe Keras internals: not carried over (weight
-# regularizers are, where the meddl layer takes them).
+# and activity regularizers are, where the meddl layer takes them).
 _TRAINING_ONLY = ("kernel_regularizer", "bias_regularizer", "activity_regularizer", "recurrent_regularizer",
                   "beta_regularizer", "gamma_regularizer", "embeddings_regularizer", "kernel_constraint",
                   "bias_constraint", "recurrent_constraint", "beta_constraint", "gamma_constraint",
@@ -128,7 +129,7 @@ def _build_layer(spec: dict[str, Any], notes: dict) -> Layer:
     cls = get_layer_class(class_name)
     accepted = _accepted_arguments(cls)
     for key in _TRAINING_ONLY:
-        if key in accepted and key != "activity_regularizer":  # a weight regularizer meddl's layer takes
+        if key in accepted:  # a weight or activity regularizer meddl's layer takes
             continue
         if config.pop(key, None) is not None:
             notes["ignored"].append(f"{name}.{key}")

@@ -23,6 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from meddl.errors import DataError, MeddlError, ModelFileError, NotFittedError
 from meddl.layers import activations
+from meddl.layers.added_losses import collect_added_losses, top_level_call
 from meddl.layers.base import Layer, unique_layer_name
 from meddl.models import batch_sources, multi_output, saving
 from meddl.models.subclassing import build_own_model, call_own_model, tracked_layers, tracked_value
@@ -275,18 +276,12 @@ class Model(Layer):
             raise NotFittedError(f"Cannot {action}: call compile(optimizer=..., loss=...) first.")
 
     def _uses_logits(self) -> bool:
-        if self.output_losses is not None:
-            return False
+        if self.output_losses is not None or self.output_layer.activity_regularizer is not None:
+            return False  # an activity regularizer penalises the output layer's activated output
         return (not self.loss.from_logits) and self.loss.logits_activation == self.final_activation
 
     def _regularized_layers(self) -> list[Layer]:
         return [m for m in self.modules() if isinstance(m, Layer) and m is not self and m.has_regularizers]
-
-    @property
-    def losses(self) -> list[torch.Tensor]:
-        """The weight penalties of the layers' regularizers, as Keras's ``model.losses`` (added to the loss)."""
-        return [penalty for layer in self._regularized_layers()
-                if (penalty := layer.regularization_penalty()) is not None]
 
     def _step_loss(self, logits_mode: bool, module: nn.Module | None = None):
         loss, model, k = self.loss, self, self.n_inputs
@@ -296,29 +291,34 @@ class Model(Layer):
             loss.from_logits = True
         regularized = self._regularized_layers()
 
-        def with_penalties(value: torch.Tensor) -> torch.Tensor:
+        def with_penalties(value: torch.Tensor, added: list[torch.Tensor]) -> torch.Tensor:
             for layer in regularized:  # Keras adds the weight penalties to every step's loss
                 penalty = layer.regularization_penalty()
                 if penalty is not None:
                     value = value + penalty
+            for term in added:  # and the losses layers added in this step's forward pass (add_loss)
+                value = value + term.sum()
             return value
 
         if self.output_losses is not None:
             losses, weights, m = self.output_losses, self.loss_weights, len(self.output_losses)
 
             def step_losses(batch):
-                out = module(batch[0] if k == 1 else list(batch[:k]))
+                with collect_added_losses() as added:
+                    out = module(batch[0] if k == 1 else list(batch[:k]))
                 sample_weight = batch[k + m] if len(batch) > k + m else None
                 return with_penalties(multi_output.weighted_loss(losses, weights, out, batch[k:k + m],
-                                                                 sample_weight)), None
+                                                                 sample_weight), added), None
 
             return step_losses
 
         def step_loss(batch):
             if model.batch_transform is not None and model.training:
                 batch = model.batch_transform(batch)
-            out = module(batch[0] if k == 1 else list(batch[:k]), logits=logits_mode)
-            return with_penalties(loss.compute(out, batch[k], batch[k + 1] if len(batch) > k + 1 else None)), out
+            with collect_added_losses() as added:
+                out = module(batch[0] if k == 1 else list(batch[:k]), logits=logits_mode)
+            return with_penalties(loss.compute(out, batch[k], batch[k + 1] if len(batch) > k + 1 else None),
+                                  added), out
 
         return step_loss
 
@@ -562,7 +562,8 @@ class Model(Layer):
         chunks = []
         for start in range(0, tensors[0].shape[0], size):
             batch = [t[start:start + size] for t in tensors]
-            chunks.append(forward(batch if isinstance(x, list) else batch[0]))
+            with top_level_call():  # one call per batch: the losses layers add start afresh
+                chunks.append(forward(batch if isinstance(x, list) else batch[0]))
         self.train(was_training)
         if not chunks:
             return torch.empty((0, *self.output_shape_))

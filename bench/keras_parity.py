@@ -261,9 +261,24 @@ check("ops.top_k(2): indices", indices, meddl.ops.top_k(matrix, 2)[1].numpy(), 0
 check("ops.shape", np.array(keras.ops.shape(cube)), np.array(meddl.ops.shape(cube)), 0)
 missing = sorted(set(meddl.ops.__all__) - {name for name, _, _ in OPS_CALLS} - {"top_k", "shape", "convert_to_numpy",
                                                                               "convert_to_tensor", "dtype",
-                                                                              "stop_gradient"})
+                                                                              "stop_gradient", "torch_dtype"})
 if missing:
     sys.exit(f"meddl.ops functions with no Keras comparison here: {missing}")
+
+# keras.random: the distributions agree (Keras's torch backend also draws normal, uniform and randint from a
+# torch.Generator seeded with the integer, so those values are equal too).
+for name, args, kwargs in [("normal", ((50_000,),), {"mean": 2.0, "stddev": 3.0}),
+                           ("uniform", ((50_000,),), {"minval": -1.0, "maxval": 3.0}),
+                           ("truncated_normal", ((50_000,),), {"mean": 1.0, "stddev": 0.5}),
+                           ("randint", ((50_000,), 2, 9), {})]:
+    keras_draw = keras.ops.convert_to_numpy(getattr(keras.random, name)(*args, seed=1, **kwargs)).astype(float)
+    meddl_draw = getattr(meddl.random, name)(*args, seed=1, **kwargs).numpy().astype(float)
+    for statistic in (np.mean, np.std, np.min, np.max):
+        check(f"random.{name} {kwargs}: {statistic.__name__} of 50,000 draws", statistic(keras_draw),
+              statistic(meddl_draw), 0.05 * max(1.0, abs(float(statistic(keras_draw)))))
+kept = keras.ops.convert_to_numpy(keras.random.dropout(torch.ones(400, 50), 0.3, seed=1))
+check("random.dropout(0.3): share kept, value kept", [np.mean(kept > 0), kept.max()],
+      [float((meddl.random.dropout(torch.ones(400, 50), 0.3, seed=1) > 0).float().mean()), 1 / 0.7], 0.01)
 
 # Whole fits from the same weights, in the same order (shuffle=False): Keras's file loaded into meddl, both trained.
 # Adam is compared with epsilon=1e-12: Keras adds epsilon before the bias correction of the second moment,

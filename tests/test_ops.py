@@ -91,10 +91,11 @@ def test_each_function_gives_numpys_result(name, args, kwargs, expected):
 
 def test_every_function_is_covered_and_the_rest_behave():
     covered = {case[0] for case in CASES} | {"convert_to_numpy", "convert_to_tensor", "dtype", "shape",
-                                            "stop_gradient", "split", "top_k"}
+                                            "stop_gradient", "split", "top_k", "torch_dtype"}
     assert covered == set(ops.__all__)
     assert ops.shape(CUBE) == (2, 3, 4) and ops.dtype(CUBE) == "float32" and ops.dtype(CODES) == "int64"
     assert ops.convert_to_tensor(np.ones(2, "float64")).dtype == torch.float32  # Keras's floatx
+    assert ops.torch_dtype("int32") == torch.int32 and ops.torch_dtype(np.dtype("float64")) == torch.float64
     np.testing.assert_array_equal(ops.convert_to_numpy(ops.convert_to_tensor([[1, 2]], "float64")), [[1.0, 2.0]])
     weight = torch.ones(3, requires_grad=True)
     assert not ops.stop_gradient(weight * 2).requires_grad

@@ -10,7 +10,8 @@ PACKAGES = ["meddl", "meddl.layers", "meddl.models", "meddl.training", "meddl.da
             "meddl.runs", "meddl.studies", "meddl.report", "meddl.sections", "meddl.saving", "meddl.validation",
             "meddl.errors", "meddl.io", "meddl.explain", "meddl.survival", "meddl.treatment",
             "meddl.serving", "meddl.optimizers", "meddl.losses", "meddl.metrics", "meddl.callbacks", "meddl.utils",
-            "meddl.regularizers", "meddl.activations", "meddl.backend", "meddl.initializers", "meddl.ops"]
+            "meddl.regularizers", "meddl.activations", "meddl.backend", "meddl.initializers", "meddl.ops",
+            "meddl.random"]
 
 
 def test_top_level_api():
@@ -22,7 +23,7 @@ def test_top_level_api():
         "Input", "Model", "callbacks", "losses", "metrics", "models", "optimizers", "utils",
         "regularizers",  # Keras's kernel_regularizer=meddl.regularizers.l2(0.01)
         "activations", "backend", "initializers",  # Keras's activation=meddl.activations.relu6, RandomNormal(stddev=0.01)
-        "ops",  # keras.ops in the call of a custom layer
+        "ops", "random",  # keras.ops and keras.random in the call of a custom layer
     }
 
 

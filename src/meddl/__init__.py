@@ -11,7 +11,7 @@ from meddl.errors import ConfigError, DataError, MeddlError, ModelFileError, Not
 from meddl.models import Model, Sequential, load_model
 from meddl.layers import Input
 from meddl import (activations, backend, callbacks, initializers, losses, metrics, models, ops,  # Keras's
-                   optimizers, regularizers, utils)  # namespaces
+                   optimizers, random, regularizers, utils)  # namespaces
 from meddl.runs import Run, RunConfig, load_config, load_run
 from meddl.studies import cross_validate, learning_curve, pretrain
 from meddl.studies.auto import train  # meddl.runs.train, plus model.preset 'auto' and MLflow tracking
@@ -47,6 +47,7 @@ __all__ = [
     "backend",
     "initializers",
     "ops",
+    "random",
     "set_seed",
     "train",
     "utils",

@@ -40,7 +40,8 @@ __all__ = [
     "moveaxis", "multiply", "negative", "not_equal", "one_hot", "ones", "ones_like", "power", "prod", "relu",
     "repeat", "reshape", "round", "shape", "sigmoid", "sign", "silu", "sin", "softmax", "softplus", "sort", "split",
     "sqrt", "square", "squeeze", "stack", "std", "stop_gradient", "subtract", "sum", "swapaxes", "take",
-    "take_along_axis", "tanh", "tile", "top_k", "transpose", "tril", "triu", "var", "where", "zeros", "zeros_like",
+    "take_along_axis", "tanh", "tile", "top_k", "torch_dtype", "transpose", "tril", "triu", "var", "where", "zeros",
+    "zeros_like",
 ]
 
 _DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
@@ -48,7 +49,8 @@ _DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torc
            "int32": torch.int32, "int64": torch.int64, "bool": torch.bool}
 
 
-def _dtype(dtype: Any) -> torch.dtype | None:
+def torch_dtype(dtype: Any) -> torch.dtype | None:
+    """The torch dtype for a Keras dtype name (``"float32"``, ``"int64"``, ...), a NumPy or a torch dtype."""
     if dtype is None or isinstance(dtype, torch.dtype):
         return dtype
     name = getattr(dtype, "name", None) if not isinstance(dtype, str) else dtype  # a NumPy dtype has a name
@@ -66,16 +68,16 @@ def convert_to_tensor(x: Any, dtype: Any = None) -> torch.Tensor:
                          f"it got a symbolic tensor {x!r}. In a functional model, use layers (x + y, x - y and "
                          "x * y are layers).")
     if isinstance(x, torch.Tensor):
-        return x if dtype is None else x.to(_dtype(dtype))
+        return x if dtype is None else x.to(torch_dtype(dtype))
     if isinstance(x, (list, tuple)) and x and builtins.any(isinstance(item, torch.Tensor) for item in x):
         stacked = torch.stack([convert_to_tensor(item) for item in x])
-        return stacked if dtype is None else stacked.to(_dtype(dtype))
+        return stacked if dtype is None else stacked.to(torch_dtype(dtype))
     array = np.asarray(x)
     if array.dtype == object:
         raise MeddlError(f"meddl.ops takes tensors, arrays or numbers. Got {type(x).__name__} holding objects.")
     tensor = torch.as_tensor(array)
     if dtype is not None:
-        return tensor.to(_dtype(dtype))
+        return tensor.to(torch_dtype(dtype))
     if tensor.is_floating_point() and tensor.dtype != torch.get_default_dtype():
         return tensor.to(torch.get_default_dtype())
     return tensor
@@ -104,7 +106,7 @@ def convert_to_numpy(x: Any) -> np.ndarray:
 
 
 def cast(x: Any, dtype: Any) -> torch.Tensor:
-    return _t(x).to(_dtype(dtype))
+    return _t(x).to(torch_dtype(dtype))
 
 
 def dtype(x: Any) -> str:
@@ -125,12 +127,12 @@ def stop_gradient(x: Any) -> torch.Tensor:
 def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> torch.Tensor:
     if stop is None:
         start, stop = 0, start
-    return torch.arange(start, stop, step, dtype=_dtype(dtype))
+    return torch.arange(start, stop, step, dtype=torch_dtype(dtype))
 
 
 def linspace(start: float, stop: float, num: int = 50, endpoint: bool = True, dtype: Any = None) -> torch.Tensor:
     values = torch.linspace(start, stop, num + (0 if endpoint else 1))
-    return (values if endpoint else values[:-1]).to(_dtype(dtype) or torch.get_default_dtype())
+    return (values if endpoint else values[:-1]).to(torch_dtype(dtype) or torch.get_default_dtype())
 
 
 def _shape(shape: Any) -> tuple[int, ...]:
@@ -138,31 +140,31 @@ def _shape(shape: Any) -> tuple[int, ...]:
 
 
 def zeros(shape: Any, dtype: Any = None) -> torch.Tensor:
-    return torch.zeros(_shape(shape), dtype=_dtype(dtype) or torch.get_default_dtype())
+    return torch.zeros(_shape(shape), dtype=torch_dtype(dtype) or torch.get_default_dtype())
 
 
 def ones(shape: Any, dtype: Any = None) -> torch.Tensor:
-    return torch.ones(_shape(shape), dtype=_dtype(dtype) or torch.get_default_dtype())
+    return torch.ones(_shape(shape), dtype=torch_dtype(dtype) or torch.get_default_dtype())
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None) -> torch.Tensor:
-    return torch.full(_shape(shape), fill_value, dtype=_dtype(dtype) or torch.get_default_dtype())
+    return torch.full(_shape(shape), fill_value, dtype=torch_dtype(dtype) or torch.get_default_dtype())
 
 
 def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> torch.Tensor:  # noqa: N803 - Keras's names
-    return torch.from_numpy(np.eye(N, M, k)).to(_dtype(dtype) or torch.get_default_dtype())
+    return torch.from_numpy(np.eye(N, M, k)).to(torch_dtype(dtype) or torch.get_default_dtype())
 
 
 def zeros_like(x: Any, dtype: Any = None) -> torch.Tensor:
-    return torch.zeros_like(_t(x), dtype=_dtype(dtype))
+    return torch.zeros_like(_t(x), dtype=torch_dtype(dtype))
 
 
 def ones_like(x: Any, dtype: Any = None) -> torch.Tensor:
-    return torch.ones_like(_t(x), dtype=_dtype(dtype))
+    return torch.ones_like(_t(x), dtype=torch_dtype(dtype))
 
 
 def full_like(x: Any, fill_value: Any, dtype: Any = None) -> torch.Tensor:
-    return torch.full_like(_t(x), fill_value, dtype=_dtype(dtype))
+    return torch.full_like(_t(x), fill_value, dtype=torch_dtype(dtype))
 
 
 def tril(x: Any, k: int = 0) -> torch.Tensor:
@@ -489,12 +491,12 @@ def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> torch.Ten
 
 def cumsum(x: Any, axis: int | None = None, dtype: Any = None) -> torch.Tensor:
     x = _t(x)
-    return torch.cumsum(x.reshape(-1) if axis is None else x, dim=0 if axis is None else axis, dtype=_dtype(dtype))
+    return torch.cumsum(x.reshape(-1) if axis is None else x, dim=0 if axis is None else axis, dtype=torch_dtype(dtype))
 
 
 def cumprod(x: Any, axis: int | None = None, dtype: Any = None) -> torch.Tensor:
     x = _t(x)
-    return torch.cumprod(x.reshape(-1) if axis is None else x, dim=0 if axis is None else axis, dtype=_dtype(dtype))
+    return torch.cumprod(x.reshape(-1) if axis is None else x, dim=0 if axis is None else axis, dtype=torch_dtype(dtype))
 
 
 def sort(x: Any, axis: int = -1) -> torch.Tensor:
@@ -552,7 +554,7 @@ def one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None) -> torc
         raise MeddlError(f"ops.one_hot: code {int(codes.max())} is not below num_classes={num_classes}.")
     inside = codes >= 0
     encoded = F.one_hot(torch.where(inside, codes, 0), num_classes) * inside.unsqueeze(-1)
-    encoded = encoded.to(_dtype(dtype) or torch.get_default_dtype())
+    encoded = encoded.to(torch_dtype(dtype) or torch.get_default_dtype())
     return encoded if axis == -1 else torch.movedim(encoded, -1, axis)
 
 

@@ -1,4 +1,5 @@
-"""Losses that layers add while they compute (Keras's ``add_loss`` and ``activity_regularizer``).
+"""The state of this thread's layer calls: the losses layers add while they compute (Keras's ``add_loss`` and
+``activity_regularizer``), and the device the call runs on (where ``meddl.random`` draws inside ``call``).
 
 Each layer keeps the losses it added in the latest top-level call (a new call starts a new *generation*, so
 they never pile up); a training or evaluation step collects the losses added during its forward pass and adds
@@ -21,6 +22,7 @@ class _State(threading.local):
     def __init__(self) -> None:
         self.depth = 0  # how many layer calls are under way in this thread (0: the next one is top-level)
         self.generation = 0
+        self.device: torch.device | None = None  # the device of the top-level call's inputs (meddl.random's)
         self.collectors: list[list[torch.Tensor]] = []
 
 

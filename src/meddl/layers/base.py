@@ -418,6 +418,9 @@ class Layer(nn.Module):
         if not CALLS.depth:  # a top-level call: the losses layers add (add_loss) start afresh
             CALLS.generation += 1
             CALLS.depth = 1
+            first = args[0] if args else None
+            first = first[0] if isinstance(first, (list, tuple)) and first else first
+            CALLS.device = first.device if isinstance(first, torch.Tensor) else None
             try:
                 return Layer.__call__(self, *args, **kwargs)  # this method again (not a subclass's __call__)
             finally:

@@ -16,7 +16,7 @@ FILES = ["mlp.keras", "mlp.h5", "cnn.keras", "cnn.h5", "cnn_gap.keras", "signal.
          # Keras 3.15 on its torch backend (make_keras3_layer_fixtures.py): MultiHeadAttention (one causal),
          # TimeDistributed, GroupNormalization, 3-D padding and cropping, preprocessing layers, newer activations
          "transformer.keras", "frames.keras", "volume_gn.keras", "preprocessing.keras", "keras315_configs.keras", "masked.keras",
-         # make_keras3_graph_fixtures.py: padding masks written into a functional graph (to self-attention,
+         # make_keras3_layer_fixtures.py, graphs: padding masks written into a functional graph (to self-attention,
          # attention, an LSTM and pooling) with the attention weights as a second output; augmentation, dropout and
          # noise whose recorded training argument is each layer's default; a masked encoder block's residual Add
          "visits_attention.keras", "augmented_functional.keras", "masked_encoder.keras"]

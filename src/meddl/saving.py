@@ -28,10 +28,12 @@ from meddl.io import sha256_file
 from meddl.version import __version__
 
 __all__ = ["register_class", "registered_class", "registered_classes", "write_document", "read_document",
-           "write_arrays", "read_arrays", "custom_object_scope", "custom_object"]
+           "write_arrays", "read_arrays", "custom_object_scope", "custom_object", "register_keras_serializable",
+           "get_custom_objects", "get_registered_name"]
 
 _CLASSES: dict[str, dict[str, type]] = {}
 _CUSTOM_OBJECTS: ContextVar[dict[str, Any]] = ContextVar("meddl_custom_objects", default={})
+_REGISTERED: dict[str, Any] = {}  # register_keras_serializable's objects, by name and by "package>name"
 
 
 @contextmanager
@@ -60,8 +62,55 @@ def custom_object_scope(custom_objects: Mapping[str, Any]) -> Iterator[None]:
 
 
 def custom_object(name: str) -> Any:
-    """The object ``name`` in the innermost :func:`custom_object_scope`, or None."""
-    return _CUSTOM_OBJECTS.get().get(name)
+    """The object ``name`` in the innermost :func:`custom_object_scope`, else one registered with
+    :func:`register_keras_serializable`, or None."""
+    found = _CUSTOM_OBJECTS.get().get(name)
+    return found if found is not None else _REGISTERED.get(name)
+
+
+def register_keras_serializable(package: str = "Custom", name: str | None = None):
+    """Keras's decorator: your own layer, model, loss or metric class or function is known by name when a saved
+    model is loaded, without ``custom_objects`` (by its name, and by Keras's ``"package>name"``).
+
+    Example:
+        >>> @register_keras_serializable(package="Clinic")
+        ... def weighted_mae(y_true, y_pred):
+        ...     return (y_true - y_pred).abs().mean(dim=-1)
+        >>> custom_object("Clinic>weighted_mae") is custom_object("weighted_mae") is weighted_mae
+        True
+    """
+    if not isinstance(package, str) or ">" in package or not package:
+        raise MeddlError(f"register_keras_serializable's 'package' must be a non-empty string without '>'. Got "
+                         f"{package!r} instead.")
+
+    def register(obj: Any) -> Any:
+        if not callable(obj):
+            raise MeddlError(f"register_keras_serializable decorates a class or a function. Got {obj!r} instead.")
+        if isinstance(obj, type) and not hasattr(obj, "get_config"):
+            raise MeddlError(f"Cannot register {obj.__name__}: a class needs a get_config() method to be saved.")
+        registered = name or obj.__name__
+        for key in {registered, obj.__name__}:  # meddl's files name an object by its __name__
+            existing = _REGISTERED.get(key)
+            if existing is not None and getattr(existing, "__qualname__", None) != getattr(obj, "__qualname__", None):
+                # without the package in meddl's files, two of one name would be told apart by nothing
+                raise MeddlError(f"{key!r} is already registered for {existing!r}; give this one another name "
+                                 "(register_keras_serializable(name=...)).")
+        for key in (registered, obj.__name__, f"{package}>{registered}"):
+            _REGISTERED[key] = obj  # a notebook cell run again replaces its own
+        obj._registered_name = f"{package}>{registered}"
+        return obj
+    return register
+
+
+def get_custom_objects() -> dict[str, Any]:
+    """Keras's ``get_custom_objects``: the objects registered with :func:`register_keras_serializable`, by
+    name (a copy; use the decorator or ``custom_object_scope`` to add to it)."""
+    return dict(_REGISTERED)
+
+
+def get_registered_name(obj: Any) -> str:
+    """Keras's ``get_registered_name``: ``"package>name"`` for a registered object, else its name."""
+    return getattr(obj, "_registered_name", None) or getattr(obj, "__name__", type(obj).__name__)
 
 
 def register_class(family: str):

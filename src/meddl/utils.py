@@ -1,5 +1,6 @@
 """Keras's ``keras.utils`` namespace: ``to_categorical``, ``normalize``, ``pad_sequences``, ``set_random_seed``,
-``plot_model``, ``image_dataset_from_directory``, ``timeseries_dataset_from_array`` and ``custom_object_scope``.
+``plot_model``, ``image_dataset_from_directory``, ``timeseries_dataset_from_array``, ``custom_object_scope`` and
+``register_keras_serializable`` (with ``get_custom_objects`` and ``get_registered_name``).
 
 Example:
     >>> import meddl
@@ -15,12 +16,13 @@ from meddl.data.directory_dataset import image_dataset_from_directory
 from meddl.data.sequences import pad_sequences
 from meddl.data.timeseries_windows import timeseries_dataset_from_array
 from meddl.errors import DataError
-from meddl.saving import custom_object_scope
+from meddl.saving import custom_object_scope, get_custom_objects, get_registered_name, register_keras_serializable
 from meddl.models.plot import plot_model
 from meddl.training.seeding import set_seed
 
-__all__ = ["custom_object_scope", "image_dataset_from_directory", "normalize", "pad_sequences", "plot_model",
-           "set_random_seed", "timeseries_dataset_from_array", "to_categorical"]
+__all__ = ["custom_object_scope", "get_custom_objects", "get_registered_name", "image_dataset_from_directory",
+           "normalize", "pad_sequences", "plot_model", "register_keras_serializable", "set_random_seed",
+           "timeseries_dataset_from_array", "to_categorical"]
 
 
 def to_categorical(y, num_classes: int | None = None) -> np.ndarray:

@@ -133,3 +133,38 @@ def test_models_namespace_and_top_level_names():
     inputs = meddl.Input(shape=(3,))
     assert type(meddl.Model(inputs, layers.Dense(1)(inputs))).__name__ == "Functional"
     assert meddl.models.Sequential is meddl.Sequential
+
+
+def test_register_keras_serializable_lets_a_model_load_without_custom_objects(tmp_path):
+    @meddl.saving.register_keras_serializable(package="Clinic")
+    class Doubling(meddl.layers.Layer):
+        def call(self, x):
+            return 2 * x
+
+    @meddl.utils.register_keras_serializable(package="Clinic", name="mae_times_two")
+    def weighted_mae(y_true, y_pred):
+        return 2 * (y_true - y_pred).abs().mean(dim=-1)
+
+    model = meddl.Sequential([meddl.layers.Input((3,)), meddl.layers.Dense(2), Doubling()])
+    model.compile(optimizer="sgd", loss=weighted_mae)
+    x, y = np.ones((4, 3), np.float32), np.zeros((4, 2), np.float32)
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "model")
+    loaded = meddl.load_model(tmp_path / "model")  # no custom_objects
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x))
+    assert loaded.evaluate(x, y) == pytest.approx(model.evaluate(x, y))
+    assert meddl.utils.get_registered_name(Doubling) == "Clinic>Doubling"
+    assert meddl.utils.get_custom_objects()["Clinic>mae_times_two"] is weighted_mae
+    assert meddl.utils.get_registered_name(len) == "len"  # not registered: its own name
+
+    @meddl.saving.register_keras_serializable(package="Clinic")
+    class Doubling(meddl.layers.Layer):  # noqa: F811 - a notebook cell run again replaces its own class
+        def call(self, x):
+            return 2 * x
+
+    with pytest.raises(meddl.MeddlError, match="'Doubling' is already registered"):
+        meddl.saving.register_keras_serializable(package="Other")(type("Doubling", (meddl.layers.Layer,), {}))
+    with pytest.raises(meddl.MeddlError, match="'package' must be a non-empty string without '>'"):
+        meddl.saving.register_keras_serializable(package="a>b")
+    with pytest.raises(meddl.MeddlError, match="needs a get_config"):
+        meddl.saving.register_keras_serializable()(type("Plain", (), {}))

@@ -326,6 +326,36 @@ for name, stack, data, loss, optimizers, fit_settings in [
 
 
 
+# A model with two outputs given as a dict (diagnosis and length of stay): per-output losses and metrics.
+inputs = keras.Input((10,))
+hidden = keras.layers.Dense(8, activation="relu")(inputs)
+keras_model = keras.Model(inputs, {"diagnosis": keras.layers.Dense(3, activation="softmax", name="diagnosis")(hidden),
+                                   "stay": keras.layers.Dense(1, name="stay")(hidden)})
+keras_model.set_weights([rng.normal(0, 0.3, size=tuple(w.shape)).astype("float32") for w in keras_model.weights])
+path = os.path.join(tempfile.mkdtemp(), "two_outputs.keras")
+keras_model.save(path)
+meddl_model = meddl.load_model(path, device="cpu")
+targets = {"diagnosis": y_table, "stay": rng.normal(size=(64, 1)).astype("float32")}
+for model in (keras_model, meddl_model):
+    model.compile(optimizer="sgd", loss={"diagnosis": "sparse_categorical_crossentropy", "stay": "mse"},
+                  loss_weights={"diagnosis": 1.0, "stay": 0.3},
+                  metrics={"diagnosis": ["accuracy"], "stay": ["mae"]})
+keras_history = keras_model.fit(x_table, targets, epochs=2, batch_size=16, shuffle=False, verbose=0,
+                                validation_split=0.25).history
+meddl_history = meddl_model.fit(x_table, targets, epochs=2, batch_size=16, shuffle=False, verbose=0,
+                                validation_split=0.25).history
+check(f"fit, two outputs: history keys {sorted(keras_history)}", float(sorted(keras_history) == sorted(meddl_history)),
+      1.0, 0)
+for key in sorted(keras_history):
+    check(f"fit, two outputs: {key} per epoch", keras_history[key], meddl_history.get(key, [np.nan] * 2))
+check("evaluate, two outputs: [loss, per-output losses, metrics]", keras_model.evaluate(x_table, targets, verbose=0),
+      meddl_model.evaluate(x_table, targets))
+keras_predictions, meddl_predictions = keras_model.predict(x_table, verbose=0), meddl_model.predict(x_table)
+check("predict, two outputs: a dict by output", float(sorted(keras_predictions) == sorted(meddl_predictions)), 1.0, 0)
+for key in keras_predictions:
+    check(f"predict, two outputs: {key}", keras_predictions[key], meddl_predictions[key])
+
+
 def penalised_layer(library):
     """A custom layer that adds a loss on its activations with add_loss, written the same way for both."""
     class Penalised(library.layers.Layer):

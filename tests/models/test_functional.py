@@ -107,9 +107,12 @@ def test_disconnected_graph_and_bad_inputs_are_explained():
         meddl.Model(a, joined)
     with pytest.raises(MeddlError, match="symbolic tensors"):
         meddl.Model(np.zeros(3), joined)
-    model = meddl.Model([a, b], [joined, joined])
-    with pytest.raises(MeddlError, match="several outputs are not supported"):
+    model = meddl.Model([a, b], [joined, layers.Dense(2, name="other")(joined)])
+    with pytest.raises(MeddlError, match=r"2 outputs \['concatenate(_\d+)?', 'other'\]: give 'metrics' as a list with "
+                                         "one entry .* per output, or a dict"):
         model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    with pytest.raises(MeddlError, match=r"names outputs the model does not have: \['another'\]"):
+        model.compile(optimizer="adam", loss="mse", metrics={"another": "mae"})
     model.compile(optimizer="adam", loss="mse")
     with pytest.raises(meddl.DataError, match="2 outputs"):
         model.fit([np.zeros((4, 3))] * 2, np.zeros((4, 6)), verbose=0)
@@ -127,15 +130,52 @@ def test_several_outputs_train_on_the_weighted_sum_of_their_losses(tmp_path):
     model.compile(optimizer="adam", loss={"risk": "binary_crossentropy", "grade": "sparse_categorical_crossentropy"},
                   loss_weights={"risk": 1.0, "grade": 0.0})
     model.fit(x, {"risk": y_risk, "grade": y_grade}, epochs=1, verbose=0)
-    with_weights = model.evaluate(x, [y_risk, y_grade])
+    with_weights, risk_loss, _ = model.evaluate(x, [y_risk, y_grade])  # the loss, then each output's
     probabilities = model.predict(x)[0][:, 0]
     expected = -np.mean(y_risk * np.log(probabilities) + (1 - y_risk) * np.log(1 - probabilities))
-    assert with_weights == pytest.approx(expected, rel=1e-4)  # grade's loss weighs 0
+    assert with_weights == pytest.approx(expected, rel=1e-4) == risk_loss  # grade's loss weighs 0
     history = model.fit(x, [y_risk, y_grade], epochs=2, verbose=0, validation_split=0.25)
-    assert set(history.history) == {"loss", "val_loss"}
+    assert set(history.history) == {"loss", "risk_loss", "grade_loss", "val_loss", "val_risk_loss", "val_grade_loss"}
     model.save(tmp_path / "two_heads")
     loaded = meddl.load_model(tmp_path / "two_heads")
     assert loaded.loss_weights == [1.0, 0.0]
+
+
+def test_several_outputs_log_each_outputs_loss_and_metrics_as_keras_3(tmp_path):
+    inputs = meddl.Input(shape=(4,))
+    hidden = layers.Dense(8, activation="relu")(inputs)
+    model = meddl.Model(inputs, {"diagnosis": layers.Dense(3, activation="softmax")(hidden),
+                                 "stay": layers.Dense(1)(hidden)})  # a dict: its keys name the outputs
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(30, 4)).astype(np.float32)
+    y = {"diagnosis": rng.integers(0, 3, 30), "stay": rng.normal(size=(30, 1)).astype(np.float32)}
+    model.compile(optimizer="sgd", loss={"diagnosis": "sparse_categorical_crossentropy", "stay": "mse"},
+                  loss_weights={"diagnosis": 1.0, "stay": 0.5}, metrics={"diagnosis": ["accuracy"], "stay": "mae"})
+    assert model.metrics_names == ["loss", "diagnosis_loss", "stay_loss", "diagnosis_accuracy", "stay_mae"]
+    predicted = model.predict(x)
+    assert sorted(predicted) == ["diagnosis", "stay"]
+    probabilities, stay = predicted["diagnosis"], predicted["stay"]
+    cross_entropy = -np.mean(np.log(probabilities[np.arange(30), y["diagnosis"]]))
+    squared = np.mean((stay - y["stay"]) ** 2)
+    logs = model.evaluate(x, y, return_dict=True)
+    assert logs["diagnosis_loss"] == pytest.approx(cross_entropy, rel=1e-5)
+    assert logs["stay_loss"] == pytest.approx(squared, rel=1e-5)
+    assert logs["loss"] == pytest.approx(cross_entropy + 0.5 * squared, rel=1e-5)  # the weighted sum
+    assert logs["diagnosis_accuracy"] == pytest.approx(np.mean(probabilities.argmax(1) == y["diagnosis"]))
+    assert logs["stay_mae"] == pytest.approx(np.mean(np.abs(stay - y["stay"])), rel=1e-5)
+    assert model.evaluate(x, y) == pytest.approx([logs[name] for name in model.metrics_names])
+    weights = rng.uniform(0.5, 2.0, 30).astype(np.float32)
+    weighted = model.fit(x, y, sample_weight=weights, epochs=1, batch_size=30, shuffle=False, verbose=0)
+    # one batch: the logged per-output losses are the step's, weighted as its loss is (Keras's sum / rows)
+    assert weighted.history["stay_loss"][0] == pytest.approx(np.sum(weights * (stay - y["stay"])[:, 0] ** 2) / 30,
+                                                             rel=1e-5)
+    model.save(tmp_path / "two_heads")
+    loaded = meddl.load_model(tmp_path / "two_heads")
+    assert loaded.output_names == ["diagnosis", "stay"] and sorted(loaded.predict(x)) == ["diagnosis", "stay"]
+    assert loaded.evaluate(x, y, return_dict=True).keys() == model.evaluate(x, y, return_dict=True).keys()
+    listed = meddl.Model(inputs, [model.layers[-2].output, model.layers[-1].output])
+    listed.compile(optimizer="sgd", loss="mse", metrics=[["mae"], None])  # a list: one entry per output
+    assert listed.metrics_names[-1].endswith("_mae") and isinstance(listed.predict(x), list)
 
 
 def test_nested_models_shared_layers_and_recurrent_layers_round_trip(tmp_path):

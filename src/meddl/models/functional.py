@@ -48,6 +48,8 @@ class Functional(Model):
         self._single_output = isinstance(outputs, SymbolicTensor)
         self.inputs = flatten_symbolic(inputs, "inputs")
         self.outputs = flatten_symbolic(outputs, "outputs")
+        # outputs given as a dict: Keras names the outputs by its keys, and predict returns a dict
+        self._output_keys = [str(key) for key in outputs] if isinstance(outputs, dict) else None
         for tensor in self.inputs:
             if not isinstance(tensor.layer, InputLayer):
                 raise MeddlError(f"Model inputs must come from meddl.Input; {tensor!r} was produced by a layer.")
@@ -84,7 +86,12 @@ class Functional(Model):
 
     @property
     def output_names(self) -> list[str]:
-        return [tensor.layer.name for tensor in self.outputs]
+        return self._output_keys or [tensor.layer.name for tensor in self.outputs]
+
+    @property
+    def output_keys(self) -> list[str] | None:
+        """The keys of the outputs when the model was given them as a dict (``predict`` returns a dict), or None."""
+        return self._output_keys
 
     @property
     def sample_input_shapes(self) -> list[tuple[int, ...]]:
@@ -177,6 +184,7 @@ class Functional(Model):
             "output_layers": [ref(t) for t in self.outputs],
             "single_input": self._single_input,
             "single_output": self._single_output,
+            **({} if self._output_keys is None else {"output_keys": self._output_keys}),
         }
         if not self.trainable:
             config["trainable"] = False
@@ -208,6 +216,8 @@ class Functional(Model):
             produced.setdefault(layer.name, []).append(layer._inbound_nodes[-1])
         inputs = [tensor(ref) for ref in config["input_layers"]]
         outputs = [tensor(ref) for ref in config["output_layers"]]
+        if config.get("output_keys"):
+            outputs = dict(zip(config["output_keys"], outputs))
         model = cls(inputs[0] if config.get("single_input", True) and len(inputs) == 1 else inputs,
                     outputs[0] if config.get("single_output", True) and len(outputs) == 1 else outputs,
                     name=config.get("name"))

@@ -320,13 +320,21 @@ def _build_functional(config: dict[str, Any], notes: dict):
 
     def refs(key: str):
         items = config[key]
+        if isinstance(items, dict):  # Keras 3: inputs or outputs given as a dict {key: [name, node, index]}
+            return {str(name): refs_of([item])[0] for name, item in items.items()}
         if items and isinstance(items[0], str):  # a single [name, node, index]
             items = [items]
+        return refs_of(items)
+
+    def refs_of(items):
         return [_pick(outputs[(item[0], int(item[1]))], int(item[2])) for item in items]
 
     inputs, results = refs("input_layers"), refs("output_layers")
+    if isinstance(inputs, dict):
+        inputs = list(inputs.values())  # fed in the order of the model's inputs
     functional = get_layer_class("Functional")
-    return functional(inputs[0] if len(inputs) == 1 else inputs, results[0] if len(results) == 1 else results,
+    return functional(inputs[0] if len(inputs) == 1 else inputs,
+                      results[0] if isinstance(results, list) and len(results) == 1 else results,
                       name=config.get("name"))
 
 

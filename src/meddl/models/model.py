@@ -251,15 +251,15 @@ class Model(Layer):
             self.output_losses = multi_output.per_output(loss, names, "loss", losses_module.check_loss)
             self.loss_weights = multi_output.per_output(1.0 if loss_weights is None else loss_weights, names,
                                                         "loss_weights", float)
-            if metrics:
-                raise MeddlError("Metrics for a model with several outputs are not supported by meddl yet; "
-                                 "compile without metrics and evaluate each output with meddl.metrics.")
+            self.metric_functions, self.metric_specs = multi_output.output_metrics(
+                metrics or {}, names, self.output_losses)
             loss = self.output_losses[0]
         self.loss = losses_module.check_loss(loss)
-        if isinstance(metrics, str) or callable(metrics):
-            metrics = [metrics]
-        self.metric_functions = [metrics_module.get(m) for m in (metrics or [])]
-        self.metric_specs = [metrics_module.serialize(m) for m in (metrics or [])]
+        if self.output_losses is None:
+            if isinstance(metrics, str) or callable(metrics):
+                metrics = [metrics]
+            self.metric_functions = [metrics_module.get(m) for m in (metrics or [])]
+            self.metric_specs = [metrics_module.serialize(m) for m in (metrics or [])]
         self.device = resolve_device(device)
         if precision not in PRECISIONS:
             raise MeddlError(f"The 'precision' must be one of {PRECISIONS}. Got {precision!r} instead.")
@@ -269,7 +269,9 @@ class Model(Layer):
 
     @property
     def metrics_names(self) -> list[str]:
-        return ["loss", *(name for name, _ in self.metric_functions)]
+        """``loss``, each output's own loss (several outputs), then the metrics, as ``evaluate`` lists them."""
+        own_losses = [f"{name}_loss" for name in self.output_names] if self.output_losses is not None else []
+        return ["loss", *own_losses, *(name for name, _ in self.metric_functions)]
 
     def _require_compiled(self, action: str) -> None:
         if self.loss is None:
@@ -308,7 +310,7 @@ class Model(Layer):
                     out = module(batch[0] if k == 1 else list(batch[:k]))
                 sample_weight = batch[k + m] if len(batch) > k + m else None
                 return with_penalties(multi_output.weighted_loss(losses, weights, out, batch[k:k + m],
-                                                                 sample_weight), added), None
+                                                                 sample_weight), added), list(out)
 
             return step_losses
 
@@ -335,6 +337,8 @@ class Model(Layer):
             output_transform=activations.get(self.final_activation) if logits_mode else None,
             device=self.device, precision=self.precision, threads=self._training_threads(), n_inputs=self.n_inputs,
             n_targets=1 if self.output_losses is None else len(self.output_losses),
+            batch_terms=None if self.output_losses is None else multi_output.output_loss_terms(
+                self.output_losses, self.output_names, self.n_inputs),
         )
 
     # Below this many multiply-adds per batch (about 2 x parameters x batch size), one CPU thread trains a
@@ -548,7 +552,9 @@ class Model(Layer):
         tensors = [self._to_device(a) for a in self._prepare_x(x)]
         outputs = self.predict_tensor(tensors[0] if len(tensors) == 1 else tensors, batch_size)
         if isinstance(outputs, list):
-            return [o.cpu().numpy() for o in outputs]
+            arrays = [o.cpu().numpy() for o in outputs]
+            keys = getattr(self, "output_keys", None)
+            return dict(zip(keys, arrays)) if keys else arrays
         return outputs.cpu().numpy()
 
     @torch.no_grad()
@@ -657,7 +663,7 @@ class Model(Layer):
             return None
         if self.output_losses is not None:
             return {"optimizer": self.optimizer.get_config(), "loss": [l.get_config() for l in self.output_losses],
-                    "loss_weights": self.loss_weights, "metrics": [], "precision": self.precision}
+                    "loss_weights": self.loss_weights, "metrics": self.metric_specs, "precision": self.precision}
         return {"optimizer": self.optimizer.get_config(), "loss": self.loss.get_config(),
                 "metrics": self.metric_specs, "precision": self.precision}
 

@@ -1,8 +1,10 @@
 """Training a model with several outputs: one loss per output, summed with ``loss_weights`` (Keras's rule).
 
-``compile(loss=...)`` takes one loss for every output, a list (in output order) or a dict keyed by
-output-layer name; ``fit`` takes ``y`` the same ways. The logged ``loss`` is the weighted sum.
-Metrics and ``class_weight`` are for single-output models in meddl.
+``compile(loss=...)`` takes one loss for every output, a list (in output order) or a dict keyed by output
+name; ``fit`` takes ``y`` the same ways. The logged ``loss`` is the weighted sum, and each output's own loss
+is logged as ``<output>_loss``; ``compile(metrics=...)`` takes a list of lists (in output order) or a dict
+``{output: metrics}``, logged as ``<output>_<metric>``, as in Keras 3. ``class_weight`` is for single-output
+models in meddl.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import torch
 from meddl.errors import DataError, MeddlError
 from meddl.models.inputs import as_array, check_finite, check_same_length
 from meddl.training import losses as losses_module
+from meddl.training import metrics as metrics_module
 
-__all__ = ["per_output", "prepare_targets", "weighted_loss"]
+__all__ = ["per_output", "prepare_targets", "weighted_loss", "output_metrics", "output_loss_terms"]
 
 
 def per_output(value: Any, names: list[str], what: str, convert) -> list:
@@ -60,3 +63,49 @@ def weighted_loss(losses: list[losses_module.Loss], weights: list[float], output
         term = loss.compute(output, target, sample_weight) * weight
         total = term if total is None else total + term
     return total
+
+
+def output_metrics(metrics: Any, names: list[str], losses: list[losses_module.Loss]):
+    """Keras 3's metrics of a model with several outputs: a list with one entry (a metric or a list of them) per
+    output, or a dict ``{output: metrics}`` that may leave outputs out. Returns the ``(name, fn)`` pairs the
+    training loop calls with every output's targets and outputs (each picks its own, named
+    ``<output>_<metric>``), and what compile's saved config keeps."""
+    if isinstance(metrics, dict):
+        unknown = sorted(set(metrics) - set(names))
+        if unknown:
+            raise MeddlError(f"The 'metrics' dict names outputs the model does not have: {unknown}; its outputs are "
+                             f"{names}.")
+        chosen = {name: metrics.get(name) for name in names}
+    elif isinstance(metrics, (list, tuple)) and len(metrics) == len(names):
+        chosen = dict(zip(names, metrics))
+    else:
+        raise MeddlError(f"The model has {len(names)} outputs {names}: give 'metrics' as a list with one entry (a "
+                         "metric or a list of metrics) per output, or a dict {output name: metrics}, as Keras 3 asks. "
+                         f"Got {metrics!r}.")
+    chosen = {name: [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
+              for name, value in chosen.items()}
+    functions = []
+    for index, (name, loss) in enumerate(zip(names, losses)):
+        for metric in chosen[name]:
+            metric_name, function = metrics_module.get(metric)
+            functions.append((f"{name}_{metric_name}", _for_output(function, index, loss.target_kind)))
+    specs = {name: [metrics_module.serialize(metric) for metric in chosen[name]] for name in names if chosen[name]}
+    return functions, specs
+
+
+def _for_output(function, index: int, kind: str):
+    def for_output(targets: list[torch.Tensor], outputs: list[torch.Tensor], _kind: str) -> float:
+        return function(targets[index], outputs[index].float(), kind)
+    return for_output
+
+
+def output_loss_terms(losses: list[losses_module.Loss], names: list[str], n_inputs: int):
+    """``(batch, outputs) -> {"<output>_loss": value}``: each output's own (unweighted) loss on a batch, with
+    the batch's sample weights if it has them, as Keras 3 logs it."""
+    m = len(losses)
+
+    def terms(batch, outputs) -> dict[str, torch.Tensor]:
+        sample_weight = batch[n_inputs + m] if len(batch) > n_inputs + m else None
+        return {f"{name}_loss": loss.compute(output, batch[n_inputs + index], sample_weight)
+                for index, (name, loss, output) in enumerate(zip(names, losses, outputs))}
+    return terms

@@ -28,11 +28,12 @@ from meddl.errors import MeddlError
 from meddl.training.callbacks import Callback, batch_hooks
 from meddl.training.checkpoint import active_checkpoint
 from meddl.training.hooks import active_callbacks
-from meddl.training.distributed import all_sum, gather_rows, rank_and_world
+from meddl.training.distributed import all_sum, rank_and_world
 from meddl.training import streamed
 from meddl.training.history import History
 from meddl.training.more_callbacks import BackupAndRestore
 from meddl.training.precision import choose_precision
+from meddl.training.recorded import detached, gathered, joined
 
 __all__ = ["TrainingLoop", "resolve_device", "PRECISIONS"]
 
@@ -67,13 +68,19 @@ class TrainingLoop:
         precision: ``"fp32"`` or ``"bf16"``/``"fp16"`` autocast for the forward pass.
         n_inputs: how many leading tensors of each batch are inputs (a model with an image and clinical
             variables has 2); then the targets (``n_targets``, one per output), then optional sample weights.
+        batch_terms: ``(batch, outputs) -> {name: value}``, values logged as their mean over the epoch's rows
+            (a model with several outputs logs each output's loss so).
+
+    With several outputs, ``outputs`` is a list (one tensor per output) and each metric function is called
+    as ``fn(targets, outputs, kind)`` with lists: the batch's targets, then its sample weights if any.
     """
 
     def __init__(self, module: torch.nn.Module, step_loss: StepLoss, optimizer: torch.optim.Optimizer, *,
                  metrics: Sequence[tuple[str, Callable]] = (), metric_kind: str = "regression",
                  output_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
                  device: torch.device | str = "cpu", precision: str = "fp32", threads: int | None = None,
-                 n_inputs: int = 1, n_targets: int = 1):
+                 n_inputs: int = 1, n_targets: int = 1,
+                 batch_terms: Callable[[tuple, Any], dict[str, torch.Tensor]] | None = None):
         if precision not in PRECISIONS:
             raise MeddlError(f"The 'precision' must be one of {PRECISIONS}. Got {precision!r} instead.")
         self.module = module
@@ -87,6 +94,7 @@ class TrainingLoop:
         self.threads = threads  # CPU threads while training (None: leave torch's setting alone)
         self.n_inputs = int(n_inputs)
         self.n_targets = int(n_targets)  # a model with several outputs has one target tensor per output
+        self.batch_terms = batch_terms
         self.stop_training = False
         self.batch_callbacks: list[Callback] = []
         # fp16 on CUDA needs loss scaling; bf16 and fp32 do not.
@@ -116,13 +124,30 @@ class TrainingLoop:
         if chosen == "fp16" and self.device.type == "cuda":
             self._scaler = torch.amp.GradScaler("cuda")
 
-    def _metric_logs(self, y_true: torch.Tensor, outputs: torch.Tensor, prefix: str = "") -> dict[str, float]:
+    def _metric_logs(self, y_true: Any, outputs: Any, prefix: str = "") -> dict[str, float]:
         if not self.metrics:
             return {}
+        if isinstance(outputs, list):  # several outputs: each metric picks its own
+            return {prefix + name: fn(y_true, outputs, self.metric_kind) for name, fn in self.metrics}
         predictions = outputs.float()
         if self.output_transform is not None:
             predictions = self.output_transform(predictions)
         return {prefix + name: fn(y_true, predictions, self.metric_kind) for name, fn in self.metrics}
+
+    def targets_of(self, batch: tuple[torch.Tensor, ...]) -> Any:
+        """What the metrics read of a batch besides the outputs: its target, or with several outputs the list of
+        its targets and sample weights."""
+        if self.n_targets == 1:
+            return batch[self.n_inputs]
+        return list(batch[self.n_inputs:])
+
+    def add_terms(self, sums: dict[str, torch.Tensor], batch: tuple[torch.Tensor, ...], out: Any, count: int) -> None:
+        """Add one batch's ``batch_terms``, weighted by its rows, to ``sums``."""
+        if self.batch_terms is None or not count:
+            return
+        with torch.no_grad():
+            for name, value in self.batch_terms(batch, out).items():
+                sums[name] = sums.get(name, 0.0) + value.detach().double() * count
 
     # -- public ------------------------------------------------------------
     def fit(self, train: tuple[torch.Tensor, ...], **kwargs) -> History:
@@ -192,8 +217,9 @@ class TrainingLoop:
                 data = train
             losses: list[torch.Tensor] = []
             counts: list[int] = []
-            outputs: list[torch.Tensor] = []
-            targets: list[torch.Tensor] = []
+            outputs: list[Any] = []
+            targets: list[Any] = []
+            terms: dict[str, torch.Tensor] = {}
             bar = _progress_bar(n_batches, epoch, epochs) if verbose == 1 and rank == 0 else None
             for index in range(n_batches):
                 start, stop = index * size, min((index + 1) * size, n)
@@ -210,7 +236,7 @@ class TrainingLoop:
                     # Gradients are averaged over ranks: scale each rank's mean so the result is the
                     # global batch mean even when the shares differ (an uneven last batch).
                     global_count = min((index + 1) * size, n) - index * size
-                    self._backward(loss * (count * world / global_count) if count else out.sum() * 0.0)
+                    self._backward(loss * (count * world / global_count) if count else _zero_with_graph(out))
                 elif self._scaler is None:
                     loss.backward()
                     optimizer.step()
@@ -219,10 +245,11 @@ class TrainingLoop:
                 if count:
                     losses.append(loss.detach())
                     counts.append(count)
+                    self.add_terms(terms, batch, out, count)
                 if record_outputs and count:
-                    outputs.append(out.detach())
+                    outputs.append(detached(out))
                     if world > 1:
-                        targets.append(batch[self.n_inputs])
+                        targets.append(self.targets_of(batch))
                 if batch_callbacks:
                     self._batch_end(index, loss)
                 if bar is not None:
@@ -232,11 +259,12 @@ class TrainingLoop:
             total = (torch.stack(losses).double() * torch.tensor(counts, dtype=torch.float64, device=self.device)).sum() \
                 if losses else torch.zeros((), device=self.device)
             logs = {"loss": self._epoch_loss(float(all_sum(total.reshape(1))[0] / n), epoch)}
+            logs.update({name: float(all_sum(value.reshape(1))[0] / n) for name, value in terms.items()})
             if record_outputs:
                 if world > 1:
-                    logs.update(self._metric_logs(gather_rows(torch.cat(targets)), gather_rows(torch.cat(outputs))))
+                    logs.update(self._metric_logs(gathered(joined(targets)), gathered(joined(outputs))))
                 else:
-                    logs.update(self._metric_logs(data[self.n_inputs], torch.cat(outputs)))
+                    logs.update(self._metric_logs(self.targets_of(data), joined(outputs)))
             if validation is not None and (epoch + 1) % validation_freq == 0:
                 logs.update({f"val_{k}": v for k, v in
                              self.evaluate(validation, batch_size=validation_batch_size or batch_size).items()})
@@ -334,19 +362,26 @@ class TrainingLoop:
         self.module.eval()
         n = data[0].shape[0]
         size = inference_batch_size(data[0], batch_size)
-        total, outputs = 0.0, []
+        total, outputs, terms = 0.0, [], {}
+        data = data[:self.n_inputs + self.n_targets]
         for start in range(0, n, size):
-            batch = tuple(t[start:start + size] for t in data[:self.n_inputs + self.n_targets])
+            batch = tuple(t[start:start + size] for t in data)
             with self._autocast():
                 loss, out = self.step_loss(batch)
             total += float(loss) * batch[0].shape[0]
+            self.add_terms(terms, batch, out, batch[0].shape[0])
             if self.metrics:
                 outputs.append(out)
         self.module.train(was_training)
-        logs = {"loss": total / n}
+        logs = {"loss": total / n, **{name: float(value) / n for name, value in terms.items()}}
         if self.metrics:
-            logs.update(self._metric_logs(data[self.n_inputs], torch.cat(outputs)))
+            logs.update(self._metric_logs(self.targets_of(data), joined(outputs)))
         return logs
+
+
+def _zero_with_graph(out: Any) -> torch.Tensor:
+    """Zero, joined to the outputs' graph (a rank with no rows still takes part in the gradient average)."""
+    return (sum(item.sum() for item in out) if isinstance(out, list) else out.sum()) * 0.0
 
 
 def inference_batch_size(x: torch.Tensor, batch_size: int | None) -> int:

@@ -22,6 +22,7 @@ from meddl.training.checkpoint import active_checkpoint
 from meddl.training.more_callbacks import BackupAndRestore
 from meddl.training.distributed import rank_and_world
 from meddl.training.history import History
+from meddl.training.recorded import detached, joined
 
 __all__ = ["fit_batches", "evaluate_batches"]
 
@@ -46,6 +47,7 @@ def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.T
         started = loop._begin_epoch(epoch, callbacks)
         bar = loop._bar(steps_per_epoch, epoch, epochs) if verbose == 1 else None
         total, n, outputs, targets = torch.zeros((), dtype=torch.float64, device=loop.device), 0, [], []
+        terms: dict[str, torch.Tensor] = {}
         for index, batch in enumerate(itertools.islice(epoch_batches(epoch), steps_per_epoch)):
             if loop.batch_callbacks:
                 loop._batch_begin(index)
@@ -60,18 +62,19 @@ def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.T
             count = batch[0].shape[0]
             total += loss.detach().double() * count
             n += count
+            loop.add_terms(terms, batch, out, count)
             if loop.metrics:
-                outputs.append(out.detach())
-                targets.append(batch[loop.n_inputs])
+                outputs.append(detached(out))
+                targets.append(loop.targets_of(batch))
             if bar is not None:
                 bar.update(1)
         if n == 0:
             raise DataError(f"The training data gave no batches in epoch {epoch + 1}: a generator is read once, so "
                             "pass steps_per_epoch=N (and let it yield forever), or a DataLoader, which starts "
                             "again each epoch.")
-        logs = {"loss": loop._epoch_loss(float(total / n), epoch)}
+        logs = {"loss": loop._epoch_loss(float(total / n), epoch), **{k: float(v) / n for k, v in terms.items()}}
         if loop.metrics:
-            logs.update(loop._metric_logs(torch.cat(targets), torch.cat(outputs)))
+            logs.update(loop._metric_logs(joined(targets), joined(outputs)))
         if validate is not None and (epoch + 1) % validation_freq == 0:
             logs.update({f"val_{key}": value for key, value in validate().items()})
         if loop._end_epoch(epoch, epochs, logs, callbacks, callback_model, history, bar, started, verbose):
@@ -88,7 +91,7 @@ def evaluate_batches(loop: Any, batches: Iterable[tuple[torch.Tensor, ...]], ste
     """Loss (unweighted) and metrics over ``batches``, in inference mode."""
     was_training = loop.module.training
     loop.module.eval()
-    total, n, outputs, targets = 0.0, 0, [], []
+    total, n, outputs, targets, terms = 0.0, 0, [], [], {}
     try:
         for batch in itertools.islice(batches, steps):
             batch = batch[:loop.n_inputs + loop.n_targets]
@@ -96,14 +99,15 @@ def evaluate_batches(loop: Any, batches: Iterable[tuple[torch.Tensor, ...]], ste
                 loss, out = loop.step_loss(batch)
             total += float(loss) * batch[0].shape[0]
             n += batch[0].shape[0]
+            loop.add_terms(terms, batch, out, batch[0].shape[0])
             if loop.metrics:
                 outputs.append(out)
-                targets.append(batch[loop.n_inputs])
+                targets.append(loop.targets_of(batch))
     finally:
         loop.module.train(was_training)
     if n == 0:
         raise DataError("The evaluation data gave no batches.")
-    logs = {"loss": total / n}
+    logs = {"loss": total / n, **{name: float(value) / n for name, value in terms.items()}}
     if loop.metrics:
-        logs.update(loop._metric_logs(torch.cat(targets), torch.cat(outputs)))
+        logs.update(loop._metric_logs(joined(targets), joined(outputs)))
     return logs

@@ -34,3 +34,23 @@ def test_every_public_name_resolves(name):
     assert len(set(module.__all__)) == len(module.__all__)
     for public in module.__all__:
         assert hasattr(module, public), f"{name}.{public}"
+
+
+@pytest.mark.parametrize("namespace, name, message", [
+    ("meddl.layers", "StringLookup", "a Keras name meddl does not have.*OrdinalEncoder.*Embedding"),
+    ("meddl.layers", "Dnese", "has no 'Dnese'. Did you mean 'Dense'"),
+    ("meddl.callbacks", "TensorBoard", "CSVLogger.*MLflow"),
+    ("meddl.ops", "meen", "Did you mean 'mean'"),
+    ("meddl.losses", "Hubr", "Did you mean 'Huber'"),
+    ("meddl.metrics", "Recal", "Did you mean 'Recall'"),
+    ("meddl.optimizers", "Adma", "Did you mean 'Adam'"),
+    ("meddl.random", "normla", "Did you mean 'normal'"),
+])
+def test_a_missing_name_says_what_to_use_and_is_an_attribute_error(namespace, name, message):
+    module = importlib.import_module(namespace)
+    with pytest.raises(meddl.errors.MissingNameError, match=message):
+        getattr(module, name)
+    assert not hasattr(module, name) and getattr(module, name, None) is None
+    with pytest.raises(AttributeError) as probe:  # Python's own probes get the plain error
+        getattr(module, "__wrapped__")
+    assert type(probe.value) is AttributeError

@@ -13,6 +13,7 @@ import gc
 import torch
 
 from meddl.layers.base import reset_layer_names
+from meddl.errors import missing_name
 
 __all__ = ["backend", "clear_session", "epsilon", "floatx", "image_data_format"]
 
@@ -42,3 +43,6 @@ def floatx() -> str:
 def image_data_format() -> str:
     """Images are channels-last ``(N, H, W, C)`` in meddl, as in Keras by default."""
     return "channels_last"
+
+def __getattr__(name: str):
+    raise missing_name("meddl.backend", name, __all__)

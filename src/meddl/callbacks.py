@@ -11,6 +11,20 @@ from meddl.training.callbacks import Callback, EarlyStopping, MemoryMonitor, Mod
 from meddl.training.history import History
 from meddl.training.more_callbacks import (BackupAndRestore, CSVLogger, LambdaCallback, LearningRateScheduler,
                                            TerminateOnNaN)
+from meddl.errors import missing_name
 
 __all__ = ["BackupAndRestore", "CSVLogger", "Callback", "EarlyStopping", "History", "LambdaCallback",
            "LearningRateScheduler", "MemoryMonitor", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN"]
+
+#: Keras names meddl does not have, and what to use instead
+_NOT_IN_MEDDL = {
+    "TensorBoard": "fit's History and CSVLogger keep every epoch's logs, and meddl runs log to MLflow "
+                   "(tracking: {mlflow: URI})",
+    "ProgbarLogger": "fit(verbose=1) shows the progress bar itself",
+    "RemoteMonitor": "use a LambdaCallback that sends the logs",
+    "SwapEMAWeights": "meddl's optimizers keep no moving average of the weights",
+}
+
+
+def __getattr__(name: str):
+    raise missing_name("meddl.callbacks", name, __all__, _NOT_IN_MEDDL)

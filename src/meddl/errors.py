@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import ModuleType
 
 __all__ = [
@@ -24,6 +24,8 @@ __all__ = [
     "unknown_name_error",
     "MissingDependencyError",
     "import_optional",
+    "MissingNameError",
+    "missing_name",
 ]
 
 
@@ -130,3 +132,20 @@ def import_optional(module: str, purpose: str) -> ModuleType:
             f"{purpose} needs the '{package}' package, which is not installed "
             f"({exc}). Install it with: pip install 'meddl[{extra}]'"
         ) from exc
+
+
+class MissingNameError(MeddlError, AttributeError):
+    """A name a meddl namespace does not have (Keras's ``keras.layers.StringLookup``, a typo): an
+    :class:`AttributeError`, so ``hasattr`` and ``getattr(..., default)`` work, with what to use instead."""
+
+
+def missing_name(namespace: str, name: str, public: Iterable[str], notes: Mapping[str, str] | None = None
+                 ) -> AttributeError:
+    """The error a namespace's module ``__getattr__`` raises for ``name``: what meddl offers instead where
+    ``notes`` says (Keras names meddl does not have), else the closest public name."""
+    if name.startswith("_"):  # Python's own probes (__path__, __wrapped__, ...): the plain error, quickly
+        return AttributeError(f"module {namespace!r} has no attribute {name!r}")
+    note = (notes or {}).get(name)
+    if note:
+        return MissingNameError(f"{namespace} has no {name!r} (a Keras name meddl does not have): {note}")
+    return MissingNameError(f"{namespace} has no {name!r}.{did_you_mean(name, public)}")

@@ -8,7 +8,11 @@ Example:
 from meddl.layers.initializers import (Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Initializer,
                                        LecunNormal, LecunUniform, Ones, Orthogonal, RandomNormal, RandomUniform,
                                        TruncatedNormal, VarianceScaling, Zeros, get)
+from meddl.errors import missing_name
 
 __all__ = ["Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "Initializer", "LecunNormal",
            "LecunUniform", "Ones", "Orthogonal", "RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling",
            "Zeros", "get"]
+
+def __getattr__(name: str):
+    raise missing_name("meddl.initializers", name, __all__)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from meddl.training.losses import (BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
                                    CategoricalFocalLoss, Dice, FocalLoss, Huber, LogCosh, Loss, MeanAbsoluteError,
                                    MeanSquaredError, SparseCategoricalCrossentropy, get)
+from meddl.errors import missing_name
 
 __all__ = ["BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy", "CategoricalFocalLoss", "Dice",
            "FocalLoss", "Huber", "LogCosh", "Loss", "MeanAbsoluteError", "MeanSquaredError",
@@ -78,3 +79,6 @@ def log_cosh(y_true, y_pred) -> torch.Tensor:
 
 mse = mean_squared_error
 mae = mean_absolute_error
+
+def __getattr__(name: str):
+    raise missing_name("meddl.losses", name, __all__)

@@ -23,6 +23,7 @@ from meddl.training.confusion_metrics import (F1Score, FalseNegatives, FalsePosi
 from meddl.training.metrics import get
 from meddl.training.value_metrics import (BinaryCrossentropy, CategoricalCrossentropy, MeanAbsolutePercentageError,
                                           R2Score, RootMeanSquaredError, SparseCategoricalCrossentropy)
+from meddl.errors import missing_name
 
 __all__ = ["AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU", "CategoricalAccuracy",
            "CategoricalCrossentropy", "DiceCoefficient", "F1Score", "FBetaScore", "FalseNegatives", "FalsePositives",
@@ -32,3 +33,6 @@ __all__ = ["AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "BinaryIoU
            "SparseTopKCategoricalAccuracy", "SpecificityAtSensitivity", "TopKCategoricalAccuracy", "TrueNegatives",
            "TruePositives", "binary_accuracy", "categorical_accuracy", "get", "sparse_categorical_accuracy",
            "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy"]
+
+def __getattr__(name: str):
+    raise missing_name("meddl.metrics", name, __all__)

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from meddl.errors import MeddlError
+from meddl.errors import MeddlError, missing_name
 from meddl.layers.symbolic import SymbolicTensor
 
 __all__ = [
@@ -491,12 +491,14 @@ def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> torch.Ten
 
 def cumsum(x: Any, axis: int | None = None, dtype: Any = None) -> torch.Tensor:
     x = _t(x)
-    return torch.cumsum(x.reshape(-1) if axis is None else x, dim=0 if axis is None else axis, dtype=torch_dtype(dtype))
+    return torch.cumsum(x.reshape(-1) if axis is None else x, dim=0 if axis is None else axis,
+                        dtype=torch_dtype(dtype))
 
 
 def cumprod(x: Any, axis: int | None = None, dtype: Any = None) -> torch.Tensor:
     x = _t(x)
-    return torch.cumprod(x.reshape(-1) if axis is None else x, dim=0 if axis is None else axis, dtype=torch_dtype(dtype))
+    return torch.cumprod(x.reshape(-1) if axis is None else x, dim=0 if axis is None else axis,
+                         dtype=torch_dtype(dtype))
 
 
 def sort(x: Any, axis: int = -1) -> torch.Tensor:
@@ -563,3 +565,5 @@ def top_k(x: Any, k: int, sorted: bool = True) -> tuple[torch.Tensor, torch.Tens
     result = torch.topk(_t(x), k, dim=-1, sorted=sorted)
     return result.values, result.indices
 
+def __getattr__(name: str):
+    raise missing_name("meddl.ops", name, __all__)

@@ -8,6 +8,10 @@ Example:
 from meddl.training import schedules
 from meddl.training.optimizers import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, Optimizer, RMSprop,
                                        get)
+from meddl.errors import missing_name
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "Nadam", "Optimizer", "RMSprop", "get",
            "schedules"]
+
+def __getattr__(name: str):
+    raise missing_name("meddl.optimizers", name, __all__)

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from meddl.errors import MeddlError
+from meddl.errors import MeddlError, missing_name
 from meddl.layers.added_losses import CALLS
 from meddl.ops import convert_to_tensor, torch_dtype
 
@@ -148,3 +148,6 @@ def shuffle(x: Any, axis: int = 0, seed: Any = None) -> torch.Tensor:
     x = convert_to_tensor(x)
     order = torch.randperm(x.shape[axis], generator=_generator(seed, x.device), device=x.device)
     return torch.index_select(x, axis, order)
+
+def __getattr__(name: str):
+    raise missing_name("meddl.random", name, __all__)

@@ -6,5 +6,9 @@ Example:
 """
 
 from meddl.layers.regularizers import L1, L1L2, L2, Regularizer, get, l1, l1_l2, l2, serialize
+from meddl.errors import missing_name
 
 __all__ = ["L1", "L1L2", "L2", "Regularizer", "get", "l1", "l1_l2", "l2", "serialize"]
+
+def __getattr__(name: str):
+    raise missing_name("meddl.regularizers", name, __all__)

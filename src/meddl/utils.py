@@ -15,7 +15,7 @@ import numpy as np
 from meddl.data.directory_dataset import image_dataset_from_directory
 from meddl.data.sequences import pad_sequences
 from meddl.data.timeseries_windows import timeseries_dataset_from_array
-from meddl.errors import DataError
+from meddl.errors import DataError, missing_name
 from meddl.saving import custom_object_scope, get_custom_objects, get_registered_name, register_keras_serializable
 from meddl.models.plot import plot_model
 from meddl.training.seeding import set_seed
@@ -56,3 +56,6 @@ def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
 def set_random_seed(seed: int) -> None:
     """Seed Python, NumPy and torch at once (Keras's name for :func:`meddl.set_seed`)."""
     set_seed(seed)
+
+def __getattr__(name: str):
+    raise missing_name("meddl.utils", name, __all__)

@@ -70,6 +70,7 @@ from meddl.layers.subtract import Subtract
 from meddl.layers.upsampling import UpSampling1D, UpSampling2D, UpSampling3D
 from meddl.layers.symbolic import SymbolicTensor
 from meddl.layers.zero_padding2d import ZeroPadding2D
+from meddl.errors import missing_name
 
 __all__ = [
     "Activation",
@@ -183,3 +184,18 @@ __all__ = [
     "register_layer_class",
     "serialize",
 ]
+
+#: Keras names meddl does not have, and what to use instead
+_LOOKUP = ("map codes or words to integers before the model (pandas' factorize, scikit-learn's OrdinalEncoder), "
+           "then Embedding or CategoryEncoding")
+_NOT_IN_MEDDL = {
+    "StringLookup": _LOOKUP, "IntegerLookup": _LOOKUP, "Hashing": _LOOKUP, "TextVectorization": _LOOKUP,
+    "HashedCrossing": _LOOKUP,
+    "EinsumDense": "use Dense (MultiHeadAttention holds its own projections)",
+    "AlphaDropout": "use Dropout or GaussianDropout",
+    "RandomCrop": "use RandomTranslation or RandomZoom (which keep the size), or CenterCrop",
+}
+
+
+def __getattr__(name: str):
+    raise missing_name("meddl.layers", name, __all__, _NOT_IN_MEDDL)

@@ -36,7 +36,14 @@ class Conv2D(BaseConv):
     def call(self, x: torch.Tensor) -> torch.Tensor:
         # The 2-D path keeps fixed permutes (the seed CNN's hot path, bench/seed_throughput.py).
         x = to_channels_first(x)
-        if self.padding == "same":
-            x = pad_same(x, self.kernel_size, self.strides, self.dilation_rate)
-        y = F.conv2d(x, self.kernel, self.bias, stride=self.strides, dilation=self.dilation_rate, groups=self.groups)
+        strides = self.strides
+        if self.kernel_size == (1, 1) and strides != (1, 1):
+            # A strided 1×1 convolution is a 1×1 convolution of every strides-th pixel ("same" pads nothing
+            # here). Computed that way because torch 2.13's oneDNN kernel for it returns a wrong kernel
+            # gradient, run to run different, and corrupts the heap on AVX2 CPUs (measured on an AMD EPYC
+            # with 1–4 input channels: ResidualBlock's shortcut; tests/layers/test_conv_strided_pointwise.py).
+            x, strides = x[:, :, ::strides[0], ::strides[1]], (1, 1)
+        elif self.padding == "same":
+            x = pad_same(x, self.kernel_size, strides, self.dilation_rate)
+        y = F.conv2d(x, self.kernel, self.bias, stride=strides, dilation=self.dilation_rate, groups=self.groups)
         return to_channels_last(y)

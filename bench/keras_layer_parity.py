@@ -1,5 +1,6 @@
 """Every layer meddl imports, against Keras itself: each Keras model below gets random weights, is saved as
-``.keras``, loaded by ``meddl.load_model``, and both predict the same random input.
+``.keras``, loaded by ``meddl.load_model``, and both predict the same random input; then meddl writes the model
+back as a ``.keras`` file, Keras loads that, and its predictions are compared too.
 
 Keras is not a meddl dependency; run it as bench/keras_parity.py says:
 
@@ -28,7 +29,7 @@ except ImportError:
 
 rng = np.random.default_rng(0)
 folder = Path(tempfile.mkdtemp())
-differences, refusals = [], []
+differences, refusals, written_back = [], [], []
 
 
 def compare(name, shape, *stack, integer_inputs=None, padded=False, model=None):
@@ -56,7 +57,22 @@ def compare(name, shape, *stack, integer_inputs=None, padded=False, model=None):
     difference = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else float("inf")
     if difference > 1e-4:
         differences.append(name)
-    print(f"{'ok     ' if difference <= 1e-4 else 'DIFF   '} {name:<58} {difference:.1e}")
+    # ... and back: meddl writes the model as a .keras file, which Keras loads and predicts with
+    written = folder / f"meddl_{len(list(folder.iterdir()))}.keras"
+    try:
+        meddl.load_model(path, device="cpu").save(written)
+        back = keras.ops.convert_to_numpy(keras.saving.load_model(written, compile=False).predict(x, verbose=0))
+        back_difference = float(np.max(np.abs(back - expected))) if back.shape == expected.shape else float("inf")
+    except meddl.MeddlError as error:
+        back_difference, note = float("nan"), f"  (not written: {str(error)[:90]})"
+    except Exception as error:  # Keras refusing meddl's file is a difference
+        back_difference, note = float("inf"), f"  (Keras could not load it: {type(error).__name__}: {str(error)[:150]})"
+    else:
+        note = ""
+    if not back_difference <= 1e-4 and not np.isnan(back_difference):
+        written_back.append(name)
+    print(f"{'ok     ' if difference <= 1e-4 else 'DIFF   '} {name:<58} {difference:.1e}   written back: "
+          f"{back_difference:.1e}{note}")
 
 
 compare("Dense(relu)", (6,), layers.Dense(4, activation="relu"))
@@ -250,6 +266,65 @@ def masked_encoder():
 compare("functional: masked Transformer encoder (residual Add, LayerNormalization)", (7,), model=masked_encoder(),
         integer_inputs=10, padded=True)
 
+def built_in_meddl(name, model, x):
+    """A model built with meddl (not imported), saved as .keras, loaded by Keras: the same predictions, each output
+    under its own name -- Keras matches weights to layers by its own layer order, so branches must come in that
+    order."""
+    path = folder / f"built_{len(list(folder.iterdir()))}.keras"
+    model.save(path)
+    expected = model.predict(x)
+    try:
+        got = keras.saving.load_model(path, compile=False).predict(x, verbose=0)
+    except Exception as error:  # Keras refusing meddl's file is a difference
+        written_back.append(name)
+        print(f"DIFF    {name:<58} Keras could not load it: {type(error).__name__}: {str(error)[:150]}")
+        return
+    if isinstance(expected, dict):
+        pairs = [(keras.ops.convert_to_numpy(got[key]), expected[key]) for key in sorted(expected)]
+    elif isinstance(expected, list):
+        pairs = [(keras.ops.convert_to_numpy(one), want) for one, want in zip(got, expected)]
+    else:
+        pairs = [(keras.ops.convert_to_numpy(got), expected)]
+    difference = max(float(np.max(np.abs(one - want))) if one.shape == want.shape else float("inf")
+                     for one, want in pairs)
+    if difference > 1e-4:
+        written_back.append(name)
+    print(f"{'ok     ' if difference <= 1e-4 else 'DIFF   '} {name:<58} built in meddl, loaded by Keras: {difference:.1e}")
+
+
+def meddl_models():
+    m = meddl.layers
+    yield "meddl MLP (Keras's first program)", meddl.Sequential(
+        [m.Input((100,)), m.Dense(64, activation="relu"), m.Dense(64, activation="relu"),
+         m.Dense(10, activation="softmax")]), rng.normal(size=(3, 100)).astype("float32")
+    yield "meddl CNN (Keras's second program)", meddl.Sequential(
+        [m.Input((28, 28, 1)), m.Conv2D(32, 3, activation="relu"), m.MaxPooling2D(2), m.Conv2D(64, 3, activation="relu"),
+         m.MaxPooling2D(2), m.Flatten(), m.Dense(10, activation="softmax")]), rng.normal(size=(3, 28, 28, 1)).astype("float32")
+    table, image = meddl.Input((5,), name="table"), meddl.Input((8, 8, 1), name="image")
+    seen = m.Flatten()(m.Conv2D(2, 3, activation="relu")(image))
+    joined = m.Concatenate()([m.Dense(4, activation="relu")(table), m.Dense(4, activation="relu")(seen)])
+    yield "meddl two inputs, two heads at one depth (list outputs)", meddl.Model(
+        [table, image], [m.Dense(3, activation="softmax")(joined), m.Dense(1)(joined)]), \
+        [rng.normal(size=(3, 5)).astype("float32"), rng.normal(size=(3, 8, 8, 1)).astype("float32")]
+    codes = meddl.Input((6,), dtype="int32")
+    embedded = m.Embedding(12, 4, mask_zero=True)(codes)
+    encoder = m.LayerNormalization()(embedded + m.MultiHeadAttention(2, 3)(embedded, embedded))
+    pooled = m.GlobalAveragePooling1D()(m.Bidirectional(m.GRU(3, return_sequences=True))(encoder))
+    visits = np.array([[3, 1, 4, 0, 0, 0], [0, 0, 2, 7, 1, 8], [5, 5, 5, 5, 5, 5]])
+    yield "meddl masked visits encoder, dict outputs", meddl.Model(
+        codes, {"stay": m.Dense(1)(m.Dense(5, activation="relu")(pooled)),
+                "diagnosis": m.Dense(3, activation="softmax")(pooled)}), visits
+    trunk = meddl.Sequential([m.Input((6,)), m.Dense(8, activation="relu"), m.BatchNormalization()], name="trunk")
+    inputs = meddl.Input((6,))
+    features = trunk(inputs)
+    yield "meddl nested Sequential inside a functional model", meddl.Model(
+        inputs, m.Dense(2)(m.Add()([features, m.Dense(8)(inputs)]))), rng.normal(size=(3, 6)).astype("float32")
+
+
+for built_name, built_model, built_x in meddl_models():
+    built_in_meddl(built_name, built_model, built_x)
+
 print(f"\nKeras {keras.__version__}: {len(differences)} models differ{': ' + str(differences) if differences else ''}; "
-      f"{len(refusals)} refused{': ' + str(refusals) if refusals else ''}.")
-sys.exit(1 if differences else 0)
+      f"{len(refusals)} refused{': ' + str(refusals) if refusals else ''}; written back by meddl and loaded by Keras: "
+      f"{len(written_back)} differ{': ' + str(written_back) if written_back else ''}.")
+sys.exit(1 if differences or written_back else 0)

@@ -166,13 +166,20 @@ def test_a_metric_that_does_not_fit_the_outputs_names_both_shapes_and_the_right_
 
 
 def test_model_checkpoint_names_keras_file_names_before_training_and_saves_weights_only(tmp_path):
-    with pytest.raises(MeddlError, match=r"give a folder name, e.g. '.*best', not Keras's '.keras' file"):
-        meddl.callbacks.ModelCheckpoint(tmp_path / "best.keras")
-    with pytest.raises(MeddlError, match=r"e.g. '.*w.weights.safetensors'"):
-        meddl.callbacks.ModelCheckpoint(tmp_path / "w.weights.h5", save_weights_only=True)
+    with pytest.raises(MeddlError, match=r"not Keras 2's '.h5': give e.g. '.*best.keras'"):
+        meddl.callbacks.ModelCheckpoint(tmp_path / "best.h5")
+    with pytest.raises(MeddlError, match=r"e.g. '.*w.weights.h5'"):
+        meddl.callbacks.ModelCheckpoint(tmp_path / "w.h5", save_weights_only=True)
     model = meddl.Sequential([layers.Dense(1, input_shape=(2,))])
     model.compile(optimizer="sgd", loss="mse")
     x, y = np.ones((8, 2), np.float32), np.ones(8, np.float32)
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[meddl.callbacks.ModelCheckpoint(tmp_path / "best.keras"),
+                                                    meddl.callbacks.ModelCheckpoint(tmp_path / "best.weights.h5",
+                                                                                    save_weights_only=True)])
+    np.testing.assert_allclose(meddl.load_model(tmp_path / "best.keras").predict(x), model.predict(x))  # Keras's file
+    again = meddl.Sequential([layers.Dense(1, input_shape=(2,))])
+    again.load_weights(tmp_path / "best.weights.h5")
+    np.testing.assert_allclose(again.predict(x), model.predict(x))
     checkpoint = meddl.callbacks.ModelCheckpoint(tmp_path / "w-{epoch}.weights.safetensors", monitor="loss",
                                                  save_weights_only=True, save_best_only=True,
                                                  initial_value_threshold=0.0)

@@ -88,9 +88,8 @@ def test_clone_model_copies_the_architecture_of_your_own_layers_and_models():
     assert isinstance(copy, Small) and copy.units == 2 and copy.built and copy.count_params() == 12
 
 
-@pytest.mark.parametrize("name, suggestion", [("w.weights.h5", "w.weights.safetensors"),
-                                              ("model.h5", "model.weights.safetensors")])
-def test_save_weights_to_a_keras_file_name_suggests_the_safetensors_name(tmp_path, name, suggestion):
+@pytest.mark.parametrize("name, suggestion", [("w.keras", "w.weights.h5"), ("model.h5", "model.weights.h5")])
+def test_save_weights_to_another_file_name_suggests_the_weights_name(tmp_path, name, suggestion):
     with pytest.raises(MeddlError, match=f"Got '{name}' instead, e.g. use '{suggestion}'"):
         compiled().save_weights(tmp_path / name)
     assert not (tmp_path / name).exists()

@@ -101,10 +101,10 @@ def test_save_weights_and_load_weights(tmp_path):
     other.load_weights(tmp_path / "w.weights.safetensors")
     x, _ = data()
     np.testing.assert_array_equal(model.predict(x), other.predict(x))
-    with pytest.raises(MeddlError, match="must end in '.safetensors'"):
+    with pytest.raises(MeddlError, match="must end in '.weights.h5' \\(Keras's\\) or '.safetensors'"):
         model.save_weights(tmp_path / "w.h5")
-    with pytest.raises(meddl.ModelFileError, match="Keras's '.keras' format"):
-        model.save(tmp_path / "m.keras")
+    with pytest.raises(meddl.ModelFileError, match="not the legacy '.h5' format; give '.*m.keras'"):
+        model.save(tmp_path / "m.h5")
 
 
 def test_dtype_policy_follows_torch_default_dtype():

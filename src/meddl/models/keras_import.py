@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from meddl.errors import MeddlError, ModelFileError
+from meddl.errors import MeddlError, ModelFileError, import_optional
 from meddl.layers.attention import Attention
 from meddl.layers.base import Layer
 from meddl.layers.bidirectional import Bidirectional
@@ -33,7 +33,7 @@ from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.input_layer import InputLayer
 from meddl.layers.registry import LAYER_CLASSES, get_layer_class
 
-__all__ = ["KERAS_SUFFIXES", "load_keras_model"]
+__all__ = ["KERAS_SUFFIXES", "load_keras_model", "load_keras_weights"]
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
@@ -90,6 +90,21 @@ def load_keras_model(path: Path):
     model._trained = True
     model.eval()
     return model
+
+
+def load_keras_weights(model, path: Path) -> None:
+    """Read a Keras 3 ``.weights.h5`` file (``save_weights`` in Keras or meddl) into ``model``, layer by layer."""
+    h5py = import_optional("h5py", "Reading Keras weights files")
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"No weights file at '{path}'.")
+    try:
+        with h5py.File(path, "r") as handle:
+            _load_keras3_weights(model, handle)
+    except OSError as exc:
+        raise ModelFileError(f"Could not read the Keras weights file '{path}': {exc}.") from None
+    except MeddlError as exc:
+        raise ModelFileError(f"The weights in '{path}' do not fit this model: {exc}") from None
 
 
 # -- architecture ---------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from meddl.errors import DataError, MeddlError, ModelFileError, NotFittedError
 from meddl.layers import activations
 from meddl.layers.added_losses import collect_added_losses, top_level_call
 from meddl.layers.base import Layer, unique_layer_name
-from meddl.models import batch_sources, multi_output, saving
+from meddl.models import batch_sources, keras_export, keras_import, multi_output, saving
 from meddl.models.subclassing import build_own_model, call_own_model, tracked_layers, tracked_value
 from meddl.models.inputs import as_array, check_finite, check_input_shape, check_same_length
 from meddl.models.summary import format_summary
@@ -652,10 +652,21 @@ class Model(Layer):
         if not overwrite and Path(filepath).exists():
             raise ModelFileError(f"'{filepath}' already exists and save_weights(overwrite=False) was asked; give "
                                  "another path or overwrite=True.")
+        if str(filepath).endswith(".weights.h5"):  # Keras 3's weights file
+            self._require_built("save weights")
+            keras_export.save_keras_weights(self, Path(filepath))
+            return Path(filepath)
         return saving.save_weights(self, filepath)
 
     def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
-        """Read weights written by ``save_weights`` (by layer name; ``skip_mismatch`` ignores unknown keys)."""
+        """Read weights written by ``save_weights`` (by layer name; ``skip_mismatch`` ignores unknown keys), or
+        Keras 3's ``.weights.h5`` file of the same architecture."""
+        if str(filepath).endswith(".weights.h5"):
+            if skip_mismatch:
+                raise MeddlError("load_weights(skip_mismatch=True) reads meddl's .safetensors weights; a Keras "
+                                 ".weights.h5 file must fit the model layer for layer.")
+            keras_import.load_keras_weights(self, Path(filepath))
+            return
         saving.load_weights(self, filepath, strict=not skip_mismatch)
 
     def compile_config(self) -> dict[str, Any] | None:
@@ -671,17 +682,21 @@ class Model(Layer):
              **keras_settings) -> None:
         """Save to a folder: architecture + compile settings as JSON, weights as safetensors (atomic).
 
-        ``overwrite=False`` refuses to replace an existing ``path``. A ``.keras`` or ``.h5`` name is refused:
-        those are Keras's formats, which meddl reads but does not write.
+        ``overwrite=False`` refuses to replace an existing ``path``. A ``.keras`` name writes Keras 3's file
+        instead (architecture and weights, which Keras loads; the compile settings stay in meddl's format).
         """
         _refuse_unknown("save", keras_settings, {"include_optimizer", "zipped", "signatures", "options",
                                                  "save_traces"}, {"save_format": None})
         if not overwrite and Path(path).exists():
             raise ModelFileError(f"'{path}' already exists and save(overwrite=False) was asked; give another path "
                                  "or overwrite=True.")
-        if Path(path).suffix in (".keras", ".h5", ".hdf5"):
-            raise ModelFileError(f"meddl saves models as a folder (JSON + safetensors), not as Keras's "
-                                 f"'{Path(path).suffix}' format. Give a folder name, e.g. '{Path(path).with_suffix('')}'.")
+        if Path(path).suffix == ".keras":  # Keras 3's file, which Keras (and meddl) loads
+            self._require_built("save as a Keras file")
+            keras_export.save_keras_model(self, Path(path))
+            return
+        if Path(path).suffix in (".h5", ".hdf5"):
+            raise ModelFileError(f"meddl writes Keras 3's '.keras' files, not the legacy '{Path(path).suffix}' format; "
+                                 f"give '{Path(path).with_suffix('.keras')}', or a folder name for meddl's format.")
         saving.save_model(self, path, metadata=metadata)
 
     def to_json(self) -> str:

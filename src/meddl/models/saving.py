@@ -165,8 +165,8 @@ def save_weights(model, filepath) -> Path:
     filepath = Path(filepath)
     if not filepath.name.endswith(".safetensors"):
         stem = filepath.stem if filepath.stem.endswith(".weights") else f"{filepath.stem}.weights"
-        raise MeddlError(f"save_weights writes safetensors: the file name must end in '.safetensors'. "
-                         f"Got '{filepath.name}' instead, e.g. use '{stem}.safetensors'.")
+        raise MeddlError(f"save_weights writes a weights file: the name must end in '.weights.h5' (Keras's) or "
+                         f"'.safetensors'. Got '{filepath.name}' instead, e.g. use '{stem}.h5'.")
     weights = {key: tensor.detach().cpu().contiguous() for key, tensor in model.named_weights().items()}
     atomic_write_bytes(filepath, safetensors_torch.save(weights, metadata={"format": "meddl.weights/1"}))
     return filepath

@@ -191,8 +191,9 @@ class ModelCheckpoint(_MonitorMixin, Callback):
     """Save the model after each epoch (or only when ``monitor`` improves, with ``save_best_only``).
 
     ``filepath`` may hold ``{epoch}`` and logged values, e.g. ``"ckpt-{epoch:02d}"``: a folder (meddl's
-    model format), or with ``save_weights_only`` a ``.weights.safetensors`` file. Keras's ``.keras`` and
-    ``.h5`` names are refused here, before training, with the name to use instead.
+    model format) or a Keras 3 ``.keras`` file, or with ``save_weights_only`` a ``.weights.safetensors`` or
+    Keras's ``.weights.h5`` file. Keras 2's ``.h5`` names are refused here, before training, with the name to
+    use instead.
     """
 
     def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
@@ -204,14 +205,15 @@ class ModelCheckpoint(_MonitorMixin, Callback):
         if save_freq != "epoch":
             raise MeddlError(f"ModelCheckpoint in meddl saves once per epoch (save_freq='epoch'). Got {save_freq!r}.")
         suffix = Path(self.filepath).suffix.lower()
-        if self.save_weights_only and not self.filepath.endswith(".safetensors"):
+        if self.save_weights_only and not self.filepath.endswith((".safetensors", ".weights.h5")):
             stem = self.filepath[:-len(suffix)] if suffix in (".h5", ".keras", ".hdf5") else self.filepath
             stem = stem if stem.endswith(".weights") else f"{stem}.weights"
-            raise MeddlError(f"ModelCheckpoint with save_weights_only writes safetensors: give a name ending in "
-                             f"'.safetensors', e.g. '{stem}.safetensors'. Got '{self.filepath}' instead.")
-        if not self.save_weights_only and suffix in (".keras", ".h5", ".hdf5"):
-            raise MeddlError(f"ModelCheckpoint saves meddl's model format, a folder: give a folder name, e.g. "
-                             f"'{self.filepath[:-len(suffix)]}', not Keras's '{suffix}' file. Got '{self.filepath}'.")
+            raise MeddlError(f"ModelCheckpoint with save_weights_only writes a weights file: give a name ending in "
+                             f"'.weights.h5' (Keras's) or '.safetensors', e.g. '{stem}.h5'. Got '{self.filepath}' "
+                             "instead.")
+        if not self.save_weights_only and suffix in (".h5", ".hdf5"):
+            raise MeddlError(f"ModelCheckpoint writes Keras 3's '.keras' file or meddl's folder, not Keras 2's "
+                             f"'{suffix}': give e.g. '{self.filepath[:-len(suffix)]}.keras'. Got '{self.filepath}'.")
         self._initial_best = initial_value_threshold
 
     def on_train_begin(self, logs=None):

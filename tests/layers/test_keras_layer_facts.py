@@ -12,6 +12,7 @@ import torch
 import meddl
 from meddl import layers
 from meddl.errors import MeddlError
+from meddl.layers.base import reset_layer_names, snake_case
 
 
 def run_layer(layer, input_shape, *, training=None, seed=0):
@@ -370,3 +371,14 @@ def test_layers_build_on_first_call_from_numpy_or_tensor():
     assert from_numpy.built and from_numpy.input_shape == (None, 5) and from_numpy.output_shape == (None, 3)
     from_tensor = layers.Conv2D(2, 3)
     assert from_tensor(torch.zeros(1, 6, 6, 1)).shape == (1, 4, 4, 2)
+
+
+def test_default_layer_names_are_kerass():
+    # Keras 3.15's own default names (keras.layers.Conv2DTranspose(2, 3).name, ...)
+    assert [snake_case(name) for name in ("Conv2D", "Conv2DTranspose", "Conv1DTranspose", "ConvLSTM2D", "PReLU",
+                                          "GRU", "RMSNormalization", "GlobalAveragePooling2D")] == \
+        ["conv2d", "conv2d_transpose", "conv1d_transpose", "conv_lstm2d", "p_re_lu", "gru", "rms_normalization",
+         "global_average_pooling2d"]
+    reset_layer_names()
+    model = meddl.Sequential([layers.Input((4, 4, 1)), layers.Conv2DTranspose(2, 3), layers.Conv2DTranspose(2, 3)])
+    assert [layer.name for layer in model.layers] == ["conv2d_transpose", "conv2d_transpose_1"]

@@ -39,7 +39,7 @@ from meddl.layers.initializers import check_initializer, initialize_
 from meddl.layers.symbolic import call_layer_symbolically, is_symbolic
 
 __all__ = ["Layer", "unique_layer_name", "reserve_layer_name", "reset_layer_names", "refuse_unsupported",
-           "padding_mask"]
+           "padding_mask", "snake_case"]
 
 _NAME_COUNTERS: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 _TAKEN_NAMES: set[str] = set()
@@ -66,9 +66,12 @@ def reserve_layer_name(name: str) -> None:
     _TAKEN_NAMES.add(name)
 
 
-def _snake_case(name: str) -> str:
-    name = re.sub(r"(\d)D\b", r"\1d", name)  # Conv2D -> conv2d, as Keras names it
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+def snake_case(name: str) -> str:
+    """Keras's ``to_snake_case``, which names layers by default and a ``.keras`` file's weight groups:
+    ``Conv2D`` -> ``conv2d``, ``Conv2DTranspose`` -> ``conv2d_transpose``, ``GRU`` -> ``gru``."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class Layer(nn.Module):
@@ -290,7 +293,7 @@ class Layer(nn.Module):
 
     @property
     def default_name(self) -> str:
-        return _snake_case(type(self).__name__)
+        return snake_case(type(self).__name__)
 
     @property
     def weights(self) -> list[torch.Tensor]:

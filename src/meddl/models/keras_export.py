@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import time
 import zipfile
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 
 from meddl.errors import ModelFileError, import_optional
 from meddl.io import atomic_write_bytes
-from meddl.layers.base import Layer
+from meddl.layers.base import Layer, snake_case
 from meddl.layers.bidirectional import Bidirectional
 from meddl.layers.input_layer import InputLayer
 from meddl.layers.multi_head_attention import MultiHeadAttention
@@ -238,7 +237,7 @@ def _write_model(group, model) -> None:
     used: dict[str, int] = {}
     ordered = model.layers if type(model).__name__ == "Sequential" else keras_layer_order(model)
     for layer in ordered:
-        child = layers.create_group(_unique(_snake_case(_keras_class(layer)), used))
+        child = layers.create_group(_unique(snake_case(_keras_class(layer)), used))
         if isinstance(layer, InputLayer):
             _vars(child, layer.name, [])
             continue
@@ -282,13 +281,6 @@ def _write_layer(group, layer: Layer) -> None:
 def _keras_class(layer: Layer) -> str:
     kind = type(layer).__name__
     return "Functional" if kind != "Sequential" and getattr(layer, "_graph_model", False) else kind
-
-
-def _snake_case(name: str) -> str:
-    """Keras's ``to_snake_case``: ``Conv2DTranspose`` -> ``conv2d_transpose``, ``GRU`` -> ``gru``."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _unique(name: str, used: dict[str, int]) -> str:

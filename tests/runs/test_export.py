@@ -56,3 +56,39 @@ def test_errors(table_run, tmp_path):
         run.predict(data, runtime="tf")
     with pytest.raises(ModelFileError, match="No ONNX model at"):
         OnnxModel(tmp_path / "none.onnx")
+
+
+def test_an_onnx_file_is_loaded_only_as_exported(table_run, tmp_path):
+    """model.onnx lies outside the manifest: its sha256 and the run's manifest are recorded and checked on load."""
+    run, data = table_run
+    export_onnx(run, check=False)
+    record = json.loads((run.path / "model.onnx.json").read_text())
+    assert record["sha256"]["model.onnx"] == meddl.io.sha256_file(run.path / "model.onnx")
+    assert record["run_manifest_sha256"] == meddl.io.sha256_file(run.path / "manifest.json")
+    original = (run.path / "model.onnx").read_bytes()
+    # another network in its place (here: the int8 export of the same run, which predicts a little differently)
+    export_onnx(run, quantize="int8", check=False)
+    (run.path / "model.onnx").write_bytes((run.path / "model.int8.onnx").read_bytes())
+    with pytest.raises(ModelFileError, match=r"model.onnx' has changed since it was exported"):
+        meddl.load_run(run.path).predict(data, runtime="onnx")
+    (run.path / "model.onnx").write_bytes(original)
+    # an export record from another run (its manifest differs)
+    other = dict(record, sha256={"model.onnx": meddl.io.sha256_file(run.path / "model.onnx")},
+                 run_manifest_sha256="0" * 64)
+    (run.path / "model.onnx.json").write_text(json.dumps(other))
+    with pytest.raises(ModelFileError, match="was exported from another run"):
+        meddl.load_run(run.path).onnx_model()
+    (run.path / "model.onnx.json").write_text(json.dumps({"file": "model.onnx"}))  # an older meddl's record
+    with pytest.raises(ModelFileError, match="records no sha256 for 'model.onnx'.*meddl export"):
+        meddl.load_run(run.path).onnx_model()
+    (run.path / "model.onnx.json").unlink()
+    with pytest.raises(ModelFileError, match="has no export record"):
+        meddl.load_run(run.path).onnx_model()
+    export_onnx(run, check=False)
+    loaded = meddl.load_run(run.path)
+    onnx_model = loaded.onnx_model()
+    (run.path / "model.onnx").write_bytes(b"not a network")  # swapped after loading: the checked copy stays in use
+    assert loaded.onnx_model() is onnx_model
+    np.testing.assert_allclose(loaded.predict(data, runtime="onnx")["prob_sepsis"], run.predict(data)["prob_sepsis"],
+                               atol=1e-5)
+    export_onnx(run, check=False)

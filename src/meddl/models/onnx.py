@@ -77,16 +77,18 @@ def quantize_onnx(source: Path, target: Path) -> None:
 class OnnxModel:
     """An exported network under ONNX Runtime: ``logits(x)`` for a float32 batch ``(N, ...)``."""
 
-    def __init__(self, path: str | Path, *, threads: int | None = None):
+    def __init__(self, path: str | Path, *, threads: int | None = None, data: bytes | None = None):
+        """``data``: the file's bytes, already read (and checked) by the caller; ``path`` then only names it."""
         ort = import_optional("onnxruntime", "ONNX Runtime inference")
         self.path = Path(path)
-        if not self.path.is_file():
+        if data is None and not self.path.is_file():
             raise ModelFileError(f"No ONNX model at '{self.path}'. Export it first: meddl export RUN_DIR --format onnx.")
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
         try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(self.path) if data is None else data, options,
+                                                providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
             raise ModelFileError(f"ONNX Runtime cannot load '{self.path}': {exc}") from None
 

@@ -27,7 +27,9 @@ def export_onnx(run, *, quantize: str | None = None, check: bool = True) -> dict
             and report the int8 model's change in test metrics.
 
     Returns:
-        What was written and measured (also saved as ``model.onnx.json``, outside the run's manifest).
+        What was written and measured (also saved as ``model.onnx.json``, outside the run's manifest), with
+        the sha256 of each file written and of the run's manifest: :meth:`RunFolder.read_export` checks them
+        whenever the export is loaded.
     """
     if quantize not in (None, "int8"):
         raise MeddlError(f"The 'quantize' option must be None or 'int8'. Got {quantize!r} instead.")
@@ -55,6 +57,7 @@ def export_onnx(run, *, quantize: str | None = None, check: bool = True) -> dict
         report["int8"] = {"file": RunFolder.ONNX_INT8}
         if check:
             report["int8"]["metrics_change"] = _metric_change(run, x_test, y_test)
+    report.update(run.folder.export_record())  # the files' sha256 and the run's: checked on every load
     write_json(run.folder.file(RunFolder.EXPORT_REPORT), report)
     return report
 

@@ -17,7 +17,7 @@ the web page serve straight from it)::
     report.html            the report (self-contained; rebuilt by ``meddl report``)
     report_sections.json   task sections and explanations the report shows (rebuildable)
     explanations/          written by ``meddl explain`` (rebuildable)
-    model.onnx             written by ``meddl export`` (rebuildable)
+    model.onnx             written by ``meddl export`` (rebuildable; its sha256 is recorded in model.onnx.json)
 
 Beside the folder, ``.RUN.checkpoint/`` holds the checkpoints of a run in progress
 (``meddl train --resume`` continues from them; removed once the run is written).
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -161,9 +162,12 @@ class RunFolder:
         if not path.is_file():
             raise ModelFileError(f"'{path}' is missing: '{self.path}' is not a complete meddl run folder.")
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            content = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ModelFileError(f"'{path}' is not valid JSON ({exc}); the run folder may be truncated.") from None
+        if not isinstance(content, dict):  # every JSON file of a run folder holds one object
+            raise ModelFileError(f"'{path}' is corrupted: expected a JSON object, got {type(content).__name__}.")
+        return content
 
     def read_info(self) -> dict[str, Any]:
         """``run.json``, after checking that this meddl can read its format."""
@@ -262,13 +266,19 @@ class RunFolder:
             raise ModelFileError(f"No run folder at '{self.path}'.")
         manifest_path = self.path / self.MANIFEST
         if not manifest_path.is_file():
-            self.read_info()  # at least a run folder of a readable format
-            return Verification(self.path, ok=True, checked=0, has_manifest=False)
+            version = self.read_info().get("format_version", 1)  # at least a run folder of a readable format
+            if version == 1:
+                return Verification(self.path, ok=True, checked=0, has_manifest=False)
+            # only meddl 0.1.0 (format 1) wrote folders without one: a removed manifest must not disable the check
+            return Verification(self.path, ok=False, checked=0, problems=[
+                f"the folder has no {self.MANIFEST}, yet its {self.INFO} is of format {version!r} (only format 1, "
+                f"meddl 0.1.0, has none): it was removed"])
         manifest = self.read_json(self.MANIFEST)
         expected = manifest.get("files")
         if not isinstance(expected, dict):
             raise ModelFileError(f"'{manifest_path}' is corrupted (no 'files' mapping).")
-        problems = []
+        problems = [f"'{self.MANIFEST}' does not record '{name}'" for name in (self.INFO, self.CONFIG)
+                    if name not in expected]
         for name, digest in expected.items():
             path = self.path / name
             if not path.is_file():
@@ -285,6 +295,44 @@ class RunFolder:
             raise ModelFileError(f"The run folder '{self.path}' was modified or damaged after training: "
                                  + "; ".join(result.problems[:5])
                                  + ". It is refused; train it again or restore the original files.")
+
+    def export_record(self) -> dict:
+        """What ``meddl export`` records of its files, for :meth:`read_export`: their sha256 and this run's manifest's."""
+        manifest = self.path / self.MANIFEST
+        return {"sha256": {name: sha256_file(self.path / name) for name in (self.ONNX, self.ONNX_INT8)
+                           if (self.path / name).is_file()},
+                "run_manifest_sha256": sha256_file(manifest) if manifest.is_file() else None}
+
+    def read_export(self, name: str = ONNX) -> bytes:
+        """The bytes of an ONNX export (``model.onnx``), checked against what ``meddl export`` recorded.
+
+        The export is outside the manifest (it is rebuilt at will), so it is checked here: its sha256 must be
+        the one recorded in ``model.onnx.json``, and that record must name this run's current manifest (an
+        export copied from another run, or left from before the run was updated, is refused).
+
+        Raises:
+            ModelFileError: naming the file, when it is missing, unrecorded, changed or from another run.
+        """
+        path, report_path = self.path / name, self.path / self.EXPORT_REPORT
+        again = f"Export it again: meddl export {self.path}"
+        if not path.is_file():
+            raise ModelFileError(f"No ONNX model at '{path}'. {again}")
+        if not report_path.is_file():
+            raise ModelFileError(f"'{path}' has no export record ('{self.EXPORT_REPORT}'), so it cannot be checked "
+                                 f"and is refused. {again}")
+        report = self.read_json(self.EXPORT_REPORT)
+        data = path.read_bytes()
+        recorded = (report.get("sha256") or {}).get(name) if isinstance(report, dict) else None
+        if recorded is None:
+            raise ModelFileError(f"'{report_path}' records no sha256 for '{name}' (an export by an older meddl), so "
+                                 f"'{path}' cannot be checked and is refused. {again}")
+        if hashlib.sha256(data).hexdigest() != recorded:
+            raise ModelFileError(f"'{path}' has changed since it was exported (its sha256 differs from the one in "
+                                 f"'{report_path}'); it is refused. {again}")
+        if report.get("run_manifest_sha256") != self.export_record()["run_manifest_sha256"]:
+            raise ModelFileError(f"'{path}' was exported from another run, or from this run before it was changed "
+                                 f"(the manifest named in '{report_path}' is not this run's); it is refused. {again}")
+        return data
 
     # -- writing ------------------------------------------------------------
     @classmethod

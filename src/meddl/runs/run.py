@@ -61,6 +61,12 @@ class Run:
         self._onnx = None
         self._features_of = None  # (input, features(input)) while one prediction is being made
 
+    def onnx_model(self) -> OnnxModel:
+        """The exported ``model.onnx`` under ONNX Runtime, checked against its export record when first loaded."""
+        if self._onnx is None:
+            self._onnx = OnnxModel(self.folder.file(RunFolder.ONNX), data=self.folder.read_export(RunFolder.ONNX))
+        return self._onnx
+
     @property
     def metrics(self) -> dict:
         return self.folder.read_metrics()
@@ -159,9 +165,7 @@ class Run:
             if self.tta != "none":
                 raise MeddlError(f"runtime 'onnx' runs one network on each image, but this run averages over "
                                  f"mirrored copies (evaluation.tta {self.tta!r}); use runtime='torch'.")
-            if self._onnx is None:
-                self._onnx = OnnxModel(self.folder.file(RunFolder.ONNX))
-            logits = self._onnx.logits(x)
+            logits = self.onnx_model().logits(x)
         elif runtime == "torch" and (len(self.members) > 1 or self.tta != "none"):
             logits = self.ensemble_outputs(x)[0]
         elif runtime == "torch":

@@ -229,7 +229,13 @@ def test_onnx_runtime_needs_an_exported_model_and_then_matches_torch(run_dirs, t
     with pytest.raises(ModelFileError, match="meddl export"):
         create_app({"age": copy}, db_url=f"sqlite:///{tmp_path / 'o.db'}", settings=settings)
     assert main(["export", str(copy)]) == 0
+    exported = (copy / "model.onnx").read_bytes()
+    (copy / "model.onnx").write_bytes(exported + b"\0")  # not the file meddl export wrote: refused at start
+    with pytest.raises(ModelFileError, match="model.onnx' has changed since it was exported"):
+        create_app({"age": copy}, db_url=f"sqlite:///{tmp_path / 'o1.db'}", settings=settings)
+    (copy / "model.onnx").write_bytes(exported)
     app = serve({"age": copy}, f"sqlite:///{tmp_path / 'o2.db'}", runtime="onnx")
+    (copy / "model.onnx").write_bytes(b"swapped while serving")  # the checked copy in memory answers
     torch_app = serve({"age": copy}, f"sqlite:///{tmp_path / 'o3.db'}")
     answers = [a.client.post("/v1/models/age/predict", headers=a.headers(), json=PATIENTS["age"]).json()
                for a in (app, torch_app)]

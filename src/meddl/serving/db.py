@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from meddl.errors import ConfigError
 
 __all__ = ["DEFAULT_DB_URL", "METADATA", "USERS", "AUDIT_LOG", "AUDIT_HEAD", "make_engine", "write_transaction",
-           "driver_cursor", "is_sqlite", "database_reachable"]
+           "driver_cursor", "is_sqlite", "database_status"]
 
 DEFAULT_DB_URL = "sqlite:///meddl-serve.db"
 GENESIS_HASH = "0" * 64
@@ -172,10 +172,16 @@ def driver_cursor(engine: sa.Engine, *, write_lock: bool = False):
         connection.close()  # back to the pool (which ends any read transaction)
 
 
-def database_reachable(engine: sa.Engine) -> bool:
+def database_status(engine: sa.Engine) -> str:
+    """``"reachable"``, ``"unreachable"``, or which of meddl's tables (users, audit rows, audit head) are missing.
+
+    A server whose audit table was dropped refuses every prediction (503), so it is not ready either.
+    """
     try:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
-        return True
+            inspector = sa.inspect(connection)
+            missing = [table.name for table in METADATA.sorted_tables if not inspector.has_table(table.name)]
     except sa.exc.SQLAlchemyError:
-        return False
+        return "unreachable"
+    return f"missing tables: {', '.join(missing)}" if missing else "reachable"

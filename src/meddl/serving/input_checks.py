@@ -129,10 +129,16 @@ def _check_value(spec: ColumnSpec, value: Any, where: str) -> tuple[Any, FieldPr
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             return None, FieldProblem(where, f"Column {spec.name!r} must be numeric but got {value!r:.60}.")
         try:
+            # float() also reads "1_000" as 1000: a digit separator no clinical system writes, so refuse it
+            if isinstance(value, str) and "_" in value:
+                raise ValueError(value)
             number = float(value)
         except ValueError:
             return None, FieldProblem(where, f"Column {spec.name!r} must be numeric but has the non-numeric value "
                                              f"{value!r:.60}. Send a number, or null for a missing value.")
+        except OverflowError:  # an integer beyond a float's range (about 1.8e308)
+            return None, FieldProblem(where, f"Column {spec.name!r} must be a finite number; got an integer too "
+                                             f"large for one (over 1.8e308). Send null for a missing value.")
         if not math.isfinite(number):
             return None, FieldProblem(where, f"Column {spec.name!r} must be a finite number; got {value!r}. Send "
                                              f"null for a missing value.")

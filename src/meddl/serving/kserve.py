@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from meddl.version import __version__
 from meddl.serving.calls import CallRecord, model_call, signed_in
+from meddl.serving.db import database_status
 from meddl.serving.input_checks import FieldProblem, InvalidInput
 from meddl.serving.models import ServedModel
 from meddl.serving.routes import parse_records
@@ -54,6 +55,10 @@ def infer_records(served: ServedModel, inputs: Any) -> list[dict]:
     if not isinstance(inputs, list) or not inputs:
         raise InvalidInput([FieldProblem("inputs", "Send at least one input tensor.")])
     tensors = [_tensor(entry, i) for i, entry in enumerate(inputs)]
+    repeated = sorted({name for name, _, _ in tensors if [t[0] for t in tensors].count(name) > 1})
+    if repeated:  # a later tensor would silently replace the earlier one's values
+        raise InvalidInput([FieldProblem("inputs", f"Each input tensor needs its own name; {repeated} appear more "
+                                                   f"than once.")])
     names = [spec.name for spec in served.specs]
     if len(tensors) == 1 and tensors[0][2].ndim == 2 and tensors[0][2].shape[1] == len(names) > 1:
         matrix = tensors[0][2]
@@ -121,10 +126,17 @@ def _infer_work(body: bytes):
             record.n_rows = len(records)
             rows = served.recommend_records(records) if served.recommends else served.predict_records(records)
         else:
-            _, _, pixels = _tensor(request["inputs"][0] if request["inputs"] else None, 0)
-            images = pixels.astype(np.float32)
+            _, shape, pixels = _tensor(request["inputs"][0] if request["inputs"] else None, 0)
+            try:
+                images = pixels.astype(np.float32)
+            except (TypeError, ValueError, OverflowError):
+                raise InvalidInput([FieldProblem("inputs[0].data", "Pixel values must be numbers.")]) from None
             if images.ndim not in (3, 4) or images.shape[0] > served.max_rows:
                 raise InvalidInput([FieldProblem("inputs[0].shape", "Images are [n, H, W] or [n, H, W, C].")])
+            if shape[1] * shape[2] > served.max_image_pixels:
+                raise InvalidInput([FieldProblem("inputs[0].shape", f"Each image has {shape[1] * shape[2]} pixels; "
+                                                                    f"the server's limit is {served.max_image_pixels}."
+                                                 )], status_code=413)
             record.n_rows = len(images)
             rows = [served.predict_pixels(image, str(i)) for i, image in enumerate(images)]
         record.rows = rows
@@ -148,7 +160,8 @@ async def live(request: Request) -> dict:
 @router.get("/health/ready")
 async def ready(request: Request) -> dict:
     await anyio.to_thread.run_sync(signed_in, request)
-    return {"ready": bool(request.app.state.models)}
+    database = await anyio.to_thread.run_sync(database_status, request.app.state.engine)
+    return {"ready": bool(request.app.state.models) and database == "reachable"}
 
 
 @router.get("/models/{name}")

@@ -85,11 +85,16 @@ class ServedModel:
         self.name, self.path, self.runtime = name, Path(path), runtime
         self.max_rows, self.max_image_pixels, self.explain_max_rows = max_rows, max_image_pixels, explain_max_rows
         self.run = load_run(self.path)
+        # Read once, right after load_run verified every file: Run.metrics reads metrics.json from disk on each
+        # call, so a file edited or deleted while the server runs would otherwise be served unverified.
+        self.metrics = self.run.metrics
         self.task, self.kind = self.run.task, self.run.info["input"]["kind"]
         onnx_file = self.run.folder.file(RunFolder.ONNX)
         if runtime == "onnx" and not onnx_file.is_file():
             raise ModelFileError(f"runtime 'onnx' needs '{onnx_file}' (a diagnosis or regression run "
                                  f"exported with `meddl export {self.path}`); or serve with --runtime torch.")
+        if runtime == "onnx":  # checked against its export record and held in memory now, as the weights are
+            self.run.onnx_model()
         # What the run can do is read from what it holds, not from its task's name: a run with a
         # propensity support recommends arms; a model with an outcome function explains that outcome.
         self.recommends = self.run.info.get("support") is not None
@@ -117,7 +122,7 @@ class ServedModel:
                 "class_names": info.get("class_names"), "positive_class": info.get("positive_class"),
                 "threshold": info.get("threshold"), "horizons": info.get("horizons"),
                 "support": info.get("support"), "higher_is_better": info.get("higher_is_better"),
-                "input": schema, "metrics": self.run.metrics, "model_card": self._model_card(),
+                "input": schema, "metrics": self.metrics, "model_card": self._model_card(),
                 "weights_sha256": self.weights_sha256, "weights_files": self.weights_files,
                 "run_sha256": self.run_sha256,
                 "runtime": self.runtime, "created": info.get("created"),
@@ -125,7 +130,7 @@ class ServedModel:
 
     def _model_card(self) -> dict:
         """The run's model card, the same one its report and the web page show (:func:`meddl.report.model_card`)."""
-        card = model_card(self.run.info, self.run.metrics)
+        card = model_card(self.run.info, self.metrics)
         return {"intended_use": card.intended_use, "model": card.model, "data": card.data,
                 "evaluation": card.evaluation, "limitations": list(card.limitations), "created": card.created,
                 "notice": NOT_FOR_CLINICAL_USE}

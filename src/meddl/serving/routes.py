@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -11,10 +12,11 @@ import anyio
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from meddl.version import __version__
 from meddl.serving.calls import CallRecord, model_call, signed_in
-from meddl.serving.db import database_reachable
+from meddl.serving.db import database_status
 from meddl.serving.input_checks import FieldProblem, InvalidInput
 from meddl.serving.models import ServedModel
 
@@ -56,19 +58,29 @@ def parse_records(body: bytes, content_type: str = "application/json") -> Any:
         return _csv_records(body)
     try:
         data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput([FieldProblem("body", f"The body is not valid JSON ({exc}).")]) from None
+    except RecursionError:  # nesting deeper than the parser's stack: an attack or a broken client, not a patient
+        raise InvalidInput([FieldProblem("body", "The body is not usable JSON: its arrays or objects are nested "
+                                                 "too deeply. Send records of plain column values.")]) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, and integers over Python's 4300 digits
+        raise InvalidInput([FieldProblem("body", f"The body is not valid JSON ({str(exc)[:200]}).")]) from None
     if isinstance(data, dict) and set(data) == {"records"}:
         return data["records"]
     return data
 
 
 async def _upload(request: Request) -> tuple[bytes, str]:
-    async with request.form(max_files=1, max_fields=4) as form:
+    try:
+        form = await request.form(max_files=1, max_fields=4)
+    except HTTPException as exc:  # Starlette's 400 for a damaged multipart body, two files, too many fields
+        raise InvalidInput([FieldProblem("file", f"The multipart upload cannot be read ({exc.detail}). Send one "
+                                                 f"image as multipart form data in the field 'file'.")], 400) from None
+    try:
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise InvalidInput([FieldProblem("file", "Upload the image as multipart form data in the field 'file'.")])
         return await upload.read(), upload.filename or "upload"
+    finally:
+        await form.close()
 
 
 def _table_work(body: bytes, content_type: str, explain: bool, method):
@@ -103,12 +115,12 @@ async def health() -> dict:
 
 @router.get("/ready", tags=["service"])
 async def ready(request: Request):
-    """Readiness: models loaded and the database reachable."""
+    """Readiness: models loaded and the database reachable with meddl's tables (the audit trail among them)."""
     await anyio.to_thread.run_sync(signed_in, request)
     state = request.app.state
-    reachable = await anyio.to_thread.run_sync(database_reachable, state.engine)
-    body = {"status": "ready" if reachable and state.models else "not ready", "models": sorted(state.models),
-            "database": "reachable" if reachable else "unreachable", "meddl_version": __version__}
+    database = await anyio.to_thread.run_sync(database_status, state.engine)
+    body = {"status": "ready" if database == "reachable" and state.models else "not ready",
+            "models": sorted(state.models), "database": database, "meddl_version": __version__}
     return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
 
 
@@ -149,8 +161,10 @@ async def recommend(request: Request, name: str):
 
 @router.get("/v1/audit", tags=["admin"])
 async def audit_rows(request: Request, limit: int = Query(100, ge=1, le=10_000), user: str | None = None,
-                     model: str | None = None, since: str | None = None, until: str | None = None) -> list[dict]:
-    """The newest audit rows (admins)."""
+                     model: str | None = None,
+                     since: dt.datetime | None = Query(None, description="ISO date or time (UTC unless it says)"),
+                     until: dt.datetime | None = Query(None, description="ISO date or time, excluded")) -> list[dict]:
+    """The newest audit rows (admins). ``since`` and ``until`` are parsed, so a mistyped date is a 422, not no rows."""
     await anyio.to_thread.run_sync(signed_in, request, "admin")
     return await anyio.to_thread.run_sync(lambda: request.app.state.audit.latest(limit, user, model, since, until))
 

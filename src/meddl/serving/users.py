@@ -21,7 +21,7 @@ import hmac
 import re
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
@@ -42,6 +42,9 @@ class User:
 
     name: str
     role: str
+    #: the id of the key this user was added with (new at each ``add``): tells a re-added user from the one
+    #: revoked before (not secret: it is the visible part of their API key)
+    key_id: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_admin(self) -> bool:
@@ -161,17 +164,28 @@ class UserStore:
                 self._verified[fingerprint] = key_hash
         return User(name, role)
 
+    def active_user(self, name: str) -> User | None:
+        """The user ``name`` as stored now (their current role), or None when unknown or revoked.
+
+        The web page asks on every request, so that revoking a user (or re-adding them, with another
+        role or the same) ends their signed sessions at once, as it does their API key.
+        """
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(USERS.c.name, USERS.c.role, USERS.c.key_id, USERS.c.revoked)
+                                     .where(USERS.c.name == name)).first()
+        return None if row is None or row.revoked is not None else User(row.name, row.role, row.key_id)
+
     def authenticate_password(self, name: str, secret: str) -> User | None:
         """The active user ``name`` if ``secret`` is their password or their API key; else None."""
         with self.engine.connect() as connection:
-            row = connection.execute(sa.select(USERS.c.name, USERS.c.role, USERS.c.password_hash, USERS.c.revoked)
-                                     .where(USERS.c.name == name)).first()
+            row = connection.execute(sa.select(USERS.c.name, USERS.c.role, USERS.c.password_hash, USERS.c.key_id,
+                                               USERS.c.revoked).where(USERS.c.name == name)).first()
         if row is None or row.revoked is not None or not isinstance(secret, str):
             return None
         if _scrypt_matches(secret, row.password_hash):
-            return User(row.name, row.role)
+            return User(row.name, row.role, row.key_id)
         by_key = self.authenticate_key(secret)
-        return by_key if by_key is not None and by_key.name == row.name else None
+        return User(row.name, row.role, row.key_id) if by_key is not None and by_key.name == row.name else None
 
     def _active_names(self) -> list[str]:
         return [u["name"] for u in self.list() if u["revoked"] is None]

@@ -43,6 +43,7 @@ class AnswerView:
     contributions_caption: str = ""
     warnings: list[str] = field(default_factory=list)
     audit_output: Any = None
+    test_metrics: dict = field(default_factory=dict)  # the served model's verified metrics.json (the threshold's note)
 
 
 def _pct(p: float) -> str:
@@ -92,7 +93,8 @@ def _diagnosis(card: AnswerView, row: dict, run: Any) -> None:
             card.sentence = (f"The model estimates a {_pct(p)} probability of {positive}, "
                              f"{'at or above' if flagged else 'below'} the decision threshold of {_pct(threshold)}: "
                              f"{'flag this patient as ' + positive if flagged else 'not flagged as ' + positive}.")
-            sensitivity, specificity = _metric(run.metrics, "sensitivity"), _metric(run.metrics, "specificity")
+            sensitivity, specificity = _metric(card.test_metrics, "sensitivity"), _metric(card.test_metrics,
+                                                                                          "specificity")
             if sensitivity and specificity:
                 card.notes.append(
                     f"What the threshold means: on the test set it flagged {_pct(sensitivity['value'])} of the patients "
@@ -211,7 +213,8 @@ def answer_view(model: Any, record: dict) -> AnswerView:
         raise DataError(str(exc)) from None
     run = model.run
     card = AnswerView(task=run.task, headline="", sentence="", warnings=list(row.get("warnings") or []),
-                      audit_output=model.summary([row]) if hasattr(model, "summary") else None)
+                      audit_output=model.summary([row]) if hasattr(model, "summary") else None,
+                      test_metrics=model.metrics)
     _ANSWER_BUILDERS.get(run.task, _class_or_value)(card, row, run, record)
     _contributions(card, row)
     return card
@@ -247,7 +250,8 @@ def image_view(model: Any, data: bytes, filename: str) -> ImageView:
         row = model.predict_image(data, filename, explain=True)
     except InvalidInput as exc:
         raise DataError(str(exc)) from None
-    card = AnswerView(task=model.run.task, headline="", sentence="", warnings=list(row.get("warnings") or []))
+    card = AnswerView(task=model.run.task, headline="", sentence="", warnings=list(row.get("warnings") or []),
+                      test_metrics=model.metrics)
     _class_or_value(card, row, model.run)
     explanation = row.get("explanation") or {}
     overlay = explanation.get("overlay_png_base64")

@@ -8,6 +8,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from meddl.errors import DataError
+
 __all__ = ["AuditView", "audit_csv", "audit_view"]
 
 SHOWN_COLUMNS = ("id", "time", "user", "model", "endpoint", "status", "n_rows", "latency_ms", "message")
@@ -56,8 +58,14 @@ def audit_view(trail: Any, *, user: str = "", model: str = "", since: str = "", 
 
 def audit_csv(trail: Any, *, user: str = "", model: str = "", since: str = "", until: str = "",
               limit: int = 100_000) -> bytes:
-    """The matching audit rows (newest first) as CSV bytes, every stored field included."""
-    rows, _ = _query(trail, user, model, since, until, limit)
+    """The matching audit rows (newest first) as CSV bytes, every stored field included.
+
+    Raises:
+        DataError: a date filter that is not YYYY-MM-DD (never an export of every row instead).
+    """
+    rows, errors = _query(trail, user, model, since, until, limit)
+    if errors:
+        raise DataError(" ".join(f"{name}: {message}" for name, message in errors.items()))
     buffer = io.StringIO()
     names = list(rows[0]) if rows else list(SHOWN_COLUMNS)
     writer = csv.DictWriter(buffer, fieldnames=names)

@@ -12,11 +12,14 @@ is lost.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["FieldSpec", "FormCheck", "check_patient_form", "field_specs"]
+
+_AMBIGUOUS_COMMA = re.compile(r"[+-]?\d{1,3},\d{3}")
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,14 @@ def check_patient_form(specs: Sequence[FieldSpec], form: Mapping[str, Any], *, a
                                                  f"Got {text!r} instead.")
             check.record[spec.name] = text
             continue
+        if _AMBIGUOUS_COMMA.fullmatch(text):  # "1,000": a thousand, or one with a decimal comma?
+            check.errors[spec.input_name] = (f"{spec.name}: {text!r} could be read two ways (a decimal comma or a "
+                                             f"thousands separator). Write it without the comma, e.g. "
+                                             f"{text.replace(',', '')!r} or {text.replace(',', '.')!r}.")
+            continue
         try:
+            if "_" in text:  # float() reads "7_0" as 70
+                raise ValueError(text)
             value = float(text.replace(",", ".")) if text.count(",") == 1 and "." not in text else float(text)
         except ValueError:
             check.errors[spec.input_name] = f"{spec.name} must be a number. Got {text!r} instead."

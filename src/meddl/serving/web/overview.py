@@ -64,11 +64,15 @@ def headline_metrics(task: str, metrics: dict) -> list[tuple[str, str]]:
     return [(label, text) for label, entry in pairs if (text := _value_ci(entry)) is not None][:3]
 
 
-def model_overview(name: str, run: Any) -> ModelOverview:
-    """Build the overview of one served model from its run (``run.info``, ``run.metrics``)."""
+def model_overview(name: str, run: Any, metrics: dict | None = None) -> ModelOverview:
+    """Build the overview of one served model from its run (``run.info``) and its test metrics.
+
+    ``metrics``: the ones the served model read when its run was verified (``ServedModel.metrics``);
+    without them, ``run.metrics`` is read from the folder now.
+    """
     info = run.info
     try:
-        metrics = run.metrics
+        metrics = run.metrics if metrics is None else metrics
     except MeddlError:  # a run without a readable metrics.json still gets a page
         metrics = {}
     task = str(info.get("task") or "unknown")

@@ -52,7 +52,16 @@ def build_router() -> Any:
         return request.app.state.web
 
     def signed_in(request: Request) -> Session | None:
-        return site(request).session(request)
+        """The session, while its user is still active, with the same role, and not revoked and re-added since."""
+        session = site(request).session(request)
+        if session is None:
+            return None
+        if session.user == ANONYMOUS.name and getattr(request.app.state.settings, "insecure_no_auth", False):
+            return session
+        user = request.app.state.users.active_user(session.user)
+        if user is None or user.role != session.role or (user.key_id or "") != session.user_key_id:
+            return None
+        return session
 
     def to_signin(request: Request) -> Any:
         return site(request).redirect(f"{BASE}/signin?next={quote(request.url.path)}")
@@ -66,6 +75,9 @@ def build_router() -> Any:
         if not csrf_matches(session.csrf_token, form.get("csrf_token")):
             return None
         return form
+
+    def overview(model: Any) -> Any:
+        return model_overview(model.name, model.run, model.metrics)  # the metrics verified when the run loaded
 
     def served(request: Request, name: str) -> Any:
         return request.app.state.models.get(name)
@@ -109,7 +121,8 @@ def build_router() -> Any:
             site(request).set_signin_csrf(response, request, token)
             return response
         response = site(request).redirect(next_url)
-        site(request).set_session(response, request, site(request).signer.new(user.name, user.role))
+        site(request).set_session(response, request, site(request).signer.new(user.name, user.role,
+                                                                          user_key_id=user.key_id or ""))
         response.delete_cookie(SIGNIN_CSRF_COOKIE, path=BASE)
         return response
 
@@ -133,7 +146,7 @@ def build_router() -> Any:
         session = signed_in(request)
         if session is None:
             return to_signin(request)
-        overviews = [model_overview(name, model.run) for name, model in request.app.state.models.items()]
+        overviews = [overview(model) for model in request.app.state.models.values()]
         return site(request).page(request, "models.html", session=session, title="Models", overviews=overviews)
 
     # -- one patient -----------------------------------------------------------------------------------
@@ -142,7 +155,7 @@ def build_router() -> Any:
         specs = field_specs(_form_columns(model))
         return site(request).page(
             request, "patient.html", session=session, status_code=status_code, title=f"{model.name}: one patient",
-            overview=model_overview(model.name, model.run), specs=specs, values=values or {}, errors=errors or {},
+            overview=overview(model), specs=specs, values=values or {}, errors=errors or {},
             warnings=warnings or {}, answer=answer, problem=problem)
 
     def table_model(request: Request, session: Session, name: str) -> tuple[Any, Any]:
@@ -198,6 +211,8 @@ def build_router() -> Any:
         if form is None:
             return None, b"", None
         upload = form.get("file")
+        if upload is None:  # no file field at all: not an expired form (None is kept for that)
+            upload = ""
         data = await upload.read(MAX_UPLOAD_BYTES + 1) if hasattr(upload, "read") else b""
         if not data:
             return upload, data, f"Choose {kind} to upload."
@@ -213,7 +228,7 @@ def build_router() -> Any:
             return to_signin(request)
         model, refusal = table_model(request, session, name)
         return refusal or site(request).page(request, "batch.html", session=session, title=f"{name}: CSV",
-                                             overview=model_overview(name, model.run), result=None, error=None)
+                                             overview=overview(model), result=None, error=None)
 
     @router.post("/models/{name}/batch")
     async def batch_upload(request: Request, name: str):
@@ -239,7 +254,7 @@ def build_router() -> Any:
               inputs=None if result is None else {"sha256_of_upload": result.upload_sha256},
               n_rows=None if result is None else result.n_rows, message=error)
         return site(request).page(request, "batch.html", session=session, status_code=200 if result else 422,
-                                  title=f"{name}: CSV", overview=model_overview(name, model.run), result=result,
+                                  title=f"{name}: CSV", overview=overview(model), result=result,
                                   error=error)
 
     @router.get("/downloads/{token}")
@@ -268,7 +283,7 @@ def build_router() -> Any:
             return to_signin(request)
         model, refusal = image_model(request, session, name)
         return refusal or site(request).page(request, "image.html", session=session, title=f"{name}: image",
-                                             overview=model_overview(name, model.run), result=None, error=None)
+                                             overview=overview(model), result=None, error=None)
 
     @router.post("/models/{name}/image")
     async def image_upload(request: Request, name: str):
@@ -292,7 +307,7 @@ def build_router() -> Any:
               inputs=None if result is None else {"sha256_of_upload": result.upload_sha256},
               output=None if result is None else result.audit_output, n_rows=1, message=error)
         return site(request).page(request, "image.html", session=session, status_code=200 if result else 422,
-                                  title=f"{name}: image", overview=model_overview(name, model.run), result=result,
+                                  title=f"{name}: image", overview=overview(model), result=result,
                                   error=error)
 
     # -- audit (admins) --------------------------------------------------------------------------------
@@ -319,7 +334,10 @@ def build_router() -> Any:
         session, refusal = admin(request)
         if refusal:
             return refusal
-        content = audit_csv(request.app.state.audit, user=user, model=model, since=since, until=until)
+        try:
+            content = audit_csv(request.app.state.audit, user=user, model=model, since=since, until=until)
+        except MeddlError as exc:
+            return refuse(request, session, 422, "Check the filters", str(exc))
         return Response(content, media_type="text/csv", headers={
             "Content-Disposition": 'attachment; filename="audit.csv"', "Cache-Control": "no-store"})
 

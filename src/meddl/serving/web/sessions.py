@@ -31,6 +31,9 @@ class Session:
     role: str
     csrf_token: str
     expires_at: float
+    #: the user's key id when they signed in (``User.key_id``): a session outlives neither a revocation nor a
+    #: re-adding of the same name
+    user_key_id: str = ""
 
 
 def _b64(data: bytes) -> str:
@@ -56,18 +59,20 @@ class SessionSigner:
         self._secret = secret
         self.lifetime_s = float(lifetime_s)
 
-    def new(self, user: str, role: str, *, now: float | None = None) -> Session:
-        return Session(user, role, secrets.token_urlsafe(24), (time.time() if now is None else now) + self.lifetime_s)
+    def new(self, user: str, role: str, *, user_key_id: str = "", now: float | None = None) -> Session:
+        return Session(user, role, secrets.token_urlsafe(24), (time.time() if now is None else now) + self.lifetime_s,
+                       user_key_id)
 
     def renewed(self, session: Session, *, now: float | None = None) -> Session:
         return Session(session.user, session.role, session.csrf_token,
-                       (time.time() if now is None else now) + self.lifetime_s)
+                       (time.time() if now is None else now) + self.lifetime_s, session.user_key_id)
 
     def _signature(self, body: str) -> str:
         return _b64(hmac.new(self._secret, body.encode("ascii"), hashlib.sha256).digest())
 
     def dumps(self, session: Session) -> str:
-        payload = {"u": session.user, "r": session.role, "c": session.csrf_token, "e": round(session.expires_at, 3)}
+        payload = {"u": session.user, "r": session.role, "c": session.csrf_token, "e": round(session.expires_at, 3),
+                   "s": session.user_key_id}
         body = _b64(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
         return f"{body}.{self._signature(body)}"
 
@@ -79,7 +84,8 @@ class SessionSigner:
             return None
         try:
             payload = json.loads(_unb64(body))
-            session = Session(str(payload["u"]), str(payload["r"]), str(payload["c"]), float(payload["e"]))
+            session = Session(str(payload["u"]), str(payload["r"]), str(payload["c"]), float(payload["e"]),
+                              str(payload.get("s", "")))
         except (ValueError, KeyError, TypeError):
             return None
         return session if session.expires_at > (time.time() if now is None else now) else None

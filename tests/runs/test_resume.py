@@ -23,7 +23,7 @@ from meddl.training.checkpoint import CheckpointStore
 from tests.runs.conftest import patient_table
 from tests.runs.test_prognosis_treatment import survival_table
 
-EPOCHS = 30
+EPOCHS = 12
 
 
 def write_config(tmp_path, task):

@@ -1,6 +1,7 @@
 """Keras's ``keras.utils`` namespace: ``to_categorical``, ``normalize``, ``pad_sequences``, ``set_random_seed``,
 ``plot_model``, ``image_dataset_from_directory``, ``timeseries_dataset_from_array``, ``custom_object_scope`` and
-``register_keras_serializable`` (with ``get_custom_objects`` and ``get_registered_name``).
+``register_keras_serializable`` (with ``get_custom_objects`` and ``get_registered_name``), and ``PyDataset``
+(Keras 2's ``Sequence``) for data served batch by batch.
 
 Example:
     >>> import meddl
@@ -18,10 +19,11 @@ from meddl.data.timeseries_windows import timeseries_dataset_from_array
 from meddl.errors import DataError, missing_name
 from meddl.saving import custom_object_scope, get_custom_objects, get_registered_name, register_keras_serializable
 from meddl.models.plot import plot_model
+from meddl.models.py_dataset import PyDataset, Sequence
 from meddl.training.seeding import set_seed
 
-__all__ = ["custom_object_scope", "get_custom_objects", "get_registered_name", "image_dataset_from_directory",
-           "normalize", "pad_sequences", "plot_model", "register_keras_serializable", "set_random_seed",
+__all__ = ["PyDataset", "Sequence", "custom_object_scope", "get_custom_objects", "get_registered_name",
+           "image_dataset_from_directory", "normalize", "pad_sequences", "plot_model", "register_keras_serializable", "set_random_seed",
            "timeseries_dataset_from_array", "to_categorical"]
 
 

@@ -117,3 +117,55 @@ def test_hooks_that_fit_never_calls_are_refused():
     x, y = _data()
     with pytest.raises(MeddlError, match=r"defines \['on_test_end'\], which meddl never calls"):
         _model().fit(x, y, epochs=1, verbose=0, callbacks=[ValidationLogger()])
+
+
+def _scripted_metric(name, values):
+    return callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update({name: values[epoch]}))
+
+
+@pytest.mark.parametrize("metric, logged", [
+    (meddl.metrics.Precision(), "precision"), ("recall", "recall"), (meddl.metrics.F1Score(threshold=0.5), "f1_score"),
+    (meddl.metrics.SensitivityAtSpecificity(0.9), "sensitivity_at_specificity"), ("dice", "dice"),
+    (meddl.metrics.Recall(name="rec"), "rec")])
+def test_mode_auto_maximises_a_metric_keras_maximises(metric, logged, tmp_path):
+    """Keras reads the metric's direction; guessing from the name ('acc', 'auc') minimised these, so
+    EarlyStopping stopped on improvement and restored the worst weights."""
+    x, y = _data()
+    model = meddl.Sequential([layers.Input((3,)), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=[metric])
+    stop = callbacks.EarlyStopping(monitor=logged, patience=2)
+    checkpoint = callbacks.ModelCheckpoint(str(tmp_path / "best-{epoch}.keras"), monitor=logged, save_best_only=True)
+    plateau = callbacks.ReduceLROnPlateau(monitor=logged, patience=2)
+    rising = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    history = model.fit(x, (y > 0).astype(np.float32), epochs=6, verbose=0,
+                        callbacks=[_scripted_metric(logged, rising), stop, plateau, checkpoint])
+    assert len(history.history["loss"]) == 6 and stop.best == 0.6 and stop.stopped_epoch == 0
+    assert (stop.mode, plateau.mode, checkpoint.mode) == ("max", "max", "max")
+    assert len(list(tmp_path.iterdir())) == 6  # each epoch beat the last
+
+
+def test_mode_auto_minimises_losses_and_error_metrics():
+    x, y = _data()
+    model = _model()
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae", meddl.metrics.RootMeanSquaredError()])
+    watchers = [callbacks.EarlyStopping(monitor=name) for name in ("val_mae", "val_root_mean_squared_error", "loss")]
+    model.fit(x, y, epochs=1, verbose=0, validation_split=0.25, callbacks=watchers)
+    assert [watcher.mode for watcher in watchers] == ["min", "min", "min"]
+
+
+def test_callbacks_get_keras_s_logs_at_epoch_begin_and_train_end():
+    x, y = _data()
+    seen = {}
+    hooks = callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.setdefault("begin", logs),
+                                     on_train_end=lambda logs: seen.setdefault("end", logs))
+    history = _model().fit(x, y, epochs=2, verbose=0, validation_split=0.25, callbacks=[hooks])
+    assert seen["begin"] == {}
+    assert seen["end"] == {key: values[-1] for key, values in history.history.items()}
+    assert set(seen["end"]) == {"loss", "val_loss"}
+
+
+def test_early_stopping_s_stopped_epoch_is_zero_when_training_runs_to_the_end():
+    x, y = _data()
+    stop = callbacks.EarlyStopping(monitor="loss", patience=50)
+    _model().fit(x, y, epochs=2, verbose=0, callbacks=[stop])
+    assert stop.stopped_epoch == 0 and not stop.stopped_epoch > 0  # Keras programs compare it with 0

@@ -145,3 +145,33 @@ def test_the_survival_models_keep_their_l2_adam():
         ours.step()
         torch_adam.step()
     torch.testing.assert_close(weight, reference)
+
+
+def test_learning_rate_reads_and_sets_the_rate_training_uses():
+    """Keras's ``model.optimizer.learning_rate`` follows the callbacks, and setting it between fits (to fine-tune
+    slower) changes the next fit; a built torch optimizer used to keep the old rate silently."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = x @ np.array([1.0, -2.0, 0.5], dtype="float32")
+    model = meddl.Sequential([meddl.Input((3,)), meddl.layers.Dense(1)])
+    model.compile(optimizer=meddl.optimizers.SGD(learning_rate=0.1), loss="mse")
+    halve = meddl.callbacks.LearningRateScheduler(lambda epoch, rate: rate / 2 if epoch else rate)
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[halve])
+    assert model.optimizer.learning_rate == pytest.approx(0.025)
+    model.optimizer.learning_rate = 0.0
+    weights = model.get_weights()
+    model.fit(x, y, epochs=1, verbose=0)
+    for before, after in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert model.optimizer.get_config()["learning_rate"] == 0.0
+
+
+def test_learning_rate_keeps_each_layer_s_factor_and_a_schedule_s_rate_is_not_set():
+    weight, other = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2))
+    optimizer = meddl.optimizers.Adam(learning_rate=0.01)
+    built = optimizer.build([{"params": [weight], "lr": 0.01}, {"params": [other], "lr": 0.001}])
+    optimizer.learning_rate = 0.1
+    assert [group["lr"] for group in built.param_groups] == pytest.approx([0.1, 0.01])
+    scheduled = meddl.optimizers.SGD(learning_rate=meddl.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5))
+    with pytest.raises(MeddlError, match="schedule"):
+        scheduled.learning_rate = 0.01

@@ -106,3 +106,54 @@ def test_bad_batches_and_arguments_are_named(kwargs, batches, error, match):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     with pytest.raises(error, match=match):
         model.fit(iter(batches), verbose=0, **kwargs)
+
+
+class _Rows(meddl.utils.PyDataset):
+    """Keras's PyDataset example: batches by index, with a record of the epoch hooks."""
+
+    def __init__(self, x, y=None, batch_size=32, **kwargs):
+        super().__init__(**kwargs)
+        self.x, self.y, self.batch_size, self.calls = x, y, batch_size, []
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, index):
+        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        return self.x[rows] if self.y is None else (self.x[rows], self.y[rows])
+
+    def on_epoch_begin(self):
+        self.calls.append("begin")
+
+    def on_epoch_end(self):
+        self.calls.append("end")
+
+
+def test_a_py_dataset_trains_as_the_same_arrays_and_calls_its_epoch_hooks():
+    x, y = data()
+    on_arrays, on_dataset = twin_models()
+    expected = on_arrays.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
+    rows = _Rows(x, y, workers=2)
+    history = on_dataset.fit(rows, epochs=2, shuffle=False, verbose=0, validation_data=_Rows(x[:40], y[:40]))
+    assert_same_weights(on_arrays, on_dataset)
+    np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=1e-5)
+    assert history.params["steps"] == 4 and "val_accuracy" in history.history
+    assert rows.calls == ["begin", "end", "begin", "end"] and rows.workers == 2
+    np.testing.assert_allclose(on_dataset.predict(_Rows(x, batch_size=50)), on_arrays.predict(x), rtol=1e-6)
+    assert on_dataset.evaluate(_Rows(x, y), return_dict=True) == pytest.approx(
+        on_arrays.evaluate(x, y, return_dict=True), rel=1e-5)
+    assert meddl.utils.Sequence is meddl.utils.PyDataset  # Keras 2's name
+
+
+def test_fit_shuffles_the_order_of_a_py_dataset_s_batches():
+    x, y = data()
+    seen = []
+
+    class Order(_Rows):
+        def __getitem__(self, index):
+            seen.append(index)
+            return super().__getitem__(index)
+
+    model = twin_models()[0]
+    model.fit(Order(x, y, batch_size=8), epochs=1, verbose=0)  # shuffle=True, as Keras's default
+    assert sorted(seen) == list(range(16)) and seen != list(range(16))

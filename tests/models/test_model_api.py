@@ -135,3 +135,29 @@ def test_binary_precision_recall_and_custom_metric_in_compile():
     history = model.fit(x, y, epochs=20, verbose=0)
     assert set(history.history) == {"loss", "precision", "recall", "auc", "binary_accuracy"}
     assert history.history["auc"][-1] > 0.9 and history.history["binary_accuracy"][-1] > 0.8
+
+
+def test_validation_data_with_sample_weights_weighs_val_loss_as_keras():
+    """Keras's ``validation_data=(x, y, sample_weight)`` weighs val_loss (not the metrics); the weights were
+    dropped silently. Keras 3 gives val_loss 0.497957 here, 0.510769 unweighted."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+    x_val = rng.normal(size=(20, 3)).astype("float32")
+    y_val = (x_val[:, :1] > 0).astype("float32")
+    weights = np.linspace(0, 2, 20).astype("float32")
+    model = meddl.Sequential([meddl.Input((3,)), meddl.layers.Dense(1, activation="sigmoid")])
+    model.set_weights([np.array([[0.5], [-0.3], [0.2]], "float32"), np.array([0.1], "float32")])
+    model.compile(optimizer=meddl.optimizers.SGD(1e-12), loss="binary_crossentropy", metrics=["accuracy"])
+    weighted = model.fit(x, y, batch_size=8, validation_data=(x_val, y_val, weights), validation_batch_size=7,
+                         verbose=0).history
+    plain = model.fit(x, y, batch_size=8, validation_data=(x_val, y_val), verbose=0).history
+    assert weighted["val_loss"][0] == pytest.approx(0.497957, abs=1e-5)
+    assert plain["val_loss"][0] == pytest.approx(0.510769, abs=1e-5)
+    assert weighted["val_accuracy"] == plain["val_accuracy"]
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(x), torch.tensor(y)),
+                                         batch_size=8)
+    streamed = model.fit(loader, validation_data=(x_val, y_val, weights), verbose=0).history
+    assert streamed["val_loss"][0] == pytest.approx(0.497957, abs=1e-5)
+    with pytest.raises(meddl.DataError, match="validation_data\\[2\\]"):
+        model.fit(x, y, validation_data=(x_val, y_val, weights[:5]), verbose=0)

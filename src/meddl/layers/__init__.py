@@ -70,6 +70,8 @@ from meddl.layers.subtract import Subtract
 from meddl.layers.upsampling import UpSampling1D, UpSampling2D, UpSampling3D
 from meddl.layers.symbolic import SymbolicTensor
 from meddl.layers.zero_padding2d import ZeroPadding2D
+# after the merge layers' modules: these functions take the names (meddl.layers.add) those modules had
+from meddl.layers.merge_functions import add, average, concatenate, dot, maximum, minimum, multiply, subtract
 from meddl.errors import missing_name
 
 __all__ = [
@@ -178,11 +180,19 @@ __all__ = [
     "ZeroPadding2D",
     "ZeroPadding3D",
     "activations",
+    "add",
+    "average",
+    "concatenate",
     "custom_object_scope",
     "deserialize",
+    "dot",
     "get_layer_class",
+    "maximum",
+    "minimum",
+    "multiply",
     "register_layer_class",
     "serialize",
+    "subtract",
 ]
 
 #: Keras names meddl does not have, and what to use instead

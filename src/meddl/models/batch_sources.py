@@ -28,14 +28,16 @@ import torch
 from torch.utils.data import DataLoader
 
 from meddl.errors import DataError, MeddlError
-from meddl.models.weighting import sample_weights
+from meddl.models.py_dataset import PyDataset, epoch_batches
+from meddl.models.weighting import sample_weights, validation_weights
 
 __all__ = ["is_batch_source", "fit_on_batches", "evaluate_on_batches", "predict_on_batches"]
 
 
 def is_batch_source(x: Any) -> bool:
-    """Whether ``x`` yields batches (a DataLoader, a generator or another iterator) rather than holding arrays."""
-    return isinstance(x, (DataLoader, Iterator))
+    """Whether ``x`` yields batches (a DataLoader, a PyDataset, a generator or another iterator) rather than
+    holding arrays."""
+    return isinstance(x, (DataLoader, PyDataset, Iterator))
 
 
 def _check_steps(steps: Any, argument: str) -> int | None:
@@ -45,8 +47,13 @@ def _check_steps(steps: Any, argument: str) -> int | None:
 
 
 def _epoch_iterator(source: Any) -> Iterator:
-    """This epoch's batches: a DataLoader afresh, a generator where it stopped."""
-    return iter(source) if isinstance(source, DataLoader) else source
+    """This epoch's batches: a DataLoader or PyDataset afresh, a generator where it stopped."""
+    return iter(source) if isinstance(source, (DataLoader, PyDataset)) else source
+
+
+def _restarts(source: Any) -> bool:
+    """Whether ``source`` gives all its batches again each epoch (a generator is read once)."""
+    return isinstance(source, (DataLoader, PyDataset))
 
 
 def _parts(batch: Any, index: int, need_target: bool) -> tuple[Any, Any, Any]:
@@ -69,7 +76,7 @@ def _prepared(model: Any, batches: Iterator, *, class_weight: Any = None, with_w
 
 def fit_on_batches(model: Any, source: Any, y: Any, *, epochs: int, initial_epoch: int, steps_per_epoch: Any,
                    validation_data: Any, validation_steps: Any, validation_split: float, class_weight: Any,
-                   sample_weight: Any, callbacks: Any, verbose: int, validation_freq: int = 1):
+                   sample_weight: Any, callbacks: Any, verbose: int, validation_freq: int = 1, shuffle: bool = True):
     """``model.fit`` on a DataLoader or generator; returns the History and the precision it trained in."""
     steps = _check_steps(steps_per_epoch, "steps_per_epoch")
     validation_steps = _check_steps(validation_steps, "validation_steps")
@@ -81,7 +88,7 @@ def fit_on_batches(model: Any, source: Any, y: Any, *, epochs: int, initial_epoc
     if isinstance(class_weight, str):
         raise MeddlError("class_weight='balanced' needs every label at once; with a DataLoader or generator give "
                          "a dict {class: weight}.")
-    if not isinstance(source, DataLoader) and steps is None and epochs - initial_epoch > 1:
+    if not _restarts(source) and steps is None and epochs - initial_epoch > 1:
         raise MeddlError(f"A {type(source).__name__} is read once: for {epochs - initial_epoch} epochs pass "
                          "steps_per_epoch=N (and let it yield forever), or use a DataLoader.")
     if isinstance(source, DataLoader) and steps is None and hasattr(source, "__len__"):
@@ -89,13 +96,15 @@ def fit_on_batches(model: Any, source: Any, y: Any, *, epochs: int, initial_epoc
             steps = len(source)
         except TypeError:  # an IterableDataset without a length
             steps = None
+    if isinstance(source, PyDataset) and steps is None:
+        steps = source.num_batches
     if not model.built:  # build from the first batch, which still trains
-        first = next(iter(source)) if isinstance(source, DataLoader) else next(source, None)
+        first = next(iter(source), None) if _restarts(source) else next(source, None)
         if first is None:
             raise DataError("The training data gave no batches.")
         x, y_first, _ = _parts(first, 0, need_target=True)
         model._prepare_xy(x, y_first, "x (batch 0)", "y (batch 0)")
-        if not isinstance(source, DataLoader):
+        if not _restarts(source):
             source = itertools.chain([first], source)
     loop = model._loop()
     validate = None
@@ -110,10 +119,16 @@ def fit_on_batches(model: Any, source: Any, y: Any, *, epochs: int, initial_epoc
                                 f"{type(validation_data).__name__}.")
             val_xs, val_ys = model._prepare_xy(validation_data[0], validation_data[1], "validation_data[0]",
                                                "validation_data[1]")
+            weights = validation_weights(val_ys, model.loss, validation_data)
 
             def validate():
-                return loop.evaluate((*val_xs, *val_ys))
-    history = loop.fit_batches(lambda epoch: _prepared(model, _epoch_iterator(source), class_weight=class_weight),
+                return loop.evaluate((*val_xs, *val_ys, *weights), weighted=bool(weights))
+
+    def training_batches(epoch: int) -> Iterator:
+        batches = epoch_batches(source, shuffle) if isinstance(source, PyDataset) else _epoch_iterator(source)
+        return _prepared(model, batches, class_weight=class_weight)
+
+    history = loop.fit_batches(training_batches,
                                epochs=epochs, steps_per_epoch=steps, validate=validate, callbacks=callbacks or (),
                                verbose=verbose, initial_epoch=initial_epoch, validation_freq=validation_freq)
     return history, loop.precision

@@ -29,7 +29,7 @@ from meddl.models import batch_sources, keras_export, keras_import, multi_output
 from meddl.models.subclassing import build_own_model, call_own_model, tracked_layers, tracked_value
 from meddl.models.inputs import as_array, check_finite, check_input_shape, check_same_length
 from meddl.models.summary import format_summary
-from meddl.models.weighting import sample_weights
+from meddl.models.weighting import sample_weights, validation_weights
 from meddl.training import losses as losses_module
 from meddl.training import metrics as metrics_module
 from meddl.training import optimizers as optimizers_module
@@ -482,7 +482,7 @@ class Model(Layer):
                 self, x, y, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
                 validation_data=validation_data, validation_steps=validation_steps, validation_split=validation_split,
                 class_weight=class_weight, sample_weight=sample_weight, callbacks=callbacks, verbose=verbose,
-                validation_freq=validation_freq)
+                validation_freq=validation_freq, shuffle=shuffle)
             self._trained, self.history = True, history
             return history
         xs, ys = self._prepare_xy(x, y)
@@ -496,7 +496,7 @@ class Model(Layer):
                                 f"{type(validation_data).__name__}.")
             val_xs, val_ys = self._prepare_xy(validation_data[0], validation_data[1], "validation_data[0]",
                                               "validation_data[1]")
-            validation = (*val_xs, *val_ys)
+            validation = (*val_xs, *val_ys, *validation_weights(val_ys, self.loss, validation_data))
         elif validation_split:
             if not 0 < validation_split < 1:
                 raise MeddlError(f"The 'validation_split' must be a float in (0, 1). Got {validation_split!r} instead.")
@@ -512,7 +512,8 @@ class Model(Layer):
         loop = self._loop()
         history = loop.fit(train, epochs=epochs, batch_size=batch_size, validation=validation, shuffle=shuffle,
                            callbacks=callbacks or (), verbose=verbose, initial_epoch=initial_epoch, sampler=sampler,
-                           validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+                           validation_batch_size=validation_batch_size, validation_freq=validation_freq,
+                           validation_weighted=validation is not None and len(validation) > len(xs) + len(ys))
         self._trained = True
         self.history = history
         self.precision_used_ = loop.precision  # what "auto" chose, or the precision asked for

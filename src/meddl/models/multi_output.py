@@ -96,6 +96,7 @@ def output_metrics(metrics: Any, names: list[str], losses: list[losses_module.Lo
 def _for_output(function, index: int, kind: str):
     def for_output(targets: list[torch.Tensor], outputs: list[torch.Tensor], _kind: str) -> float:
         return function(targets[index], outputs[index].float(), kind)
+    for_output.direction = getattr(function, "direction", None)  # for the callbacks' mode="auto"
     return for_output
 
 

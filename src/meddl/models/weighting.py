@@ -10,7 +10,7 @@ import torch
 from meddl.errors import DataError, MeddlError
 from meddl.models.inputs import as_array, check_finite
 
-__all__ = ["sample_weights", "class_indices"]
+__all__ = ["sample_weights", "class_indices", "validation_weights"]
 
 
 def class_indices(y_t: torch.Tensor, loss) -> torch.Tensor:
@@ -61,3 +61,14 @@ def sample_weights(y_t: torch.Tensor, loss, class_weight: Any = None, sample_wei
             table[int(key)] = float(value)
     per_sample = table.to(y_t.device)[classes]
     return per_sample if weights is None else weights * per_sample
+
+
+def validation_weights(targets: list[torch.Tensor], loss, validation_data: Any) -> list[torch.Tensor]:
+    """The sample weights of Keras's ``validation_data=(x, y, sample_weight)`` (they weigh ``val_loss``), as a
+    list of one tensor; empty for ``(x, y)`` or a weight of ``None``."""
+    if len(validation_data) < 3 or validation_data[2] is None:
+        return []
+    try:
+        return [sample_weights(targets[0], loss, None, validation_data[2])]
+    except DataError as error:
+        raise DataError(str(error).replace("'sample_weight'", "'validation_data[2]'")) from None

@@ -84,11 +84,27 @@ class _MonitorMixin:
         if mode not in ("auto", "min", "max"):
             raise MeddlError(f"The 'mode' parameter of {type(self).__name__} must be 'auto', 'min' or 'max'. Got {mode!r} instead.")
         self.monitor = monitor
-        if mode == "auto":
+        self.auto_mode = mode == "auto"
+        if mode == "auto":  # a first guess from the name; fit's metrics decide (_resolve_auto_mode)
             mode = "max" if any(k in monitor for k in ("acc", "auc", "auroc")) else "min"
         self.mode = mode
         self.min_delta = abs(float(min_delta))
         self.best = math.inf if mode == "min" else -math.inf
+
+    def _resolve_auto_mode(self) -> bool:
+        """With mode="auto", take the direction of the compiled metric the monitor names, as Keras does
+        (``val_precision``, ``val_f1_score``, ``val_r2_score`` are maximised, ``val_mae`` minimised); a loss is
+        minimised. Whether the mode changed."""
+        if not self.auto_mode:
+            return False
+        name = self.monitor.removeprefix("val_")
+        direction = "down" if name == "loss" or name.endswith("_loss") else None
+        for metric_name, function in getattr(getattr(self, "trainer", None), "metrics", None) or ():
+            if direction is None and metric_name == name:
+                direction = getattr(function, "direction", None)
+        mode = {"up": "max", "down": "min"}.get(direction, self.mode)
+        changed, self.mode = mode != self.mode, mode
+        return changed
 
     def _current(self, logs: dict | None) -> float | None:
         logs = logs or {}
@@ -132,13 +148,14 @@ class EarlyStopping(_MonitorMixin, Callback):
         self.start_from_epoch = int(start_from_epoch)
         self.best_weights = None
         self.best_epoch: int | None = None
-        self.stopped_epoch: int | None = None
+        self.stopped_epoch = 0  # as Keras: 0 until training stops early (programs test `stopped_epoch > 0`)
 
     def on_train_begin(self, logs=None):
+        self._resolve_auto_mode()
         self.wait = 0
         self.best = math.inf if self.mode == "min" else -math.inf
         self.best_tie = math.inf
-        self.best_weights, self.best_epoch, self.stopped_epoch = None, None, None
+        self.best_weights, self.best_epoch, self.stopped_epoch = None, None, 0
 
     def _breaks_tie(self, value: float, logs: dict | None) -> bool:
         if self.tie_monitor is None or value != self.best:
@@ -217,6 +234,8 @@ class ModelCheckpoint(_MonitorMixin, Callback):
         self._initial_best = initial_value_threshold
 
     def on_train_begin(self, logs=None):
+        if self._resolve_auto_mode():
+            self.best = math.inf if self.mode == "min" else -math.inf
         if self._initial_best is not None:
             self.best = float(self._initial_best)
 
@@ -253,6 +272,7 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
         self.verbose = verbose
 
     def on_train_begin(self, logs=None):
+        self._resolve_auto_mode()
         self.wait, self.cooldown_counter = 0, 0
         self.best = math.inf if self.mode == "min" else -math.inf
 

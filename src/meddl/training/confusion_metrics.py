@@ -75,6 +75,7 @@ class FalseNegatives(_Count):
 
 class _OperatingPoint(Metric):
     """The best value of one rate among the thresholds where another rate reaches ``target``."""
+    direction = "up"
 
     sparse_targets = "positive_column"
     target_argument = "value"
@@ -172,6 +173,7 @@ class FBetaScore(Metric):
     """
 
     default_name = "fbeta_score"
+    direction = "up"
     sparse_targets = "one_hot"
 
     def __init__(self, average: str | None = None, beta: float = 1.0, threshold: float | None = None,

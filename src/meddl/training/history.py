@@ -28,6 +28,14 @@ class History:
             logged.append(epoch)
         self.epoch.append(epoch)
 
+    def last_logs(self) -> dict[str, float]:
+        """The values logged in the last epoch (what Keras passes to ``on_train_end``); empty before any epoch."""
+        if not self.epoch:
+            return {}
+        last = self.epoch[-1]
+        return {key: values[-1] for key, values in self.history.items()
+                if self.logged_epochs.get(key, self.epoch[:len(values)])[-1:] == [last]}
+
     def to_frame(self):
         """One row per epoch; a value not logged in an epoch (validation every few epochs) is empty."""
         frame = pd.DataFrame({"epoch": [e + 1 for e in self.epoch]})

@@ -153,7 +153,8 @@ class TrainingLoop:
     def fit(self, train: tuple[torch.Tensor, ...], **kwargs) -> History:
         """Run ``epochs`` epochs over ``train`` (tensors on ``self.device``); return the History.
 
-        Keyword arguments: ``epochs``, ``batch_size`` (global; ``None`` = full batch), ``validation``,
+        Keyword arguments: ``epochs``, ``batch_size`` (global; ``None`` = full batch), ``validation`` (ending with
+        sample weights that weigh its loss when ``validation_weighted``),
         ``shuffle``, ``callbacks``, ``verbose``, ``model_for_callbacks``, ``initial_epoch``, and
         ``sampler``: ``epoch -> row indices`` drawn afresh every epoch (e.g. balanced sampling), used in place
         of the shuffle; the epoch then runs over those rows.
@@ -175,7 +176,8 @@ class TrainingLoop:
             validation: tuple[torch.Tensor, ...] | None = None, shuffle: bool = True,
             callbacks: Sequence[Callback] = (), verbose: int = 1, model_for_callbacks=None,
             initial_epoch: int = 0, sampler: Callable[[int], Any] | None = None,
-            validation_batch_size: int | None = None, validation_freq: int = 1) -> History:
+            validation_batch_size: int | None = None, validation_freq: int = 1,
+            validation_weighted: bool = False) -> History:
         n = train[0].shape[0]
         if n == 0:
             raise MeddlError("Cannot train on an empty data set: 'x' has 0 samples.")
@@ -267,14 +269,15 @@ class TrainingLoop:
                     logs.update(self._metric_logs(self.targets_of(data), joined(outputs)))
             if validation is not None and (epoch + 1) % validation_freq == 0:
                 logs.update({f"val_{k}": v for k, v in
-                             self.evaluate(validation, batch_size=validation_batch_size or batch_size).items()})
+                             self.evaluate(validation, batch_size=validation_batch_size or batch_size,
+                                           weighted=validation_weighted).items()})
             stopping = self._end_epoch(epoch, epochs, logs, callbacks, callback_model, history, bar, started, verbose)
             if checkpoint is not None:
                 checkpoint.end_epoch(self, callbacks, epoch=epoch, epochs=epochs, history=history, stopping=stopping)
             if stopping:
                 break
-        for callback in callbacks:
-            callback.on_train_end()
+        for callback in callbacks:  # with the last epoch's logs, as Keras
+            callback.on_train_end(history.last_logs())
         module.eval()
         if checkpoint is not None:
             checkpoint.end_fit(self, callbacks, epochs=epochs, history=history)
@@ -318,7 +321,7 @@ class TrainingLoop:
     def _begin_epoch(self, epoch: int, callbacks) -> float:
         """Callbacks told the epoch begins, the module in training mode; the epoch's start time."""
         for callback in callbacks:
-            callback.on_epoch_begin(epoch)
+            callback.on_epoch_begin(epoch, {})  # Keras passes an empty dict
         self.module.train()
         return time.perf_counter()
 
@@ -356,14 +359,17 @@ class TrainingLoop:
         return streamed.evaluate_batches(self, batches, steps)
 
     @torch.no_grad()
-    def evaluate(self, data: tuple[torch.Tensor, ...], batch_size: int | None = None) -> dict[str, float]:
-        """Loss (unweighted) and metrics over ``data = (x, y)``, in inference mode."""
+    def evaluate(self, data: tuple[torch.Tensor, ...], batch_size: int | None = None,
+                 weighted: bool = False) -> dict[str, float]:
+        """Loss and metrics over ``data = (x, y)``, in inference mode. The loss is unweighted, unless ``weighted``
+        says ``data`` ends with sample weights (Keras's ``validation_data=(x, y, sample_weight)``: they weigh the
+        loss, not the metrics)."""
         was_training = self.module.training
         self.module.eval()
         n = data[0].shape[0]
         size = inference_batch_size(data[0], batch_size)
         total, outputs, terms = 0.0, [], {}
-        data = data[:self.n_inputs + self.n_targets]
+        data = data[:self.n_inputs + self.n_targets + (1 if weighted else 0)]
         for start in range(0, n, size):
             batch = tuple(t[start:start + size] for t in data)
             with self._autocast():

@@ -70,6 +70,9 @@ class Metric:
     """Base class with Keras's stateful API; subclasses implement ``compute(y_true, y_pred) -> float``."""
 
     default_name = "metric"
+    # Keras's metric direction: "up" when larger is better, "down" when smaller is; None when it has none.
+    # EarlyStopping, ModelCheckpoint and ReduceLROnPlateau with mode="auto" read it for the value they watch.
+    direction: str | None = None
     # How compile() hands it integer labels of a softmax model: as they are, one-hot, or (for two
     # classes) as the 0/1 labels of the positive class's column.
     sparse_targets = "as_is"
@@ -126,6 +129,7 @@ class Mean(Metric):
 
 
 class _FunctionMetric(Metric):
+    direction = "up"  # the accuracies
     function = staticmethod(binary_accuracy)
 
     def compute(self, y_true, y_pred):
@@ -161,6 +165,7 @@ class Accuracy(Metric):
     """How often predictions equal the labels exactly (Keras's ``Accuracy``)."""
 
     default_name = "accuracy"
+    direction = "up"
 
     def compute(self, y_true, y_pred):
         return (y_pred.reshape(y_true.shape) == y_true).float().mean()
@@ -168,6 +173,7 @@ class Accuracy(Metric):
 
 class TopKCategoricalAccuracy(Metric):
     default_name = "top_k_categorical_accuracy"
+    direction = "up"
     sparse = False
     sparse_targets = "one_hot"
 
@@ -190,6 +196,7 @@ class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
 
 
 class _ThresholdMetric(Metric):
+    direction = "up"  # precision, recall, Dice
     sparse_targets = "positive_column"
 
     def __init__(self, thresholds: float | None = None, top_k=None, class_id=None, name: str | None = None,
@@ -236,6 +243,7 @@ class AUC(Metric):
     """
 
     default_name = "auc"
+    direction = "up"
     sparse_targets = "positive_column"
 
     def __init__(self, num_thresholds: int = 200, curve: str = "ROC", summation_method: str = "interpolation",
@@ -263,6 +271,7 @@ class BinaryIoU(Metric):
     averaged over ``target_class_ids`` (Keras's ``BinaryIoU``: class 0 is the background, 1 the mask)."""
 
     default_name = "binary_iou"
+    direction = "up"
     sparse_targets = "positive_column"
 
     def __init__(self, target_class_ids=(0, 1), threshold: float = 0.5, name: str | None = None, dtype=None):
@@ -301,6 +310,7 @@ class DiceCoefficient(_ThresholdMetric):
 
 class MeanSquaredError(Metric):
     default_name = "mean_squared_error"
+    direction = "down"
 
     def compute(self, y_true, y_pred):
         return (y_pred - y_true.reshape(y_pred.shape)).pow(2).mean()
@@ -308,6 +318,7 @@ class MeanSquaredError(Metric):
 
 class MeanAbsoluteError(Metric):
     default_name = "mean_absolute_error"
+    direction = "down"
 
     def compute(self, y_true, y_pred):
         return (y_pred - y_true.reshape(y_pred.shape)).abs().mean()
@@ -331,6 +342,7 @@ def as_training_metric(metric) -> tuple[str, Any]:
                                  "'weighted'.")
             return value
 
+        epoch_value.direction = metric.direction
         return metric.name, epoch_value
     if callable(metric):
         name = getattr(metric, "__name__", type(metric).__name__)

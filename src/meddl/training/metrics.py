@@ -69,6 +69,10 @@ def mean_absolute_error(y_true: torch.Tensor, y_pred: torch.Tensor, kind: str) -
 
 MetricFunction = Callable[[torch.Tensor, torch.Tensor, str], float]
 
+# Keras's metric directions (see metric_objects.Metric.direction), read by the callbacks' mode="auto"
+accuracy.direction = auc.direction = "up"
+mean_squared_error.direction = mean_absolute_error.direction = "down"
+
 METRICS: dict[str, MetricFunction] = {
     "accuracy": accuracy,
     "acc": accuracy,

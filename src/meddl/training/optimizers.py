@@ -8,6 +8,7 @@ survival models tuned with it).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -72,6 +73,31 @@ class Optimizer:
 
     name = "optimizer"
     default_learning_rate = 0.001
+    _built = None  # a weak reference to the torch optimizer build() made last
+    _group_factors: list[float] = []
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate now, as Keras's ``optimizer.learning_rate``: once built, the one training uses (after
+        ReduceLROnPlateau, LearningRateScheduler or the schedule), not only the one given."""
+        built = self._built() if self._built is not None else None
+        if built is not None and self._group_factors and self._group_factors[0]:
+            return float(built.param_groups[0]["lr"]) / self._group_factors[0]
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        """``model.optimizer.learning_rate = 1e-4`` between fits changes the rate the next fit trains with."""
+        if getattr(self, "schedule", None) is not None:
+            raise MeddlError(f"{type(self).__name__} follows a learning-rate schedule ({type(self.schedule).__name__}); "
+                             "its learning rate cannot be set. Compile with a new optimizer instead.")
+        value = _check_positive(float(value) if hasattr(value, "__float__") else value, "learning_rate",
+                                type(self).__name__, allow_zero=True)
+        self._learning_rate = value
+        built = self._built() if self._built is not None else None
+        if built is not None:
+            for group, factor in zip(built.param_groups, self._group_factors):
+                group["lr"] = value * factor
 
     def __init__(self, learning_rate: float | schedules.LearningRateSchedule | None = None, *,
                  clipnorm: float | None = None, clipvalue: float | None = None, global_clipnorm: float | None = None,
@@ -85,7 +111,7 @@ class Optimizer:
         self.schedule = lr if isinstance(lr, schedules.LearningRateSchedule) else None
         if self.schedule is not None:
             lr = float(self.schedule(0))
-        self.learning_rate = _check_positive(lr, "learning_rate", owner)
+        self._learning_rate = _check_positive(lr, "learning_rate", owner)
         unsupported = {key: value for key, value, harmless in (
             ("use_ema", use_ema, use_ema is False), ("loss_scale_factor", loss_scale_factor, loss_scale_factor is None),
             ("gradient_accumulation_steps", gradient_accumulation_steps, gradient_accumulation_steps in (None, 1)))
@@ -127,14 +153,18 @@ class Optimizer:
     def build(self, parameters: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
         """The torch optimizer over ``parameters`` (with gradient clipping, weight decay and the learning-rate
         schedule, if any)."""
+        rate = self.learning_rate
         optimizer = self.make_torch_optimizer(parameters)
+        # each group's share of the rate (learning_rate_factors), so reading and setting learning_rate follow it
+        self._group_factors = [group["lr"] / rate if rate else 1.0 for group in optimizer.param_groups]
+        self._built = weakref.ref(optimizer)
         if self.clipping:
             optimizer.register_step_pre_hook(self._clip)
         if self.weight_decay and not self.decays_in_kernel:
             optimizer.register_step_pre_hook(self._decay)
         if self.schedule is not None:
             schedule = self.schedule
-            factors = [group["lr"] / self.learning_rate for group in optimizer.param_groups]
+            factors = list(self._group_factors)
 
             def follow_schedule(torch_optimizer, args, kwargs) -> None:
                 torch_optimizer.meddl_steps = getattr(torch_optimizer, "meddl_steps", 0) + 1

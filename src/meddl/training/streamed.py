@@ -79,8 +79,8 @@ def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.T
             logs.update({f"val_{key}": value for key, value in validate().items()})
         if loop._end_epoch(epoch, epochs, logs, callbacks, callback_model, history, bar, started, verbose):
             break
-    for callback in callbacks:
-        callback.on_train_end()
+    for callback in callbacks:  # with the last epoch's logs, as Keras
+        callback.on_train_end(history.last_logs())
     module.eval()
     return history
 

@@ -20,6 +20,7 @@ __all__ = ["RootMeanSquaredError", "MeanAbsolutePercentageError", "R2Score", "Bi
 
 class RootMeanSquaredError(Metric):
     default_name = "root_mean_squared_error"
+    direction = "down"
 
     def compute(self, y_true, y_pred):
         return (y_pred - y_true.reshape(y_pred.shape)).pow(2).mean().sqrt()
@@ -29,6 +30,7 @@ class MeanAbsolutePercentageError(Metric):
     """``100 · mean(|y − ŷ| / |y|)``, with ``|y|`` floored at 1e-7 as in Keras (a true 0 gives a huge value)."""
 
     default_name = "mean_absolute_percentage_error"
+    direction = "down"
 
     def compute(self, y_true, y_pred):
         y_true = y_true.reshape(y_pred.shape).to(y_pred.dtype)
@@ -42,6 +44,7 @@ class R2Score(Metric):
     outputs)."""
 
     default_name = "r2_score"
+    direction = "up"
     _AGGREGATIONS = {"uniform_average": "uniform_average", "variance_weighted_average": "variance_weighted",
                      None: "raw_values"}
 
@@ -84,6 +87,7 @@ class R2Score(Metric):
 
 class _LossMetric(Metric):
     """The mean of a loss over the epoch (Keras's probabilistic metrics)."""
+    direction = "down"
 
     loss_class: type[losses.Loss] = losses.BinaryCrossentropy
 

@@ -14,6 +14,7 @@ import pytest
 
 import meddl
 from meddl import layers
+from meddl.training import optimizers
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KERAS_3_FILES = ["mlp.keras", "cnn.keras", "cnn_gap.keras", "signal.keras", "volume.keras", "functional.keras",
@@ -134,3 +135,88 @@ def _mlp_weights(tmp_path) -> Path:
     path = tmp_path / "other.weights.h5"
     meddl.Sequential([layers.Input((5, 2)), layers.Dense(3)]).save_weights(path)
     return path
+
+
+def _small_classifier() -> "meddl.Sequential":
+    return meddl.Sequential([layers.Input((4,)), layers.Dense(8, activation="relu"),
+                             layers.Dense(3, activation="softmax")])
+
+
+def _compile_config(path: Path) -> dict:
+    return json.loads(zipfile.ZipFile(path).read("config.json"))["compile_config"]
+
+
+def test_a_compiled_model_writes_kerass_compile_config(tmp_path):
+    model = _small_classifier()
+    model.compile(optimizer=meddl.optimizers.Adam(learning_rate=3e-4, beta_1=0.8), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", meddl.metrics.AUC(curve="PR")])
+    model.save(tmp_path / "compiled.keras")
+    # what Keras 3.15.1 writes for the same compile (its module names the public package; Keras reads either)
+    assert _compile_config(tmp_path / "compiled.keras") == {
+        "optimizer": {"module": "keras.optimizers", "class_name": "Adam", "registered_name": None,
+                      "config": {"name": "adam", "learning_rate": 3e-4, "beta_1": 0.8, "beta_2": 0.999,
+                                 "epsilon": 1e-07, "weight_decay": None}},
+        "loss": "sparse_categorical_crossentropy", "loss_weights": None,
+        "metrics": ["accuracy", {"module": "keras.metrics", "class_name": "AUC", "registered_name": None,
+                                 "config": {"name": "auc", "curve": "PR"}}],
+        "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+    loaded = meddl.load_model(tmp_path / "compiled.keras", device="cpu")  # and meddl reads it back compiled
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    assert loaded.metrics_names == model.metrics_names == ["loss", "accuracy", "auc"]
+
+
+def test_loss_settings_clipping_and_schedules_are_written_as_keras_objects(tmp_path):
+    model = _small_classifier()
+    schedule = meddl.optimizers.schedules.ExponentialDecay(0.01, decay_steps=10, decay_rate=0.9)
+    model.compile(optimizer=meddl.optimizers.RMSprop(learning_rate=schedule, centered=True, clipnorm=1.0),
+                  loss=meddl.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1))
+    model.save(tmp_path / "settings.keras")
+    written = _compile_config(tmp_path / "settings.keras")
+    optimizer = written["optimizer"]["config"]
+    assert optimizer["learning_rate"] == {"module": "keras.optimizers.schedules", "class_name": "ExponentialDecay",
+                                          "config": schedule.get_config(), "registered_name": None}
+    assert (optimizer["centered"], optimizer["clipnorm"], optimizer["weight_decay"]) == (True, 1.0, None)
+    assert written["loss"] == {"module": "keras.losses", "class_name": "CategoricalCrossentropy",
+                               "registered_name": None,
+                               "config": {"name": "categorical_crossentropy", "from_logits": True,
+                                          "label_smoothing": 0.1, "reduction": "sum_over_batch_size"}}
+    loaded = meddl.load_model(tmp_path / "settings.keras", device="cpu")
+    assert loaded.loss.get_config() == model.loss.get_config()
+    assert loaded.optimizer.centered and type(loaded.optimizer.schedule).__name__ == "ExponentialDecay"
+
+
+def test_a_model_with_named_outputs_writes_its_losses_weights_and_metrics_by_output(tmp_path):
+    inputs = layers.Input((4,))
+    model = meddl.Model(inputs, {"risk": layers.Dense(1, name="risk")(inputs),
+                                 "stage": layers.Dense(3, activation="softmax", name="stage")(inputs)})
+    model.compile(optimizer="adamw", loss={"risk": "mse", "stage": "sparse_categorical_crossentropy"},
+                  loss_weights={"risk": 0.5, "stage": 2.0}, metrics={"stage": ["accuracy"]})
+    model.save(tmp_path / "outputs.keras")
+    written = _compile_config(tmp_path / "outputs.keras")
+    assert written["loss"] == {"risk": "mean_squared_error", "stage": "sparse_categorical_crossentropy"}
+    assert written["loss_weights"] == {"risk": 0.5, "stage": 2.0}
+    assert written["metrics"] == {"stage": ["accuracy"]}
+    assert written["optimizer"]["config"]["weight_decay"] == 0.004  # Keras's AdamW needs a number
+    loaded = meddl.load_model(tmp_path / "outputs.keras", device="cpu")
+    assert loaded.metrics_names == model.metrics_names and loaded.loss_weights == [0.5, 2.0]
+
+
+def test_what_keras_cannot_compile_is_left_out_with_a_warning(tmp_path):
+    model = _small_classifier()
+    model.compile(optimizer=optimizers.AdamL2(weight_decay=1e-4), loss="sparse_categorical_crossentropy")
+    with pytest.warns(UserWarning, match="AdamL2"):
+        model.save(tmp_path / "l2.keras")
+    assert _compile_config(tmp_path / "l2.keras") == {}  # Keras loads it uncompiled, as Keras writes that
+
+    def own_metric(y_true, y_pred):
+        return (y_pred.argmax(dim=-1) == y_true).float()
+
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy", own_metric, "dice"])
+    with pytest.warns(UserWarning, match="own_metric.*dice"):
+        model.save(tmp_path / "own.keras")
+    assert _compile_config(tmp_path / "own.keras")["metrics"] == ["accuracy"]
+
+
+def test_an_uncompiled_model_writes_kerass_empty_compile_config(tmp_path):
+    _small_classifier().save(tmp_path / "plain.keras")
+    assert _compile_config(tmp_path / "plain.keras") == {}

@@ -133,3 +133,133 @@ def test_a_mask_in_a_keras_graph_that_is_not_the_automatic_padding_mask_is_refus
     _with_config("visits_attention.keras", changed, compare_with_one)
     with pytest.raises(meddl.ModelFileError, match=r"'lstm' \(LSTM\) is called with \{'mask'"):
         meddl.load_model(changed, device="cpu")
+
+
+# Keras 3.15.1's compile_config, as model.compile(...) then model.save(...) write it (copied from its files)
+def _keras_optimizer(class_name: str, **settings) -> dict:
+    config = {"name": class_name.lower(), "learning_rate": 0.0010000000474974513, "weight_decay": None,
+              "clipnorm": None, "global_clipnorm": None, "clipvalue": None, "use_ema": False, "ema_momentum": 0.99,
+              "ema_overwrite_frequency": None, "loss_scale_factor": None, "gradient_accumulation_steps": None,
+              **settings}
+    return {"module": f"keras.src.backend.torch.optimizers.torch_{class_name.lower()}", "class_name": class_name,
+            "config": config, "registered_name": class_name}
+
+
+def _keras_compile_config(optimizer: dict, loss, metrics=None, loss_weights=None) -> dict:
+    return {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights, "metrics": metrics,
+            "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+
+
+def _compiled_copy(target, compile_config: dict, source_name: str = "mlp.keras"):
+    """A copy of a Keras-made fixture whose config.json holds ``compile_config``, as Keras writes it."""
+    with zipfile.ZipFile(FIXTURES / source_name) as source, zipfile.ZipFile(target, "w") as copy:
+        config = json.loads(source.read("config.json"))
+        config["compile_config"] = compile_config
+        for name in source.namelist():
+            copy.writestr(name, json.dumps(config) if name == "config.json" else source.read(name))
+    return target
+
+
+def test_a_keras_file_compiled_in_keras_loads_compiled_and_fits(tmp_path, recwarn):
+    adam = _keras_optimizer("Adam", learning_rate=0.0003000000142492354, beta_1=0.9, beta_2=0.999, epsilon=1e-07,
+                            amsgrad=False)
+    path = _compiled_copy(tmp_path / "compiled.keras",
+                          _keras_compile_config(adam, "sparse_categorical_crossentropy", ["accuracy"]))
+    model = meddl.models.load_model(path, device="cpu")
+    assert type(model.optimizer) is meddl.optimizers.Adam
+    assert model.optimizer.get_config() == {"name": "adam", "learning_rate": 3e-4, "beta_1": 0.9, "beta_2": 0.999,
+                                            "epsilon": 1e-07, "weight_decay": 0.0}  # Keras's float32 3e-4 is 3e-4
+    assert type(model.loss) is meddl.losses.SparseCategoricalCrossentropy
+    assert model.metrics_names == ["loss", "accuracy"]
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+    x, _ = inputs_and_outputs("mlp")
+    before = model.get_weights()[0].copy()
+    history = model.fit(x, np.array([0, 1, 2, 1]), epochs=2, verbose=0)  # no compile(...) needed
+    assert list(history.history) == ["loss", "accuracy"]
+    assert not np.allclose(before, model.get_weights()[0])
+    uncompiled = meddl.models.load_model(path, device="cpu", compile=False)  # as Keras's load_model(compile=False)
+    with pytest.raises(meddl.errors.NotFittedError, match="compile"):
+        uncompiled.fit(x, np.array([0, 1, 2, 1]), epochs=1, verbose=0)
+
+
+def test_keras_optimizer_settings_loss_objects_and_metric_objects_are_carried_over(tmp_path):
+    sgd = _keras_optimizer("SGD", learning_rate=0.05000000074505806, clipnorm=1.0, momentum=0.9, nesterov=True)
+    loss = {"module": "keras.losses", "class_name": "BinaryCrossentropy",
+            "config": {"name": "binary_crossentropy", "reduction": "sum_over_batch_size", "from_logits": True,
+                       "label_smoothing": 0.1, "axis": -1}, "registered_name": None}
+    auc = {"module": "keras.metrics", "class_name": "AUC",
+           "config": {"name": "auc", "dtype": "float32", "num_thresholds": 200, "curve": "PR",
+                      "summation_method": "interpolation", "multi_label": False, "num_labels": None,
+                      "label_weights": None, "from_logits": False}, "registered_name": None}
+    precision = {"module": "keras.metrics", "class_name": "Precision",
+                 "config": {"name": "precision", "dtype": "float32", "thresholds": 0.3, "top_k": None,
+                            "class_id": None}, "registered_name": None}
+    path = _compiled_copy(tmp_path / "sgd.keras", _keras_compile_config(sgd, loss, [auc, "accuracy", precision]))
+    model = meddl.load_model(path, device="cpu")
+    optimizer = model.optimizer
+    assert (type(optimizer), optimizer.learning_rate, optimizer.momentum, optimizer.nesterov, optimizer.clipping) \
+        == (meddl.optimizers.SGD, 0.05, 0.9, True, {"clipnorm": 1.0})
+    assert type(model.loss) is meddl.losses.BinaryCrossentropy
+    assert model.loss.get_config() == {"name": "binary_crossentropy", "from_logits": True, "label_smoothing": 0.1}
+    assert model.metrics_names == ["loss", "auc", "accuracy", "precision"]
+    assert model.metric_specs[0] == {"class_name": "AUC", "config": {"name": "auc", "curve": "PR"}}
+    assert model.metric_specs[2] == {"class_name": "Precision", "config": {"name": "precision", "thresholds": 0.3}}
+
+
+def test_a_keras_learning_rate_schedule_and_a_loss_function_are_carried_over(tmp_path):
+    schedule = {"module": "keras.optimizers.schedules", "class_name": "ExponentialDecay",
+                "config": {"initial_learning_rate": 0.01, "decay_steps": 100, "decay_rate": 0.9, "staircase": False,
+                           "name": "ExponentialDecay"}, "registered_name": None}
+    function = {"module": "builtins", "class_name": "function", "config": "categorical_crossentropy",
+                "registered_name": "function"}
+    metric = {"module": "builtins", "class_name": "function", "config": "categorical_accuracy",
+              "registered_name": "function"}
+    path = _compiled_copy(tmp_path / "schedule.keras",
+                          _keras_compile_config(_keras_optimizer("RMSprop", learning_rate=schedule, rho=0.8,
+                                                                 momentum=0.0, epsilon=1e-07, centered=False),
+                                                function, [metric]))
+    model = meddl.load_model(path, device="cpu")
+    assert type(model.optimizer) is meddl.optimizers.RMSprop and model.optimizer.rho == 0.8
+    assert type(model.optimizer.schedule).__name__ == "ExponentialDecay"
+    assert type(model.loss) is meddl.losses.CategoricalCrossentropy
+    assert model.metrics_names == ["loss", "categorical_accuracy"]
+
+
+def test_a_keras_optimizer_meddl_lacks_leaves_the_model_uncompiled_with_a_warning(tmp_path):
+    lion = _keras_optimizer("Lion", beta_1=0.9, beta_2=0.99)
+    path = _compiled_copy(tmp_path / "lion.keras", _keras_compile_config(lion, "mse"))
+    with pytest.warns(UserWarning, match="uncompiled.*Lion"):
+        model = meddl.load_model(path, device="cpu")
+    assert model.loss is None
+    assert "Lion" in model.metadata["keras_import"]["not_restored"][0]
+    x, y = inputs_and_outputs("mlp")
+    np.testing.assert_allclose(model.predict(x, verbose=0), y[0], rtol=1e-5, atol=1e-6)  # predictions still work
+    with pytest.raises(meddl.errors.NotFittedError, match="compile"):
+        model.fit(x, np.array([0, 1, 2, 1]), verbose=0)
+
+
+def test_a_keras_loss_meddl_lacks_leaves_the_model_uncompiled_with_a_warning(tmp_path):
+    path = _compiled_copy(tmp_path / "kld.keras", _keras_compile_config(_keras_optimizer("Adam"), "kl_divergence"))
+    with pytest.warns(UserWarning, match="uncompiled.*kl_divergence"):
+        model = meddl.load_model(path, device="cpu")
+    assert model.loss is None
+
+
+def test_a_keras_metric_meddl_lacks_is_left_out_with_a_warning(tmp_path):
+    mean_iou = {"module": "keras.metrics", "class_name": "MeanIoU",
+                "config": {"name": "mean_io_u", "dtype": "float32", "num_classes": 3}, "registered_name": None}
+    logits_auc = {"module": "keras.metrics", "class_name": "AUC", "config": {"name": "auc", "from_logits": True},
+                  "registered_name": None}
+    path = _compiled_copy(tmp_path / "metrics.keras",
+                          _keras_compile_config(_keras_optimizer("Adam"), "sparse_categorical_crossentropy",
+                                                ["accuracy", mean_iou, logits_auc]))
+    with pytest.warns(UserWarning, match="compiled without.*MeanIoU.*from_logits"):
+        model = meddl.load_model(path, device="cpu")
+    assert model.metrics_names == ["loss", "accuracy"]
+    assert len(model.metadata["keras_import"]["not_restored"]) == 2
+
+
+def test_an_uncompiled_keras_file_loads_uncompiled_without_a_warning(recwarn):
+    model = meddl.load_model(FIXTURES / "mlp.keras", device="cpu")  # Keras writes "compile_config": {}
+    assert model.loss is None
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]

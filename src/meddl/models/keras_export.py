@@ -5,8 +5,11 @@ A ``.keras`` file is a zip of ``config.json`` (the architecture, in Keras's seri
 them out) and ``metadata.json``; a ``.weights.h5`` file is the weights part alone. Keras loads them with
 ``keras.saving.load_model`` / ``load_weights`` (``bench/keras_layer_parity.py`` checks every layer that way),
 and so does meddl. Sequential and functional models are written; a subclassed model, a ``Lambda`` or a layer
-Keras lacks (``ResidualBlock``, a layer of your own) is refused by name, never written half. The compile
-settings are not written (Keras loads the model uncompiled); meddl's own folder format keeps them.
+Keras lacks (``ResidualBlock``, a layer of your own) is refused by name, never written half. A compiled
+model's optimizer (class and settings, not its state), loss(es), metrics and ``loss_weights`` are written as
+Keras's ``compile_config``, so Keras loads it compiled; what has no Keras counterpart (``AdamL2``, a loss or
+metric of your own) is left out with a ``UserWarning`` (without the optimizer or loss, Keras loads the model
+uncompiled).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,7 @@ from meddl.layers.multi_head_attention import MultiHeadAttention
 from meddl.layers.normalization import Normalization
 from meddl.layers.attention import Attention
 from meddl.layers.time_distributed import TimeDistributed
+from meddl.models import keras_compile
 
 __all__ = ["save_keras_model", "save_keras_weights", "keras_layer_order", "KERAS_VERSION"]
 
@@ -46,6 +51,10 @@ _MEDDL_ONLY = {"MultiHeadAttention": ("use_causal_mask", "return_attention_score
 def save_keras_model(model, path: Path) -> None:
     """Write ``model`` as a Keras 3 ``.keras`` file, atomically."""
     config = _model_spec(model, top=True)
+    config["compile_config"], left_out = keras_compile.compile_config(model)
+    if left_out:
+        warnings.warn(f"'{Path(path).name}' is written without {'; '.join(left_out)}. meddl's own format (a folder) "
+                      "keeps them.", UserWarning, stacklevel=3)
     payload = io.BytesIO()
     with zipfile.ZipFile(payload, "w") as archive:
         archive.writestr("metadata.json", json.dumps({"keras_version": KERAS_VERSION,

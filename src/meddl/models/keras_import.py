@@ -10,6 +10,12 @@ arguments; a layer or argument meddl lacks is refused with its name, never
 silently dropped. Regularizers are carried over where meddl's layer takes them;
 the others, and constraints, only act in training: they are left out and listed
 in ``model.metadata["keras_import"]["ignored"]``.
+
+A ``.keras`` file Keras wrote after ``compile`` holds its ``compile_config``: the model is compiled with
+meddl's counterparts of its optimizer (class and settings), loss(es), metrics and ``loss_weights``, so it
+can ``fit`` at once (the optimizer's state is not read: training starts with fresh moments). An optimizer
+or loss meddl lacks leaves the model uncompiled, and a metric or setting meddl lacks is left out; either
+way a ``UserWarning`` names it, and so does ``model.metadata["keras_import"]["not_restored"]``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -32,6 +39,7 @@ from meddl.layers.normalization import Normalization
 from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.input_layer import InputLayer
 from meddl.layers.registry import LAYER_CLASSES, get_layer_class
+from meddl.models import keras_compile
 
 __all__ = ["KERAS_SUFFIXES", "load_keras_model", "load_keras_weights"]
 
@@ -53,8 +61,9 @@ _DROPPED = ("dtype", "seed", "synchronized", "lora_rank", "lora_alpha", "quantiz
 _KERAS_DEFAULTS = {"renorm_momentum": 0.99}
 
 
-def load_keras_model(path: Path):
-    """Build the meddl model described by the Keras file ``path`` and load its weights."""
+def load_keras_model(path: Path, *, compile: bool = True):  # noqa: A002 - Keras's argument name
+    """Build the meddl model described by the Keras file ``path`` and load its weights; compiled as Keras
+    saved it (its ``compile_config``) unless ``compile=False``."""
     try:
         import h5py  # an optional dependency, only for Keras files
     except ImportError:  # pragma: no cover - h5py comes with meddl[keras] and meddl[survival]
@@ -86,6 +95,8 @@ def load_keras_model(path: Path):
         if isinstance(exc, ModelFileError):
             raise
         raise ModelFileError(f"Could not import the Keras model '{path}': {exc}") from None
+    if compile and config.get("compile_config"):
+        notes["not_restored"] = _compile(model, config["compile_config"], path)
     model.metadata = {"keras_import": {"file": path.name, **notes}}
     model._trained = True
     model.eval()
@@ -105,6 +116,28 @@ def load_keras_weights(model, path: Path) -> None:
         raise ModelFileError(f"Could not read the Keras weights file '{path}': {exc}.") from None
     except MeddlError as exc:
         raise ModelFileError(f"The weights in '{path}' do not fit this model: {exc}") from None
+
+
+def _compile(model, compile_config: dict[str, Any], path: Path) -> list[str]:
+    """Compile ``model`` as Keras's ``compile_config`` says; returns what could not be restored (and warns)."""
+    arguments, not_restored = keras_compile.compile_arguments(compile_config)
+    if arguments is not None:
+        weights = arguments["loss_weights"]
+        if len(model.outputs_list()) == 1 and weights is not None:  # meddl weighs several outputs' losses only
+            values = list(weights.values()) if isinstance(weights, dict) else weights
+            if any(float(value) != 1.0 for value in (values if isinstance(values, list) else [values])):
+                not_restored.append(f"loss_weights={weights!r} (a single output's loss is not weighted in meddl)")
+        try:
+            model.compile(**arguments)
+        except MeddlError as exc:
+            arguments = None
+            not_restored.insert(0, f"the compile settings: {exc}")
+    if not_restored:
+        state = "compiled without" if arguments is not None else "left uncompiled (call compile(...) to train it); " \
+            "not restored"
+        warnings.warn(f"The Keras model '{path.name}' was {state}: {'; '.join(not_restored)}.", UserWarning,
+                      stacklevel=4)
+    return not_restored
 
 
 # -- architecture ---------------------------------------------------------------------------------------

@@ -684,7 +684,8 @@ class Model(Layer):
         """Save to a folder: architecture + compile settings as JSON, weights as safetensors (atomic).
 
         ``overwrite=False`` refuses to replace an existing ``path``. A ``.keras`` name writes Keras 3's file
-        instead (architecture and weights, which Keras loads; the compile settings stay in meddl's format).
+        instead (architecture, weights and compile settings in Keras's format, which Keras loads compiled;
+        the optimizer's state is not written).
         """
         _refuse_unknown("save", keras_settings, {"include_optimizer", "zipped", "signatures", "options",
                                                  "save_traces"}, {"save_format": None})

@@ -107,7 +107,7 @@ def load_model(path, *, custom_objects: Mapping[str, type] | None = None, device
     """
     path = Path(path)
     if path.suffix.lower() in keras_import.KERAS_SUFFIXES and path.is_file():
-        model = keras_import.load_keras_model(path)
+        model = keras_import.load_keras_model(path, compile=compile)
         model.device = resolve_device(device)
         model.to(model.device)
         return model

@@ -175,10 +175,11 @@ def test_an_expired_or_forged_session_sends_back_to_sign_in(client, web_app):
     from meddl.serving.web.sessions import SESSION_COOKIE, Session
 
     signer = web_app.state.web.signer
-    valid = signer.dumps(Session("admin", "admin", "token", time.time() + 600))
+    key_id = web_app.state.users.active_user("admin").key_id  # a session is bound to the key its user holds
+    valid = signer.dumps(Session("admin", "admin", "token", time.time() + 600, key_id))
     body, signature = valid.split(".")
-    forged = signer.dumps(Session("admin2", "admin", "token", time.time() + 600)).split(".")[0] + "." + signature
-    expired = signer.dumps(Session("admin", "admin", "token", time.time() - 1))
+    forged = signer.dumps(Session("admin2", "admin", "token", time.time() + 600, key_id)).split(".")[0] + "." + signature
+    expired = signer.dumps(Session("admin", "admin", "token", time.time() - 1, key_id))
     statuses = {}
     for name, value in (("valid", valid), ("forged", forged), ("expired", expired)):
         client.cookies.clear()
@@ -195,7 +196,8 @@ def test_a_session_signed_by_another_worker_over_the_same_database_is_accepted(c
 
     monkeypatch.delenv(SECRET_VARIABLE, raising=False)
     other_worker = SessionSigner(shared_secret(web_app.state.engine))
-    client.cookies.set(SESSION_COOKIE, other_worker.dumps(Session("admin", "admin", "t", time.time() + 60)))
+    key_id = web_app.state.users.active_user("admin").key_id
+    client.cookies.set(SESSION_COOKIE, other_worker.dumps(Session("admin", "admin", "t", time.time() + 60, key_id)))
     assert client.get("/web/audit", follow_redirects=False).status_code == 200
 
 

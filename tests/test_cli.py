@@ -85,3 +85,18 @@ def test_compare_two_runs_on_the_same_test_set(tmp_path, capsys):
     result = json.loads((tmp_path / "c.json").read_text())
     assert result["metrics"]["auroc"]["difference"] == pytest.approx(
         result["metrics"]["auroc"]["a"] - result["metrics"]["auroc"]["b"])
+
+
+def test_a_split_without_a_metrics_table_prints_every_figure_by_name(capsys):
+    from meddl.cli import print_metrics
+
+    treatment_test = {"n": 90, "n_without_recommendation": 0,  # a treatment run's metrics.json['test']
+                      "ate_aipw": {"value": 1.06, "ci95": [0.67, 1.45], "se": 0.2, "n": 90},
+                      "policy_value": {"treat_all": {"value": 1.37, "ci95": [1.07, 1.66]}, "n": 90},
+                      "factual_rmse": 0.77}
+    print_metrics(treatment_test, "Test set")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Test set") and len(lines) == 4, lines
+    assert "ate_aipw" in lines[1] and "1.060  [0.670, 1.450]" in lines[1]
+    assert "policy_value.treat_all" in lines[2] and "1.370  [1.070, 1.660]" in lines[2]
+    assert "factual_rmse" in lines[3] and "0.770" in lines[3]

@@ -34,6 +34,7 @@ def paths(tmp_path_factory):
     meddl.set_seed(0)
     meddl.train(root / "dx.yaml", out=run)
     (root / "empty.csv").write_text("")
+    (root / "header_only.csv").write_text(",".join(table.columns) + "\n")
     table.drop(columns=["age", "label"]).to_csv(root / "wrong_columns.csv", index=False)
     (root / "garbage.csv").write_bytes(bytes(range(256)) * 8)
     (root / "garbage.yaml").write_bytes(bytes(range(128, 256)) * 4)
@@ -46,6 +47,9 @@ def paths(tmp_path_factory):
     meddl.train({"task": "survival", "data": {"source": "csv", "path": str(root / "s.csv"), "duration": "months",
                                               "event": "died"}, "model": "linear_cox", "training": {"ensemble": 1},
                  "evaluation": {"horizons": [30, 60], "n_resamples": 5}}, out=root / "survival_run")
+    (root / "far_horizons.yaml").write_text(yaml.safe_dump({  # horizons in days, follow-up in months
+        "task": "survival", "data": {"source": "csv", "path": "s.csv", "duration": "months", "event": "died"},
+        "model": "linear_cox", "evaluation": {"horizons": [1825, 3650]}}))
 
     def damaged(name, damage):
         folder = root / name
@@ -65,6 +69,7 @@ def paths(tmp_path_factory):
         file=root / "notes.txt",
         truncated_run=damaged("truncated_run", lambda f: (f / "run.json").write_text((f / "run.json").read_text()[:40])),
         no_model_run=damaged("no_model_run", lambda f: shutil.rmtree(f / "model")),
+        no_manifest_run=damaged("no_manifest_run", lambda f: (f / "manifest.json").unlink()),
         tampered_run=damaged("tampered_run", flip_a_weight_byte))
 
 
@@ -83,6 +88,8 @@ CASES = [
     ("train: wrong columns", lambda p: ["train", p.root / "wrong_columns_data.yaml", "--out", p.root / "o"],
      "'label'"),
     ("train: --out is a file", lambda p: ["train", p.config, "--out", p.file], "notes.txt"),
+    ("train: horizons beyond the follow-up", lambda p: ["train", p.root / "far_horizons.yaml", "--out", p.root / "o"],
+     "evaluation.horizons: 1825, 3650 lie(s) beyond the longest follow-up"),
     ("predict: missing run", lambda p: ["predict", p.missing, p.data], "missing"),
     ("predict: run is a file", lambda p: ["predict", p.file, p.data], "notes.txt"),
     ("predict: run is a data folder", lambda p: ["predict", p.root, p.data], "not a complete meddl run folder"),
@@ -91,6 +98,12 @@ CASES = [
     ("predict: empty CSV", lambda p: ["predict", p.run, p.root / "empty.csv"], "empty.csv"),
     ("predict: binary CSV", lambda p: ["predict", p.run, p.root / "garbage.csv"], "garbage.csv"),
     ("predict: wrong columns", lambda p: ["predict", p.run, p.root / "wrong_columns.csv"], "'age'"),
+    ("predict: wrong columns names the file", lambda p: ["predict", p.run, p.root / "wrong_columns.csv"],
+     "wrong_columns.csv': Columns ['age']"),
+    ("predict: header only", lambda p: ["predict", p.run, p.root / "header_only.csv"],
+     "header_only.csv' has a header (6 columns) but no data rows"),
+    ("predict: manifest removed", lambda p: ["predict", p.no_manifest_run, p.data],
+     "has no manifest.json, yet its run.json is of format 2"),
     ("predict: --out is a folder", lambda p: ["predict", p.run, p.data, "--out", p.root], "is a folder"),
     ("predict: truncated run.json", lambda p: ["predict", p.truncated_run, p.data], "run.json"),
     ("predict: model missing", lambda p: ["predict", p.no_model_run, p.data], "model.safetensors' is missing"),
@@ -124,6 +137,7 @@ CASES = [
     ("evaluate: missing data", lambda p: ["evaluate", p.run, "--data", p.missing], "missing"),
     ("evaluate: empty data", lambda p: ["evaluate", p.run, "--data", p.root / "empty.csv"], "empty.csv"),
     ("evaluate: no label column", lambda p: ["evaluate", p.run, "--data", p.root / "wrong_columns.csv"], "'label'"),
+    ("evaluate: header only", lambda p: ["evaluate", p.run, "--data", p.root / "header_only.csv"], "no data rows"),
     ("evaluate: --out is a folder", lambda p: ["evaluate", p.run, "--data", p.data, "--resamples", "5", "--out",
                                                p.root], "is a folder"),
     ("evaluate: truncated run.json", lambda p: ["evaluate", p.truncated_run, "--data", p.data], "run.json"),
@@ -145,7 +159,10 @@ CASES = [
     ("explain: truncated run.json", lambda p: ["explain", p.truncated_run], "run.json"),
     ("explain: --out is a file", lambda p: ["explain", p.run, "--out", p.file, "--steps", "4"], "notes.txt"),
     ("explain: unknown method", lambda p: ["explain", p.run, "--method", "bogus"], "'bogus'"),
+    ("explain: --steps 0", lambda p: ["explain", p.run, "--steps", "0"], "'n_steps'"),
+    ("explain: header only", lambda p: ["explain", p.run, p.root / "header_only.csv"], "no data rows"),
     ("compare: missing run", lambda p: ["compare", p.run, p.missing], "missing"),
+    ("compare: survival runs", lambda p: ["compare", p.survival_run, p.survival_run], "is a survival run"),
     ("compare: --out is a folder", lambda p: ["compare", p.run, p.run, "--resamples", "5", "--out", p.root],
      "is a folder"),
     ("report: missing run", lambda p: ["report", p.missing], "missing"),

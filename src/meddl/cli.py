@@ -42,9 +42,29 @@ except ImportError as _missing:  # noqa: F841
 __all__ = ["main", "build_parser"]
 
 
+def _metric_entries(split_metrics: dict) -> list[tuple[str, dict]]:
+    """``split_metrics['metrics']``; for a split without that table (treatment runs), every figure by dotted path."""
+    if "metrics" in split_metrics:
+        return list(split_metrics["metrics"].items())
+    entries = []
+
+    def walk(prefix: str, node: dict) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                if "value" in value:
+                    entries.append((prefix + key, value))
+                else:
+                    walk(f"{prefix}{key}.", value)
+            elif isinstance(value, float):  # counts (n, n_without_recommendation) are not figures
+                entries.append((prefix + key, {"value": value}))
+
+    walk("", split_metrics)
+    return entries
+
+
 def _metric_rows(split_metrics: dict) -> list[tuple[str, str]]:
     rows = []
-    for name, entry in split_metrics.get("metrics", {}).items():
+    for name, entry in _metric_entries(split_metrics):
         value, ci = entry.get("value"), entry.get("ci95")
         if value is None:
             rows.append((name, f"n/a ({entry.get('reason', 'not computable')})"))
@@ -156,7 +176,7 @@ def cmd_recalibrate(args) -> int:
 def cmd_explain(args) -> int:
     run = load_run(args.run_dir)
     options = {key: value for key, value in (("methods", args.method), ("target", args.target),
-                                             ("layer", args.layer), ("n_steps", args.steps)) if value}
+                                             ("layer", args.layer), ("n_steps", args.steps)) if value is not None}
     result = run.explain(args.input, out_dir=args.out, seed=args.seed, **options)
     if isinstance(result, Explanation):
         _print_explanation(result)

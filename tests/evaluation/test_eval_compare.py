@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,7 @@ import pytest
 
 from meddl.errors import DataError, ModelFileError
 from meddl.evaluation import binary_metrics, bootstrap_p_value, compare_predictions, delong_test
-from meddl.runs import compare_runs
+from meddl.runs import RunFolder, compare_runs
 
 from .eval_helpers import make_binary, make_multiclass, write_run
 
@@ -119,5 +120,36 @@ def test_compare_runs_refuses_runs_on_different_cases(tmp_path):
     run_b = write_run(tmp_path / "b", "binary", n=50, with_history=False)
     with pytest.raises(DataError, match="not tested on the same cases"):
         compare_runs(run_a, run_b, n_resamples=10)
-    with pytest.raises(ModelFileError, match="has no predictions_test.csv"):
+    with pytest.raises(ModelFileError, match="is not a complete meddl run folder"):
         compare_runs(run_a, tmp_path, n_resamples=10)
+    (run_b / "predictions_test.csv").unlink()
+    with pytest.raises(ModelFileError, match="has no predictions_test.csv"):
+        compare_runs(run_a, run_b, n_resamples=10)
+
+
+def test_compare_runs_refuses_an_edited_predictions_file_and_a_survival_run(tmp_path):
+    run_a = write_run(tmp_path / "a", "binary", n=60, with_history=False)
+    run_b = write_run(tmp_path / "b", "binary", n=60, with_history=False)
+    info = json.loads((run_b / "run.json").read_text())
+    (run_b / "run.json").write_text(json.dumps({**info, "format_version": 2}))
+    RunFolder(run_b).write_manifest()
+    compare_runs(run_a, run_b, n_resamples=10)
+    frame = pd.read_csv(run_b / "predictions_test.csv")
+    frame["prob_malignant"] = 1 - frame["prob_malignant"]  # someone "fixed" the predictions by hand
+    frame.to_csv(run_b / "predictions_test.csv", index=False)
+    with pytest.raises(ModelFileError, match="'predictions_test.csv' has changed since the run was written"):
+        compare_runs(run_a, run_b, n_resamples=10)
+    survival = write_run(tmp_path / "s", "binary", n=60, with_history=False)
+    info = json.loads((survival / "run.json").read_text())
+    (survival / "run.json").write_text(json.dumps({**info, "task": "survival", "problem": "survival"}))
+    with pytest.raises(DataError, match="compares diagnosis and regression runs.*'.*s' is a survival run"):
+        compare_runs(run_a, survival, n_resamples=10)
+
+
+def test_comparing_two_unbounded_calibration_slopes_warns_nothing():
+    y = np.array([0] * 30 + [1] * 30)
+    separating = np.r_[np.linspace(0.05, 0.4, 30), np.linspace(0.6, 0.95, 30)]  # both models separate perfectly
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = compare_predictions(y, separating, separating ** 1.1, 0.5, 0.5, n_resamples=50)
+    assert out["metrics"]["calibration_slope"]["ci95"] is None

@@ -22,6 +22,12 @@ def test_only_task_and_data_are_required():
     ({"task": "diagnosis", "data": {"source": "csv", "path": "a"}, "evaluation": {"threshold": {"method": "sensitivity"}}},
      r"evaluation.threshold: method 'sensitivity' needs 'target'"),
     ({"task": "diagnosis", "data": {"source": "dicom", "path": "a"}}, r"needs 'labels_csv'"),
+    ({"task": "treatment", "data": {"source": "csv", "path": "a", "treatment": "treated", "outcome": "treated"}},
+     r"data: 'treatment' and 'outcome' both name column 'treated'; each needs a column of its own"),
+    ({"task": "diagnosis", "data": {"source": "csv", "path": "a", "label": "dx", "patient_id": "dx"}},
+     r"data: 'label' and 'patient_id' both name column 'dx'"),
+    ({"task": "survival", "data": {"source": "csv", "path": "a", "duration": "t", "event": "t"}},
+     r"data: 'duration' and 'event' both name column 't'"),
 ])
 def test_errors_point_at_the_key(config, message):
     with pytest.raises(ConfigError, match=message):

@@ -74,6 +74,30 @@ def test_meddl_verify_exits_nonzero_on_any_difference(run_dir, tmp_path):
     assert bad.returncode == 1 and "'metrics.json' has changed" in bad.stdout
 
 
+def test_a_removed_or_emptied_manifest_does_not_switch_the_check_off(run_dir, tmp_path):
+    copy = _copy(run_dir, tmp_path / "no_manifest")
+    info = json.loads((copy / "run.json").read_text())
+    (copy / "run.json").write_text(json.dumps({**info, "threshold": 0.01}))  # edited, then the evidence removed
+    (copy / "manifest.json").unlink()  # only meddl 0.1.0 (format 1) wrote folders without one
+    with pytest.raises(ModelFileError, match=r"has no manifest.json, yet its run.json is of format 2"):
+        meddl.load_run(copy)
+    assert not RunFolder(copy).verify().ok
+    (copy / "manifest.json").write_text(json.dumps({"format_version": 2, "algorithm": "sha256", "files": {}}))
+    with pytest.raises(ModelFileError, match=r"'manifest.json' does not record 'run.json'"):
+        meddl.load_run(copy)
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "run.json"])
+def test_a_json_file_that_is_not_an_object_is_named(run_dir, tmp_path, name):
+    copy = _copy(run_dir, tmp_path / "list")
+    (copy / "manifest.json").unlink()
+    (copy / name).write_text("[]")
+    with pytest.raises(ModelFileError, match=f"'{copy / name}' is corrupted: expected a JSON object, got list"):
+        RunFolder(copy).verify()
+    with pytest.raises(ModelFileError, match="expected a JSON object"):
+        meddl.load_run(copy)
+
+
 def test_rebuildable_files_may_change(run_dir, tmp_path):
     copy = _copy(run_dir, tmp_path / "rebuilt")
     (copy / "report.html").write_text("<html>rebuilt</html>")

@@ -150,7 +150,7 @@ def test_copying_refuses_a_file_changed_since_the_manifest(sepsis_run, tmp_path)
     with pytest.raises(ModelFileError, match="has no manifest.json"):
         RunFolder(tmp_path / "target").write_copy(RunFolder(source), replace={}, log_line="x")
     (source / "history.csv").write_bytes((sepsis_run / "run" / "history.csv").read_bytes())
-    with pytest.raises(ModelFileError, match="has no manifest.json"):  # it loads (0.1.0 format) but is not copied
+    with pytest.raises(ModelFileError, match="has no manifest.json"):  # a format-2 folder without one: refused
         recalibrate_run(source, rare_sepsis_site(), tmp_path / "target", update="intercept")
     assert not (tmp_path / "target").exists()
 

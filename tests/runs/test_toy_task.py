@@ -81,9 +81,10 @@ def test_a_task_defined_outside_meddl_trains_saves_loads_and_predicts(toy_csv, t
 def test_the_toy_task_says_what_it_does_not_offer(toy_csv, tmp_path):
     run = meddl.train({"task": "toy-mean", "data": {"source": "csv", "path": str(toy_csv), "label": "score"}},
                       out=tmp_path / "run")
-    with pytest.raises(MeddlError, match="Run.recommend is not available for 'toy-mean' runs; they offer Run.predict"):
+    with pytest.raises(MeddlError, match=r"Run.recommend \(meddl recommend\) is not available for 'toy-mean' runs; "
+                                         r"they offer Run.predict \(meddl predict\)"):
         run.recommend({"age": [55]})
-    with pytest.raises(MeddlError, match="Run.recalibrate is not available for 'toy-mean' runs"):
+    with pytest.raises(MeddlError, match=r"Run.recalibrate \(meddl recalibrate\) is not available for 'toy-mean' runs"):
         meddl.runs.recalibrate_run(run.path, {"age": [55]}, tmp_path / "site")
     assert not (tmp_path / "site").exists()
 

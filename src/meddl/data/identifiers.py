@@ -53,6 +53,8 @@ def _identifier_reason(series: pd.Series) -> str | None:
         return None
     if pd.api.types.is_numeric_dtype(present):
         values = present.to_numpy(dtype=float)
+        if not np.all(np.isfinite(values)):  # infinite values are refused later, naming the rows; not an id either
+            return None
         # measurements are rarely whole numbers: the first values usually settle it without a pass over all
         if n < _MIN_ROWS or not np.all(np.mod(values[:100], 1) == 0) or not np.all(np.mod(values, 1) == 0):
             return None

@@ -103,7 +103,8 @@ def compare_predictions(y_true: object, score_a: object, score_b: object, thresh
     else:
         def paired(weights: np.ndarray) -> dict[str, np.ndarray]:
             values_a, values_b = kernel(data_a, weights), kernel(data_b, weights)
-            return {name: values_a[name] - values_b[name] for name in metrics}
+            with np.errstate(invalid="ignore"):  # inf - inf (an unbounded slope in both) is undefined, counted below
+                return {name: values_a[name] - values_b[name] for name in metrics}
 
         blocks = map_blocks(paired, iter_bootstrap_weights(n, n_resamples=n_resamples, seed=seed, groups=codes))
         for name, entry in metrics.items():

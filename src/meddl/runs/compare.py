@@ -24,11 +24,19 @@ def compare_runs(run_dir_a: str | Path, run_dir_b: str | Path, *, split: str = "
     have that column (patient ids).
 
     Raises:
-        ModelFileError: a run folder lacks the predictions file.
-        DataError: the runs are of different problem types, or were not tested on the same cases.
+        ModelFileError: a run folder lacks the predictions file, or differs from its manifest.
+        DataError: a run is neither a diagnosis nor a regression run, the runs are of different problem types,
+            or they were not tested on the same cases.
     """
-    runs = [read_report_inputs(RunFolder(run_dir_a)), read_report_inputs(RunFolder(run_dir_b))]
+    folders = [RunFolder(run_dir_a), RunFolder(run_dir_b)]
+    for folder in folders:  # an edited predictions file would be compared without a word
+        folder.require().check_integrity()
+    runs = [read_report_inputs(folder) for folder in folders]
     for run in runs:
+        if split not in run.predictions and RunFolder(run.run_dir).predictions_file(split).is_file():
+            # read_report_inputs decodes the predictions of class and value problems only
+            raise DataError(f"meddl compare compares diagnosis and regression runs (their predicted classes or "
+                            f"values); '{run.run_dir}' is a {run.run.get('task') or 'different'} run.")
         if split not in run.predictions:
             raise ModelFileError(f"{run.run_dir} has no predictions_{split}.csv to compare.")
     a, b = (run.predictions[split] for run in runs)

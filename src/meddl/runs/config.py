@@ -56,6 +56,10 @@ class SplitConfig(Section):
     seed: int = Field(0, ge=0)
 
 
+#: The data keys that name a column with a meaning of its own (each task's data section has some of them).
+_COLUMN_ROLES = ("label", "patient_id", "duration", "event", "treatment", "outcome")
+
+
 class DataConfig(Section):
     """Where the data is and which columns to use; each task's data section adds what its columns mean."""
 
@@ -79,6 +83,13 @@ class DataConfig(Section):
             raise ValueError("source 'medmnist' needs 'path' (an .npz file) or 'name' (e.g. pneumoniamnist)")
         if self.source not in ("builtin", "medmnist") and not self.path:
             raise ValueError(f"source '{self.source}' needs 'path'")
+        roles: dict[str, str] = {}
+        for role in _COLUMN_ROLES:  # a task's data section has some of them
+            column = getattr(self, role, None)
+            if isinstance(column, str) and column in roles:
+                raise ValueError(f"'{roles[column]}' and '{role}' both name column {column!r}; each needs a column "
+                                 f"of its own")
+            roles.setdefault(column, role)
         return self
 
     def paths(self) -> list[Path]:

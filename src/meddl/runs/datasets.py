@@ -115,7 +115,8 @@ def load_data(data: DataConfig, *, classification: bool, extra_columns: list[str
     target = frame[label]
     missing = int(target.isna().sum())
     if missing:
-        raise DataError(f"{missing} rows have a missing value in label column {label!r}; drop or fill them before training.")
+        raise DataError(f"{missing} {'row has' if missing == 1 else 'rows have'} a missing value in label column "
+                        f"{label!r}; drop or fill them before training.")
     class_names = defaults.get("class_names")
     values = target.to_numpy()
     if class_names is not None and classification:

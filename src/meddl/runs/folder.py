@@ -277,8 +277,7 @@ class RunFolder:
         expected = manifest.get("files")
         if not isinstance(expected, dict):
             raise ModelFileError(f"'{manifest_path}' is corrupted (no 'files' mapping).")
-        problems = [f"'{self.MANIFEST}' does not record '{name}'" for name in (self.INFO, self.CONFIG)
-                    if name not in expected]
+        problems = [] if self.INFO in expected else [f"'{self.MANIFEST}' does not record '{self.INFO}'"]
         for name, digest in expected.items():
             path = self.path / name
             if not path.is_file():

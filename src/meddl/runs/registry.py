@@ -79,8 +79,8 @@ class Task:
     def _unsupported(self, method: str) -> MeddlError:
         offered = [name for name in ("predict", "evaluate", "recommend", "explain", "recalibrate")
                    if getattr(type(self), name) is not getattr(Task, name)]
-        return MeddlError(f"Run.{method} is not available for '{self.name}' runs; they offer "
-                          f"{', '.join(f'Run.{m}' for m in offered) or 'no predictions'}.")
+        return MeddlError(f"Run.{method} (meddl {method}) is not available for '{self.name}' runs; they offer "
+                          f"{', '.join(f'Run.{m} (meddl {m})' for m in offered) or 'no predictions'}.")
 
 
 _TASKS: dict[str, Task] = {}

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from meddl.data import (ImagePreprocessor, TabularPreprocessor, list_image_files, load_medmnist_npz, read_image_files,
                         read_table, resize_images)
-from meddl.errors import DataError, MeddlError, UnlikeTrainingDataWarning
+from meddl.errors import DataError, MeddlError, UnlikeTrainingDataWarning, did_you_mean
 from meddl.evaluation import ConformalClassifier, PlattScaler, TemperatureScaler
 from meddl.models.ensemble import combine_outputs, member_outputs
 from meddl.models.onnx import OnnxModel
@@ -152,7 +152,7 @@ class Run:
                              f"into features. Train the run again.")
         if self.info["input"]["kind"] == "table":
             frame = _as_frame(data, self.config.data)
-            return self.preprocessor.transform(frame), np.asarray(frame.index.astype(str)), frame
+            return _transform_table(self.preprocessor, frame, data), np.asarray(frame.index.astype(str)), frame
         images, ids = _as_images(data, self.config.data, self.info["input"]["input_shape"])
         return self.preprocessor.transform(images), ids, None
 
@@ -210,12 +210,16 @@ class Run:
             return self.preprocessor.transform(loaded.features), loaded.target
         label = label or self.info.get("label")
         frame = _as_frame(data, self.config.data)
+        where = f" '{data}'" if isinstance(data, (str, Path)) else ""
         if label not in frame.columns:
-            raise DataError(f"The evaluation data has no label column {label!r}; columns: "
+            raise DataError(f"The evaluation data{where} has no label column {label!r}."
+                            f"{did_you_mean(label, map(str, frame.columns))} Columns: "
                             f"{list(map(str, frame.columns))[:20]}.")
-        if frame[label].isna().any():
-            raise DataError(f"{int(frame[label].isna().sum())} rows have a missing value in label column {label!r}.")
-        return self.preprocessor.transform(frame), frame[label].to_numpy()
+        missing = int(frame[label].isna().sum())
+        if missing:
+            raise DataError(f"{missing} {'row' if missing == 1 else 'rows'} of the evaluation data{where} "
+                            f"{'has' if missing == 1 else 'have'} a missing value in label column {label!r}.")
+        return _transform_table(self.preprocessor, frame, data), frame[label].to_numpy()
 
 
 def load_run(path: str | Path) -> Run:
@@ -236,6 +240,16 @@ def _load_calibrator(saved: dict | None):
     if not saved:
         return None
     return (PlattScaler if saved.get("type") == "PlattScaler" else TemperatureScaler).from_dict(saved)
+
+
+def _transform_table(preprocessor, frame: pd.DataFrame, data: Any) -> np.ndarray:
+    """The preprocessor's features of ``frame``; its errors name the file when ``data`` was one."""
+    try:
+        return preprocessor.transform(frame)
+    except DataError as exc:
+        if isinstance(data, (str, Path)):
+            raise DataError(f"Table file '{data}': {exc}") from None
+        raise
 
 
 def _as_frame(data: Any, data_config=None) -> pd.DataFrame:

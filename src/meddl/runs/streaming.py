@@ -87,7 +87,12 @@ def write_predictions(run: Any, data: Any, out: str | os.PathLike | None = None,
 def _write_chunks(run: Any, data: Any, runtime: str, chunk_rows: int, handle: TextIO) -> WrittenPredictions:
     written = WrittenPredictions(0)
     for chunk in _input_chunks(run, data, chunk_rows):
-        predictions, check = run.predict_with_input_check(chunk, runtime=runtime)
+        try:
+            predictions, check = run.predict_with_input_check(chunk, runtime=runtime)
+        except DataError as exc:
+            if chunk is data or not isinstance(data, (str, Path)):  # read by the run: its errors name the file
+                raise
+            raise DataError(f"Table file '{data}': {exc}") from None
         predictions.to_csv(handle, index=False, header=written.rows == 0)
         written.rows += len(predictions)
         if check is not None:
@@ -117,9 +122,10 @@ def _input_chunks(run: Any, data: Any, chunk_rows: int) -> Iterator[Any]:
         yield read_table(path, **table_options)  # the data package's own reading and error messages
         return
     expected = getattr(run.preprocessor, "input_columns_", [])
-    if len(set(names)) < len(names) or any(column not in first.columns for column in expected):
+    if first.empty or len(set(names)) < len(names) or any(column not in first.columns for column in expected):
         reader.close()
-        yield read_table(path, **table_options)  # a repeated name, another separator: read (or refused) as a whole
+        # a header without rows, a repeated name, another separator: read (or refused) as a whole
+        yield read_table(path, **table_options)
         return
     with reader:
         yield first

@@ -140,6 +140,17 @@ def _build_model(config: RunConfig):
     return name, base, 1
 
 
+def _check_horizons_within_follow_up(horizons: list[float] | None, train_duration: np.ndarray, column: str) -> None:
+    """Past the longest training follow-up a curve is flat by construction: its survival there would be a guess."""
+    longest = float(np.max(train_duration))
+    beyond = [h for h in horizons or () if h > longest]
+    if beyond:
+        raise ConfigError(f"evaluation.horizons: {', '.join(f'{h:g}' for h in beyond)} lie(s) beyond the longest "
+                          f"follow-up of the training rows ({longest:g} in column {column!r}); a model cannot say "
+                          f"anything about survival there. Give horizons within the follow-up, in the units of "
+                          f"{column!r} (days? months?).")
+
+
 def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
     """Train and evaluate a survival model; return what the run folder needs."""
     data, duration, event, duration_column, event_column = load_survival_data(config)
@@ -154,6 +165,7 @@ def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
         return TabularPreprocessor(numeric=config.data.numeric, categorical=config.data.categorical).fit(
             data.features.iloc[rows])
 
+    _check_horizons_within_follow_up(config.evaluation.horizons, duration[splits.train], duration_column)
     preprocessor = preprocessor_on(splits.train)
     x = {name: preprocessor.transform(data.features.iloc[rows])
          for name, rows in (("train", splits.train), ("val", splits.val), ("test", splits.test))}

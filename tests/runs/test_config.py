@@ -59,3 +59,11 @@ def test_names_a_config_tells_a_config_from_a_table():
     from_table = ["patients.csv", Path("scan.npz")]
     assert names_a_config({"task": "diagnosis"}) and names_a_config("site.yaml") and names_a_config(Path("a.yml"))
     assert not any(names_a_config(value) for value in from_table)
+
+
+def test_a_positive_class_written_as_a_yaml_number_is_the_class_of_that_name():
+    config = load_config({"task": "diagnosis", "data": {"source": "csv", "path": "a", "label": "y",
+                                                        "positive_class": 1}})
+    assert config.data.positive_class == "1"
+    with pytest.raises(ConfigError, match="data.positive_class"):
+        load_config({"task": "diagnosis", "data": {"source": "csv", "path": "a", "positive_class": True}})

@@ -51,6 +51,12 @@ class SupervisedDataConfig(DataConfig):
     label_column: str = "label"
     window: tuple[float, float] | None = None
 
+    @field_validator("positive_class", mode="before")
+    @classmethod
+    def _class_name_as_text(cls, value):
+        """``positive_class: 1`` in YAML is the class '1' (meddl names classes by their text, as in the CSV)."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @model_validator(mode="after")
     def _check_images(self):
         if self.source in ("dicom", "nifti") and not self.labels_csv:

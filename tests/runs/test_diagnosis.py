@@ -110,6 +110,13 @@ def test_unknown_label_or_feature_column(tmp_path):
                                                                     "label": "outcome"}})
     with pytest.raises(DataError, match=r"data.features lists column\(s\) \['bmi'\]"):
         meddl.train(diagnosis_config(tmp_path / "t.csv", features=["age", "bmi"]))
+    with pytest.raises(DataError, match=r"data.features lists column\(s\) \['sexx'\].*Did you mean 'sex'"):
+        meddl.train(diagnosis_config(tmp_path / "t.csv", features=["age", "sexx"]))
+    misspelt_id = {**diagnosis_config(tmp_path / "t.csv")}
+    misspelt_id["data"] = {**misspelt_id["data"], "patient_id": "stie"}
+    with pytest.raises(DataError, match=r"data.patient_id: column 'stie' is not in .*Did you mean 'site'.*"
+                                        r"Available columns: \["):
+        meddl.train(misspelt_id)
 
 
 def test_parquet_and_seed_mlp_and_fixed_threshold(tmp_path):

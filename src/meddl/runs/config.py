@@ -34,7 +34,7 @@ from meddl.runs.tuning_config import TrackingConfig, TuneConfig, parse_duration
 __all__ = ["RunConfig", "DataConfig", "ModelConfig", "TrainingConfig", "EvaluationConfig", "AugmentationConfig",
            "LossConfig", "SplitConfig", "EarlyStoppingConfig", "ThresholdConfig", "Section", "options_model", "check_options",
            "read_config_source", "validate_config", "upgrade_v1_config", "format_errors", "SOURCES", "TABLE_SOURCES", "IMAGE_SOURCES",
-           "AUGMENTATION_POLICIES", "require_seed_ensembles"]
+           "AUGMENTATION_POLICIES", "COLUMN_ROLES", "require_seed_ensembles"]
 
 TABLE_SOURCES = ("csv", "parquet", "builtin", "deepsurv_h5", "ihdp")
 IMAGE_SOURCES = ("medmnist", "image_folder", "dicom", "nifti")
@@ -57,7 +57,7 @@ class SplitConfig(Section):
 
 
 #: The data keys that name a column with a meaning of its own (each task's data section has some of them).
-_COLUMN_ROLES = ("label", "patient_id", "duration", "event", "treatment", "outcome")
+COLUMN_ROLES = ("label", "patient_id", "duration", "event", "treatment", "outcome")
 
 
 class DataConfig(Section):
@@ -84,7 +84,7 @@ class DataConfig(Section):
         if self.source not in ("builtin", "medmnist") and not self.path:
             raise ValueError(f"source '{self.source}' needs 'path'")
         roles: dict[str, str] = {}
-        for role in _COLUMN_ROLES:  # a task's data section has some of them
+        for role in COLUMN_ROLES:  # a task's data section has some of them
             column = getattr(self, role, None)
             if isinstance(column, str) and column in roles:
                 raise ValueError(f"'{roles[column]}' and '{role}' both name column {column!r}; each needs a column "

@@ -18,7 +18,7 @@ from meddl.data import (apply_label_map, check_label_spellings, check_no_identif
                         resize_images, train_val_test_split)
 from meddl.data.split_override import active_split_override
 from meddl.errors import ConfigError, DataError, did_you_mean
-from meddl.runs.config import IMAGE_SOURCES, DataConfig, SplitConfig
+from meddl.runs.config import COLUMN_ROLES, IMAGE_SOURCES, DataConfig, SplitConfig
 
 __all__ = ["LoadedData", "PreparedSplits", "load_data", "load_images", "table_columns", "read_frame", "split_rows",
            "split_labels", "missingness", "table_schema"]
@@ -66,12 +66,14 @@ def table_columns(frame: pd.DataFrame, data: DataConfig, reserved: list[str], wh
     """The feature columns: ``data.features`` if given, else every column not reserved (label, ids, ...)."""
     missing = [c for c in reserved if c not in frame.columns]
     if missing:
-        raise DataError(f"Column(s) {missing} named in the config are not in {where}. "
-                        f"Available columns: {list(map(str, frame.columns))[:30]}.")
+        keys = [f"data.{role}" for role in COLUMN_ROLES if getattr(data, role, None) == missing[0]]
+        raise DataError(f"{keys[0] if keys else 'The config'}: column {missing[0]!r} is not in {where}."
+                        f"{did_you_mean(str(missing[0]), map(str, frame.columns))} {_available(frame)}")
     if data.features:
         absent = [c for c in data.features if c not in frame.columns]
         if absent:
-            raise DataError(f"data.features lists column(s) {absent} that are not in {where}.")
+            raise DataError(f"data.features lists column(s) {absent} that are not in {where}."
+                            f"{did_you_mean(str(absent[0]), map(str, frame.columns))} {_available(frame)}")
         clash = [c for c in data.features if c in reserved]
         if clash:
             raise ConfigError(f"data.features must not include {clash}: they are the label, ids or outcome columns.")
@@ -79,10 +81,18 @@ def table_columns(frame: pd.DataFrame, data: DataConfig, reserved: list[str], wh
     excluded = list(data.exclude or [])
     absent = [c for c in excluded if c not in frame.columns]
     if absent:
-        raise DataError(f"data.exclude lists column(s) {absent} that are not in {where}.")
+        raise DataError(f"data.exclude lists column(s) {absent} that are not in {where}."
+                        f"{did_you_mean(str(absent[0]), map(str, frame.columns))} {_available(frame)}")
     columns = [c for c in frame.columns if c not in reserved and c not in excluded]
     check_no_identifier_features(frame, columns, where=where)  # data.features, when given, is taken as meant
     return columns
+
+
+def _available(frame: pd.DataFrame, shown: int = 30) -> str:
+    """The table's columns for an error message, saying how many were left out of a long list."""
+    names = list(map(str, frame.columns))
+    more = f" (the first {shown} of {len(names)})" if len(names) > shown else ""
+    return f"Available columns{more}: {names[:shown]}."
 
 
 def read_frame(data: DataConfig) -> tuple[pd.DataFrame, dict]:

@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from meddl.serving import AuditTrail, make_engine
-from meddl.serving.audit import canonical_sha256
-from meddl.serving.db import AUDIT_LOG
+from meddl.serving.audit import _row_hash, canonical_sha256
+from meddl.serving.db import AUDIT_HEAD, AUDIT_LOG
 
 from .conftest import PATIENTS, serve
 
@@ -118,3 +118,41 @@ def test_driver_errors_on_the_request_path_are_sqlalchemy_errors(tmp_path):
         connection.exec_driver_sql("DROP TABLE meddl_audit_log")
     with pytest.raises(sa.exc.OperationalError, match="meddl_audit_log"):
         AuditTrail(engine).record(endpoint="POST /v1/models/m/predict", status=200, latency_ms=1.0)
+
+
+def _rewrite_with_consistent_hashes(trail, row_id, **changes):
+    """What someone with write access to the database could do: change a row, then recompute every hash after it."""
+    with trail.engine.begin() as connection:
+        rows = [dict(r) for r in connection.execute(sa.select(AUDIT_LOG).order_by(AUDIT_LOG.c.id)).mappings()]
+        previous = "0" * 64
+        for row in rows:
+            row.update(changes if row["id"] == row_id else {}, previous_hash=previous)
+            row["row_hash"] = previous = _row_hash(row)
+            connection.execute(sa.update(AUDIT_LOG).where(AUDIT_LOG.c.id == row["id"]).values(**row))
+        connection.execute(sa.update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == 1).values(last_hash=previous))
+
+
+def test_an_anchor_finds_a_trail_rewritten_with_recomputed_hashes(db_url):
+    trail = _filled(db_url, n=3)
+    anchor = trail.anchor()
+    assert anchor["n_rows"] == 3 and anchor["last_hash"] == trail.latest()[0]["row_hash"]
+    _filled(db_url, n=2)  # the trail grows after the anchor
+    assert trail.verify([anchor]).ok and "1 anchor(s) matched" in trail.verify([anchor]).message
+    _rewrite_with_consistent_hashes(trail, 2, user="someone else")
+    assert trail.verify().ok  # without an anchor the rewrite cannot be seen: the chain has no secret
+    result = trail.verify([anchor])
+    assert not result.ok and "does not match the anchor" in result.message
+    with pytest.raises(ValueError, match="Anchor 1 must hold 'n_rows' and 'last_hash'"):
+        trail.verify([{"rows": 3}])
+
+
+def test_an_anchor_beyond_the_trail_finds_deleted_rows_with_a_rewritten_head(db_url):
+    trail = _filled(db_url, n=4)
+    anchor = trail.anchor()
+    with trail.engine.begin() as connection:
+        last = connection.execute(sa.select(AUDIT_LOG.c.previous_hash).where(AUDIT_LOG.c.id == 4)).scalar_one()
+        connection.execute(sa.delete(AUDIT_LOG).where(AUDIT_LOG.c.id == 4))
+        connection.execute(sa.update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == 1).values(n_rows=3, last_hash=last))
+    assert trail.verify().ok
+    result = trail.verify([anchor])
+    assert not result.ok and "An anchor recorded 4 rows but the trail now holds 3" in result.message

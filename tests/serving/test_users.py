@@ -1,6 +1,7 @@
 """Users and keys (only hashes stored), and the `meddl users`, `meddl audit` and `meddl serve` refusals on the command line."""
 
 import io
+import json
 import shutil
 
 import pytest
@@ -77,6 +78,17 @@ def test_users_and_audit_commands(tmp_path, capsys, monkeypatch):
     assert "All 3 audit rows are intact" in capsys.readouterr().out
     assert main(["audit", "export", "--db", db, "--since", "2000-01-01", "--out", str(tmp_path / "a.csv")]) == 0
     assert len((tmp_path / "a.csv").read_text().strip().splitlines()) == 4
+    anchors = tmp_path / "anchors.jsonl"
+    for _ in range(2):  # appended, one JSON line each time
+        assert main(["audit", "anchor", "--db", db, "--out", str(anchors)]) == 0
+    assert "Anchored 3 audit rows" in capsys.readouterr().out and len(anchors.read_text().splitlines()) == 2
+    assert main(["audit", "anchor", "--db", db]) == 0
+    assert json.loads(capsys.readouterr().out)["n_rows"] == 3
+    assert main(["audit", "verify", "--db", db, "--anchors", str(anchors)]) == 0
+    assert "1 anchor(s) matched" in capsys.readouterr().out  # two anchors of one head pin one length
+    (tmp_path / "bad.jsonl").write_text("not json\n")
+    assert main(["audit", "verify", "--db", db, "--anchors", str(tmp_path / "bad.jsonl")]) == 1
+    assert "--anchors: Line 1 of the anchors file" in capsys.readouterr().err
     with trail.engine.begin() as connection:
         connection.execute(sa.update(AUDIT_LOG).where(AUDIT_LOG.c.id == 2).values(status=500))
     assert main(["audit", "verify", "--db", db]) == 1

@@ -4,6 +4,11 @@ Each row stores the hash of the previous row and its own hash over every field
 (canonical JSON), and ``meddl_audit_head`` holds the row count and the last hash.
 :meth:`AuditTrail.verify` recomputes the chain: an edited row breaks its own hash, a
 deleted row breaks the next row's link, and deleted newest rows no longer match the head.
+The chain has no secret, so someone who can write the database could rewrite every row and
+hash consistently; an **anchor** (:meth:`AuditTrail.anchor`, ``meddl audit anchor``: the row
+count and last hash, kept where the database's writers cannot reach, e.g. appended daily to a
+file on another machine) pins the history up to that point, and ``verify(anchors=...)`` checks
+that the chain still passes through every anchored hash.
 Nothing in the server updates or deletes rows. Writers are serialised across worker
 processes by the database's write lock (:func:`meddl.serving.db.driver_cursor`: SQLite
 ``BEGIN IMMEDIATE``, PostgreSQL advisory lock), so the chain stays linear. One row costs
@@ -17,6 +22,8 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +33,7 @@ import sqlalchemy as sa
 from meddl.io import atomic_write_text
 from meddl.serving.db import AUDIT_HEAD, AUDIT_LOG, GENESIS_HASH, driver_cursor
 
-__all__ = ["AuditTrail", "AuditVerification", "canonical_sha256", "AUDIT_FIELDS"]
+__all__ = ["AuditTrail", "AuditVerification", "canonical_sha256", "AUDIT_FIELDS", "append_anchor", "read_anchors"]
 
 AUDIT_FIELDS = ("id", "time", "user", "model", "weights_sha256", "endpoint", "input_sha256", "inputs", "output",
                 "n_rows", "latency_ms", "status", "message", "previous_hash", "row_hash")
@@ -119,8 +126,21 @@ class AuditTrail:
         with self.engine.connect() as connection:
             return int(connection.execute(sa.select(sa.func.count()).select_from(AUDIT_LOG)).scalar_one())
 
-    def verify(self) -> AuditVerification:
-        """Recompute the hash chain over every row; report the first row that was edited, deleted or inserted."""
+    def anchor(self) -> dict:
+        """The trail's head now, ``{"time", "n_rows", "last_hash"}``: keep it out of the database's reach and
+        pass it to :meth:`verify` later (``meddl audit anchor --out FILE`` appends it as one JSON line)."""
+        with self.engine.connect() as connection:
+            head = connection.execute(sa.select(AUDIT_HEAD).where(AUDIT_HEAD.c.id == 1)).first()
+        n_rows, last_hash = (head.n_rows, head.last_hash) if head is not None else (0, GENESIS_HASH)
+        return {"time": _iso(dt.datetime.now(dt.timezone.utc)), "n_rows": int(n_rows), "last_hash": last_hash}
+
+    def verify(self, anchors: Sequence[Mapping] = ()) -> AuditVerification:
+        """Recompute the hash chain over every row; report the first row that was edited, deleted or inserted.
+
+        ``anchors``: heads taken earlier with :meth:`anchor`; the chain must pass through each (its hash after
+        ``n_rows`` rows is ``last_hash``), so a trail rewritten with recomputed hashes is found too.
+        """
+        pinned = _anchor_hashes(anchors)
         previous, n_rows = GENESIS_HASH, 0
         with self.engine.connect() as connection:
             head = connection.execute(sa.select(AUDIT_HEAD).where(AUDIT_HEAD.c.id == 1)).first()
@@ -135,11 +155,21 @@ class AuditTrail:
                     return AuditVerification(False, n_rows, f"Row {row['id']} was changed after it was written "
                                              f"(its hash does not match its contents).")
                 previous, n_rows = row["row_hash"], n_rows + 1
+                if pinned.get(n_rows, previous) != previous:
+                    return AuditVerification(False, n_rows, f"The trail after row {row['id']} ({n_rows} rows) does "
+                                             f"not match the anchor taken then: its rows were rewritten since.")
         expected = (head.n_rows, head.last_hash) if head is not None else (0, GENESIS_HASH)
         if (n_rows, previous) != expected:
             return AuditVerification(False, n_rows, f"The trail holds {n_rows} intact rows but {expected[0]} were "
                                      f"written: the newest rows were deleted or the head was changed.")
-        return AuditVerification(True, n_rows, f"All {n_rows} audit rows are intact (hash chain verified).")
+        beyond = sorted(n for n in pinned if n > n_rows)
+        if beyond:
+            return AuditVerification(False, n_rows, f"An anchor recorded {beyond[-1]} rows but the trail now holds "
+                                     f"{n_rows}: rows were deleted and the head rewritten.")
+        if pinned.get(0, GENESIS_HASH) != GENESIS_HASH:
+            return AuditVerification(False, n_rows, "An anchor of an empty trail does not hold the genesis hash.")
+        checked = f", {len(pinned)} anchor(s) matched" if pinned else ""
+        return AuditVerification(True, n_rows, f"All {n_rows} audit rows are intact (hash chain verified{checked}).")
 
     def export_csv(self, path: str | Path, since: Any = None) -> int:
         """Write the rows (oldest first, from ``since``) to a CSV file atomically; returns the number of rows."""
@@ -153,6 +183,46 @@ class AuditTrail:
             writer.writerow(dict(row))
         atomic_write_text(Path(path), buffer.getvalue())
         return len(rows)
+
+
+def _anchor_hashes(anchors: Sequence[Mapping]) -> dict[int, str]:
+    """``{n_rows: last_hash}`` of the anchors; two anchors of one length must agree."""
+    pinned: dict[int, str] = {}
+    for i, entry in enumerate(anchors):
+        try:
+            n_rows, last_hash = int(entry["n_rows"]), str(entry["last_hash"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"Anchor {i + 1} must hold 'n_rows' and 'last_hash' (as meddl audit anchor writes "
+                             f"them). Got {entry!r:.120} instead.") from None
+        if pinned.setdefault(n_rows, last_hash) != last_hash:
+            raise ValueError(f"Two anchors of {n_rows} rows hold different hashes: the anchors themselves were "
+                             f"changed, or come from two trails.")
+    return pinned
+
+
+def read_anchors(path: str | Path) -> list[dict]:
+    """The anchors ``meddl audit anchor --out FILE`` appended to ``path``, one JSON object per line."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ValueError(f"Cannot read the anchors file '{path}': {exc.strerror or exc}.") from None
+    anchors = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                anchors.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise ValueError(f"Line {number} of the anchors file '{path}' is not JSON: {line!r:.80}.") from None
+    return anchors
+
+
+def append_anchor(path: str | Path, anchor: Mapping) -> None:
+    """Append ``anchor`` to the anchors file ``path`` as one JSON line (the earlier lines are kept as they are)."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(dict(anchor), sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _iso(value: Any) -> str:

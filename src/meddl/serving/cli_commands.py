@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import sys
 
 from meddl.errors import ConfigError
 from meddl.serving.app import INSECURE_WARNING, load_models, named_runs
-from meddl.serving.audit import AuditTrail
+from meddl.serving.audit import AuditTrail, append_anchor, read_anchors
 from meddl.serving.db import DEFAULT_DB_URL, make_engine
 from meddl.serving.settings import ServeSettings, write_environment
 from meddl.serving.users import ROLES, UserStore
@@ -108,9 +109,22 @@ def cmd_users(args) -> int:
 def cmd_audit(args) -> int:
     trail = AuditTrail(make_engine(args.db))
     if args.audit_command == "verify":
-        result = trail.verify()
+        try:
+            anchors = read_anchors(args.anchors) if args.anchors else []
+            result = trail.verify(anchors)
+        except ValueError as exc:
+            raise ConfigError(f"--anchors: {exc}") from None
         print(result.message)
         return 0 if result.ok else 1
+    if args.audit_command == "anchor":
+        anchor = trail.anchor()
+        if args.out:
+            append_anchor(args.out, anchor)
+            print(f"Anchored {anchor['n_rows']} audit rows in {args.out}: keep that file where the database's "
+                  f"writers cannot change it.")
+        else:
+            print(json.dumps(anchor, sort_keys=True))
+        return 0
     n_rows = trail.export_csv(args.out, since=args.since)
     print(f"Wrote {n_rows} audit rows to {args.out}" + (f" (since {args.since})" if args.since else ""))
     return 0
@@ -166,9 +180,14 @@ def add_serving_commands(commands: argparse._SubParsersAction) -> None:
     audit = commands.add_parser("audit", help="verify or export the audit trail of meddl serve")
     audit_actions = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     verify = audit_actions.add_parser("verify", help="recompute the hash chain; exit 1 if a row was changed or deleted")
+    verify.add_argument("--anchors", default=None,
+                        help="file of heads written by 'meddl audit anchor --out': the chain must pass through each")
+    anchor = audit_actions.add_parser("anchor", help="print the trail's head (row count, last hash), or append it "
+                                                     "to --out: kept elsewhere, it pins the history")
+    anchor.add_argument("--out", default=None, help="anchors file to append one JSON line to")
     export = audit_actions.add_parser("export", help="write the audit rows to a CSV file")
     export.add_argument("--since", default=None, help="first date or time to export (ISO, UTC), e.g. 2026-12-01")
     export.add_argument("--out", required=True, help="CSV file to write")
-    for parser in (verify, export):
+    for parser in (verify, anchor, export):
         parser.add_argument("--db", default=None, help=_DB_HELP)
     audit.set_defaults(handler=cmd_audit)

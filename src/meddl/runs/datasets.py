@@ -119,7 +119,7 @@ def load_data(data: DataConfig, *, classification: bool, extra_columns: list[str
         raise ConfigError(f"data.label: a table needs 'label', the column holding the {'diagnosis' if classification else 'outcome'}.")
     if label not in frame.columns:
         raise DataError(f"data.label: column {label!r} is not in {where}.{did_you_mean(label, map(str, frame.columns))} "
-                        f"Available columns: {list(map(str, frame.columns))[:30]}.")
+                        f"{_available(frame)}")
     reserved = [label] + [c for c in (data.patient_id,) if c] + list(extra_columns or [])
     columns = table_columns(frame, data, reserved, where)
     target = frame[label]

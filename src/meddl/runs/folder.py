@@ -297,10 +297,13 @@ class RunFolder:
 
     def export_record(self) -> dict:
         """What ``meddl export`` records of its files, for :meth:`read_export`: their sha256 and this run's manifest's."""
-        manifest = self.path / self.MANIFEST
         return {"sha256": {name: sha256_file(self.path / name) for name in (self.ONNX, self.ONNX_INT8)
                            if (self.path / name).is_file()},
-                "run_manifest_sha256": sha256_file(manifest) if manifest.is_file() else None}
+                "run_manifest_sha256": self._manifest_sha256()}
+
+    def _manifest_sha256(self) -> str | None:
+        manifest = self.path / self.MANIFEST
+        return sha256_file(manifest) if manifest.is_file() else None
 
     def read_export(self, name: str = ONNX) -> bytes:
         """The bytes of an ONNX export (``model.onnx``), checked against what ``meddl export`` recorded.
@@ -328,7 +331,7 @@ class RunFolder:
         if hashlib.sha256(data).hexdigest() != recorded:
             raise ModelFileError(f"'{path}' has changed since it was exported (its sha256 differs from the one in "
                                  f"'{report_path}'); it is refused. {again}")
-        if report.get("run_manifest_sha256") != self.export_record()["run_manifest_sha256"]:
+        if report.get("run_manifest_sha256") != self._manifest_sha256():
             raise ModelFileError(f"'{path}' was exported from another run, or from this run before it was changed "
                                  f"(the manifest named in '{report_path}' is not this run's); it is refused. {again}")
         return data

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from typing import Any
 
 import anyio
@@ -55,7 +56,7 @@ def infer_records(served: ServedModel, inputs: Any) -> list[dict]:
     if not isinstance(inputs, list) or not inputs:
         raise InvalidInput([FieldProblem("inputs", "Send at least one input tensor.")])
     tensors = [_tensor(entry, i) for i, entry in enumerate(inputs)]
-    repeated = sorted({name for name, _, _ in tensors if [t[0] for t in tensors].count(name) > 1})
+    repeated = sorted(name for name, count in Counter(name for name, _, _ in tensors).items() if count > 1)
     if repeated:  # a later tensor would silently replace the earlier one's values
         raise InvalidInput([FieldProblem("inputs", f"Each input tensor needs its own name; {repeated} appear more "
                                                    f"than once.")])

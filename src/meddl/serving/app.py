@@ -69,7 +69,8 @@ def named_runs(runs: Mapping[str, str | Path] | Sequence[str | Path] | str | Pat
 def load_models(runs: Mapping[str, str], settings: ServeSettings) -> dict[str, ServedModel]:
     """Load and verify every run (a tampered or truncated one raises ``ModelFileError`` naming it)."""
     return {name: ServedModel(name, path, runtime=settings.runtime, max_rows=settings.max_rows,
-                              max_image_pixels=settings.max_image_pixels, explain_max_rows=settings.explain_max_rows)
+                              max_image_pixels=settings.max_image_pixels, explain_max_rows=settings.explain_max_rows,
+                              lock_wait_s=settings.request_timeout_s)
             for name, path in runs.items()}
 
 

@@ -25,7 +25,20 @@ from meddl.serving.models import ServedModel
 from meddl.serving.security import Refusal, authenticate, require_role
 from meddl.serving.users import User
 
-__all__ = ["CallRecord", "model_call", "signed_in"]
+__all__ = ["CallRecord", "TimedOut", "in_model_thread", "model_call", "signed_in"]
+
+
+class TimedOut(Refusal):
+    """A model call that ran past the server's ``request_timeout_s``: 503, with ``reason`` for the audit row.
+
+    Its thread cannot be stopped and finishes in the background; calls queued behind it on the
+    same model give up once they have waited as long (:class:`ServedModel`'s ``lock_wait_s``).
+    """
+
+    def __init__(self, timeout: float):
+        self.reason = f"The model took longer than the server's limit of {timeout} s."
+        super().__init__(503, self.reason + " Try fewer records, or ask the administrator to raise the limit.",
+                         {"Retry-After": "5"})
 
 
 @dataclass
@@ -123,6 +136,23 @@ def _settle_time_out(request: Request, name: str, record: CallRecord, start: flo
         return False
 
 
+async def in_model_thread(request: Request, function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in one of the model threads (``ServeSettings.model_threads``), within the time limit.
+
+    The event loop never runs a model: the API (:func:`model_call`) and the web page both come here.
+
+    Raises:
+        TimedOut: the call ran past ``request_timeout_s`` (its thread is abandoned and finishes on its own).
+    """
+    timeout = request.app.state.settings.request_timeout_s
+    try:
+        with anyio.fail_after(timeout):
+            return await anyio.to_thread.run_sync(partial(function, *args), abandon_on_cancel=True,
+                                                  limiter=_model_threads(request))
+    except TimeoutError:
+        raise TimedOut(timeout) from None
+
+
 async def model_call(request: Request, name: str, work: Callable[[ServedModel, CallRecord], Any], *,
                      role: str = "clinician") -> Any:
     """Run ``work(served_model, record)`` for a signed-in caller within the time limit; audit it whatever happens.
@@ -133,18 +163,13 @@ async def model_call(request: Request, name: str, work: Callable[[ServedModel, C
     two); only a time-out is recorded from here, and a lock keeps it to one row either way.
     """
     record, start = CallRecord(), time.perf_counter()
-    timeout = request.app.state.settings.request_timeout_s
     try:
-        with anyio.fail_after(timeout):
-            return await anyio.to_thread.run_sync(partial(_run_and_audit, request, name, role, work, record, start),
-                                                  abandon_on_cancel=True, limiter=_model_threads(request))
-    except TimeoutError:
-        message = f"The model took longer than the server's limit of {timeout} s."
-        finished = await anyio.to_thread.run_sync(_settle_time_out, request, name, record, start, message)
+        return await in_model_thread(request, _run_and_audit, request, name, role, work, record, start)
+    except TimedOut as timed_out:
+        finished = await anyio.to_thread.run_sync(_settle_time_out, request, name, record, start, timed_out.reason)
         if finished and record.outcome is not None:  # it ended just as the time ran out: give its answer
             result, error = record.outcome
             if error is not None:
                 raise error from None
             return result
-        raise Refusal(503, message + " Try fewer records, or ask the administrator to raise the limit.",
-                      {"Retry-After": "5"}) from None
+        raise

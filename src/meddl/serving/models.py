@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from meddl.runs import RunFolder, load_run
 from meddl.serving.images import IMAGE_FORMATS, decode_image, overlay_png_base64
 from meddl.serving.input_checks import (ColumnSpec, FieldProblem, InvalidInput, check_records, column_specs,
                                         row_warnings)
+from meddl.serving.security import Refusal
 from meddl.version import __version__
 
 __all__ = ["ServedModel", "TOP_ATTRIBUTIONS"]
@@ -73,17 +75,23 @@ def weights_digest(run_dir: Path) -> tuple[str, dict[str, str]]:
 class ServedModel:
     """A run served under ``name``: ``describe()``, ``predict_records``, ``predict_image``, ``recommend_records``.
 
+    The model answers one call at a time. ``lock_wait_s`` (the server's ``request_timeout_s``) bounds how
+    long a call waits for the one before it: a call still waiting then belongs to a request that has
+    already been answered 503, so it gives up (:class:`Refusal` 503) instead of running the model for
+    nobody, and a burst of slow requests cannot pile up model work behind a stuck one.
+
     Raises (at construction):
         ModelFileError: a missing, truncated or tampered run folder (from ``meddl.load_run``),
             or ``runtime="onnx"`` without an exported ``model.onnx``.
     """
 
     def __init__(self, name: str, path: str | Path, *, runtime: str = "torch", max_rows: int = 10_000,
-                 max_image_pixels: int = 25_000_000, explain_max_rows: int = 20):
+                 max_image_pixels: int = 25_000_000, explain_max_rows: int = 20, lock_wait_s: float | None = None):
         if runtime not in ("torch", "onnx"):
             raise ConfigError(f"The 'runtime' must be 'torch' or 'onnx'. Got {runtime!r} instead.")
         self.name, self.path, self.runtime = name, Path(path), runtime
         self.max_rows, self.max_image_pixels, self.explain_max_rows = max_rows, max_image_pixels, explain_max_rows
+        self.lock_wait_s = lock_wait_s
         self.run = load_run(self.path)
         # Read once, right after load_run verified every file: Run.metrics reads metrics.json from disk on each
         # call, so a file edited or deleted while the server runs would otherwise be served unverified.
@@ -106,6 +114,17 @@ class ServedModel:
         self.specs: list[ColumnSpec] = column_specs(self.run.info, self.run.preprocessor,
                                                     self.run.input_profile) if self.kind == "table" else []
         self._lock = threading.Lock()
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """Hold the model for one call; refuse (503) after waiting ``lock_wait_s`` for the call before."""
+        if not self._lock.acquire(timeout=-1 if self.lock_wait_s is None else self.lock_wait_s):
+            raise Refusal(503, f"Model {self.name!r} is still busy with earlier requests after "
+                               f"{self.lock_wait_s} s.", {"Retry-After": "5"})
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     # ------------------------------------------------------------------ description
     def describe(self) -> dict:
@@ -158,7 +177,7 @@ class ServedModel:
     def predict_records(self, records: Any, explain: bool = False) -> list[dict]:
         """One answer per record: what ``Run.predict`` gives (``Run.recommend`` for treatment runs) plus ``warnings``."""
         frame = self._table(records)
-        with self._lock:
+        with self._turn():
             predictions, check = self._predict_frame(frame)
             attributions = self._table_attributions(frame) if explain else None
         rows = _rows(predictions)
@@ -188,7 +207,7 @@ class ServedModel:
         """One image already decoded, ``(H, W)`` or ``(H, W, C)``: as :meth:`predict_image`."""
         if self.kind != "image":
             raise InvalidInput([FieldProblem("file", f"Model {self.name!r} takes a table, not an image.")], 415)
-        with self._lock:
+        with self._turn():
             row = _rows(self._predict_frame(image[None] if image.ndim == 3 else image[None, ..., None])[0])[0]
             row["row_id"] = row_id
             row["warnings"] = list(getattr(self.run.preprocessor, "notes_", []))

@@ -2,21 +2,27 @@
 
 Handlers are short: check the session (and the CSRF token on every POST), call the
 served model, hand the result to a template. Patient values travel only in POST
-bodies; the URLs hold model names, audit filters and download tokens.
+bodies; the URLs hold model names, audit filters and download tokens. The event loop
+never waits on a model, a password hash or the database: the asynchronous handlers
+(those that read a form) hand that work to threads, the model call through the API's
+own path (:func:`meddl.serving.calls.in_model_thread`: the same thread limit and time limit).
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from meddl.errors import MeddlError
-from meddl.serving.security import ANONYMOUS
+from meddl.serving.calls import in_model_thread
+from meddl.serving.security import ANONYMOUS, Refusal
 from meddl.serving.web.answers import answer_view, batch_view, image_view
 from meddl.serving.web.audit_page import audit_csv, audit_view
 from meddl.serving.web.forms import check_patient_form, field_specs
@@ -42,6 +48,13 @@ def _safe_next(value: str | None) -> str:
     if value and value.startswith(BASE + "/") and not value.startswith("//") and "\\" not in value:
         return value
     return f"{BASE}/models"
+
+
+def _status_and_problem(exc: Exception) -> tuple[int, str]:
+    """A model call's failure on a page: 422 with the library's words, or the server's refusal (503 on time-out)."""
+    if isinstance(exc, Refusal):
+        return exc.status_code, exc.message
+    return 422, str(exc)
 
 
 def build_router() -> Any:
@@ -82,14 +95,19 @@ def build_router() -> Any:
     def served(request: Request, name: str) -> Any:
         return request.app.state.models.get(name)
 
-    def audit(request: Request, session: Session, model: Any, endpoint: str, *, started: float, status: int,
-              inputs: Any = None, output: Any = None, n_rows: int | None = None, message: str | None = None) -> None:
+    async def signed_in_off_loop(request: Request) -> Session | None:
+        return await anyio.to_thread.run_sync(signed_in, request)
+
+    async def audit(request: Request, session: Session, model: Any, endpoint: str, *, started: float, status: int,
+                    inputs: Any = None, output: Any = None, n_rows: int | None = None,
+                    message: str | None = None) -> None:
         trail = getattr(request.app.state, "audit", None)
         if trail is None:
             return
-        trail.record(endpoint=endpoint, status=status, latency_ms=(time.perf_counter() - started) * 1000,
+        await anyio.to_thread.run_sync(partial(
+            trail.record, endpoint=endpoint, status=status, latency_ms=(time.perf_counter() - started) * 1000,
                      user=session.user, model=model.name, weights_sha256=getattr(model, "weights_sha256", None),
-                     inputs=inputs, output=output, n_rows=n_rows, message=message)
+                     inputs=inputs, output=output, n_rows=n_rows, message=message))
 
     # -- sign in / out ---------------------------------------------------------------------------------
     @router.get("/signin")
@@ -111,7 +129,8 @@ def build_router() -> Any:
             error = "The sign-in form had expired; please sign in again."
             user = None
         else:
-            user = request.app.state.users.authenticate_password(user_name, secret) if user_name and secret else None
+            user = await anyio.to_thread.run_sync(request.app.state.users.authenticate_password, user_name,
+                                                  secret) if user_name and secret else None
             if user is None and getattr(request.app.state.settings, "insecure_no_auth", False):
                 user = ANONYMOUS  # the demo mode of `meddl serve --insecure-no-auth` (loopback only)
             error = None if user is not None else "Unknown user name or wrong key or password."
@@ -128,7 +147,7 @@ def build_router() -> Any:
 
     @router.post("/signout")
     async def signout(request: Request):
-        session = signed_in(request)
+        session = await signed_in_off_loop(request)
         if session is not None and await checked_form(request, session) is None:
             return refuse(request, session, 403, "Form expired", "Reload the page and try again.")
         response = site(request).redirect(f"{BASE}/signin")
@@ -177,7 +196,7 @@ def build_router() -> Any:
 
     @router.post("/models/{name}/patient")
     async def patient_answer(request: Request, name: str):
-        session = signed_in(request)
+        session = await signed_in_off_loop(request)
         if session is None:
             return to_signin(request)
         model, refusal = table_model(request, session, name)
@@ -196,13 +215,14 @@ def build_router() -> Any:
                                 warnings=check.warnings, status_code=422)
         started = time.perf_counter()
         try:
-            answer = answer_view(model, check.record)
-        except MeddlError as exc:
-            audit(request, session, model, "web/patient", started=started, status=422, inputs=check.record,
-                  n_rows=1, message=str(exc))
-            return patient_page(request, session, model, values=check.values, status_code=422, problem=str(exc))
-        audit(request, session, model, "web/patient", started=started, status=200, inputs=check.record,
-              output=answer.audit_output, n_rows=1)
+            answer = await in_model_thread(request, answer_view, model, check.record)
+        except (MeddlError, Refusal) as exc:
+            status, problem = _status_and_problem(exc)
+            await audit(request, session, model, "web/patient", started=started, status=status,
+                        inputs=check.record, n_rows=1, message=getattr(exc, "reason", problem))
+            return patient_page(request, session, model, values=check.values, status_code=status, problem=problem)
+        await audit(request, session, model, "web/patient", started=started, status=200, inputs=check.record,
+                    output=answer.audit_output, n_rows=1)
         return patient_page(request, session, model, values=check.values, warnings=check.warnings, answer=answer)
 
     async def read_upload(request: Request, session: Session, kind: str, too_large_hint: str = ""):
@@ -232,7 +252,7 @@ def build_router() -> Any:
 
     @router.post("/models/{name}/batch")
     async def batch_upload(request: Request, name: str):
-        session = signed_in(request)
+        session = await signed_in_off_loop(request)
         if session is None:
             return to_signin(request)
         model, refusal = table_model(request, session, name)
@@ -242,18 +262,18 @@ def build_router() -> Any:
         if upload is None:
             return refuse(request, session, 403, "Form expired", "Reload the page and upload the file again.")
         started = time.perf_counter()
-        result = None
+        result, status = None, 422
         if error is None:
             try:
-                result = batch_view(model, data)
-            except MeddlError as exc:
-                error = str(exc)
+                result, status = await in_model_thread(request, batch_view, model, data), 200
+            except (MeddlError, Refusal) as exc:
+                status, error = _status_and_problem(exc)
         if result is not None:
             result.download_token = site(request).downloads.put(session.user, result.csv_bytes)
-        audit(request, session, model, "web/batch", started=started, status=200 if result else 422,
-              inputs=None if result is None else {"sha256_of_upload": result.upload_sha256},
-              n_rows=None if result is None else result.n_rows, message=error)
-        return site(request).page(request, "batch.html", session=session, status_code=200 if result else 422,
+        await audit(request, session, model, "web/batch", started=started, status=status,
+                    inputs=None if result is None else {"sha256_of_upload": result.upload_sha256},
+                    n_rows=None if result is None else result.n_rows, message=error)
+        return site(request).page(request, "batch.html", session=session, status_code=status,
                                   title=f"{name}: CSV", overview=overview(model), result=result,
                                   error=error)
 
@@ -287,7 +307,7 @@ def build_router() -> Any:
 
     @router.post("/models/{name}/image")
     async def image_upload(request: Request, name: str):
-        session = signed_in(request)
+        session = await signed_in_off_loop(request)
         if session is None:
             return to_signin(request)
         model, refusal = image_model(request, session, name)
@@ -297,16 +317,17 @@ def build_router() -> Any:
         if upload is None:
             return refuse(request, session, 403, "Form expired", "Reload the page and upload the image again.")
         started = time.perf_counter()
-        result = None
+        result, status = None, 422
         if error is None:
             try:
-                result = image_view(model, data, getattr(upload, "filename", "") or "upload")
-            except MeddlError as exc:
-                error = str(exc)
-        audit(request, session, model, "web/image", started=started, status=200 if result else 422,
-              inputs=None if result is None else {"sha256_of_upload": result.upload_sha256},
-              output=None if result is None else result.audit_output, n_rows=1, message=error)
-        return site(request).page(request, "image.html", session=session, status_code=200 if result else 422,
+                result, status = await in_model_thread(request, image_view, model, data,
+                                                       getattr(upload, "filename", "") or "upload"), 200
+            except (MeddlError, Refusal) as exc:
+                status, error = _status_and_problem(exc)
+        await audit(request, session, model, "web/image", started=started, status=status,
+                    inputs=None if result is None else {"sha256_of_upload": result.upload_sha256},
+                    output=None if result is None else result.audit_output, n_rows=1, message=error)
+        return site(request).page(request, "image.html", session=session, status_code=status,
                                   title=f"{name}: image", overview=overview(model), result=result,
                                   error=error)
 

@@ -115,9 +115,9 @@ def _metadata(served: ServedModel) -> dict:
                                            "shape": [-1]}]}
 
 
-def _infer_work(body: bytes):
+def _infer_work(body: bytes, content_type: str):
     def work(served: ServedModel, record: CallRecord) -> dict:
-        request = parse_records(body)
+        request = parse_records(body, content_type, csv=False)
         if not isinstance(request, dict) or "inputs" not in request:
             raise InvalidInput([FieldProblem("inputs", "An inference request is a JSON object with 'inputs'.")])
         record.inputs = request["inputs"] if served.kind == "table" else {
@@ -177,5 +177,5 @@ async def model_ready(request: Request, name: str) -> dict:
 
 @router.post("/models/{name}/infer")
 async def infer(request: Request, name: str) -> JSONResponse:
-    body = await request.body()
-    return JSONResponse(await model_call(request, name, _infer_work(body)))
+    body, content_type = await request.body(), request.headers.get("content-type", "")
+    return JSONResponse(await model_call(request, name, _infer_work(body, content_type)))

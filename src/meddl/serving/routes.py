@@ -49,12 +49,35 @@ def _csv_records(body: bytes) -> list[dict]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-def parse_records(body: bytes, content_type: str = "application/json") -> Any:
-    """The records of a JSON body (``{"records": [...]}``, a list, or one object) or a CSV table, or :class:`InvalidInput`."""
+def _media_type(content_type: str) -> str:
+    """The media type of a ``Content-Type`` header, lower case, without parameters (``; charset=utf-8``)."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _is_json(media: str) -> bool:
+    # no header at all is read as JSON, as FastAPI reads its own JSON bodies; application/*+json (RFC 6839) is JSON
+    return media in ("", "application/json") or (media.startswith("application/") and media.endswith("+json"))
+
+
+def parse_records(body: bytes, content_type: str = "application/json", *, csv: bool = True) -> Any:
+    """The records of a JSON body (``{"records": [...]}``, a list, or one object) or a CSV table, or :class:`InvalidInput`.
+
+    Args:
+        body: the request body.
+        content_type: the request's ``Content-Type`` header: JSON (``application/json``, with or without parameters,
+            or ``application/*+json``), or ``text/csv`` where ``csv`` is true; any other type is a 415, so a
+            ``text/plain`` or form-encoded body is never guessed to be JSON.
+        csv: whether a CSV table is accepted (the /v1 endpoints) or only JSON (the Open Inference Protocol).
+    """
+    media = _media_type(content_type)
+    if not (_is_json(media) or csv and media == "text/csv"):
+        expected = "application/json (or text/csv for a CSV table)" if csv else "application/json"
+        raise InvalidInput([FieldProblem("header.content-type", f"The Content-Type header must be {expected}; "
+                                                                f"got {content_type!r}.")], 415)
     if not body.strip():
         raise InvalidInput([FieldProblem("body", "The request body is empty; send one patient as a JSON object, or "
                                                  "several as {\"records\": [...]}.")])
-    if content_type.startswith("text/csv"):
+    if media == "text/csv":
         return _csv_records(body)
     try:
         data = json.loads(body)
@@ -64,8 +87,18 @@ def parse_records(body: bytes, content_type: str = "application/json") -> Any:
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, and integers over Python's 4300 digits
         raise InvalidInput([FieldProblem("body", f"The body is not valid JSON ({str(exc)[:200]}).")]) from None
     if isinstance(data, dict) and set(data) == {"records"}:
+        if not isinstance(data["records"], list):  # {"records": {...}} is not one patient: say what was sent
+            raise InvalidInput([FieldProblem("records", f"'records' must be a list of JSON objects, one per patient, "
+                                                        f"with at least one record; got {_json_kind(data['records'])}."
+                                             )])
         return data["records"]
     return data
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {dict: "an object", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+             type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 async def _upload(request: Request) -> tuple[bytes, str]:
@@ -143,7 +176,7 @@ async def predict(request: Request, name: str,
                   explain: bool = Query(False, description="add the top attributions (tables) or a Grad-CAM "
                                                            "overlay (images)")):
     """Predict one patient or a batch (JSON records), or one uploaded image."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+    if _media_type(request.headers.get("content-type", "")) == "multipart/form-data":
         data, filename = await _upload(request)
         return JSONResponse(await model_call(request, name, _image_work(data, filename, explain)))
     body, content_type = await request.body(), request.headers.get("content-type", "")

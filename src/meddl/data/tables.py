@@ -67,6 +67,10 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None, sep: str
         frame = _parse(path, kind, pd.read_parquet, path)
         check_column_names(list(frame.columns), path)
         return frame
+    if not path.name.lower().endswith(".gz") and _starts_with(path, _PARQUET_MAGIC):
+        # else pandas reads the binary as text and the error blames the encoding
+        raise DataError(f"Table file '{path}' is a Parquet file (it starts with Parquet's signature 'PAR1'), not "
+                        f"{kind.upper()} text; give it the suffix .parquet (data.source: parquet in a config).")
     separator = sep if sep is not None else ("\t" if kind == "tsv" else ",")
     text_options = {"sep": separator, "encoding": encoding or "utf-8"}
     # The header as written: pandas renames a repeated 'age' to 'age.1' when it builds the frame.
@@ -80,6 +84,14 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None, sep: str
     if frame.empty and len(frame.columns):
         raise DataError(f"Table file '{path}' has a header ({len(frame.columns)} columns) but no data rows.")
     return frame
+
+
+_PARQUET_MAGIC = b"PAR1"
+
+
+def _starts_with(path: Path, signature: bytes) -> bool:
+    with open(path, "rb") as file:
+        return file.read(len(signature)) == signature
 
 
 def _parse(path: Path, kind: str, reader, *args, **kwargs) -> pd.DataFrame:

@@ -21,7 +21,35 @@ from meddl.errors import ConfigError, DataError, did_you_mean
 from meddl.runs.config import COLUMN_ROLES, IMAGE_SOURCES, DataConfig, SplitConfig
 
 __all__ = ["LoadedData", "PreparedSplits", "load_data", "load_images", "table_columns", "read_frame", "split_rows",
-           "split_labels", "missingness", "table_schema"]
+           "split_labels", "missingness", "table_schema", "SOURCE_SUFFIXES", "check_source_matches_path"]
+
+#: The file name endings each file source reads. A path ending in another source's suffix contradicts data.source,
+#: which meddl does not treat as a hint: reading ``x.csv`` as CSV under ``source: parquet`` hid a config mistake.
+SOURCE_SUFFIXES = {"csv": (".csv", ".tsv", ".csv.gz", ".tsv.gz"), "parquet": (".parquet",),
+                   "deepsurv_h5": (".h5", ".hdf5"), "ihdp": (".csv",), "medmnist": (".npz",)}
+
+
+def check_source_matches_path(data: DataConfig) -> None:
+    """Raise :class:`ConfigError` when ``data.path``'s suffix belongs to another source than ``data.source``.
+
+    A suffix no source claims is left to the reader, which names the file and what it can read. Checked when the
+    data is read rather than in ``DataConfig``'s validator: a run's config is validated again whenever the run is
+    loaded, and a run trained before this check must still load.
+    """
+    expected = SOURCE_SUFFIXES.get(data.source)
+    if not expected or not data.path:
+        return
+    name = Path(data.path).name.lower()
+    if name.endswith(expected):
+        return
+    endings = sorted({e for ends in SOURCE_SUFFIXES.values() for e in ends}, key=len, reverse=True)
+    suffix = next((e for e in endings if name.endswith(e)), None)
+    if suffix is None:
+        return
+    reader = next(s for s, ends in SOURCE_SUFFIXES.items() if suffix in ends)
+    raise ConfigError(f"data.source is {data.source!r} but data.path '{data.path}' ends in {suffix!r}, which source "
+                      f"{reader!r} reads. Set data.source: {reader}, or point data.path at a {' / '.join(expected)} "
+                      f"file.")
 
 
 @dataclass
@@ -97,6 +125,7 @@ def _available(frame: pd.DataFrame, shown: int = 30) -> str:
 
 def read_frame(data: DataConfig) -> tuple[pd.DataFrame, dict]:
     """The table a data section names, and the defaults a built-in data set brings (label, duration, ...)."""
+    check_source_matches_path(data)
     if data.source == "builtin":
         dataset = load_builtin(data.name or data.path)
         defaults = {"label": dataset.label_column, "duration": dataset.duration_column, "event": dataset.event_column,
@@ -154,6 +183,7 @@ def _checked_classes(loaded: LoadedData, data: DataConfig) -> LoadedData:
 
 def load_images(data: DataConfig) -> LoadedData:
     """Read MedMNIST, image folders, DICOM or NIfTI into one image array with labels."""
+    check_source_matches_path(data)
     size = data.image_size
     if data.source == "medmnist":
         if data.path:

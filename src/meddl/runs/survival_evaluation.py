@@ -16,7 +16,7 @@ from sklearn.model_selection import train_test_split
 from meddl.data import read_deepsurv_h5, validate_survival_target
 from meddl.errors import ConfigError, DataError
 from meddl.runs.config import RunConfig
-from meddl.runs.datasets import LoadedData, read_frame, table_columns
+from meddl.runs.datasets import LoadedData, check_source_matches_path, read_frame, table_columns
 from meddl.runs.registry import load_config, names_a_config
 from meddl.survival import (calibration_table, evaluate_survival_model, survival_recalibration_test,
                             survival_report_sections)
@@ -28,6 +28,7 @@ __all__ = ["load_survival_data", "survival_prediction_frame", "evaluate_survival
 def load_survival_data(config: RunConfig) -> tuple[LoadedData, np.ndarray, np.ndarray, str, str]:
     """Features, durations and events as the config describes; DeepSurv files keep their own split."""
     data = config.data
+    check_source_matches_path(data)
     if data.source == "deepsurv_h5":
         splits = read_deepsurv_h5(data.path)
         names = {"train": "train", "valid": "val", "test": "test"}

@@ -28,7 +28,7 @@ from meddl.data import TabularPreprocessor, read_deepsurv_h5, read_ihdp_csv, val
 from meddl.errors import ConfigError, DataError, unknown_name_error
 from meddl.runs.config import (DataConfig, EvaluationConfig, ModelConfig, RunConfig, check_options,
                                require_seed_ensembles)
-from meddl.runs.datasets import LoadedData, read_frame, split_rows, table_columns
+from meddl.runs.datasets import LoadedData, check_source_matches_path, read_frame, split_rows, table_columns
 from meddl.runs.explain_outcomes import explain_outcome_run
 from meddl.runs.folder import RunFolder
 from meddl.runs.log import RunLog
@@ -119,6 +119,7 @@ class TreatmentConfig(RunConfig):
 def _load(config: RunConfig) -> tuple[LoadedData, np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
     """Covariates, treatment, the outcome(s) and (IHDP) the true effect."""
     data = config.data
+    check_source_matches_path(data)
     truth = None
     if data.source == "ihdp":
         frame = read_ihdp_csv(data.path)

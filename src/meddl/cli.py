@@ -213,15 +213,22 @@ def cmd_compare(args) -> int:
     result = compare_runs(args.run_a, args.run_b, split=args.split, n_resamples=args.resamples)
     print(f"{args.run_a} (A) vs {args.run_b} (B) on the same {result['n']} {args.split} cases")
     print(f"  {'metric':<20}{'A':>8}{'B':>8}{'A - B':>9}  {'95% CI':<18}{'p':>8}  method")
+    notes: dict[str, int] = {}  # why a difference has no interval, numbered once however many metrics share it
     for name, entry in result["metrics"].items():
+        reason = entry.get("reason") or "no reason recorded"
         if entry.get("difference") is None:
-            print(f"  {name:<20}{'n/a':>8}  ({entry.get('reason', 'not computable')})")
+            print(f"  {name:<20}{'n/a':>8}  ({reason})")
             continue
         ci = entry.get("ci95") or [None, None]
         value = lambda v, spec=".3f": "n/a" if v is None else format(v, spec)  # noqa: E731
+        why = ""
+        if entry.get("ci95") is None or entry.get("p_value") is None:
+            why = f"  (no CI or p: see [{notes.setdefault(reason, len(notes) + 1)}])"
         print(f"  {name:<20}{value(entry.get('a')):>8}{value(entry.get('b')):>8}{value(entry['difference'], '+.3f'):>9}  "
               f"[{value(ci[0], '+.3f')}, {value(ci[1], '+.3f')}]  {value(entry.get('p_value'), '.3g'):>8}  "
-              f"{entry.get('method', '')}")
+              f"{entry.get('method', '')}{why}")
+    for reason, number in notes.items():
+        print(f"  [{number}] {reason}")
     if args.out:
         atomic_write_json(args.out, result)
         print(f"Wrote {args.out}")

@@ -89,8 +89,9 @@ def compare_predictions(y_true: object, score_a: object, score_b: object, thresh
         a, b = json_float(point_a[name][0]), json_float(point_b[name][0])
         entry = {"a": a, "b": b, "difference": None if a is None or b is None else a - b,
                  "ci95": None, "p_value": None, "method": "paired bootstrap"}
-        if a is None or b is None:
-            entry["reason"] = explain_a(name) if a is None else explain_b(name)
+        if a is None or b is None:  # say whose value is missing: the two models may differ (PPV at a threshold)
+            which = "models A and B" if a is None and b is None else f"model {'A' if a is None else 'B'}"
+            entry["reason"] = f"not computable for {which}: {explain_a(name) if a is None else explain_b(name)}"
         metrics[name] = entry
 
     codes = check_groups(groups, n)

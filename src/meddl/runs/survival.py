@@ -30,8 +30,8 @@ from meddl.runs.registry import Task, register_task
 from meddl.runs.result import RunResult
 from meddl.runs.site_records import SiteRecalibration
 from meddl.runs.survival_calibration import calibrate_survival_model
-from meddl.runs.survival_evaluation import (evaluate_survival_splits, load_survival_data, survival_cases,
-                                            survival_prediction_frame, survival_recalibration)
+from meddl.runs.survival_evaluation import (check_training_events, evaluate_survival_splits, load_survival_data,
+                                            survival_cases, survival_prediction_frame, survival_recalibration)
 from meddl.runs.survival_site_update import recalibrate_survival_run
 from meddl.runs.table_result import table_run_result
 from meddl.survival import (DeepSurv, LinearCox, LogisticHazard, SurvivalEnsemble, default_horizons,
@@ -151,6 +151,13 @@ def _check_horizons_within_follow_up(horizons: list[float] | None, train_duratio
                           f"{column!r} (days? months?).")
 
 
+def _event_key(data) -> str:
+    """Where the event column comes from, for error messages (the config key, or the file's own column)."""
+    if data.source == "deepsurv_h5":
+        return "the DeepSurv file's 'e'"
+    return "data.event" if data.event else "the built-in data set's event column"
+
+
 def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
     """Train and evaluate a survival model; return what the run folder needs."""
     data, duration, event, duration_column, event_column = load_survival_data(config)
@@ -171,6 +178,7 @@ def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
          for name, rows in (("train", splits.train), ("val", splits.val), ("test", splits.test))}
     t = {name: duration[rows] for name, rows in (("train", splits.train), ("val", splits.val), ("test", splits.test))}
     e = {name: event[rows] for name, rows in (("train", splits.train), ("val", splits.val), ("test", splits.test))}
+    check_training_events(event, e["train"], event_column, _event_key(config.data))
     name, model, members = _build_model(config)
     log(f"Model '{name}'" + (f", an ensemble of {members} members (seeds differ)" if members > 1 else "")
         + f"; {x['train'].shape[1]} features.")

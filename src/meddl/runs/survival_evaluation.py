@@ -22,7 +22,7 @@ from meddl.survival import (calibration_table, evaluate_survival_model, survival
                             survival_report_sections)
 
 __all__ = ["load_survival_data", "survival_prediction_frame", "evaluate_survival_splits", "survival_cases",
-           "survival_recalibration"]
+           "survival_recalibration", "check_training_events"]
 
 
 def load_survival_data(config: RunConfig) -> tuple[LoadedData, np.ndarray, np.ndarray, str, str]:
@@ -77,6 +77,19 @@ def load_survival_data(config: RunConfig) -> tuple[LoadedData, np.ndarray, np.nd
     loaded.outcomes = {"duration": np.asarray(duration, dtype=np.float64), "event": np.asarray(event, dtype=np.int64)}
     loaded.columns = {"duration": duration_column, "event": event_column}
     return loaded, loaded.outcomes["duration"], loaded.outcomes["event"], duration_column, event_column
+
+
+def check_training_events(event: np.ndarray, train_event: np.ndarray, column: str, key: str) -> None:
+    """The training split has events, or a DataError naming the user's event column (the models call it 'event')."""
+    if train_event.sum() > 0:
+        return
+    if event.sum() == 0:
+        where = f"none of the {len(event)} patients has the event (all are coded 0, censored)"
+    else:
+        where = (f"the training split's {len(train_event)} patients are all censored (the data has only "
+                 f"{int(event.sum())} event{'' if event.sum() == 1 else 's'})")
+    raise DataError(f"Event column {column!r} ({key}) has no events: {where}. A survival model learns from the "
+                    f"events (1 = event, 0 = censored); check that {key} names the event indicator.")
 
 
 def survival_prediction_frame(model, x: np.ndarray, row_ids, horizons) -> pd.DataFrame:

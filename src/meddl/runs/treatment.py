@@ -33,6 +33,7 @@ from meddl.runs.explain_outcomes import explain_outcome_run
 from meddl.runs.folder import RunFolder
 from meddl.runs.log import RunLog
 from meddl.runs.registry import Task, register_task
+from meddl.runs.survival_evaluation import check_training_events
 from meddl.runs.result import RunResult
 from meddl.runs.table_result import table_run_result
 from meddl.sections import Section, figure, paragraph, table
@@ -50,6 +51,9 @@ NEURAL = {"tarnet": TARNet, "cfrnet": CFRNet, "dragonnet": Dragonnet}
 TREATMENT_MODELS = {**NEURAL, "survival_recommender": DeepSurv}
 #: set by the run's seed, not by model.options
 _RUN_PARAMETERS = ("random_state", "seed", "device", "verbose")
+#: Folds of the cross-fitted AIPW effect and policy value on the validation and test splits: each arm of a split
+#: needs two patients per fold.
+_CROSS_FIT_FOLDS = 5
 
 
 class TreatmentDataConfig(DataConfig):
@@ -191,6 +195,37 @@ def _binary_treatment(column: pd.Series, name: str) -> np.ndarray:
     return t
 
 
+def _treatment_key(data: DataConfig) -> str:
+    """The config key that names the treatment column, for error messages."""
+    return {"deepsurv_h5": "data.treatment_column", "ihdp": "the IHDP file's treatment column"}.get(
+        data.source, "data.treatment")
+
+
+def _check_arms_per_split(treatment: dict[str, np.ndarray], column: str, key: str, time_to_event: bool) -> None:
+    """Each split has enough patients of each arm for what the run does with it, or a DataError naming the column.
+
+    The estimators and the AIPW functions check this too, but name their own argument ('t') or function
+    (cross_fit_nuisances); a run names the user's treatment column and the split.
+    """
+    needed = {"train": (1, "to fit the effect model")} if time_to_event else {
+        "train": (2, "to fit the effect model"),
+        "val": (2 * _CROSS_FIT_FOLDS, f"for the AIPW effect and policy value, cross-fitted over {_CROSS_FIT_FOLDS} "
+                                      f"folds"),
+        "test": (2 * _CROSS_FIT_FOLDS, f"for the AIPW effect and policy value, cross-fitted over {_CROSS_FIT_FOLDS} "
+                                       f"folds")}
+    names = {"train": "training", "val": "validation", "test": "test"}
+    for split, (minimum, purpose) in needed.items():
+        control, treated = (int(n) for n in np.bincount(treatment[split], minlength=2)[:2])
+        if min(control, treated) >= minimum:
+            continue
+        short = " and ".join(arm for arm, n in (("treated", treated), ("control", control)) if n < minimum)
+        fix = "add patients of that arm" + ("" if split == "train" else
+                                           f", or give the split more rows (data.split.{split}_size)")
+        raise DataError(f"Treatment column {column!r} ({key}) has too few {short} patients in the {names[split]} "
+                        f"split: {treated} treated and {control} control; a treatment run needs at least {minimum} "
+                        f"of each arm there {purpose}. {fix[0].upper()}{fix[1:]}.")
+
+
 def _estimator(config: RunConfig, time_to_event: bool):
     name = config.model.preset
     if name == "default":
@@ -237,9 +272,12 @@ def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
     preprocessor.fit(data.features.iloc[splits.train])
     x = {k: preprocessor.transform(data.features.iloc[rows]) for k, rows in parts.items()}
     tt = {k: t[rows] for k, rows in parts.items()}
+    _check_arms_per_split(tt, data.treatment_name, _treatment_key(config.data), time_to_event)
     name, estimator, members = _estimator(config, time_to_event)
     log(f"Model '{name}'" + (f", an ensemble of {members} members" if members > 1 else "") + ".")
     if time_to_event:
+        check_training_events(outcome["event"], outcome["event"][splits.train], config.data.event or "event",
+                              "data.event" if config.data.event else "the DeepSurv file's 'e'")
         estimator.fit(x["train"], tt["train"], outcome["duration"][splits.train], outcome["event"][splits.train])
     else:
         # The validation rows early-stop every member (as in a diagnosis run), so no patient is left out of
@@ -267,8 +305,9 @@ def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
                 outcome["duration"][rows], outcome["event"][rows], tt[split], recommended)
         else:
             y = outcome["y"][rows]
-            entry["ate_aipw"] = aipw_ate(x[split], tt[split], y, random_state=seed)
-            entry["policy_value"] = policy_values(x[split], tt[split], y, recommended, random_state=seed)
+            entry["ate_aipw"] = aipw_ate(x[split], tt[split], y, n_folds=_CROSS_FIT_FOLDS, random_state=seed)
+            entry["policy_value"] = policy_values(x[split], tt[split], y, recommended, n_folds=_CROSS_FIT_FOLDS,
+                                                  random_state=seed)
             # The observed arm's predicted outcome against the outcome: what model selection can use without the truth.
             factual = np.where(tt[split] == 1, table["outcome_if_treated"], table["outcome_if_control"])
             entry["factual_rmse"] = float(np.sqrt(np.mean((factual - y) ** 2)))

@@ -106,8 +106,8 @@ def build_router() -> Any:
             return
         await anyio.to_thread.run_sync(partial(
             trail.record, endpoint=endpoint, status=status, latency_ms=(time.perf_counter() - started) * 1000,
-                     user=session.user, model=model.name, weights_sha256=getattr(model, "weights_sha256", None),
-                     inputs=inputs, output=output, n_rows=n_rows, message=message))
+            user=session.user, model=model.name, weights_sha256=getattr(model, "weights_sha256", None),
+            inputs=inputs, output=output, n_rows=n_rows, message=message))
 
     # -- sign in / out ---------------------------------------------------------------------------------
     @router.get("/signin")

@@ -85,7 +85,8 @@ class Run:
         exported ``model.onnx`` with ONNX Runtime instead of PyTorch (``meddl export`` first).
         Ensembles add the spread across members: ``prob_<class>_sd``, ``prob_<class>_low``
         and ``prob_<class>_high`` (a 95% interval; ``predicted_*`` for regression).
-        Table runs add ``warnings``: per row, the imputed columns, the columns outside the training range and
+        Table runs add ``patient_id`` after ``row_id`` when the input holds the run's ``data.patient_id``
+        column (as ``predictions_test.csv`` does), and ``warnings``: per row, the imputed columns, the columns outside the training range and
         "unlike the training data" (empty when none); a column empty or out of range in every row also
         raises an ``UnlikeTrainingDataWarning`` naming it.
         """
@@ -107,7 +108,7 @@ class Run:
             features, self._features_of = self._features_of[1][0], None
         check = self.input_profile.check(frame, self.preprocessor, features)
         predictions["warnings"] = check.row_warnings
-        return predictions, check
+        return self._with_patient_ids(predictions, frame), check
 
     def evaluate(self, data: Any, *, label: str | None = None, n_resamples: int = 1000, seed: int = 0) -> dict:
         """Score the saved model on new labelled data, with 95% CIs.
@@ -136,7 +137,18 @@ class Run:
         Patients whose propensity lies outside the run's support get "no recommendation:
         outside the data's support" instead of a guess.
         """
-        return self.task_plugin.recommend(self, data)
+        if self.info["input"]["kind"] != "table":
+            return self.task_plugin.recommend(self, data)
+        frame = _as_frame(data, self.config.data)
+        return self._with_patient_ids(self.task_plugin.recommend(self, frame), frame)
+
+    def _with_patient_ids(self, predictions: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+        """The input's ``data.patient_id`` column, when it has one, as ``patient_id`` after ``row_id``."""
+        column = getattr(self.config.data, "patient_id", None)
+        if column and column in frame.columns and "patient_id" not in predictions.columns:
+            predictions.insert(int(predictions.columns.get_loc("row_id")) + 1 if "row_id" in predictions else 0,
+                               "patient_id", frame[column].to_numpy())
+        return predictions
 
     def explain(self, data: Any = None, **kwargs):
         """Explain predictions (attributions, Grad-CAM, with trust checks); what is explained depends on the task."""

@@ -318,7 +318,10 @@ def batch_view(model: Any, data: bytes) -> BatchView:
     if absent:
         raise DataError(f"The CSV has no column {', '.join(map(repr, absent))}; the model needs the columns "
                         f"{', '.join(map(repr, names))}.")
-    ignored = [str(c) for c in frame.columns if c not in names]
+    # the run's patient identifier (data.patient_id), when the upload has it, is echoed beside each row's answer
+    id_column = model.run.config.data.patient_id
+    ids = [id_column] if id_column and id_column in frame.columns and id_column not in names else []
+    ignored = [str(c) for c in frame.columns if c not in names and c not in ids]
     records = [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame[names].to_dict("records")]
     errors: dict[int, list[str]] = {}
     good = list(range(len(records)))
@@ -339,11 +342,13 @@ def batch_view(model: Any, data: bytes) -> BatchView:
             good = [i for i in good if i not in bad]
     by_index = dict(zip(good, rows))
     keys = list(dict.fromkeys(k for row in rows for k in row if k not in ("row_id", "warnings", "explanation")))
-    columns = ["row", *names, *keys, "warnings", "error"]
+    columns = ["row", *ids, *names, *keys, "warnings", "error"]
+    id_values = frame[ids].to_numpy(dtype=object)
     table = []
     for i, record in enumerate(records):
         row = by_index.get(i, {})
-        table.append([str(i + 1), *[_cell(record[n]) for n in names], *[_cell(row.get(k)) for k in keys],
+        table.append([str(i + 1), *[_cell(None if pd.isna(v) else v) for v in id_values[i]],
+                      *[_cell(record[n]) for n in names], *[_cell(row.get(k)) for k in keys],
                       "; ".join(row.get("warnings") or []), " ".join(errors.get(i, []))])
     buffer = io.StringIO()
     pd.DataFrame(table, columns=columns).to_csv(buffer, index=False)

@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from meddl.errors import DataError
+from meddl.io import atomic_write_bytes
 from meddl.validation import check_positive_int
 
 __all__ = ["overlay_panels", "overlay_figure", "save_overlay", "overlay_data_uri", "select_cases", "CASE_KINDS"]
@@ -109,8 +110,9 @@ def save_overlay(image: Any, heatmap: Any, path: str | Path, *, title: str = "",
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(_png_bytes(overlay_figure(image, heatmap, title=title, heatmap_label=heatmap_label)))
-    return path
+    # written beside and renamed (meddl.io): a write cut short leaves the earlier file whole
+    png = _png_bytes(overlay_figure(image, heatmap, title=title, heatmap_label=heatmap_label))
+    return atomic_write_bytes(path, png)
 
 
 def overlay_data_uri(image: Any, heatmap: Any, *, title: str = "", heatmap_label: str = "heatmap") -> str:

@@ -194,7 +194,7 @@ def test_early_stopping_breaks_ties_with_a_second_monitor():
         def state_dict(self):
             return {}
 
-    stopper = EarlyStopping(monitor="val_auc", patience=1, tie_monitor="val_loss")
+    stopper = EarlyStopping(monitor="val_auc", patience=1, tie_monitor="val_loss", mode="max")  # no compiled metric here
     stopper.set_context(Model(), Trainer())
     stopper.on_train_begin()
     for epoch, (auc, loss) in enumerate([(1.0, 0.5), (1.0, 0.3), (1.0, 0.4), (0.9, 0.2)]):

@@ -85,24 +85,36 @@ class _MonitorMixin:
             raise MeddlError(f"The 'mode' parameter of {type(self).__name__} must be 'auto', 'min' or 'max'. Got {mode!r} instead.")
         self.monitor = monitor
         self.auto_mode = mode == "auto"
-        if mode == "auto":  # a first guess from the name; fit's metrics decide (_resolve_auto_mode)
-            mode = "max" if any(k in monitor for k in ("acc", "auc", "auroc")) else "min"
-        self.mode = mode
+        # With mode="auto" a loss is minimised at once; any other value waits for fit's metrics
+        # (_resolve_auto_mode), and "auto" stays until then.
+        self.mode = "min" if self.auto_mode and _is_loss(monitor) else mode
         self.min_delta = abs(float(min_delta))
-        self.best = math.inf if mode == "min" else -math.inf
+        self.best = math.inf if self.mode == "min" else -math.inf
 
     def _resolve_auto_mode(self) -> bool:
         """With mode="auto", take the direction of the compiled metric the monitor names, as Keras does
-        (``val_precision``, ``val_f1_score``, ``val_r2_score`` are maximised, ``val_mae`` minimised); a loss is
-        minimised. Whether the mode changed."""
+        (``val_precision``, ``val_f1_score``, ``val_r2_score`` are maximised, ``val_mae`` minimised); a loss
+        (``loss``, ``val_loss``, an output's ``val_<output>_loss``) is minimised. Whether the mode changed.
+
+        Raises:
+            MeddlError: the monitor is neither a loss nor a compiled metric with a direction (e.g. a count such
+                as ``val_false_negatives``, or a value another callback logs): as Keras, meddl does not guess
+                from the name, and asks for ``mode='max'`` or ``'min'``.
+        """
         if not self.auto_mode:
             return False
         name = self.monitor.removeprefix("val_")
-        direction = "down" if name == "loss" or name.endswith("_loss") else None
+        direction = "down" if _is_loss(name) else None
         for metric_name, function in getattr(getattr(self, "trainer", None), "metrics", None) or ():
             if direction is None and metric_name == name:
                 direction = getattr(function, "direction", None)
-        mode = {"up": "max", "down": "min"}.get(direction, self.mode)
+        if direction is None:
+            raise MeddlError(
+                f"{type(self).__name__} monitors '{self.monitor}' with mode='auto', but the direction of "
+                f"'{self.monitor}' is unknown: it is not a loss, nor a compiled metric that says whether larger or "
+                f"smaller is better. Pass mode='max' to keep its highest value, or mode='min' to keep its lowest "
+                f"(Keras asks the same).")
+        mode = {"up": "max", "down": "min"}[direction]
         changed, self.mode = mode != self.mode, mode
         return changed
 
@@ -119,9 +131,16 @@ class _MonitorMixin:
         return None if value is None or math.isnan(value) else float(value)
 
     def _is_improvement(self, value: float) -> bool:
+        if self.mode == "auto":  # used outside fit, which resolves it at on_train_begin
+            self._resolve_auto_mode()
         if self.mode == "min":
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
+
+
+def _is_loss(name: str) -> bool:
+    """Whether a logged name is a loss (minimised): ``loss``, ``val_loss`` or a part's ``<name>_loss``."""
+    return name.removeprefix("val_") == "loss" or name.endswith("_loss")
 
 
 class EarlyStopping(_MonitorMixin, Callback):

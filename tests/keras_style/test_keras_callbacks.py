@@ -83,9 +83,13 @@ def test_batch_hooks_see_every_step_and_its_loss_on_arrays_and_on_a_data_loader(
     recorder = BatchRecorder()
     _model().fit(x, y, epochs=2, batch_size=10, shuffle=False, verbose=0, callbacks=[recorder])
     assert recorder.begun == [0, 1, 2, 3] * 2
+    batch_losses = []
     for step, (kernel, bias) in enumerate(recorder.weights):  # the loss of the weights the step started from
         rows = slice(10 * (step % 4), 10 * (step % 4) + 10)
-        expected = np.mean((x[rows] @ kernel + bias - y[rows, None]) ** 2)
+        batch_losses.append(np.mean((x[rows] @ kernel + bias - y[rows, None]) ** 2))
+        # as Keras, the epoch's running mean so far, each batch weighted by its rows (10, 10, 10, 2)
+        epoch_so_far = batch_losses[step - step % 4:step + 1]
+        expected = np.average(epoch_so_far, weights=[10, 10, 10, 2][:len(epoch_so_far)])
         assert recorder.losses[step] == pytest.approx(expected, rel=1e-5)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(x), torch.tensor(y[:, None])),
                                          batch_size=16)

@@ -39,8 +39,9 @@ class Callback:
         self.on_batch_begin(batch, logs)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        """After each training step; ``logs["loss"]`` is the batch's loss. Setting ``self.model.stop_training``
-        here stops the training at the end of the epoch."""
+        """After each training step; as in Keras, ``logs`` hold the epoch's values so far: ``loss`` (the mean
+        over the rows trained on in this epoch) and every compiled metric over those rows. Setting
+        ``self.model.stop_training`` here stops the training at the end of the epoch."""
         self.on_batch_end(batch, logs)
 
     def on_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...  # Keras's older names

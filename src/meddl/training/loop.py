@@ -25,6 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from meddl.errors import MeddlError
+from meddl.training.batch_logs import RunningLogs, sorted_logs
 from meddl.training.callbacks import Callback, batch_hooks
 from meddl.training.checkpoint import active_checkpoint
 from meddl.training.hooks import active_callbacks
@@ -223,6 +224,7 @@ class TrainingLoop:
             targets: list[Any] = []
             terms: dict[str, torch.Tensor] = {}
             bar = _progress_bar(n_batches, epoch, epochs) if verbose == 1 and rank == 0 else None
+            running = RunningLogs(self) if batch_callbacks else None  # Keras's per-batch logs, only for hooks
             for index in range(n_batches):
                 start, stop = index * size, min((index + 1) * size, n)
                 if world > 1:  # this rank's share of the global batch
@@ -252,8 +254,11 @@ class TrainingLoop:
                     outputs.append(detached(out))
                     if world > 1:
                         targets.append(self.targets_of(batch))
-                if batch_callbacks:
-                    self._batch_end(index, loss)
+                if running is not None:
+                    running.add(loss, count)
+                    so_far = None if not record_outputs else joined(targets) if world > 1 \
+                        else self.targets_of(tuple(t[:stop] for t in data))
+                    self._batch_end(index, running.logs(terms, so_far, outputs))
                 if bar is not None:
                     bar.update(1)
                     if index % 50 == 0:
@@ -313,8 +318,8 @@ class TrainingLoop:
         for callback in self.batch_callbacks:
             callback.on_train_batch_begin(index, {})
 
-    def _batch_end(self, index: int, loss: torch.Tensor) -> None:
-        logs = {"loss": float(loss.detach())}
+    def _batch_end(self, index: int, logs: dict[str, float]) -> None:
+        """The per-batch hooks, given Keras's running logs (:class:`~meddl.training.batch_logs.RunningLogs`)."""
         for callback in self.batch_callbacks:
             callback.on_train_batch_end(index, logs)
 
@@ -334,6 +339,7 @@ class TrainingLoop:
     def _end_epoch(self, epoch: int, epochs: int, logs: dict[str, float], callbacks, callback_model,
                    history: History, bar, started: float, verbose: int) -> bool:
         """Callbacks, History and the progress line of a finished epoch; whether training stops now."""
+        logs = sorted_logs(logs)  # Keras's order, which History keeps
         for callback in callbacks:
             callback.on_epoch_end(epoch, logs)
         history.append(epoch, logs)

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from meddl.errors import DataError, MeddlError
+from meddl.training.batch_logs import RunningLogs
 from meddl.training.callbacks import Callback
 from meddl.training.checkpoint import active_checkpoint
 from meddl.training.more_callbacks import BackupAndRestore
@@ -48,6 +49,7 @@ def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.T
         bar = loop._bar(steps_per_epoch, epoch, epochs) if verbose == 1 else None
         total, n, outputs, targets = torch.zeros((), dtype=torch.float64, device=loop.device), 0, [], []
         terms: dict[str, torch.Tensor] = {}
+        running = RunningLogs(loop) if loop.batch_callbacks else None  # Keras's per-batch logs, only for hooks
         for index, batch in enumerate(itertools.islice(epoch_batches(epoch), steps_per_epoch)):
             if loop.batch_callbacks:
                 loop._batch_begin(index)
@@ -57,8 +59,6 @@ def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.T
             with loop._autocast():
                 loss, out = step_loss(batch)
             loop._backward(loss)
-            if loop.batch_callbacks:
-                loop._batch_end(index, loss)
             count = batch[0].shape[0]
             total += loss.detach().double() * count
             n += count
@@ -66,6 +66,9 @@ def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.T
             if loop.metrics:
                 outputs.append(detached(out))
                 targets.append(loop.targets_of(batch))
+            if running is not None:
+                running.add(loss, count)
+                loop._batch_end(index, running.logs(terms, joined(targets) if loop.metrics else None, outputs))
             if bar is not None:
                 bar.update(1)
         if n == 0:

@@ -80,6 +80,30 @@ def test_batch_hooks_get_the_same_running_logs_on_a_data_loader():
     _assert_as_keras(recorder.logs)
 
 
+# Keras 3.15.1's logs for the same fit compiled with Precision and Recall, metrics of all the rows so far (not a
+# mean over rows, so meddl computes them again over those rows; the other running values are summed by batch)
+KERAS_PRECISION_RECALL_LOGS = [
+    {"loss": 0.8015620708465576, "precision": 1.0, "recall": 0.3333333432674408},
+    {"loss": 0.8907546997070312, "precision": 0.5, "recall": 0.4000000059604645},
+    {"loss": 0.7918684482574463, "precision": 0.6000000238418579, "recall": 0.5},
+    {"loss": 0.6067136526107788, "precision": 1.0, "recall": 0.3333333432674408},
+    {"loss": 0.5512893795967102, "precision": 1.0, "recall": 0.4000000059604645},
+    {"loss": 0.49710845947265625, "precision": 1.0, "recall": 0.5},
+]
+
+
+def test_metrics_of_all_the_rows_so_far_run_as_keras_s():
+    x, y = _data()
+    model = _model()
+    model.compile(optimizer=meddl.optimizers.SGD(0.5), loss="binary_crossentropy",
+                  metrics=[meddl.metrics.Precision(name="precision"), meddl.metrics.Recall(name="recall")])
+    recorder = BatchLogs()
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[recorder])
+    assert [list(logs) for logs in recorder.logs] == [["loss", "precision", "recall"]] * 6
+    for logs, expected in zip(recorder.logs, KERAS_PRECISION_RECALL_LOGS, strict=True):
+        assert logs == pytest.approx(expected, rel=1e-5)
+
+
 def test_a_model_with_several_outputs_logs_each_output_s_running_loss_and_metrics():
     x, y = _data()
     inputs = layers.Input((3,))

@@ -97,6 +97,7 @@ def _for_output(function, index: int, kind: str):
     def for_output(targets: list[torch.Tensor], outputs: list[torch.Tensor], _kind: str) -> float:
         return function(targets[index], outputs[index].float(), kind)
     for_output.direction = getattr(function, "direction", None)  # for the callbacks' mode="auto"
+    for_output.per_row_mean = getattr(function, "per_row_mean", False)  # for the per-batch logs
     return for_output
 
 

@@ -125,15 +125,18 @@ class TrainingLoop:
         if chosen == "fp16" and self.device.type == "cuda":
             self._scaler = torch.amp.GradScaler("cuda")
 
-    def _metric_logs(self, y_true: Any, outputs: Any, prefix: str = "") -> dict[str, float]:
-        if not self.metrics:
+    def _metric_logs(self, y_true: Any, outputs: Any, prefix: str = "",
+                     metrics: Sequence[tuple[str, Callable]] | None = None) -> dict[str, float]:
+        """The compiled metrics (or those of ``metrics``) of ``outputs`` against ``y_true``."""
+        metrics = self.metrics if metrics is None else metrics
+        if not metrics:
             return {}
         if isinstance(outputs, list):  # several outputs: each metric picks its own
-            return {prefix + name: fn(y_true, outputs, self.metric_kind) for name, fn in self.metrics}
+            return {prefix + name: fn(y_true, outputs, self.metric_kind) for name, fn in metrics}
         predictions = outputs.float()
         if self.output_transform is not None:
             predictions = self.output_transform(predictions)
-        return {prefix + name: fn(y_true, predictions, self.metric_kind) for name, fn in self.metrics}
+        return {prefix + name: fn(y_true, predictions, self.metric_kind) for name, fn in metrics}
 
     def targets_of(self, batch: tuple[torch.Tensor, ...]) -> Any:
         """What the metrics read of a batch besides the outputs: its target, or with several outputs the list of
@@ -255,10 +258,10 @@ class TrainingLoop:
                     if world > 1:
                         targets.append(self.targets_of(batch))
                 if running is not None:
-                    running.add(loss, count)
-                    so_far = None if not record_outputs else joined(targets) if world > 1 \
-                        else self.targets_of(tuple(t[:stop] for t in data))
-                    self._batch_end(index, running.logs(terms, so_far, outputs))
+                    running.add(loss, count, self.targets_of(batch), detached(out))
+                    self._batch_end(index, running.logs(terms, lambda: (
+                        joined(targets) if world > 1 else self.targets_of(tuple(t[:stop] for t in data)),
+                        joined(outputs))))
                 if bar is not None:
                     bar.update(1)
                     if index % 50 == 0:

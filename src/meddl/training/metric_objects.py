@@ -73,6 +73,10 @@ class Metric:
     # Keras's metric direction: "up" when larger is better, "down" when smaller is; None when it has none.
     # EarlyStopping, ModelCheckpoint and ReduceLROnPlateau with mode="auto" read it for the value they watch.
     direction: str | None = None
+    # Whether the value is the mean of one value per row, so that over several batches it is their mean
+    # weighted by rows: the running value of Keras's per-batch logs is then summed batch by batch
+    # (training/batch_logs.py) instead of computed again over all the rows so far.
+    per_row_mean = False
     # How compile() hands it integer labels of a softmax model: as they are, one-hot, or (for two
     # classes) as the 0/1 labels of the positive class's column.
     sparse_targets = "as_is"
@@ -118,6 +122,7 @@ class Metric:
 
 class Mean(Metric):
     """The running mean of the values given to ``update_state(values)``."""
+    per_row_mean = True
 
     default_name = "mean"
 
@@ -130,6 +135,7 @@ class Mean(Metric):
 
 class _FunctionMetric(Metric):
     direction = "up"  # the accuracies
+    per_row_mean = True
     function = staticmethod(binary_accuracy)
 
     def compute(self, y_true, y_pred):
@@ -163,6 +169,7 @@ class SparseCategoricalAccuracy(_FunctionMetric):
 
 class Accuracy(Metric):
     """How often predictions equal the labels exactly (Keras's ``Accuracy``)."""
+    per_row_mean = True
 
     default_name = "accuracy"
     direction = "up"
@@ -172,6 +179,7 @@ class Accuracy(Metric):
 
 
 class TopKCategoricalAccuracy(Metric):
+    per_row_mean = True
     default_name = "top_k_categorical_accuracy"
     direction = "up"
     sparse = False
@@ -309,6 +317,7 @@ class DiceCoefficient(_ThresholdMetric):
 
 
 class MeanSquaredError(Metric):
+    per_row_mean = True
     default_name = "mean_squared_error"
     direction = "down"
 
@@ -317,6 +326,7 @@ class MeanSquaredError(Metric):
 
 
 class MeanAbsoluteError(Metric):
+    per_row_mean = True
     default_name = "mean_absolute_error"
     direction = "down"
 
@@ -343,6 +353,7 @@ def as_training_metric(metric) -> tuple[str, Any]:
             return value
 
         epoch_value.direction = metric.direction
+        epoch_value.per_row_mean = metric.per_row_mean
         return metric.name, epoch_value
     if callable(metric):
         name = getattr(metric, "__name__", type(metric).__name__)

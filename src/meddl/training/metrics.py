@@ -72,6 +72,8 @@ MetricFunction = Callable[[torch.Tensor, torch.Tensor, str], float]
 # Keras's metric directions (see metric_objects.Metric.direction), read by the callbacks' mode="auto"
 accuracy.direction = auc.direction = "up"
 mean_squared_error.direction = mean_absolute_error.direction = "down"
+# each the mean of one value per row (see metric_objects.Metric.per_row_mean)
+accuracy.per_row_mean = mean_squared_error.per_row_mean = mean_absolute_error.per_row_mean = True
 
 METRICS: dict[str, MetricFunction] = {
     "accuracy": accuracy,

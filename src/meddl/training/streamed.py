@@ -67,8 +67,8 @@ def fit_batches(loop: Any, epoch_batches: Callable[[int], Iterable[tuple[torch.T
                 outputs.append(detached(out))
                 targets.append(loop.targets_of(batch))
             if running is not None:
-                running.add(loss, count)
-                loop._batch_end(index, running.logs(terms, joined(targets) if loop.metrics else None, outputs))
+                running.add(loss, count, loop.targets_of(batch), detached(out))
+                loop._batch_end(index, running.logs(terms, lambda: (joined(targets), joined(outputs))))
             if bar is not None:
                 bar.update(1)
         if n == 0:

@@ -60,7 +60,7 @@ def test_ensemble_run_folder_and_predictions(ensemble_run):
     predicted = run.predict(test_rows)
     np.testing.assert_allclose(predicted["prob_disease"], saved["prob_disease"], rtol=1e-12)
     np.testing.assert_allclose(predicted["prob_disease_sd"], saved["prob_disease_sd"], rtol=1e-9)
-    assert list(predicted.columns[:4]) == ["row_id", "prob_healthy", "prob_disease", "predicted"]
+    assert list(predicted.columns[:5]) == ["row_id", "patient_id", "prob_healthy", "prob_disease", "predicted"]
     summary = run.metrics["test"]["ensemble"]
     assert len(summary["members"]) == 3 and summary["metric"] == "auroc"
     assert "Ensemble uncertainty" in (run.path / "report.html").read_text()

@@ -87,9 +87,16 @@ class SurvivalEvaluationConfig(EvaluationConfig):
     @field_validator("horizons")
     @classmethod
     def _positive(cls, value):
-        if value is not None and (not value or min(value) <= 0):
-            raise ValueError(f"must be a non-empty list of positive times (got {value})")
-        return value
+        """Finite, positive and distinct times, in increasing order (the order of the output columns)."""
+        if value is None:
+            return value
+        if not value or not all(np.isfinite(h) and h > 0 for h in value):
+            raise ValueError("must be a non-empty list of positive, finite times")
+        repeated = sorted({h for h in value if value.count(h) > 1})
+        if repeated:
+            raise ValueError(f"each horizon must be given once; {', '.join(f'{h:g}' for h in repeated)} "
+                             f"is repeated")
+        return sorted(value)
 
 
 class SurvivalConfig(RunConfig):

@@ -101,9 +101,22 @@ def validate_survival_target(duration, event, column_names=("duration", "event")
     if bad.any():
         raise DataError(
             f"Event column {event_name!r} must hold 0/1 or True/False (1 = event, 0 = censored); got "
-            f"{show_values(event_series[bad])} at {describe_rows(rows[bad])}."
+            f"{show_values(event_series[bad])} at {describe_rows(rows[bad])}.{_event_fix(event_series[bad])}"
         )
     return times.to_numpy(dtype=np.float64), codes.to_numpy(dtype=np.int64)
+
+
+def _event_fix(bad: pd.Series) -> str:
+    """How to recode the event values the check refused: text labels, missing values, other numeric codes."""
+    if bad.isna().all():
+        return " Each patient needs an event indicator: fill in the missing values or drop those rows."
+    present = bad.dropna()
+    numbers = pd.to_numeric(present, errors="coerce")
+    if numbers.notna().all():
+        return (" Other codes (2 often marks a competing event) must be recoded: 1 if the patient had the event "
+                "this model predicts, 0 if follow-up ended without it (censored at that time).")
+    return (" Recode text values as numbers: 1 where the event happened (e.g. 'dead', 'yes'), 0 where follow-up "
+            "ended without it (e.g. 'alive', 'no').")
 
 
 def _as_series(values, name: str) -> tuple[pd.Series, np.ndarray]:

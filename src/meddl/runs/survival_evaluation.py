@@ -22,7 +22,7 @@ from meddl.survival import (calibration_table, evaluate_survival_model, survival
                             survival_report_sections)
 
 __all__ = ["load_survival_data", "survival_prediction_frame", "evaluate_survival_splits", "survival_cases",
-           "survival_recalibration", "check_training_events"]
+           "survival_recalibration", "check_training_events", "check_follow_up_reaches_horizons"]
 
 
 def load_survival_data(config: RunConfig) -> tuple[LoadedData, np.ndarray, np.ndarray, str, str]:
@@ -156,7 +156,8 @@ def survival_cases(run: Any, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndar
     """``(features, durations, events)`` of new patients with follow-up: a table (path or DataFrame) holding
     the run's duration and event columns, or a config (YAML path or dict) naming survival data (every row)."""
     if names_a_config(data):
-        loaded, duration, event, _, _ = load_survival_data(load_config(data))
+        loaded, duration, event, duration_column, _ = load_survival_data(load_config(data))
+        check_follow_up_reaches_horizons(duration, run.info["horizons"], duration_column, run.info["duration"])
         return run.preprocessor.transform(loaded.features), duration, event
     x, _, frame = run.features(data)
     columns = (run.info["duration"], run.info["event"])
@@ -165,7 +166,24 @@ def survival_cases(run: Any, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndar
         raise DataError(f"The evaluation data needs the run's follow-up columns {list(columns)}; it has no "
                         f"{missing} (columns: {list(map(str, frame.columns))[:20]}).")
     duration, event = validate_survival_target(frame[columns[0]], frame[columns[1]], column_names=columns)
+    check_follow_up_reaches_horizons(duration, run.info["horizons"], columns[0], columns[0])
     return x, np.asarray(duration, dtype=np.float64), np.asarray(event, dtype=np.int64)
+
+
+def check_follow_up_reaches_horizons(duration: np.ndarray, horizons, column: str, run_column: str) -> None:
+    """New patients' follow-up reaches at least the run's first horizon, or a DataError naming the column.
+
+    When every horizon lies past the longest follow-up, no figure can be taken at a horizon (the metrics would
+    all be clipped to the last follow-up time, the recalibration test would expect no events): most often the
+    durations are in another unit than the training data's (months against days).
+    """
+    longest = float(np.max(duration))
+    if longest >= min(horizons):
+        return
+    raise DataError(f"Duration column {column!r}: the longest follow-up of these {len(duration)} patients is "
+                    f"{longest:g}, shorter than every horizon of the run ({', '.join(f'{h:g}' for h in horizons)}, "
+                    f"in the units of the training column {run_column!r}). Give the durations in the training "
+                    f"units (days? months?); patients followed for less than the first horizon cannot be scored at it.")
 
 
 def _survival_at_own_times(model, x: np.ndarray, times: np.ndarray, end: float,

@@ -66,13 +66,16 @@ def _metric_rows(split_metrics: dict) -> list[tuple[str, str]]:
     rows = []
     for name, entry in _metric_entries(split_metrics):
         value, ci = entry.get("value"), entry.get("ci95")
+        # a survival horizon past the follow-up is scored at the last usable time: the name alone would mislead
+        clipped = (f"  (taken at {entry['evaluated_at']:g}: the follow-up ends before this horizon)"
+                   if "evaluated_at" in entry else "")
         if value is None:
             rows.append((name, f"n/a ({entry.get('reason', 'not computable')})"))
         elif ci:
-            rows.append((name, f"{value:.3f}  [{ci[0]:.3f}, {ci[1]:.3f}]"))
+            rows.append((name, f"{value:.3f}  [{ci[0]:.3f}, {ci[1]:.3f}]{clipped}"))
         else:
             reason = entry.get("reason") or entry.get("ci_reason")
-            rows.append((name, f"{value:.3f}" + (f"  (no CI: {reason})" if reason else "")))
+            rows.append((name, f"{value:.3f}" + (f"  (no CI: {reason})" if reason else "") + clipped))
     return rows
 
 

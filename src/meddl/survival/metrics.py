@@ -224,7 +224,8 @@ def survival_metrics(duration, event, risk, *, survival: Callable[[np.ndarray], 
         n_resamples, seed: bootstrap resamples and their seed.
 
     Returns:
-        ``{name: {"value": float | None, "ci95": [lo, hi] | None, "reason"?: str, "note"?: str}}`` with names
+        ``{name: {"value": float | None, "ci95": [lo, hi] | None, "reason"?: str, "note"?: str,
+        "evaluated_at"?: float}}`` (``evaluated_at``: the time a horizon was clipped to, inside the follow-up) with names
         ``c_index`` (Harrell), ``uno_c_index``, ``auroc@<h>``, ``calibration_error@<h>`` and
         ``calibration_slope@<h>`` (per horizon; :func:`meddl.survival.calibration.calibration_slope`) and
         ``integrated_brier_score``.
@@ -310,8 +311,16 @@ def _auc_entry(target: Target, scores: np.ndarray, at, horizon: float, blocks) -
     events = auc_events(target, used)
     ipcw = target.censoring.predict_ipcw(target.structured(event=events))
     notes = "; ".join(n for n in (note, target.censoring_note) if n) or None
-    return _entry(value, lambda w: _weighted.weighted_dynamic_auc(target.time, events, risk_at, ipcw, used, w),
-                  blocks, notes)
+    return _at_horizon(_entry(value, lambda w: _weighted.weighted_dynamic_auc(target.time, events, risk_at, ipcw,
+                                                                              used, w), blocks, notes),
+                       horizon, used)
+
+
+def _at_horizon(entry: dict, horizon: float, used: float) -> dict:
+    """``evaluated_at``: the time a horizon's figure was taken at, when the follow-up made it clip the horizon."""
+    if used != horizon:
+        entry["evaluated_at"] = float(used)
+    return entry
 
 
 def _calibration_entry(target: Target, at, horizon: float, n_bins: int, blocks) -> dict:
@@ -322,9 +331,10 @@ def _calibration_entry(target: Target, at, horizon: float, n_bins: int, blocks) 
     table = calibration_table(target.time, target.event, predicted, used, n_bins=n_bins)
     bias = ("percentile bootstrap of an absolute error: resamples add noise to every group, so the interval "
             "can lie above the point value")
-    return _entry(table["calibration_error"],
-                  lambda w: calibration_error_resampled(target.time, target.event, predicted, used, n_bins, w),
-                  blocks, "; ".join(n for n in (note, bias) if n))
+    return _at_horizon(_entry(table["calibration_error"],
+                              lambda w: calibration_error_resampled(target.time, target.event, predicted, used,
+                                                                    n_bins, w),
+                              blocks, "; ".join(n for n in (note, bias) if n)), horizon, used)
 
 
 def _slope_entry(target: Target, at, horizon: float, blocks) -> dict:
@@ -333,7 +343,8 @@ def _slope_entry(target: Target, at, horizon: float, blocks) -> dict:
         raise DataError(f"The calibration slope at {horizon:g} is undefined: {note}.")
     predicted = at(used)
     value = calibration_slope(target.time, target.event, predicted, used)[0]
-    return _entry(value, lambda w: calibration_slope(target.time, target.event, predicted, used, w), blocks, note)
+    return _at_horizon(_entry(value, lambda w: calibration_slope(target.time, target.event, predicted, used, w),
+                              blocks, note), horizon, used)
 
 
 def _brier_entry(target: Target, survival, brier_times, blocks) -> dict:

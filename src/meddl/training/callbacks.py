@@ -60,7 +60,7 @@ class Callback:
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
 # Keras's hooks for evaluate and predict, which meddl does not call: refused rather than silently skipped.
-_UNCALLED_HOOKS = ("on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end", "on_predict_begin",
+UNCALLED_HOOKS = ("on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end", "on_predict_begin",
                    "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end")
 
 
@@ -68,13 +68,14 @@ def batch_hooks(callbacks) -> list[Callback]:
     """The callbacks whose per-batch hooks do something (the loop calls only these, so other fits pay nothing);
     a callback with an evaluate or predict hook, which fit never calls, is refused."""
     for callback in callbacks:
-        uncalled = [hook for hook in _UNCALLED_HOOKS if callable(getattr(callback, hook, None))]
+        uncalled = [hook for hook in UNCALLED_HOOKS if callable(getattr(callback, hook, None))]
         if uncalled:
             raise MeddlError(f"Callback {type(callback).__name__} defines {uncalled}, which meddl never calls (it "
                              "calls on_train_begin/end, on_epoch_begin/end and on_train_batch_begin/end). Move that "
                              "work to on_epoch_end, where logs hold the validation values.")
     return [callback for callback in callbacks
-            if any(getattr(type(callback), hook, None) is not getattr(Callback, hook) for hook in _BATCH_HOOKS)
+            if any(getattr(type(callback), hook, None) is not getattr(Callback, hook) or hook in vars(callback)
+                   for hook in _BATCH_HOOKS)  # a hook set on the instance counts too (LambdaCallback)
             and isinstance(callback, Callback)]
 
 

@@ -12,9 +12,9 @@ import io
 import math
 from pathlib import Path
 
-from meddl.errors import MeddlError
+from meddl.errors import MeddlError, did_you_mean
 from meddl.io import atomic_write_text
-from meddl.training.callbacks import Callback
+from meddl.training.callbacks import UNCALLED_HOOKS, Callback
 from meddl.training.checkpoint import CheckpointStore
 
 __all__ = ["CSVLogger", "TerminateOnNaN", "LearningRateScheduler", "LambdaCallback", "BackupAndRestore"]
@@ -103,28 +103,41 @@ class LearningRateScheduler(Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback from functions: ``on_epoch_begin(epoch, logs)``, ``on_epoch_end(epoch, logs)``,
-    ``on_train_begin(logs)``, ``on_train_end(logs)``."""
+    """A callback from functions, as Keras's: ``on_epoch_begin(epoch, logs)``, ``on_epoch_end(epoch, logs)``,
+    ``on_train_begin(logs)``, ``on_train_end(logs)``, ``on_train_batch_begin(batch, logs)``,
+    ``on_train_batch_end(batch, logs)``, and by keyword Keras's other hook names (``on_batch_end``, ...).
 
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None, **ignored):
-        self._hooks = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end,
-                       "on_train_begin": on_train_begin, "on_train_end": on_train_end}
+    A keyword that is not a hook's name is refused (a misspelt hook would otherwise never run), and so is
+    an evaluate or predict hook (``on_test_batch_end``, ...) when ``fit`` starts, since meddl's fit never
+    calls them.
 
-    def on_epoch_begin(self, epoch, logs=None):
-        if self._hooks["on_epoch_begin"]:
-            self._hooks["on_epoch_begin"](epoch, logs)
+    Example:
+        >>> from meddl.callbacks import LambdaCallback
+        >>> losses = []
+        >>> log_batches = LambdaCallback(on_train_batch_end=lambda batch, logs: losses.append(logs["loss"]))
+    """
 
-    def on_epoch_end(self, epoch, logs=None):
-        if self._hooks["on_epoch_end"]:
-            self._hooks["on_epoch_end"](epoch, logs)
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_begin=None, on_train_batch_end=None, **hooks):
+        unknown = [name for name in hooks if name not in _HOOK_NAMES]
+        if unknown:
+            raise MeddlError(f"LambdaCallback got {unknown}, which are not callback hooks."
+                             f"{did_you_mean(unknown[0], _HOOK_NAMES)} The hooks are {list(_HOOK_NAMES)}.")
+        given = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end, "on_train_begin": on_train_begin,
+                 "on_train_end": on_train_end, "on_train_batch_begin": on_train_batch_begin,
+                 "on_train_batch_end": on_train_batch_end, **hooks}
+        for name, function in given.items():
+            if function is None:
+                continue
+            if not callable(function):
+                raise MeddlError(f"The '{name}' parameter of LambdaCallback must be a function. "
+                                 f"Got {type(function).__name__} instead.")
+            setattr(self, name, function)  # an instance attribute: the loop calls it in place of the class's hook
 
-    def on_train_begin(self, logs=None):
-        if self._hooks["on_train_begin"]:
-            self._hooks["on_train_begin"](logs)
 
-    def on_train_end(self, logs=None):
-        if self._hooks["on_train_end"]:
-            self._hooks["on_train_end"](logs)
+#: Keras's callback hook names (the evaluate and predict ones are refused by fit: meddl never calls them).
+_HOOK_NAMES = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin",
+               "on_train_batch_end", "on_batch_begin", "on_batch_end", *UNCALLED_HOOKS)
 
 
 class BackupAndRestore(Callback):

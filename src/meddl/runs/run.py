@@ -140,7 +140,15 @@ class Run:
         if self.info["input"]["kind"] != "table":
             return self.task_plugin.recommend(self, data)
         frame = _as_frame(data, self.config.data)
-        return self._with_patient_ids(self.task_plugin.recommend(self, frame), frame)
+        # transformed here, where the file's name is known, so a column error names the file (as predict's do)
+        if self.preprocessor is not None:
+            self._features_of = (frame, (_transform_table(self.preprocessor, frame, data),
+                                         np.asarray(frame.index.astype(str)), frame))
+        try:
+            table = self.task_plugin.recommend(self, frame)
+        finally:
+            self._features_of = None
+        return self._with_patient_ids(table, frame)
 
     def _with_patient_ids(self, predictions: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
         """The input's ``data.patient_id`` column, when it has one, as ``patient_id`` after ``row_id``."""

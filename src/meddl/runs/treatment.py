@@ -165,7 +165,11 @@ def _load(config: RunConfig) -> tuple[LoadedData, np.ndarray, dict[str, np.ndarr
         y = pd.to_numeric(frame[outcome_column], errors="coerce").to_numpy(dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(y))
         if len(bad):
-            raise DataError(f"Outcome column {outcome_column!r} must be numeric and finite; rows {bad[:5].tolist()} are not.")
+            raise DataError(f"Outcome column {outcome_column!r} must be numeric and finite; rows {bad[:5].tolist()} "
+                            f"hold {frame[outcome_column].iloc[bad[:5]].tolist()}"
+                            + (f" ({len(bad)} rows in all)" if len(bad) > 5 else "")
+                            + ". Fill in or drop missing outcomes; code a binary outcome as 1 (the outcome "
+                              "happened, e.g. 'yes') and 0 (it did not).")
         outcome["y"] = y
     else:
         duration_column = data.duration or "duration"
@@ -188,11 +192,36 @@ def _binary_treatment(column: pd.Series, name: str) -> np.ndarray:
     if bad.any():
         rows = np.flatnonzero(bad.to_numpy())[:5].tolist()
         raise DataError(f"Treatment column {name!r} must hold 0 (control) and 1 (treated); rows {rows} hold "
-                        f"{column.iloc[rows].tolist()}.")
+                        f"{column.iloc[rows].tolist()}. {_treatment_fix(column, values, bad)}")
     t = values.to_numpy(dtype=np.int64)
     if t.min() == t.max():
-        raise DataError(f"Treatment column {name!r} holds only arm {t[0]}; effects need patients in both arms.")
+        arm = "treated (1)" if t[0] == 1 else "control (0)"
+        raise DataError(f"Treatment column {name!r} holds only arm {t[0]}: all {len(t)} patients are {arm}; "
+                        f"effects need patients in both arms (a single-arm study cannot estimate them).")
     return t
+
+
+def _treatment_fix(column: pd.Series, values: pd.Series, bad: pd.Series) -> str:
+    """How to recode a treatment column that is not 0/1: its distinct values (with counts) and what to do."""
+    counts = column.value_counts(dropna=False)
+    shown = ", ".join(f"{value!r} ({n})" for value, n in counts.head(6).items())
+    more = f" and {len(counts) - 6} more" if len(counts) > 6 else ""
+    if column[bad].isna().all():
+        return f"Fill in the missing arms or drop those rows (the column holds {shown}{more})."
+    if len(counts) == 2:
+        return (f"The column holds {shown}: recode it as 1 for the treated arm (e.g. 'drug', 'yes') and 0 for the "
+                f"control arm (e.g. 'placebo', 'no').")
+    return (f"The column holds {len(counts)} values, {shown}{more}; a treatment run compares two arms: keep the "
+            f"rows of the two arms to compare and code them 0 (control) and 1 (treated).")
+
+
+def _outcome_kind(config: RunConfig, y_train: np.ndarray) -> str:
+    """'binary' or 'continuous', as the effect networks read the outcome (their ``outcome`` option, 'auto' by
+    default: binary when the training outcomes are all 0/1)."""
+    kind = config.model.options.get("outcome", "auto")
+    if kind == "auto":
+        return "binary" if np.isin(y_train, (0.0, 1.0)).all() else "continuous"
+    return kind
 
 
 def _treatment_key(data: DataConfig) -> str:
@@ -275,6 +304,10 @@ def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
     _check_arms_per_split(tt, data.treatment_name, _treatment_key(config.data), time_to_event)
     name, estimator, members = _estimator(config, time_to_event)
     log(f"Model '{name}'" + (f", an ensemble of {members} members" if members > 1 else "") + ".")
+    # every other column is a covariate: say which, so an outcome recorded after treatment is seen and excluded
+    log(f"Covariates ({len(data.features.columns)}): {', '.join(map(str, data.features.columns))} "
+        f"(data.exclude or data.features to change them).")
+    outcome_kind = "time_to_event" if time_to_event else _outcome_kind(config, outcome["y"][splits.train])
     if time_to_event:
         check_training_events(outcome["event"], outcome["event"][splits.train], config.data.event or "event",
                               "data.event" if config.data.event else "the DeepSurv file's 'e'")
@@ -336,7 +369,7 @@ def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
                             members=members, metrics=metrics, predictions=predictions, sections=sections,
                             counts={"treated": tt}, seed=seed, label=data.label,
                             details={"treatment": data.treatment_name,
-                                     "outcome": "time_to_event" if time_to_event else "continuous",
+                                     "outcome": outcome_kind,
                                      "higher_is_better": higher_is_better, "support": [lower, upper],
                                      "propensity": propensity.to_dict()})
 

@@ -10,7 +10,9 @@ import argparse
 import subprocess
 import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -131,15 +133,24 @@ def _launch_data_parallel(args) -> int:
     return subprocess.call(command)
 
 
-def cmd_predict(args) -> int:
+@contextmanager
+def _data_warnings(command: str) -> Iterator[None]:
+    """Print each :class:`UnlikeTrainingDataWarning` as ``meddl COMMAND: warning: ...`` (no Python source line)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnlikeTrainingDataWarning)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, UnlikeTrainingDataWarning):
+                    print(f"meddl {command}: warning: {warning.message}", file=sys.stderr)
+                else:
+                    warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+def cmd_predict(args) -> int:
+    with _data_warnings("predict"):
         written = write_predictions(load_run(args.run_dir), args.input, args.out, runtime=args.runtime)
-    for warning in caught:
-        if issubclass(warning.category, UnlikeTrainingDataWarning):
-            print(f"meddl predict: warning: {warning.message}", file=sys.stderr)
-        else:
-            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     if written.input_check is not None and written.input_check.n_with_warnings:
         print(f"meddl predict: warning: {written.input_check.summary()}", file=sys.stderr)
     if args.out:
@@ -160,7 +171,8 @@ def cmd_recommend(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    metrics = load_run(args.run_dir).evaluate(args.data, n_resamples=args.resamples)
+    with _data_warnings("evaluate"):
+        metrics = load_run(args.run_dir).evaluate(args.data, n_resamples=args.resamples)
     print_metrics(metrics, f"Evaluation on {args.data} ({metrics['n']} cases)")
     if metrics.get("recalibration"):
         print(f"Recalibration (closed testing): {metrics['recalibration']['reason']}.")
@@ -171,7 +183,9 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_recalibrate(args) -> int:
-    result = recalibrate_run(args.run_dir, args.data, args.out, label=args.label, update=args.update, alpha=args.alpha)
+    with _data_warnings("recalibrate"):
+        result = recalibrate_run(args.run_dir, args.data, args.out, label=args.label, update=args.update,
+                                 alpha=args.alpha)
     print(result.summary())
     return 0
 

@@ -30,8 +30,9 @@ from meddl.runs.registry import Task, register_task
 from meddl.runs.result import RunResult
 from meddl.runs.site_records import SiteRecalibration
 from meddl.runs.survival_calibration import calibrate_survival_model
-from meddl.runs.survival_evaluation import (check_training_events, evaluate_survival_splits, load_survival_data,
-                                            survival_cases, survival_prediction_frame, survival_recalibration)
+from meddl.runs.survival_evaluation import (check_training_events, evaluate_survival_splits, follow_up_summary,
+                                            load_survival_data, survival_cases, survival_prediction_frame,
+                                            survival_recalibration)
 from meddl.runs.survival_site_update import recalibrate_survival_run
 from meddl.runs.table_result import table_run_result
 from meddl.survival import (DeepSurv, LinearCox, LogisticHazard, SurvivalEnsemble, default_horizons,
@@ -212,7 +213,8 @@ def train_survival(config: RunConfig, *, log: RunLog) -> RunResult:
                             members=members, metrics=metrics, predictions=predictions, sections=sections,
                             counts={"events": e}, seed=config.training.seed,
                             details={"duration": duration_column, "event": event_column,
-                                     "horizons": [float(h) for h in horizons], "recalibration": recalibration})
+                                     "horizons": [float(h) for h in horizons], "recalibration": recalibration,
+                                     "follow_up": follow_up_summary(t["train"])})
 
 
 @register_task

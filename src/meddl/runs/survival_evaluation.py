@@ -7,6 +7,7 @@ updated curves.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from meddl.data import read_deepsurv_h5, validate_survival_target
-from meddl.errors import ConfigError, DataError
+from meddl.errors import ConfigError, DataError, UnlikeTrainingDataWarning
 from meddl.runs.config import RunConfig
 from meddl.runs.datasets import LoadedData, check_source_matches_path, read_frame, table_columns
 from meddl.runs.registry import load_config, names_a_config
@@ -22,7 +23,12 @@ from meddl.survival import (calibration_table, evaluate_survival_model, survival
                             survival_report_sections)
 
 __all__ = ["load_survival_data", "survival_prediction_frame", "evaluate_survival_splits", "survival_cases",
-           "survival_recalibration", "check_training_events", "check_follow_up_reaches_horizons"]
+           "survival_recalibration", "check_training_events", "check_follow_up_reaches_horizons",
+           "follow_up_summary", "FOLLOW_UP_RATIO"]
+
+#: New patients whose median follow-up differs from the training patients' by more than this factor are
+#: warned about: the durations are most likely in another unit (days against months: 30; months against years: 12).
+FOLLOW_UP_RATIO = 5.0
 
 
 def load_survival_data(config: RunConfig) -> tuple[LoadedData, np.ndarray, np.ndarray, str, str]:
@@ -158,6 +164,7 @@ def survival_cases(run: Any, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndar
     if names_a_config(data):
         loaded, duration, event, duration_column, _ = load_survival_data(load_config(data))
         check_follow_up_reaches_horizons(duration, run.info["horizons"], duration_column, run.info["duration"])
+        _warn_if_follow_up_unlike_training(duration, run.info.get("follow_up"), duration_column, run.info["duration"])
         return run.preprocessor.transform(loaded.features), duration, event
     x, _, frame = run.features(data)
     columns = (run.info["duration"], run.info["event"])
@@ -167,7 +174,32 @@ def survival_cases(run: Any, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndar
                         f"{missing} (columns: {list(map(str, frame.columns))[:20]}).")
     duration, event = validate_survival_target(frame[columns[0]], frame[columns[1]], column_names=columns)
     check_follow_up_reaches_horizons(duration, run.info["horizons"], columns[0], columns[0])
+    _warn_if_follow_up_unlike_training(np.asarray(duration, dtype=np.float64), run.info.get("follow_up"), columns[0],
+                                       columns[0])
     return x, np.asarray(duration, dtype=np.float64), np.asarray(event, dtype=np.int64)
+
+
+def follow_up_summary(duration: np.ndarray) -> dict:
+    """The training patients' follow-up, kept in ``run.json`` to check the units of new patients' durations."""
+    duration = np.asarray(duration, dtype=np.float64)
+    return {"median": float(np.median(duration)), "longest": float(np.max(duration)), "n": int(duration.size)}
+
+
+def _warn_if_follow_up_unlike_training(duration: np.ndarray, training: dict | None, column: str,
+                                       run_column: str) -> None:
+    """An :class:`UnlikeTrainingDataWarning` when the median follow-up is over ``FOLLOW_UP_RATIO`` times the
+    training patients' (or under 1/``FOLLOW_UP_RATIO``): every figure at the horizons would be taken at the wrong
+    times without a word. Runs trained before ``follow_up`` was recorded are not checked."""
+    if not training or not training.get("median"):
+        return
+    median, trained = float(np.median(duration)), float(training["median"])
+    ratio = median / trained
+    if 1 / FOLLOW_UP_RATIO <= ratio <= FOLLOW_UP_RATIO:
+        return
+    warnings.warn(f"Duration column {column!r}: the median follow-up of these {len(duration)} patients is "
+                  f"{median:g}, {ratio:.3g} times the training patients' ({trained:g}, column {run_column!r}). "
+                  f"Are the durations in the training units (days? months?)? The horizons and every figure at them "
+                  f"are in the training units.", UnlikeTrainingDataWarning, stacklevel=3)
 
 
 def check_follow_up_reaches_horizons(duration: np.ndarray, horizons, column: str, run_column: str) -> None:

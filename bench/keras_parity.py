@@ -356,6 +356,29 @@ for key in keras_predictions:
     check(f"predict, two outputs: {key}", keras_predictions[key], meddl_predictions[key])
 
 
+# Per-batch logs (the epoch's running loss and metrics, which Keras hands its batch hooks) and History's key order.
+keras_model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(1, activation="sigmoid")])
+keras_model.set_weights([rng.normal(0, 0.3, size=tuple(w.shape)).astype("float32") for w in keras_model.weights])
+y_binary = (y_table == 1).astype("float32")[:, None]
+path = os.path.join(tempfile.mkdtemp(), "batch_logs.keras")
+keras_model.save(path)
+batch_logs, histories = {"keras": [], "meddl": []}, {}
+for library, model in (("keras", keras_model), ("meddl", meddl.load_model(path, device="cpu"))):
+    api = keras if library == "keras" else meddl
+    model.compile(optimizer=api.optimizers.SGD(learning_rate=0.1), loss="binary_crossentropy",
+                  metrics=["accuracy", api.metrics.Precision(name="precision")])
+    record = api.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs, seen=batch_logs[library]: seen.append(
+        {key: float(keras.ops.convert_to_numpy(value)) for key, value in logs.items()}))
+    histories[library] = model.fit(x_table, y_binary, epochs=2, batch_size=16, shuffle=False, verbose=0,
+                                   validation_split=0.25, callbacks=[record]).history
+check(f"fit: per-batch log keys {list(batch_logs['keras'][0])}",
+      float([list(logs) for logs in batch_logs["keras"]] == [list(logs) for logs in batch_logs["meddl"]]), 1.0, 0)
+check("fit: per-batch logs, running loss, accuracy and precision",
+      [list(logs.values()) for logs in batch_logs["keras"]], [list(logs.values()) for logs in batch_logs["meddl"]])
+check(f"fit: History key order {list(histories['keras'])}",
+      float(list(histories["keras"]) == list(histories["meddl"])), 1.0, 0)
+
+
 def penalised_layer(library):
     """A custom layer that adds a loss on its activations with add_loss, written the same way for both."""
     class Penalised(library.layers.Layer):

@@ -14,6 +14,16 @@ from meddl.serving.security import Refusal
 from .conftest import PATIENTS, serve
 
 
+def _concurrent_predictions(served, n: int) -> list:
+    """``n`` predictions of one patient sent at once (one event loop, as a uvicorn worker has)."""
+    async def load():
+        transport = httpx.ASGITransport(app=served.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=served.headers()) as client:
+            return await asyncio.gather(*(client.post("/v1/models/sepsis/predict", json=PATIENTS["sepsis"])
+                                          for _ in range(n)))
+    return asyncio.run(load())
+
+
 def test_concurrent_calls_share_one_model_thread_and_all_get_answers_and_audit_rows(run_dirs, tmp_path, monkeypatch):
     served = serve({"sepsis": run_dirs["sepsis"]}, f"sqlite:///{tmp_path / 'serve.db'}", rate_limit_per_minute=0,
                    model_threads=1)
@@ -34,13 +44,7 @@ def test_concurrent_calls_share_one_model_thread_and_all_get_answers_and_audit_r
 
     monkeypatch.setattr(ServedModel, "predict_records", counted)
 
-    async def load():
-        transport = httpx.ASGITransport(app=served.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=served.headers()) as client:
-            return await asyncio.gather(*(client.post("/v1/models/sepsis/predict", json=PATIENTS["sepsis"])
-                                          for _ in range(8)))
-
-    answers = asyncio.run(load())
+    answers = _concurrent_predictions(served, 8)
     assert [a.status_code for a in answers] == [200] * 8
     assert most == 1
     assert served.app.state.audit.count() == 8 and served.app.state.audit.verify().ok
@@ -66,14 +70,8 @@ def test_calls_queued_behind_a_timed_out_call_give_up_instead_of_running_the_mod
 
     monkeypatch.setattr(ServedModel, "_predict_frame", stuck)
 
-    async def load():
-        transport = httpx.ASGITransport(app=served.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=served.headers()) as client:
-            return await asyncio.gather(*(client.post("/v1/models/sepsis/predict", json=PATIENTS["sepsis"])
-                                          for _ in range(3)))
-
     try:
-        answers = asyncio.run(load())
+        answers = _concurrent_predictions(served, 3)
         assert [a.status_code for a in answers] == [503] * 3
         time.sleep(0.6)  # the two calls waiting for the model have given up by now
     finally:

@@ -11,7 +11,8 @@ silently dropped. Regularizers are carried over where meddl's layer takes them;
 the others, and constraints, only act in training: they are left out and listed
 in ``model.metadata["keras_import"]["ignored"]``.
 
-A ``.keras`` file Keras wrote after ``compile`` holds its ``compile_config``: the model is compiled with
+A ``.keras`` file Keras wrote after ``compile`` holds its ``compile_config`` (a legacy ``.h5`` file its
+``training_config``, read the same way): the model is compiled with
 meddl's counterparts of its optimizer (class and settings), loss(es), metrics and ``loss_weights``, so it
 can ``fit`` at once (the optimizer's state is not read: training starts with fresh moments). An optimizer
 or loss meddl lacks leaves the model uncompiled, and a metric or setting meddl lacks is left out; either
@@ -84,8 +85,9 @@ def load_keras_model(path: Path, *, compile: bool = True):  # noqa: A002 - Keras
                 if "model_config" not in handle.attrs:
                     raise ModelFileError(f"'{path}' holds no model architecture (a weights-only .h5 file). Build the "
                                          "model in meddl and call model.load_weights on a meddl weights file instead.")
-                raw = handle.attrs["model_config"]
-                config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+                config = _json_attribute(handle, "model_config")
+                if "training_config" in handle.attrs:  # written by a compiled model: its compile settings
+                    config["compile_config"] = _legacy_compile_config(_json_attribute(handle, "training_config"))
                 model = _build_model(config, notes)
                 _load_legacy_weights(model, handle["model_weights"] if "model_weights" in handle else handle)
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
@@ -101,6 +103,20 @@ def load_keras_model(path: Path, *, compile: bool = True):  # noqa: A002 - Keras
     model._trained = True
     model.eval()
     return model
+
+
+def _json_attribute(handle, name: str) -> dict[str, Any]:
+    raw = handle.attrs[name]
+    return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+
+
+def _legacy_compile_config(training_config: dict[str, Any]) -> dict[str, Any]:
+    """A legacy ``.h5`` file's ``training_config`` as Keras 3's ``compile_config``: the same keys, but the
+    optimizer under ``optimizer`` (meddl's optimizers take Keras 2's ``lr`` and ``decay`` themselves)."""
+    config = {key: value for key, value in training_config.items() if key != "optimizer_config"}
+    if training_config.get("optimizer_config"):
+        config["optimizer"] = training_config["optimizer_config"]
+    return config
 
 
 def load_keras_weights(model, path: Path) -> None:

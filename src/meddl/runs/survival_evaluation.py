@@ -160,23 +160,24 @@ def evaluate_survival_splits(model, x: dict, t: dict, e: dict, row_ids: dict, ho
 
 def survival_cases(run: Any, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(features, durations, events)`` of new patients with follow-up: a table (path or DataFrame) holding
-    the run's duration and event columns, or a config (YAML path or dict) naming survival data (every row)."""
+    the run's duration and event columns, or a config (YAML path or dict) naming survival data (every row).
+    Their follow-up must reach the run's first horizon, and is warned about when unlike the training one's."""
     if names_a_config(data):
         loaded, duration, event, duration_column, _ = load_survival_data(load_config(data))
-        check_follow_up_reaches_horizons(duration, run.info["horizons"], duration_column, run.info["duration"])
-        _warn_if_follow_up_unlike_training(duration, run.info.get("follow_up"), duration_column, run.info["duration"])
-        return run.preprocessor.transform(loaded.features), duration, event
-    x, _, frame = run.features(data)
-    columns = (run.info["duration"], run.info["event"])
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise DataError(f"The evaluation data needs the run's follow-up columns {list(columns)}; it has no "
-                        f"{missing} (columns: {list(map(str, frame.columns))[:20]}).")
-    duration, event = validate_survival_target(frame[columns[0]], frame[columns[1]], column_names=columns)
-    check_follow_up_reaches_horizons(duration, run.info["horizons"], columns[0], columns[0])
-    _warn_if_follow_up_unlike_training(np.asarray(duration, dtype=np.float64), run.info.get("follow_up"), columns[0],
-                                       columns[0])
-    return x, np.asarray(duration, dtype=np.float64), np.asarray(event, dtype=np.int64)
+        x = run.preprocessor.transform(loaded.features)
+    else:
+        x, _, frame = run.features(data)
+        columns = (run.info["duration"], run.info["event"])
+        missing = [column for column in columns if column not in frame.columns]
+        if missing:
+            raise DataError(f"The evaluation data needs the run's follow-up columns {list(columns)}; it has no "
+                            f"{missing} (columns: {list(map(str, frame.columns))[:20]}).")
+        duration, event = validate_survival_target(frame[columns[0]], frame[columns[1]], column_names=columns)
+        duration_column = columns[0]
+    duration = np.asarray(duration, dtype=np.float64)
+    check_follow_up_reaches_horizons(duration, run.info["horizons"], duration_column, run.info["duration"])
+    _warn_if_follow_up_unlike_training(duration, run.info.get("follow_up"), duration_column, run.info["duration"])
+    return x, duration, np.asarray(event, dtype=np.int64)
 
 
 def follow_up_summary(duration: np.ndarray) -> dict:

@@ -40,7 +40,7 @@ from meddl.sections import Section, figure, paragraph, table
 from meddl.survival import DeepSurv
 from meddl.treatment import (CFRNet, Dragonnet, EffectEnsemble, LinearPropensity, SurvivalRecommender, TARNet,
                              aipw_ate, effect_metrics, load, nearest_neighbour_pehe, overlap_plot, policy_values,
-                             recommend, recommendation_survival)
+                             recommend, recommendation_survival, resolve_outcome_type)
 
 __all__ = ["train_treatment", "TREATMENT_MODELS", "TreatmentConfig", "TreatmentDataConfig", "TreatmentModelConfig",
            "TreatmentEvaluationConfig", "TreatmentTask"]
@@ -215,15 +215,6 @@ def _treatment_fix(column: pd.Series, values: pd.Series, bad: pd.Series) -> str:
             f"rows of the two arms to compare and code them 0 (control) and 1 (treated).")
 
 
-def _outcome_kind(config: RunConfig, y_train: np.ndarray) -> str:
-    """'binary' or 'continuous', as the effect networks read the outcome (their ``outcome`` option, 'auto' by
-    default: binary when the training outcomes are all 0/1)."""
-    kind = config.model.options.get("outcome", "auto")
-    if kind == "auto":
-        return "binary" if np.isin(y_train, (0.0, 1.0)).all() else "continuous"
-    return kind
-
-
 def _treatment_key(data: DataConfig) -> str:
     """The config key that names the treatment column, for error messages."""
     return {"deepsurv_h5": "data.treatment_column", "ihdp": "the IHDP file's treatment column"}.get(
@@ -307,7 +298,6 @@ def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
     # every other column is a covariate: say which, so an outcome recorded after treatment is seen and excluded
     log(f"Covariates ({len(data.features.columns)}): {', '.join(map(str, data.features.columns))} "
         f"(data.exclude or data.features to change them).")
-    outcome_kind = "time_to_event" if time_to_event else _outcome_kind(config, outcome["y"][splits.train])
     if time_to_event:
         check_training_events(outcome["event"], outcome["event"][splits.train], config.data.event or "event",
                               "data.event" if config.data.event else "the DeepSurv file's 'e'")
@@ -319,6 +309,10 @@ def train_treatment(config: RunConfig, *, log: RunLog) -> RunResult:
         estimator.fit(x["train"], tt["train"], outcome["y"][splits.train],
                       validation_data=(x["val"], tt["val"], outcome["y"][splits.val]))
     log(f"Trained in {log.elapsed:.1f}s.")
+    # 'binary' or 'continuous' as the effect networks read it (their 'outcome' option, 'auto' by default),
+    # once the estimator has checked an explicit one
+    outcome_kind = "time_to_event" if time_to_event else resolve_outcome_type(
+        config.model.options.get("outcome", "auto"), outcome["y"][splits.train], name)
     propensity = LinearPropensity().fit(x["train"], tt["train"])
     lower, upper = config.evaluation.support
     higher_is_better = False if time_to_event else config.evaluation.higher_is_better

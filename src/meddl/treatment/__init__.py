@@ -18,6 +18,7 @@ Example:
     >>> table = recommend(model, x_new, propensity=PropensityModel().fit(x, t))  # doctest: +SKIP
 """
 
+from meddl.treatment._checks import OUTCOME_TYPES, resolve_outcome_type
 from meddl.treatment.balance import mmd_linear, mmd_rbf, sinkhorn_wasserstein
 from meddl.treatment.cfrnet import CFRNet
 from meddl.treatment.dragonnet import Dragonnet
@@ -39,6 +40,7 @@ __all__ = [
     "LinearPropensity",
     "NO_SUPPORT",
     "Nuisances",
+    "OUTCOME_TYPES",
     "PropensityModel",
     "RECOMMENDATION_COLUMNS",
     "SLearner",
@@ -60,6 +62,7 @@ __all__ = [
     "policy_values",
     "recommend",
     "recommendation_survival",
+    "resolve_outcome_type",
     "sinkhorn_wasserstein",
     "sqrt_pehe",
 ]

@@ -7,6 +7,7 @@ renamed into place (``os.replace`` is atomic on one file system).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import math
@@ -14,7 +15,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ import yaml
 from meddl.errors import ConfigError, OutputPathError
 
 __all__ = ["check_output_folder", "atomic_text_writer", "atomic_write_text", "atomic_write_bytes", "atomic_write_json",
-           "atomic_directory", "sha256_file", "current_umask", "atomic_writer", "json_safe", "json_float", "write_json", "read_yaml"]
+           "atomic_directory", "entries_lost", "replaceable_if_it_holds",
+           "sha256_file", "current_umask", "atomic_writer", "json_safe", "json_float", "write_json", "read_yaml"]
 
 
 def current_umask() -> int:
@@ -63,6 +65,16 @@ def _create_beside(path: Path, create):
                               "write to.") from None
 
 
+#: errors of a write that only a full disk or quota gives (never raised by reading an input)
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def _no_space_error(path: Path, exc: OSError) -> OutputPathError:
+    return OutputPathError(f"'{path}' could not be written: {exc.strerror or exc} (errno {exc.errno}). Nothing was "
+                           f"left half-written and what was there before is unchanged; free some space (or choose "
+                           f"another location) and try again.")
+
+
 def check_output_folder(path: str | os.PathLike) -> Path:
     """Before a long computation: refuse an output folder that is an existing file or cannot be written.
 
@@ -96,9 +108,11 @@ def atomic_writer(path: str | os.PathLike, *, binary: bool = False) -> Iterator[
             os.fsync(handle.fileno())
         _follow_umask(Path(tmp), 0o666)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+            raise _no_space_error(path, exc) from exc
         raise
 
 
@@ -124,12 +138,32 @@ def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
     return atomic_write_text(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
+def entries_lost(old: Path, new: Path) -> str | None:
+    """Why replacing folder ``old`` by ``new`` would destroy something (entries of ``old`` that ``new`` lacks,
+    hidden ones aside), or ``None``: the default rule of :func:`atomic_directory`."""
+    lost = sorted(entry.name for entry in old.iterdir()
+                  if not entry.name.startswith(".") and not os.path.lexists(new / entry.name))
+    if not lost:
+        return None
+    return (f"it holds {', '.join(repr(n) for n in lost[:3])}{', ...' if len(lost) > 3 else ''}, which the new "
+            f"output does not: replacing the folder would delete {'it' if len(lost) == 1 else 'them'}")
+
+
+def replaceable_if_it_holds(document: str) -> Callable[[Path, Path], str | None]:
+    """An :func:`atomic_directory` rule for a writer whose output always holds ``document`` (``attributions.json``):
+    a folder holding it is an earlier output and is replaced whole; any other only if nothing would be lost."""
+    return lambda old, new: None if (old / document).is_file() else entries_lost(old, new)
+
+
 @contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_directory(path: str | os.PathLike, *,
+                     replaceable: Callable[[Path, Path], str | None] = entries_lost) -> Iterator[Path]:
     """Build a folder under a temporary name and move it to ``path`` only when the block succeeds.
 
-    An existing folder at ``path`` is replaced only after the new one is complete;
-    if the block raises, ``path`` is left exactly as it was.
+    An existing folder at ``path`` is replaced only after the new one is complete, and only if
+    ``replaceable(path, new)`` finds no reason against it (by default: nothing in the old folder would be
+    lost, so a user's folder given as the output is never emptied); otherwise ``OutputPathError`` names
+    the path and why. If the block raises, ``path`` is left exactly as it was.
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -138,8 +172,14 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
                                                              dir=path.parent)))
     try:
         yield tmp
-    except BaseException:
+        problem = replaceable(path, tmp) if path.is_dir() and not path.is_symlink() else None
+        if problem:
+            raise OutputPathError(f"'{path}' was left as it was and nothing was written: {problem}. Choose a new "
+                                  f"or empty folder, or move those files out first.")
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+            raise _no_space_error(path, exc) from exc
         raise
     _follow_umask(tmp, 0o777)
     old = None
@@ -153,7 +193,10 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
             os.replace(old, path)
         raise
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        if old.is_symlink():  # --out was a link to a folder: the link is replaced, the folder it named is kept
+            old.unlink()
+        else:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def sha256_file(path: str | os.PathLike) -> str:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from meddl.errors import ConfigError
 from meddl.io import json_safe
-from meddl.io import atomic_directory
+from meddl.io import atomic_directory, replaceable_if_it_holds
 from meddl.explain.overlays import save_overlay
 
 __all__ = ["Explanation"]
@@ -126,7 +126,7 @@ class Explanation:
         """Write the files listed in the module docstring to ``out_dir`` (replaced atomically)."""
         out_dir = Path(out_dir)
         files: list[str] = []
-        with atomic_directory(out_dir) as tmp:
+        with atomic_directory(out_dir, replaceable=replaceable_if_it_holds("attributions.json")) as tmp:
             if self.kind == "table":
                 for k, method in enumerate(self.attributions):
                     name = "attributions.csv" if k == 0 else f"attributions_{method}.csv"

@@ -25,7 +25,7 @@ from meddl.explain.core import attribute
 from meddl.explain.outcome_trust import estimator_trust
 from meddl.explain.trust_summary import trust_lines
 from meddl.explain.tabular import table_baseline
-from meddl.io import atomic_directory
+from meddl.io import atomic_directory, replaceable_if_it_holds
 from meddl.runs.run import Run
 from meddl.sections import Raw, Section, esc, paragraph, table
 
@@ -102,7 +102,7 @@ def explain_outcome_run(run, inputs: Any = None, *, out_dir: str | Path | None =
     importance = (by_column.abs().mean().sort_values(ascending=False).rename("mean_abs_attribution")
                   .rename_axis("feature").reset_index())
     out_dir = Path(out_dir) if out_dir is not None else run.path / "explanations"
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out_dir, replaceable=replaceable_if_it_holds("attributions.json")) as tmp:
         table.to_csv(tmp / "attributions.csv", index=False)
         (tmp / "attributions.json").write_text(json.dumps({
             "method": "kernel_shap", "quantity": quantity, "baseline": reference.to_dict(),

@@ -36,7 +36,7 @@ import yaml
 from meddl.data import kfold_splits, train_val_test_split
 from meddl.errors import ConfigError, DataError
 from meddl.evaluation import evaluate_predictions
-from meddl.io import atomic_directory, check_output_folder, json_safe
+from meddl.io import atomic_directory, replaceable_if_it_holds, check_output_folder, json_safe
 from meddl.runs import Run, RunFolder, RunLog, get_task, load_config, write_report
 from meddl.runs.datasets import PreparedSplits
 from meddl.runs.diagnosis import SupervisedTask
@@ -211,7 +211,7 @@ def cross_validate(config, folds: int = 5, repeats: int = 1, out: str | Path | N
                 f"{entry['n_folds']} folds); pooled out-of-fold {pooled_entry.get('value', float('nan')):.4f}"
                 + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "") + ".")
     refit_run = None
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, replaceable=replaceable_if_it_holds("summary.json")) as tmp:
         (tmp / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
         pd.concat(assignments, ignore_index=True).to_csv(tmp / "folds.csv", index=False)
         fold_metrics.to_csv(tmp / "fold_metrics.csv", index=False)

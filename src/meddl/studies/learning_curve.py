@@ -34,7 +34,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from meddl.errors import ConfigError
-from meddl.io import atomic_directory, check_output_folder, json_safe
+from meddl.io import atomic_directory, replaceable_if_it_holds, check_output_folder, json_safe
 from meddl.runs import RunLog, load_config
 from meddl.runs.datasets import PreparedSplits, split_rows
 from meddl.runs.supervised import train_supervised
@@ -200,7 +200,7 @@ def learning_curve(config, fractions=(0.1, 0.25, 0.5, 1.0), out: str | Path | No
     png = _plot(points, metric, reading)
     document = {"metric": metric, "fractions": fractions, "points": rows, "reading": reading,
                 "split_sizes": {"train": int(len(train)), "val": int(len(splits.val)), "test": int(len(splits.test))}}
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, replaceable=replaceable_if_it_holds("learning_curve.json")) as tmp:
         (tmp / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
         points.to_csv(tmp / "learning_curve.csv", index=False)
         (tmp / "learning_curve.json").write_text(json.dumps(json_safe(document), indent=2, allow_nan=False) + "\n",

@@ -23,22 +23,31 @@ Beside the folder, ``.RUN.checkpoint/`` holds the checkpoints of a run in progre
 (``meddl train --resume`` continues from them; removed once the run is written).
 
 Writing is safe: a run is built under a temporary name and renamed into place;
-only a folder that is a meddl run is ever replaced; one process at a time
-writes a target (a lock); the target is checked to be writable before any
-training; and temporaries a killed run left behind are cleaned on the next start.
+only a folder that is a meddl run, and holds nothing else, is ever replaced; one
+process at a time writes a target (a lock); the target is checked to be writable
+before any training; and temporaries a killed run left behind are cleaned on the
+next start (an old run a kill left moved aside is put back).
+
+Reading is checked: :meth:`RunFolder.check_integrity` compares every file with the
+manifest (which may name only files inside the folder); after it, every file read
+is held to the manifest (one changed since, or one the manifest does not list, is
+refused), and :meth:`RunFolder.confirm_unchanged` tells whether any file was
+replaced while a run was being loaded.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fnmatch
 import hashlib
+import io
 import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
@@ -68,6 +77,11 @@ class Verification:
     problems: list[str] = field(default_factory=list)
     has_manifest: bool = True
     added: list[str] = field(default_factory=list)
+    #: the manifest's sha256 of each file, and each file's (inode, size, mtime) as it was checked
+    digests: dict[str, str] = field(default_factory=dict)
+    signatures: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    #: the sha256 of the manifest's own bytes, as read for this check
+    manifest_sha256: str | None = None
 
     def summary(self) -> str:
         if not self.has_manifest:
@@ -78,6 +92,20 @@ class Verification:
                      f"{', ...' if len(self.added) > 5 else ''}." if self.added else "")
             return f"'{self.path}': all {self.checked} files match the manifest.{extra}"
         return f"'{self.path}': " + "; ".join(self.problems)
+
+
+def _signature(path: Path) -> tuple[int, int, int]:
+    """What changes when a file is replaced or written: its inode, size and modification time."""
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _inside_folder(name: Any) -> bool:
+    """Whether a manifest entry names a file inside the folder: a plain relative POSIX path, no '..'."""
+    if not isinstance(name, str) or not name or "\\" in name or name.startswith("/"):
+        return False
+    path = PurePosixPath(name)
+    return path.as_posix() == name and ".." not in path.parts and ":" not in path.parts[0]
 
 
 class RunFolder:
@@ -101,11 +129,18 @@ class RunFolder:
     AUGMENTATION_EXAMPLES = "augmentation_examples.png"
     #: training ranges and distance scale of a table run's inputs (meddl.runs.input_profile)
     INPUT_PROFILE = "input_profile.json"
+    #: one patient of the run's data, written by ``meddl quickstart`` after the run (a CSV to try predict on)
+    EXAMPLE_PATIENT = "example_patient.csv"
     #: files that tools rebuild after training: outside the manifest
-    REBUILDABLE = (MANIFEST, REPORT, SECTIONS, EXPLANATIONS, ONNX, ONNX_INT8, EXPORT_REPORT)
+    REBUILDABLE = (MANIFEST, REPORT, SECTIONS, EXPLANATIONS, ONNX, ONNX_INT8, EXPORT_REPORT, EXAMPLE_PATIENT)
+    #: what a folder without a manifest (meddl 0.1.0) may hold to count as only a run (shell patterns)
+    _RUN_NAMES = (CONFIG, INFO, MODEL, f"{MODEL}_*", PREPROCESSING, METRICS, "history*.csv", SPLIT,
+                  "predictions_*.csv", LOG, AUGMENTATION_EXAMPLES, INPUT_PROFILE) + REBUILDABLE
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        # set by check_integrity: what every later read of the folder's files is held to
+        self._checked: Verification | None = None
 
     def __repr__(self) -> str:
         return f"RunFolder('{self.path}')"
@@ -149,6 +184,33 @@ class RunFolder:
         path = Path(path)
         return path.is_dir() and (path / cls.INFO).is_file()
 
+    def foreign_files(self) -> list[str]:
+        """Files in the folder that are not part of the run (a user's notes, data copied in): those its
+        manifest does not record, rebuildable files and hidden ones aside; in a folder without a readable
+        manifest, every top-level name meddl does not write. Replacing the run would delete them."""
+        with contextlib.suppress(ModelFileError, OSError):
+            recorded = self.recorded_files()
+            if recorded is not None:
+                return [p.as_posix() for p in self._manifest_files() if p.as_posix() not in recorded]
+        return sorted(entry.name for entry in self.path.iterdir() if not entry.name.startswith(".")
+                      and not any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in self._RUN_NAMES))
+
+    @classmethod
+    def _replace_problem(cls, old: Path, new: Path) -> str | None:
+        """Why the folder ``old`` may not be replaced by a new run (``atomic_directory``'s rule for runs)."""
+        if not any(old.iterdir()):
+            return None
+        if not cls.is_run_folder(old):
+            shown = sorted(p.name for p in old.iterdir())
+            return (f"it is a folder that is not a meddl run (it holds {', '.join(shown[:3])}"
+                    f"{', ...' if len(shown) > 3 else ''}); meddl replaces only run folders")
+        foreign = cls(old).foreign_files()
+        if foreign:
+            return (f"it is a meddl run folder, but it also holds {', '.join(repr(n) for n in foreign[:3])}"
+                    f"{', ...' if len(foreign) > 3 else ''}, which {'is' if len(foreign) == 1 else 'are'} not "
+                    f"part of the run: replacing the run would delete {'it' if len(foreign) == 1 else 'them'}")
+        return None
+
     # -- reading ------------------------------------------------------------
     def require(self) -> "RunFolder":
         """Check that this is a complete run folder of a format this meddl reads."""
@@ -157,12 +219,33 @@ class RunFolder:
         self.read_info()
         return self
 
-    def read_json(self, name: str) -> dict[str, Any]:
+    def _read_bytes(self, name: str) -> bytes:
+        """The bytes of one file; once the folder passed :meth:`check_integrity`, only if they are still the
+        ones its manifest records (a file replaced since, or one the manifest does not list, is refused)."""
         path = self.path / name
         if not path.is_file():
             raise ModelFileError(f"'{path}' is missing: '{self.path}' is not a complete meddl run folder.")
+        data = path.read_bytes()
+        checked = self._checked
+        if checked is None or not checked.has_manifest or PurePosixPath(name).parts[0] in self.REBUILDABLE:
+            return data
+        recorded = checked.digests.get(name)
+        if recorded is None:
+            raise ModelFileError(f"'{path}' is not part of the run: its {self.MANIFEST} does not record it, so it "
+                                 f"was never checked and is not used. Remove it, or train the run again.")
+        if hashlib.sha256(data).hexdigest() != recorded:
+            raise ModelFileError(f"'{path}' changed after the run folder was checked (its sha256 no longer matches "
+                                 f"{self.MANIFEST}); another process may be writing '{self.path}'. It is refused; "
+                                 f"load the run again.")
+        return data
+
+    def read_json(self, name: str) -> dict[str, Any]:
+        return self._parse_json(name, self._read_bytes(name))
+
+    def _parse_json(self, name: str, data: bytes) -> dict[str, Any]:
+        path = self.path / name
         try:
-            content = json.loads(path.read_text(encoding="utf-8"))
+            content = json.loads(data.decode("utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ModelFileError(f"'{path}' is not valid JSON ({exc}); the run folder may be truncated.") from None
         if not isinstance(content, dict):  # every JSON file of a run folder holds one object
@@ -184,11 +267,10 @@ class RunFolder:
 
     def read_config(self) -> dict[str, Any]:
         path = self.path / self.CONFIG
-        if not path.is_file():
-            raise ModelFileError(f"'{path}' is missing: '{self.path}' is not a complete meddl run folder.")
+        data = self._read_bytes(self.CONFIG)
         try:
-            return yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
+            return yaml.safe_load(data.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise ModelFileError(f"'{path}' is corrupted ({exc}).") from None
 
     def read_metrics(self) -> dict[str, Any]:
@@ -213,10 +295,9 @@ class RunFolder:
         return self._read_csv(path) if path.is_file() else None
 
     def _read_csv(self, path: Path, **options) -> pd.DataFrame:
-        if not path.is_file():
-            raise ModelFileError(f"'{path}' is missing: '{self.path}' is not a complete meddl run folder.")
+        data = self._read_bytes(path.relative_to(self.path).as_posix())
         try:
-            return pd.read_csv(path, **options)
+            return pd.read_csv(io.BytesIO(data), **options)
         except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
             raise ModelFileError(f"'{path}' is corrupted ({exc}).") from None
 
@@ -266,26 +347,39 @@ class RunFolder:
             raise ModelFileError(f"No run folder at '{self.path}'.")
         manifest_path = self.path / self.MANIFEST
         if not manifest_path.is_file():
-            version = self.read_info().get("format_version", 1)  # at least a run folder of a readable format
-            if version == 1:
+            info = self.read_info()  # at least a run folder of a readable format
+            version = info.get("format_version", 1)
+            if "format_version" not in info:  # meddl 0.1.0 wrote neither the key nor a manifest
                 return Verification(self.path, ok=True, checked=0, has_manifest=False)
-            # only meddl 0.1.0 (format 1) wrote folders without one: a removed manifest must not disable the check
+            # every later meddl writes both: a removed manifest (with run.json "downgraded" to format 1, too)
+            # must not switch the check off
             return Verification(self.path, ok=False, checked=0, problems=[
-                f"the folder has no {self.MANIFEST}, yet its {self.INFO} is of format {version!r} (only format 1, "
-                f"meddl 0.1.0, has none): it was removed"])
-        manifest = self.read_json(self.MANIFEST)
+                f"the folder has no {self.MANIFEST}, yet its {self.INFO} is of format {version!r} and says so (meddl "
+                f"0.1.0, the only version that wrote no manifest, wrote no format_version either): it was removed"])
+        manifest_bytes = self._read_bytes(self.MANIFEST)
+        manifest = self._parse_json(self.MANIFEST, manifest_bytes)
+        manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
         expected = manifest.get("files")
         if not isinstance(expected, dict):
             raise ModelFileError(f"'{manifest_path}' is corrupted (no 'files' mapping).")
+        outside = [name for name in expected if not _inside_folder(name)]
+        if outside:  # '../x' or '/etc/x' would make verify read, and a site update copy, files elsewhere
+            raise ModelFileError(f"'{manifest_path}' is corrupted: it lists {outside[0]!r}, which is not a file "
+                                 f"inside the run folder (expected a relative path like 'model/model.json'). "
+                                 f"The run is refused.")
         problems = [] if self.INFO in expected else [f"'{self.MANIFEST}' does not record '{self.INFO}'"]
+        signatures = {self.MANIFEST: _signature(manifest_path)}
         for name, digest in expected.items():
             path = self.path / name
             if not path.is_file():
                 problems.append(f"'{name}' is missing")
-            elif sha256_file(path) != digest:
+                continue
+            signatures[name] = _signature(path)  # before hashing: a change during the hash shows later
+            if sha256_file(path) != digest:
                 problems.append(f"'{name}' has changed since the run was written (sha256 differs)")
         added = [p.as_posix() for p in self._manifest_files() if p.as_posix() not in expected]
-        return Verification(self.path, ok=not problems, checked=len(expected), problems=problems, added=added)
+        return Verification(self.path, ok=not problems, checked=len(expected), problems=problems, added=added,
+                            digests=dict(expected), signatures=signatures, manifest_sha256=manifest_sha256)
 
     def check_integrity(self) -> None:
         """Raise ``ModelFileError`` naming the file if anything differs from the manifest."""
@@ -294,6 +388,29 @@ class RunFolder:
             raise ModelFileError(f"The run folder '{self.path}' was modified or damaged after training: "
                                  + "; ".join(result.problems[:5])
                                  + ". It is refused; train it again or restore the original files.")
+        self._checked = result
+
+    @property
+    def checked(self) -> Verification | None:
+        """What :meth:`check_integrity` found (the manifest's digests, as checked), or ``None`` before it."""
+        return self._checked
+
+    def confirm_unchanged(self) -> None:
+        """After reading a checked folder: raise ``ModelFileError`` if any file was replaced or written since
+        the check (its inode, size or modification time differ), e.g. by a ``meddl train`` replacing the folder
+        while it was being loaded, which could otherwise mix files of two runs."""
+        if self._checked is None:
+            return
+        changed = []
+        for name, signature in self._checked.signatures.items():
+            path = self.path / name
+            if not path.is_file() or _signature(path) != signature:
+                changed.append(name)
+        if changed:
+            raise ModelFileError(f"The run folder '{self.path}' changed while it was being loaded ("
+                                 f"{', '.join(repr(n) for n in changed[:5])}{', ...' if len(changed) > 5 else ''}); "
+                                 f"another process may be writing it. Nothing was loaded; load the run again once "
+                                 f"it is finished.")
 
     def export_record(self) -> dict:
         """What ``meddl export`` records of its files, for :meth:`read_export`: their sha256 and this run's manifest's."""
@@ -365,11 +482,9 @@ class RunFolder:
             if source == resolved or resolved in source.parents:
                 raise RunFolderError(f"--out '{path}' holds the run's own input '{source}'; replacing it would "
                                      f"destroy the data. Choose an --out outside the data folder.")
-        if path.is_dir() and any(path.iterdir()) and not self.is_run_folder(path):
-            shown = sorted(p.name for p in path.iterdir())[:3]
-            raise RunFolderError(f"--out '{path}' is a folder that is not a meddl run (it holds {', '.join(shown)}"
-                                 f"{', ...' if len(list(path.iterdir())) > 3 else ''}); meddl replaces only run "
-                                 f"folders. Choose a new --out, or empty the folder first.")
+        problem = self._replace_problem(path, path) if path.is_dir() and not path.is_symlink() else None
+        if problem:
+            raise RunFolderError(f"--out '{path}': {problem}. Choose a new --out, or move those files out first.")
         parent = path.parent if path.parent != Path("") else Path(".")
         try:
             parent.mkdir(parents=True, exist_ok=True)
@@ -383,34 +498,57 @@ class RunFolder:
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         lock_path = self.path.parent / f".{self.path.name}.lock"
-        handle = open(lock_path, "a+")
+        while True:
+            handle = open(lock_path, "a+")
+            if fcntl is None:
+                break
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                handle.seek(0)
+                owner = handle.read().strip() or "unknown"
+                handle.close()
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+                raise RunFolderError(f"--out '{self.path}' is being written by another meddl process "
+                                     f"(pid {owner}); wait for it to finish or choose another --out.") from None
+            # The holder before us removes the lock file when it finishes: a lock taken on a file that is no
+            # longer at lock_path locks nothing (a third process would lock the new file), so take it again.
+            with contextlib.suppress(FileNotFoundError):
+                if os.fstat(handle.fileno()).st_ino == os.stat(lock_path).st_ino:
+                    break
+            handle.close()
         try:
-            if fcntl is not None:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                        raise
-                    handle.seek(0)
-                    owner = handle.read().strip() or "unknown"
-                    raise RunFolderError(f"--out '{self.path}' is being written by another meddl process "
-                                         f"(pid {owner}); wait for it to finish or choose another --out.") from None
             handle.seek(0)
             handle.truncate()
             handle.write(str(os.getpid()))
             handle.flush()
             yield
         finally:
-            handle.close()
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):  # removed while still held, so no one can lock it meanwhile
                 lock_path.unlink()
+            handle.close()
 
     def _clean_stale_temporaries(self, log: Callable[[str], None]) -> None:
         """Temporaries of this target left by a killed run (they may hold patient ids): removed, and said so."""
-        for stale in sorted(self.path.parent.glob(f".{self.path.name}.*")):
-            if stale.is_dir() and (stale.name.endswith(".tmp") or ".old-" in stale.name):
+        stale_folders = [stale for stale in sorted(self.path.parent.glob(f".{self.path.name}.*"))
+                         if stale.is_dir() and (stale.name.endswith(".tmp") or ".old-" in stale.name)]
+        if not os.path.lexists(self.path):
+            # killed between moving the old run aside and moving the new one in: the old run comes back whole
+            for old in (stale for stale in stale_folders if ".old-" in stale.name and not stale.is_symlink()):
+                with contextlib.suppress(ModelFileError, OSError):
+                    if self.is_run_folder(old) and RunFolder(old).verify().ok:
+                        os.replace(old, self.path)
+                        stale_folders.remove(old)
+                        log(f"Restored '{self.path}' from '{old}', where a run interrupted while replacing it "
+                            f"had moved it.")
+                        break
+        for stale in stale_folders:
+            if stale.is_symlink():
+                stale.unlink()
+            else:
                 shutil.rmtree(stale, ignore_errors=True)
-                log(f"Removed '{stale}', a temporary folder left by an interrupted run.")
+            log(f"Removed '{stale}', a temporary folder left by an interrupted run.")
 
     def write(self, result: RunResult, log_text: str, *,
               finish: Callable[["RunFolder"], None] | None = None) -> "RunFolder":
@@ -419,7 +557,7 @@ class RunFolder:
         ``finish`` gets the complete folder (under its temporary name) before the manifest is written,
         e.g. to build the report.
         """
-        with atomic_directory(self.path) as tmp:
+        with atomic_directory(self.path, replaceable=self._replace_problem) as tmp:
             staged = RunFolder(tmp)
             staged._write_files(result, log_text)
             if finish is not None:
@@ -441,7 +579,7 @@ class RunFolder:
             raise ModelFileError(f"'{source.path}' has no {self.MANIFEST} (written by meddl 0.1.0), so its files "
                                  "cannot be verified while they are copied. Train the run again with this meddl.")
         digests = source.read_json(self.MANIFEST)["files"]
-        with atomic_directory(self.path) as tmp:
+        with atomic_directory(self.path, replaceable=self._replace_problem) as tmp:
             staged = RunFolder(tmp)
             for name in sorted(set(digests) - set(replace)):
                 target = tmp / name

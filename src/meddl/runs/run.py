@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from meddl.data import (ImagePreprocessor, TabularPreprocessor, list_image_files, load_medmnist_npz, read_image_files,
-                        read_table, resize_images)
+from meddl.data import ImagePreprocessor, TabularPreprocessor, read_table
 from meddl.errors import DataError, MeddlError, UnlikeTrainingDataWarning, did_you_mean
 from meddl.evaluation import ConformalClassifier, PlattScaler, TemperatureScaler
 from meddl.models.ensemble import combine_outputs, member_outputs
 from meddl.models.onnx import OnnxModel
 from meddl.runs.config import upgrade_v1_config
 from meddl.runs.folder import RunFolder
+from meddl.runs.image_inputs import read_labelled_images, read_prediction_images
 from meddl.runs.input_profile import InputCheck, read_input_profile
 from meddl.runs.registry import get_task, load_config, names_a_config
 from meddl.runs.result import RunInfo
@@ -28,7 +28,9 @@ class Run:
     """A trained run, loaded from its folder: ``predict``, ``evaluate``, ``recommend``, ``explain``, ``metrics``.
 
     Loading checks every file against the run's manifest (a run edited after
-    training is refused, naming the file) and that this meddl reads the folder's format.
+    training is refused, naming the file) and that this meddl reads the folder's format;
+    files read later (``metrics``, the split) are held to the same manifest, and a file
+    the manifest does not list is never used.
 
     Example:
         >>> run = meddl.load_run("runs/quickstart")       # doctest: +SKIP
@@ -60,6 +62,8 @@ class Run:
         self.tta = self.info.get("test_time_augmentation") or "none"
         self._onnx = None
         self._features_of = None  # (input, features(input)) while one prediction is being made
+        # every file was read after the check: none may have been replaced meanwhile (a run of two folders' files)
+        self.folder.confirm_unchanged()
 
     def onnx_model(self) -> OnnxModel:
         """The exported ``model.onnx`` under ONNX Runtime, checked against its export record when first loaded."""
@@ -173,7 +177,7 @@ class Run:
         if self.info["input"]["kind"] == "table":
             frame = _as_frame(data, self.config.data)
             return _transform_table(self.preprocessor, frame, data), np.asarray(frame.index.astype(str)), frame
-        images, ids = _as_images(data, self.config.data, self.info["input"]["input_shape"])
+        images, ids = read_prediction_images(data, self.config.data, self.info["input"]["input_shape"])
         return self.preprocessor.transform(images), ids, None
 
     def scores(self, x: np.ndarray, runtime: str = "torch") -> np.ndarray:
@@ -228,6 +232,10 @@ class Run:
                 raise DataError(f"The run's model takes {self.info['input']['kind']}s; the evaluation data holds "
                                 f"{loaded.kind}s.")
             return self.preprocessor.transform(loaded.features), loaded.target
+        if self.info["input"]["kind"] == "image":  # a folder of class folders, or a MedMNIST .npz
+            images, truth = read_labelled_images(data, self.config.data, self.info["input"]["input_shape"],
+                                                 self.class_names)
+            return self.preprocessor.transform(images), truth
         label = label or self.info.get("label")
         frame = _as_frame(data, self.config.data)
         where = f" '{data}'" if isinstance(data, (str, Path)) else ""
@@ -284,39 +292,3 @@ def _as_frame(data: Any, data_config=None) -> pd.DataFrame:
         return read_table(data, encoding=getattr(data_config, "encoding", None), sep=getattr(data_config, "sep", None))
     raise DataError(f"Input for a table model must be a DataFrame, a dict (one patient) or a CSV/Parquet path; "
                     f"got {type(data).__name__}.")
-
-
-def _as_images(data: Any, data_config=None, input_shape=None) -> tuple[np.ndarray, np.ndarray]:
-    """Images to predict on, read exactly as training read the run's images (``meddl.data.read_image_files``)."""
-    if isinstance(data, np.ndarray):
-        return data, np.asarray([str(i) for i in range(len(data))])
-    image_size = getattr(data_config, "image_size", None)
-    if isinstance(data, (list, tuple)) and data and all(isinstance(p, (str, Path)) for p in data):
-        return _read_plain_images(list(data), data_config, input_shape)
-    if isinstance(data, (str, Path)):
-        path = Path(data)
-        if path.suffix == ".npz":
-            split = load_medmnist_npz(path)
-            name = "test" if "test" in split else next(iter(split))
-            images = split[name][0]
-            if image_size and images.shape[1:3] != (image_size, image_size):  # as meddl.runs.datasets.load_images
-                images = resize_images(images, image_size)
-            return images, np.asarray([f"{name}-{i}" for i in range(len(images))])
-        if path.exists():
-            return _read_plain_images(path, data_config, input_shape)
-    raise DataError(f"Input for an image model must be an array (N, H, W[, C]), an image file, a list of image files, "
-                    f"a folder of images or a MedMNIST .npz; got {data!r:.100}.")
-
-
-def _read_plain_images(path, data_config=None, input_shape=None) -> tuple[np.ndarray, np.ndarray]:
-    """A file, a folder or a list of files, through the training reader with the run's settings."""
-    files = list_image_files(path) if isinstance(path, Path) and path.is_dir() else (
-        [path] if isinstance(path, Path) else path)
-    if not files:
-        raise DataError(f"No image files (PNG/JPEG, DICOM .dcm, NIfTI .nii/.nii.gz) found in '{path}'.")
-    spatial = tuple(input_shape[:-1]) if input_shape else None
-    channels = input_shape[-1] if input_shape else None
-    read = read_image_files(files, image_size=getattr(data_config, "image_size", None) or spatial,
-                            color={1: "grayscale", 3: "rgb"}.get(channels, "auto"),
-                            window=getattr(data_config, "window", None))
-    return read.images, np.asarray([str(Path(f)) for f in read.paths])

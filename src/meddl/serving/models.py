@@ -26,6 +26,7 @@ from meddl.io import sha256_file
 from meddl.report import NOT_FOR_CLINICAL_USE
 from meddl.report.model_card import model_card
 from meddl.runs import RunFolder, load_run
+from meddl.runs.image_inputs import image_reading
 from meddl.serving.images import IMAGE_FORMATS, decode_image, overlay_png_base64
 from meddl.serving.input_checks import (ColumnSpec, FieldProblem, InvalidInput, check_records, column_specs,
                                         row_warnings)
@@ -63,11 +64,19 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def weights_digest(run_dir: Path) -> tuple[str, dict[str, str]]:
-    """SHA-256 of every file in the run's model folders, and one SHA-256 over them all (path and hash per line)."""
-    files = sorted(p for folder in sorted(run_dir.glob("model*")) if folder.is_dir()
-                   for p in folder.rglob("*") if p.is_file())
-    per_file = {p.relative_to(run_dir).as_posix(): sha256_file(p) for p in files}
+def weights_digest(run_dir: Path, recorded: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
+    """SHA-256 of every file in the run's model folders, and one SHA-256 over them all (path and hash per line).
+
+    ``recorded``: the run's manifest as it was checked when the run was loaded; the model files' hashes are
+    taken from it, so they describe the weights held in memory even if the files changed on disk since.
+    """
+    if recorded is not None:
+        per_file = {name: digest for name, digest in sorted(recorded.items())
+                    if name.split("/")[0].startswith(RunFolder.MODEL) and "/" in name}
+    else:  # a folder of meddl 0.1.0 (no manifest): hashed from disk, right after loading
+        files = sorted(p for folder in sorted(run_dir.glob("model*")) if folder.is_dir()
+                       for p in folder.rglob("*") if p.is_file())
+        per_file = {p.relative_to(run_dir).as_posix(): sha256_file(p) for p in files}
     combined = hashlib.sha256("".join(f"{k} {v}\n" for k, v in per_file.items()).encode()).hexdigest()
     return combined, per_file
 
@@ -106,11 +115,14 @@ class ServedModel:
         # What the run can do is read from what it holds, not from its task's name: a run with a
         # propensity support recommends arms; a model with an outcome function explains that outcome.
         self.recommends = self.run.info.get("support") is not None
-        self.weights_sha256, self.weights_files = weights_digest(self.path)
+        # From the manifest as load_run checked it, not from the files now: a file changed on disk after loading
+        # must not change what describe() and the audit trail say is being served (the copy in memory).
+        checked = self.run.folder.checked
+        has_manifest = checked is not None and checked.has_manifest
+        self.weights_sha256, self.weights_files = weights_digest(self.path, checked.digests if has_manifest else None)
         # the weights alone do not fix an answer: calibration, threshold and preprocessing live beside them,
         # and the manifest hashes every file (a site-recalibrated run shares its weights with the original)
-        manifest = self.run.folder.file(RunFolder.MANIFEST)
-        self.run_sha256 = sha256_file(manifest) if manifest.is_file() else None
+        self.run_sha256 = checked.manifest_sha256 if has_manifest else None
         self.specs: list[ColumnSpec] = column_specs(self.run.info, self.run.preprocessor,
                                                     self.run.input_profile) if self.kind == "table" else []
         self._lock = threading.Lock()
@@ -201,7 +213,9 @@ class ServedModel:
         if self.kind != "image":
             raise InvalidInput([FieldProblem("file", f"Model {self.name!r} takes a table: send JSON records, not an "
                                                      f"image.")], 415)
-        return self.predict_pixels(decode_image(data, filename, max_pixels=self.max_image_pixels), filename, explain)
+        image = decode_image(data, filename, max_pixels=self.max_image_pixels,
+                             **image_reading(self.run.config.data, self.run.info["input"]["input_shape"]))
+        return self.predict_pixels(image, filename, explain)
 
     def predict_pixels(self, image: np.ndarray, row_id: str = "0", explain: bool = False) -> dict:
         """One image already decoded, ``(H, W)`` or ``(H, W, C)``: as :meth:`predict_image`."""

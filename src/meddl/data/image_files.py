@@ -58,6 +58,7 @@ def read_image_files(
     window=None,
     kind: str | None = None,
     skip_unreadable: bool = False,
+    spatial_ndim: int | None = None,
 ) -> ImageFiles:
     """Read image files into one channel-last batch, exactly as training reads them.
 
@@ -71,6 +72,8 @@ def read_image_files(
         window: DICOM only: as in :func:`meddl.data.read_dicom_image`.
         kind: One of :data:`IMAGE_FILE_KINDS`, or ``None`` to tell by the file names.
         skip_unreadable: Skip (and list in ``skipped``) files that cannot be read.
+        spatial_ndim: DICOM/NIfTI: refuse a file with another number of spatial axes
+            (2 for a network of 2-D images), naming it, before any resizing.
 
     Returns:
         :class:`~meddl.data.images.ImageFiles`: uint8 for 8-bit PNG/JPEG,
@@ -107,6 +110,6 @@ def read_image_files(
     if kind == "dicom":
         _check_window(window)
         return read_array_files(paths, lambda path: _dicom_channel_last(path, window), image_size=image_size,
-                                skip_unreadable=skip_unreadable)
+                                skip_unreadable=skip_unreadable, spatial_ndim=spatial_ndim)
     return read_array_files(paths, lambda path: read_nifti(path)[..., None], image_size=image_size,
-                            skip_unreadable=skip_unreadable)
+                            skip_unreadable=skip_unreadable, spatial_ndim=spatial_ndim)

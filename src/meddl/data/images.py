@@ -238,25 +238,32 @@ def read_array_files(
     image_size=None,
     skip_unreadable: bool = False,
     listed_in: str = "the input",
+    spatial_ndim: int | None = None,
 ) -> ImageFiles:
     """Read files with ``reader`` (path -> channel-last float array) and stack them into one batch.
 
     The one loop behind DICOM and NIfTI reading, for training and prediction alike:
     missing or unreadable files raise (or are skipped), then :func:`stack_arrays`
-    resizes to ``image_size`` when given.
+    resizes to ``image_size`` when given. With ``spatial_ndim`` (2 for a network of
+    2-D images) a file holding another number of axes raises, naming it, before any resizing.
     """
     arrays, kept, skipped, notes = [], [], [], []
     for path in map(str, paths):
         try:
             if not Path(path).is_file():
                 raise DataError(f"File not found: '{path}' (listed in {listed_in}).")
-            arrays.append(reader(path))
+            array = reader(path)
         except DataError as exc:
             if not skip_unreadable:
                 raise
             skipped.append(path)
             notes.append(f"Skipped unreadable file: {exc}")
             continue
+        if spatial_ndim is not None and array.ndim - 1 != spatial_ndim:
+            raise DataError(f"'{path}' holds a {array.ndim - 1}-D image of {'x'.join(map(str, array.shape[:-1]))} "
+                            f"(a NIfTI volume or a multi-frame DICOM); {spatial_ndim}-D images are expected here. "
+                            f"Give one 2-D slice or frame per file.")
+        arrays.append(array)
         kept.append(path)
     if not arrays:
         if not notes:

@@ -85,12 +85,15 @@ def _labels(array: np.ndarray, path: Path, key: str, n_images: int) -> np.ndarra
     return array.astype(np.int64)
 
 
-def load_medmnist_npz(path: str | os.PathLike) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def load_medmnist_npz(path: str | os.PathLike, *, all_splits: bool = True) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Read a MedMNIST ``.npz`` file (official layout) into ``{split: (images, labels)}``.
 
     Args:
         path: A file with keys ``train_images``, ``train_labels``, ``val_images``,
             ``val_labels``, ``test_images``, ``test_labels``.
+        all_splits: ``False`` reads whichever of the three splits the file holds
+            (at least one, each with its images and labels), e.g. new cases to
+            predict or evaluate saved as ``test_images`` / ``test_labels`` only.
 
     Returns:
         Dict ``"train"``, ``"val"``, ``"test"`` -> ``(images, labels)``: images
@@ -117,7 +120,8 @@ def load_medmnist_npz(path: str | os.PathLike) -> dict[str, tuple[np.ndarray, np
     with archive:
         keys = set(archive.files)
         splits = {}
-        for split in MEDMNIST_SPLITS:
+        present = [split for split in MEDMNIST_SPLITS if {f"{split}_images", f"{split}_labels"} & keys]
+        for split in MEDMNIST_SPLITS if all_splits or not present else present:
             for key in (f"{split}_images", f"{split}_labels"):
                 if key not in keys:
                     raise DataError(

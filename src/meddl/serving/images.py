@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from meddl.data import read_dicom_image
+from meddl.data import read_dicom_image, read_image_files
 from meddl.errors import MeddlError
 from meddl.explain import overlay_panels
 from meddl.serving.input_checks import FieldProblem, InvalidInput
@@ -28,7 +28,7 @@ def _too_many_pixels(n_pixels: int, max_pixels: int) -> InvalidInput:
                                               f"{max_pixels}. Send a smaller image.")], status_code=413)
 
 
-def _decode_dicom(data: bytes, filename: str, max_pixels: int) -> np.ndarray:
+def _decode_dicom(data: bytes, filename: str, max_pixels: int, window=None) -> np.ndarray:
     import pydicom
 
     try:
@@ -44,7 +44,7 @@ def _decode_dicom(data: bytes, filename: str, max_pixels: int) -> np.ndarray:
         path = Path(folder) / "upload.dcm"
         path.write_bytes(data)
         try:
-            image = read_dicom_image(path)
+            image = read_dicom_image(path, window=window)
         except MeddlError as exc:
             raise InvalidInput([FieldProblem("file", str(exc).replace(str(path), filename))]) from None
         except Exception as exc:  # a damaged pixel stream fails inside the decoder
@@ -56,7 +56,7 @@ def _decode_dicom(data: bytes, filename: str, max_pixels: int) -> np.ndarray:
     return image
 
 
-def _decode_plain(data: bytes, filename: str, max_pixels: int) -> np.ndarray:
+def _decode_plain(data: bytes, filename: str, max_pixels: int, color: str = "auto") -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -70,21 +70,30 @@ def _decode_plain(data: bytes, filename: str, max_pixels: int) -> np.ndarray:
         width, height = image.size
         if width * height > max_pixels:
             raise _too_many_pixels(width * height, max_pixels)
+        suffix = ".png" if image.format == "PNG" else ".jpg"
+    # Decoded by the reader training used (meddl.data.read_image_files), not a copy of it: a separate one here
+    # clipped 16-bit PNGs to 8 bits, ignored EXIF rotation and turned colour into grey by another formula.
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
         try:
-            converted = image.convert("L") if image.mode in ("L", "I;16", "I", "1", "P") else image.convert("RGB")
-            array = np.asarray(converted)
-        except (OSError, ValueError, SyntaxError) as exc:
+            array = read_image_files([path], color=color, kind="png_jpeg").images[0]
+        except MeddlError as exc:
             raise InvalidInput([FieldProblem("file", f"{filename!r} is a damaged {image.format} image "
-                                                     f"({str(exc)[:200]}).")]) from None
-    return array
+                                                     f"({str(exc).replace(str(path), filename)[:200]}).")]) from None
+    return array[..., 0] if array.shape[-1] == 1 else array
 
 
-def decode_image(data: bytes, filename: str, *, max_pixels: int) -> np.ndarray:
-    """One image as ``(H, W)`` or ``(H, W, 3)``, or :class:`InvalidInput` (422; 413 over ``max_pixels``)."""
+def decode_image(data: bytes, filename: str, *, max_pixels: int, window=None, color: str = "auto") -> np.ndarray:
+    """One image as ``(H, W)`` or ``(H, W, 3)``, or :class:`InvalidInput` (422; 413 over ``max_pixels``).
+
+    Read as the run's training images were: ``window`` and ``color`` are the run's
+    (:func:`meddl.runs.image_inputs.image_reading`); 16-bit PNGs keep their values as float32.
+    """
     if not data:
         raise InvalidInput([FieldProblem("file", "The uploaded file is empty.")])
-    image = _decode_dicom(data, filename, max_pixels) if _is_dicom(data, filename) else _decode_plain(
-        data, filename, max_pixels)
+    image = _decode_dicom(data, filename, max_pixels, window) if _is_dicom(data, filename) else _decode_plain(
+        data, filename, max_pixels, color)
     if min(image.shape[:2]) < 2:
         raise InvalidInput([FieldProblem("file", f"The image is {image.shape[0]}x{image.shape[1]} pixels; it must be "
                                                  f"at least 2x2.")])

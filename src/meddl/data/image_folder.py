@@ -168,7 +168,12 @@ def read_png_jpeg_files(paths, image_size=None, color: str = "auto", *, skip_unr
             f"convert them to one bit depth first."
         )
     if color == "auto":
-        channels = 1 if all(_is_gray(img) for img in images) else 3
+        gray = [_is_gray(img) for img in images]
+        channels = 1 if all(gray) else 3
+        if any(gray) and not all(gray):  # the grayscale ones become RGB with three equal channels: say so
+            notes.append(f"{sum(gray)} of {len(images)} images are grayscale (e.g. '{kept[gray.index(True)]}') and "
+                         f"{gray.count(False)} in colour (e.g. '{kept[gray.index(False)]}'): all were read as RGB, "
+                         f"3 channels. Pass color='grayscale' (data.color in a config) to read them all as grayscale.")
     else:
         channels = 1 if color == "grayscale" else 3
 

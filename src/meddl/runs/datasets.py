@@ -21,7 +21,8 @@ from meddl.errors import ConfigError, DataError, did_you_mean
 from meddl.runs.config import COLUMN_ROLES, IMAGE_SOURCES, DataConfig, SplitConfig
 
 __all__ = ["LoadedData", "PreparedSplits", "load_data", "load_images", "table_columns", "read_frame", "split_rows",
-           "split_labels", "missingness", "table_schema", "SOURCE_SUFFIXES", "check_source_matches_path"]
+           "split_labels", "missingness", "table_schema", "SOURCE_SUFFIXES", "check_source_matches_path",
+           "check_image_options"]
 
 #: The file name endings each file source reads. A path ending in another source's suffix contradicts data.source,
 #: which meddl does not treat as a hint: reading ``x.csv`` as CSV under ``source: parquet`` hid a config mistake.
@@ -184,10 +185,40 @@ def _checked_classes(loaded: LoadedData, data: DataConfig) -> LoadedData:
 def load_images(data: DataConfig) -> LoadedData:
     """Read MedMNIST, image folders, DICOM or NIfTI into one image array with labels."""
     check_source_matches_path(data)
+    check_image_options(data)
+    loaded = _read_images(data)
+    if loaded.features.ndim == 5:
+        shape = "x".join(map(str, loaded.features.shape[1:4]))
+        raise DataError(f"data.source '{data.source}': {loaded.source} holds 3-D volumes (e.g. '{loaded.row_ids[0]}', "
+                        f"{'resized to ' if data.image_size else ''}{shape}); meddl's image models take 2-D images. "
+                        f"Save one 2-D slice (or DICOM frame) per file.")
+    return loaded
+
+
+#: The image options of a data section, and the sources that read each: set for another source it would do nothing.
+_IMAGE_OPTION_SOURCES = {"window": ("dicom",), "labels_csv": ("dicom", "nifti"), "color": ("image_folder",)}
+
+
+def check_image_options(data: DataConfig) -> None:
+    """Raise :class:`ConfigError` for an image option the source does not read (``window`` for NIfTI, ...).
+
+    Checked when the data is read, as :func:`check_source_matches_path` is, so that a run trained before this
+    check still loads.
+    """
+    for option, sources in _IMAGE_OPTION_SOURCES.items():
+        value = getattr(data, option, None)
+        if value is not None and value != "auto" and data.source not in sources:
+            raise ConfigError(f"data.{option} is set ({value!r}), but data.source '{data.source}' does not read it: "
+                              f"it applies to source {' and '.join(repr(s) for s in sources)} only"
+                              + (" (an image folder's labels are its subfolder names)." if option == "labels_csv"
+                                 else ".") + f" Remove data.{option}.")
+
+
+def _read_images(data: DataConfig) -> LoadedData:
     size = data.image_size
     if data.source == "medmnist":
         if data.path:
-            splits = readers.load_medmnist_npz(data.path)
+            splits = readers.load_medmnist_npz(data.path, all_splits=False)
             where = f"'{data.path}'"
         else:
             splits = readers.load_medmnist(data.name)
@@ -213,7 +244,8 @@ def load_images(data: DataConfig) -> LoadedData:
         return LoadedData(kind="image", features=x, target=np.asarray([names[int(v)] for v in y], dtype=object),
                           row_ids=np.asarray(ids), split=np.asarray(split), class_names=names, source=where, notes=notes)
     if data.source == "image_folder":
-        dataset = readers.read_image_folder(data.path, image_size=size, skip_unreadable=data.skip_unreadable)
+        dataset = readers.read_image_folder(data.path, image_size=size, color=getattr(data, "color", "auto"),
+                                            skip_unreadable=data.skip_unreadable)
     elif data.source == "dicom":
         dataset = readers.read_dicom_dataset(data.path, data.labels_csv, file_column=data.file_column,
                                              label_column=data.label_column, image_size=size, window=data.window,
@@ -256,7 +288,7 @@ def split_rows(data: LoadedData, y: np.ndarray | None, split: SplitConfig, strat
 def _own_or_seeded_split(data: LoadedData, y: np.ndarray | None, split: SplitConfig, stratify=None) -> PreparedSplits:
     if data.split is not None:
         parts = [np.flatnonzero(data.split == name) for name in ("train", "val", "test")]
-        if not len(parts[1]) or not len(parts[2]):
+        if not all(len(part) for part in parts):
             raise DataError("The data's own split must have 'train', 'val' and 'test' rows.")
         return PreparedSplits(*parts, notes=["Used the data's own train/val/test split."])
     if not split.val_size or not split.test_size:

@@ -49,7 +49,8 @@ class SupervisedDataConfig(DataConfig):
     labels_csv: str | None = None
     file_column: str = "file"
     label_column: str = "label"
-    window: tuple[float, float] | None = None
+    window: tuple[float, float] | None = None  # DICOM: (center, width) mapped to [0, 1], e.g. [40, 400] for CT
+    color: Literal["auto", "grayscale", "rgb"] = "auto"  # image folders: auto = grayscale unless an image is in colour
 
     @field_validator("positive_class", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from meddl.data import ImagePreprocessor, TabularPreprocessor, choose_positive_class
+from meddl.data.image_preprocessing import IMAGE_SCALINGS
 from meddl.errors import ConfigError, DataError
 from meddl.evaluation.calibration_choice import choose_calibration
 from meddl.evaluation import (ConformalClassifier, PlattScaler, TemperatureScaler, choose_threshold,
@@ -80,10 +81,15 @@ def _fit_features(data: LoadedData, splits: PreparedSplits, config: RunConfig, l
         matrices = [preprocessor.transform(frame.iloc[rows]) if len(rows) else None
                     for rows in (splits.train, splits.val, splits.test)]
     else:
-        preprocessor = ImagePreprocessor().fit(data.features[splits.train])
+        # a DICOM window already maps every image's values to [0, 1] alike: scaling each image again would undo it
+        windowed = getattr(config.data, "window", None) is not None
+        preprocessor = ImagePreprocessor(scaling="none" if windowed else "auto").fit(data.features[splits.train])
         matrices = [preprocessor.transform(data.features[rows]) if len(rows) else None
                     for rows in (splits.train, splits.val, splits.test)]
-        log(f"Images {preprocessor.input_shape_} scaled by {preprocessor.scaling_}.")
+        log(f"Images {preprocessor.input_shape_} scaled by {preprocessor.scaling_}: "
+            f"{IMAGE_SCALINGS[preprocessor.scaling_]}"
+            + ("; set data.window: [center, width] to keep a DICOM's absolute values." if config.data.source == "dicom"
+               and preprocessor.scaling_ == "per_image_minmax" else "."))
     return preprocessor, matrices
 
 

@@ -1,11 +1,14 @@
 """A clinician's image files through the data readers: what the 2026-12-02 journey audit found."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from meddl.data import ImagePreprocessor, load_medmnist_npz, read_image_folder
+from meddl.data import ImagePreprocessor, image_file_kind, list_image_files, load_medmnist_npz, read_image_folder
 from meddl.errors import ConfigError, DataError
+from tests.data.conftest import write_dicom
 
 
 def test_windowed_values_are_kept_not_min_max_scaled_per_image():
@@ -71,3 +74,15 @@ def test_an_npz_of_new_cases_may_hold_one_split(tmp_path):
     np.savez(tmp_path / "half.npz", test_images=images)
     with pytest.raises(DataError, match="no key 'test_labels'"):
         load_medmnist_npz(tmp_path / "half.npz", all_splits=False)
+
+
+def test_dicom_files_named_by_uid_or_without_suffix_are_found_in_a_folder(tmp_path):
+    series = tmp_path / "export" / "series1"
+    series.mkdir(parents=True)
+    write_dicom(series / "1.2.840.113619.2.55.3.5", np.full((4, 4), 100, dtype=np.uint16))
+    write_dicom(series / "IM0001", np.full((4, 4), 100, dtype=np.uint16))
+    write_dicom(tmp_path / "export" / "DICOMDIR", np.full((4, 4), 100, dtype=np.uint16))  # an index, not an image
+    (series / "notes.5").write_text("not an image")
+    assert image_file_kind(series / "1.2.840.113619.2.55.3.5") == "dicom"
+    assert image_file_kind(series / "notes.5") is None
+    assert [Path(p).name for p in list_image_files(tmp_path / "export")] == ["1.2.840.113619.2.55.3.5", "IM0001"]

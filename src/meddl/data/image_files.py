@@ -31,23 +31,42 @@ _KIND_NAMES = {"png_jpeg": "PNG/JPEG", "dicom": "DICOM", "nifti": "NIfTI"}
 
 
 def image_file_kind(path: str | os.PathLike) -> str | None:
-    """``"png_jpeg"``, ``"dicom"`` (``.dcm`` or no suffix) or ``"nifti"`` from a file name; ``None`` otherwise."""
+    """``"png_jpeg"``, ``"dicom"`` or ``"nifti"`` from a file name; ``None`` otherwise.
+
+    DICOM is ``.dcm``/``.dicom``, a name without a suffix, or any existing file that starts with
+    the DICOM preamble: PACS exports name files by their UID (``1.2.840.113619.2.55.3.5``) or
+    ``IM0001``, and such a folder read as holding no images.
+    """
     name = Path(path).name.lower()
     if name.endswith(IMAGE_SUFFIXES):
         return "png_jpeg"
     if name.endswith((".nii", ".nii.gz")):
         return "nifti"
-    if name.endswith(".dcm") or not Path(name).suffix:
+    if name.endswith((".dcm", ".dicom")) or not Path(name).suffix or _has_dicom_preamble(path):
         return "dicom"
     return None
 
 
+def _has_dicom_preamble(path: str | os.PathLike) -> bool:
+    """Whether the file's bytes 128-131 are 'DICM' (a DICOM Part 10 file)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(132)[128:] == b"DICM"
+    except OSError:
+        return False
+
+
 def list_image_files(folder: str | os.PathLike) -> list[str]:
-    """Every PNG/JPEG, ``.dcm`` and NIfTI file under ``folder`` (sorted; hidden files and folders skipped)."""
+    """Every PNG/JPEG, DICOM and NIfTI file under ``folder`` (sorted; hidden files and folders skipped).
+
+    DICOM files are those named ``.dcm``/``.dicom`` and any other file that starts with the DICOM preamble,
+    except a CD's or PACS export's ``DICOMDIR`` (an index of the files, without pixels).
+    """
     root = Path(folder)
     return [str(p) for p in sorted(root.rglob("*"))
             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
-            and (Path(p).suffix and image_file_kind(p) is not None)]
+            and p.name.upper() != "DICOMDIR"
+            and ((Path(p).suffix and image_file_kind(p) is not None) or _has_dicom_preamble(p))]
 
 
 def read_image_files(

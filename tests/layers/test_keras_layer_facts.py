@@ -59,7 +59,7 @@ def test_activation_by_name_and_callable():
     custom = layers.Activation(lambda t: t * 2)
     np.testing.assert_allclose(custom(x).detach().numpy(), 2 * x)
     custom.name = "double"
-    with pytest.raises(MeddlError, match="custom activation"):
+    with pytest.raises(MeddlError, match="activation function without a name"):
         custom.get_config()
 
 

@@ -254,8 +254,10 @@ class Layer(nn.Module):
         if self.input_shape_arg is not None:
             config["input_shape"] = list(self.input_shape_arg)
         if self.activation_name is None:
-            raise MeddlError(f"Layer '{self.name}' uses a custom activation function, which cannot be saved as "
-                             "plain data. Use an activation by name (e.g. 'relu') or meddl.layers.Activation.")
+            raise MeddlError(f"Layer '{self.name}' uses an activation function without a name (a lambda), which "
+                             "cannot be saved as plain data. Use an activation by name (e.g. 'relu') or a function "
+                             "defined with def (registered with @meddl.saving.register_keras_serializable(), or "
+                             "given to load_model as custom_objects).")
         if self.activation_name != "linear":
             config["activation"] = self.activation_name
         if not self.trainable:
@@ -385,7 +387,11 @@ class Layer(nn.Module):
             return self.output_shape_
         if self.name is None:
             self.name = unique_layer_name(self.default_name)
-        self.build(input_shape)
+        self.__dict__["_building"] = True
+        try:
+            self.build(input_shape)
+        finally:
+            self.__dict__["_building"] = False
         if self.dtype_arg is not None:
             self.to(self.dtype_arg)
         self.input_shape_ = input_shape
@@ -431,6 +437,8 @@ class Layer(nn.Module):
         inputs = args[0] if args else None
         if type(inputs) is not torch.Tensor:  # noqa: E721 - the fast path is exactly a plain tensor
             if is_symbolic(inputs):
+                if len(args) > 1 and is_symbolic(list(args)):  # call(a, b): several tensors, as arguments
+                    return call_layer_symbolically(self, list(args), kwargs.get("training"), positional=True)
                 return call_layer_symbolically(self, inputs, kwargs.get("training"))
             inputs = _as_tensors(inputs, self._compute_dtype())
             args = (inputs, *args[1:])
@@ -499,10 +507,11 @@ class Layer(nn.Module):
         """The dtype of this layer's weights (torch's default dtype when they are created, as Keras's floatx)."""
         return self._compute_dtype()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *more: torch.Tensor) -> torch.Tensor:
+        # ``more``: the further tensors of a layer whose call takes several (Keras's call(targets, logits))
         if self._call_takes_training:  # the per-batch path: call_in_mode, inlined
-            return self._activation_fn(self.call(x, training=self.training))
-        return self._activation_fn(self.call(x))
+            return self._activation_fn(self.call(x, *more, training=self.training))
+        return self._activation_fn(self.call(x, *more))
 
     def call_in_mode(self, x: Any) -> Any:
         """``call(x)``, with ``training=`` the layer's mode when ``call`` takes it (as Keras passes it)."""
@@ -517,6 +526,8 @@ class Layer(nn.Module):
         super().__init_subclass__(**kwargs)
         parameters = inspect.signature(cls.call).parameters.values()
         cls._call_takes_training = any(p.name == "training" or p.kind is p.VAR_KEYWORD for p in parameters)
+        if "build" in cls.__dict__ and not hasattr(cls, "fit"):  # a model's build takes Keras's shapes itself
+            cls.build = _keras_public_build(cls.__dict__["build"])
 
     def count_params(self) -> int:
         self._require_built_layer("count parameters")
@@ -533,6 +544,24 @@ _BASE_ARGUMENTS = {"self", "name", "input_shape", "activation", "trainable", "dt
 _HARMLESS_KERAS_ARGUMENTS = {"seed", "implementation", "use_cudnn", "autocast", "dtype_policy", "input_length"}
 _KERAS_DEFAULT_ARGUMENTS = {"lora_rank": None, "lora_alpha": None, "time_major": False, "sparse": False,
                             "ragged": False, "optional": False, "beta_initializer": "zeros", "gamma_initializer": "ones"}
+
+
+def _keras_public_build(build):
+    """``build`` as Keras users call it, ``layer.build((None, 784))``: a shape whose first axis is the batch's
+    (None) builds the layer for that sample shape and marks it built, as fit would. meddl's own calls (sample
+    shapes, which never hold None) reach ``build`` unchanged."""
+    def public_build(self, input_shape, *args, **kwargs):
+        shapes = input_shape if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (list, tuple)) \
+            else [input_shape]
+        batched = all(isinstance(shape, (list, tuple)) and len(shape) > 1 and shape[0] is None for shape in shapes)
+        if self.__dict__.get("_building") or self.built or args or kwargs or not batched:
+            return build(self, input_shape, *args, **kwargs)
+        samples = [tuple(shape[1:]) for shape in shapes]
+        self.build_for(samples if len(shapes) > 1 or isinstance(input_shape, list) and shapes is input_shape
+                       else samples[0])
+        return None
+    public_build.__doc__, public_build.__name__, public_build.__wrapped__ = build.__doc__, build.__name__, build
+    return public_build
 
 
 def padding_mask(tensor: Any) -> torch.Tensor | None:
@@ -583,7 +612,10 @@ def _shape_by_calling(layer: Layer, input_shape: Any) -> Any:
             for dtype in (layer._compute_dtype(), torch.long):
                 samples = [torch.zeros((1, *shape), dtype=dtype) for shape in shapes]
                 try:
-                    out = layer.call(samples if isinstance(input_shape, list) else samples[0])
+                    if layer.__dict__.get("_positional_inputs"):  # called as layer(a, b)
+                        out = layer.call(*samples)
+                    else:
+                        out = layer.call(samples if isinstance(input_shape, list) else samples[0])
                     break
                 except (RuntimeError, TypeError, IndexError) as exc:
                     error = exc
@@ -671,6 +703,10 @@ def _with_batch(shape: Any):
 def _as_shape(shape: Any, argument: str) -> tuple[int, ...]:
     if isinstance(shape, int):
         shape = (shape,)
+    if isinstance(shape, (tuple, list)) and any(d is None for d in shape):
+        raise MeddlError(f"The '{argument}' must be a tuple of positive integers: meddl fixes every dimension of "
+                         f"an input, so Keras's variable-length dimensions (None) are not supported. Got {shape!r} "
+                         "instead; give the length (e.g. pad every sequence to one length).")
     try:
         dims = tuple(int(d) for d in shape)
     except (TypeError, ValueError):

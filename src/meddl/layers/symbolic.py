@@ -83,6 +83,7 @@ class Node:
         self.layer = layer
         self.inputs = inputs
         self.single_input = single_input  # the layer was called on one tensor, not on a list
+        self.positional = False  # the layer was called with several tensors as arguments, layer(a, b)
         self.training: bool | None = None  # a mode fixed in this call (Monte Carlo dropout, a frozen base model)
         self.outputs: list[SymbolicTensor] = []
 
@@ -106,14 +107,19 @@ def flatten_symbolic(value: Any, argument: str) -> list[SymbolicTensor]:
     return items
 
 
-def call_layer_symbolically(layer, inputs, training: bool | None = None) -> SymbolicTensor | list[SymbolicTensor]:
+def call_layer_symbolically(layer, inputs, training: bool | None = None,
+                            positional: bool = False) -> SymbolicTensor | list[SymbolicTensor]:
     """Build ``layer`` for the inputs' shapes, record a node, and return the symbolic outputs. ``training`` fixes
-    the layer's mode in this call (Keras's ``layer(x, training=True)``); ``None`` follows the model's."""
+    the layer's mode in this call (Keras's ``layer(x, training=True)``); ``None`` follows the model's.
+    ``positional``: the layer was called with the tensors as separate arguments, ``layer(a, b)``."""
     single = isinstance(inputs, SymbolicTensor)
     tensors = [inputs] if single else list(inputs)
     shapes = tensors[0].sample_shape if single else [t.sample_shape for t in tensors]
+    if positional:
+        layer.__dict__["_positional_inputs"] = True
     output_shape = layer.build_for(shapes)
     node = Node(layer, tensors, single)
+    node.positional = positional
     node.training = None if training is None else bool(training)
     layer._inbound_nodes.append(node)
     multiple = isinstance(output_shape, list)

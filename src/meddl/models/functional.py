@@ -66,7 +66,7 @@ class Functional(Model):
         self._input_ids = [id(tensor) for tensor in self.inputs]
         self._output_ids = [id(tensor) for tensor in self.outputs]
         self._plan = [(node.layer, [id(t) for t in node.inputs], node.single_input, [id(t) for t in node.outputs],
-                       node.training) for node in self._nodes]
+                       node.training, node.positional) for node in self._nodes]
         self.input_shape_ = _one_or_list([tensor.sample_shape for tensor in self.inputs], self._single_input)
         self.output_shape_ = _one_or_list([tensor.sample_shape for tensor in self.outputs], self._single_output)
         self.built = True
@@ -137,13 +137,13 @@ class Functional(Model):
         for key, value in zip(self._input_ids, items):
             values[key] = value
         last = len(self._plan) - 1
-        for index, (layer, input_ids, single, output_ids, training) in enumerate(self._plan):
+        for index, (layer, input_ids, single, output_ids, training, positional) in enumerate(self._plan):
             arguments = values[input_ids[0]] if single else [values[key] for key in input_ids]
             if training is None:
-                result = _run(layer, arguments, logits and index == last)
+                result = _run(layer, arguments, logits and index == last, positional)
             else:  # layer(x, training=...) in the graph: that mode, whatever the model's
                 with _fixed_mode(layer, training):
-                    result = _run(layer, arguments, logits and index == last)
+                    result = _run(layer, arguments, logits and index == last, positional)
             if len(output_ids) == 1:
                 values[output_ids[0]] = result
             else:
@@ -178,7 +178,8 @@ class Functional(Model):
             "name": self.name,
             "layers": [serialize(layer) for layer in self.layers],
             "nodes": [{"layer": node.layer.name, "inputs": [ref(t) for t in node.inputs], "single": node.single_input,
-                       **({} if node.training is None else {"training": node.training})}
+                       **({} if node.training is None else {"training": node.training}),
+                       **({"positional": True} if node.positional else {})}
                       for node in self._nodes],
             "input_layers": [ref(t) for t in self.inputs],
             "output_layers": [ref(t) for t in self.outputs],
@@ -212,7 +213,10 @@ class Functional(Model):
         for node in config["nodes"]:
             inputs = [tensor(ref) for ref in node["inputs"]]
             layer = layers[node["layer"]]
-            layer(inputs[0] if node["single"] else inputs, training=node.get("training"))
+            if node.get("positional"):
+                layer(*inputs, training=node.get("training"))
+            else:
+                layer(inputs[0] if node["single"] else inputs, training=node.get("training"))
             produced.setdefault(layer.name, []).append(layer._inbound_nodes[-1])
         inputs = [tensor(ref) for ref in config["input_layers"]]
         outputs = [tensor(ref) for ref in config["output_layers"]]
@@ -226,8 +230,11 @@ class Functional(Model):
         return model
 
 
-def _run(layer: Layer, arguments: Any, logits: bool) -> Any:
-    """One node: the layer on its inputs (its logits, for the last node of a stable loss)."""
+def _run(layer: Layer, arguments: Any, logits: bool, positional: bool = False) -> Any:
+    """One node: the layer on its inputs (its logits, for the last node of a stable loss); ``positional``: the
+    inputs as separate arguments, ``layer(a, b)``."""
+    if positional:
+        return layer(*arguments)
     if logits:
         return layer.forward_logits(arguments) if isinstance(layer, Model) else layer.call_in_mode(arguments)
     return layer(arguments)

@@ -196,7 +196,7 @@ def compile_config(model) -> tuple[dict[str, Any], list[str]]:
         if model.output_losses is not None:
             names = model.output_names
             keyed = getattr(model, "output_keys", None)
-            loss_items = [_keras_loss(loss) for loss in model.output_losses]
+            loss_items = [None if loss is None else _keras_loss(loss) for loss in model.output_losses]
             loss: Any = dict(zip(names, loss_items)) if keyed else loss_items
             weights = [float(weight) for weight in model.loss_weights]
             loss_weights: Any = dict(zip(names, weights)) if keyed else weights

@@ -150,6 +150,8 @@ class Model(Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> "Model":
+        if cls is Model and "layers" in config and "input_layers" in config:  # Keras's Model.from_config of a
+            return _FUNCTIONAL_CLASS[0].from_config(config)                   # functional model's config
         config = dict(config)
         shape = config.pop("build_input_shape", None)
         model = super().from_config(config)
@@ -248,12 +250,12 @@ class Model(Layer):
         self.output_losses, self.loss_weights = None, None
         if len(self.outputs_list()) > 1:
             names = self.output_names
-            self.output_losses = multi_output.per_output(loss, names, "loss", losses_module.check_loss)
+            self.output_losses = multi_output.output_losses(loss, names)
             self.loss_weights = multi_output.per_output(1.0 if loss_weights is None else loss_weights, names,
                                                         "loss_weights", float)
             self.metric_functions, self.metric_specs = multi_output.output_metrics(
                 metrics or {}, names, self.output_losses)
-            loss = self.output_losses[0]
+            loss = next(item for item in self.output_losses if item is not None)
         self.loss = losses_module.check_loss(loss)
         if self.output_losses is None:
             if isinstance(metrics, str) or callable(metrics):
@@ -270,7 +272,8 @@ class Model(Layer):
     @property
     def metrics_names(self) -> list[str]:
         """``loss``, each output's own loss (several outputs), then the metrics, as ``evaluate`` lists them."""
-        own_losses = [f"{name}_loss" for name in self.output_names] if self.output_losses is not None else []
+        own_losses = [] if self.output_losses is None else multi_output.logged_loss_names(self.output_losses,
+                                                                                           self.output_names)
         return ["loss", *own_losses, *(name for name, _ in self.metric_functions)]
 
     def _require_compiled(self, action: str) -> None:
@@ -293,7 +296,12 @@ class Model(Layer):
             loss.from_logits = True
         regularized = self._regularized_layers()
 
+        no_loss = isinstance(self.loss, losses_module.NoLoss)
+
         def with_penalties(value: torch.Tensor, added: list[torch.Tensor]) -> torch.Tensor:
+            if no_loss and not added and not regularized:
+                raise MeddlError("No loss to compute: compile() was given no 'loss' and no layer of the model added "
+                                 "one with add_loss(). Pass compile(loss=...), e.g. loss='mse'.")
             for layer in regularized:  # Keras adds the weight penalties to every step's loss
                 penalty = layer.regularization_penalty()
                 if penalty is not None:
@@ -423,6 +431,8 @@ class Model(Layer):
             return [self._to_device(a) for a in arrays], multi_output.prepare_targets(self, y, len(arrays[0]), y_name)
         if isinstance(y, (list, tuple)) and len(y) == 1 and np.ndim(y[0]) >= 1:
             y = y[0]
+        if y is None and isinstance(self.loss, losses_module.NoLoss):  # the layers' add_loss needs no targets
+            y = np.zeros(len(arrays[0]), dtype=np.float32)
         y_array = as_array(y, y_name)
         check_finite(y_array, y_name)
         check_same_length(arrays[0], y_array, x_name, y_name)
@@ -647,6 +657,19 @@ class Model(Layer):
                 layer.set_weights(list(weights[start:start + count]))
             start += count
 
+    def export(self, filepath, format: str = "tf_saved_model", verbose: bool = True,  # noqa: A002 - Keras's
+               input_signature: Any = None, **keras_settings) -> None:
+        """Keras's ``export`` writes an artifact for serving outside Python Keras (a TensorFlow SavedModel, ONNX or
+        OpenVINO); meddl writes none of them from a model, and says what to use instead.
+
+        Raises:
+            MeddlError: always, naming the format asked for and meddl's ways to ship a model.
+        """
+        raise MeddlError(f"model.export(format={format!r}) is not supported by meddl: Keras's export writes a "
+                         "serving artifact (a TensorFlow SavedModel needs TensorFlow). Use model.save('model.keras') "
+                         "(a Keras 3 file, which Keras loads and can export), or, for ONNX, train a meddl run and "
+                         "export it with `meddl export RUN_DIR` (meddl.runs.export_onnx).")
+
     def save_weights(self, filepath, overwrite: bool = True) -> Path:
         """Write the weights alone to a ``.safetensors`` file (atomically), keyed by layer name;
         ``overwrite=False`` refuses to replace an existing file."""
@@ -674,9 +697,11 @@ class Model(Layer):
         if self.loss is None:
             return None
         if self.output_losses is not None:
-            return {"optimizer": self.optimizer.get_config(), "loss": [l.get_config() for l in self.output_losses],
+            return {"optimizer": self.optimizer.get_config(),
+                    "loss": [None if l is None else l.get_config() for l in self.output_losses],
                     "loss_weights": self.loss_weights, "metrics": self.metric_specs, "precision": self.precision}
-        return {"optimizer": self.optimizer.get_config(), "loss": self.loss.get_config(),
+        return {"optimizer": self.optimizer.get_config(),
+                "loss": None if isinstance(self.loss, losses_module.NoLoss) else self.loss.get_config(),
                 "metrics": self.metric_specs, "precision": self.precision}
 
     def save(self, path, overwrite: bool = True, *, metadata: dict[str, Any] | None = None,

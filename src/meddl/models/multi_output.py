@@ -19,7 +19,8 @@ from meddl.models.inputs import as_array, check_finite, check_same_length
 from meddl.training import losses as losses_module
 from meddl.training import metrics as metrics_module
 
-__all__ = ["per_output", "prepare_targets", "weighted_loss", "output_metrics", "output_loss_terms"]
+__all__ = ["per_output", "output_losses", "logged_loss_names", "prepare_targets", "weighted_loss", "output_metrics",
+           "output_loss_terms"]
 
 
 def per_output(value: Any, names: list[str], what: str, convert) -> list:
@@ -38,9 +39,32 @@ def per_output(value: Any, names: list[str], what: str, convert) -> list:
     return [convert(value) for _ in names]
 
 
+def output_losses(loss: Any, names: list[str]) -> list[losses_module.Loss | None]:
+    """One loss per output, ``None`` for an output compiled without one (Keras's ``loss=[None, ...]``): that
+    output is predicted but not trained, and its targets are not read."""
+    if loss is None:  # compile() without a loss: the layers' add_loss losses alone
+        return [losses_module.NoLoss()] + [None] * (len(names) - 1)
+    losses = per_output(loss, names, "loss", lambda item: None if item is None else losses_module.check_loss(item))
+    if all(item is None for item in losses):
+        raise MeddlError(f"compile() needs a loss for at least one of the outputs {names}; every entry of 'loss' "
+                         f"is None. Got {loss!r}.")
+    return losses
+
+
+def logged_loss_names(losses: list[losses_module.Loss | None] | None, names: list[str]) -> list[str]:
+    """The ``<output>_loss`` keys a fit logs: Keras 3 logs each output's own loss only when more than one output
+    has a loss."""
+    if losses is None:
+        return []
+    trained = [name for name, loss in zip(names, losses) if loss is not None]
+    return [f"{name}_loss" for name in trained] if len(trained) > 1 else []
+
+
 def prepare_targets(model, y: Any, n: int, y_name: str) -> list[torch.Tensor]:
     """Checked target tensors, one per output, on the model's device and dtype."""
     names = model.output_names
+    if y is None and all(loss is None or isinstance(loss, losses_module.NoLoss) for loss in model.output_losses):
+        return [torch.zeros(n, dtype=model.dtype, device=model.device) for _ in names]  # add_loss alone: no targets
     items = per_output(y, names, y_name, lambda item: item) if isinstance(y, (list, tuple, dict)) else None
     if items is None:
         raise DataError(f"The model has {len(names)} outputs {names}: give '{y_name}' as a list of {len(names)} "
@@ -48,6 +72,9 @@ def prepare_targets(model, y: Any, n: int, y_name: str) -> list[torch.Tensor]:
     targets = []
     for index, (item, loss, tensor) in enumerate(zip(items, model.output_losses, model.outputs)):
         name = f"{y_name}[{names[index]!r}]"
+        if loss is None:  # an output without a loss: its targets are not read (Keras's)
+            targets.append(torch.zeros(n, dtype=model.dtype, device=model.device))
+            continue
         array = as_array(item, name)
         check_finite(array, name)
         if len(array) != n:
@@ -60,6 +87,8 @@ def prepare_targets(model, y: Any, n: int, y_name: str) -> list[torch.Tensor]:
 def weighted_loss(losses: list[losses_module.Loss], weights: list[float], outputs, targets, sample_weight=None):
     total = None
     for loss, weight, output, target in zip(losses, weights, outputs, targets):
+        if loss is None:
+            continue
         term = loss.compute(output, target, sample_weight) * weight
         total = term if total is None else total + term
     return total
@@ -88,7 +117,8 @@ def output_metrics(metrics: Any, names: list[str], losses: list[losses_module.Lo
     for index, (name, loss) in enumerate(zip(names, losses)):
         for metric in chosen[name]:
             metric_name, function = metrics_module.get(metric)
-            functions.append((f"{name}_{metric_name}", _for_output(function, index, loss.target_kind)))
+            kind = "regression" if loss is None else loss.target_kind
+            functions.append((f"{name}_{metric_name}", _for_output(function, index, kind)))
     specs = {name: [metrics_module.serialize(metric) for metric in chosen[name]] for name in names if chosen[name]}
     return functions, specs
 
@@ -105,9 +135,11 @@ def output_loss_terms(losses: list[losses_module.Loss], names: list[str], n_inpu
     """``(batch, outputs) -> {"<output>_loss": value}``: each output's own (unweighted) loss on a batch, with
     the batch's sample weights if it has them, as Keras 3 logs it."""
     m = len(losses)
+    logged = set(logged_loss_names(losses, names))
 
     def terms(batch, outputs) -> dict[str, torch.Tensor]:
         sample_weight = batch[n_inputs + m] if len(batch) > n_inputs + m else None
         return {f"{name}_loss": loss.compute(output, batch[n_inputs + index], sample_weight)
-                for index, (name, loss, output) in enumerate(zip(names, losses, outputs))}
+                for index, (name, loss, output) in enumerate(zip(names, losses, outputs))
+                if f"{name}_loss" in logged}
     return terms

@@ -226,7 +226,8 @@ def stop_after_tolerating(epochs: int, **settings) -> EarlyStopping:
 
 
 class ModelCheckpoint(_MonitorMixin, Callback):
-    """Save the model after each epoch (or only when ``monitor`` improves, with ``save_best_only``).
+    """Save the model after each epoch, or every ``save_freq`` training batches (or only when ``monitor``
+    improves, with ``save_best_only``).
 
     ``filepath`` may hold ``{epoch}`` and logged values, e.g. ``"ckpt-{epoch:02d}"``: a folder (meddl's
     model format) or a Keras 3 ``.keras`` file, or with ``save_weights_only`` a ``.weights.safetensors`` or
@@ -235,13 +236,18 @@ class ModelCheckpoint(_MonitorMixin, Callback):
     """
 
     def __init__(self, filepath: str, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
-                 save_weights_only: bool = False, mode: str = "auto", save_freq: str = "epoch",
+                 save_weights_only: bool = False, mode: str = "auto", save_freq: str | int = "epoch",
                  initial_value_threshold: float | None = None):
         self._init_monitor(monitor, mode, 0.0)
         self.filepath = str(filepath)
         self.save_best_only, self.save_weights_only, self.verbose = bool(save_best_only), bool(save_weights_only), verbose
         if save_freq != "epoch":
-            raise MeddlError(f"ModelCheckpoint in meddl saves once per epoch (save_freq='epoch'). Got {save_freq!r}.")
+            if isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq <= 0:
+                raise MeddlError("The 'save_freq' parameter of ModelCheckpoint must be 'epoch' or a positive int (a "
+                                 f"number of training batches). Got {save_freq!r} instead.")
+            self.on_train_batch_end = self._on_batch_end  # on the instance: only such a checkpoint has a batch hook
+        self.save_freq = save_freq
+        self._batches_since_saving, self._last_batch, self._epoch = 0, None, 0
         suffix = Path(self.filepath).suffix.lower()
         if self.save_weights_only and not self.filepath.endswith((".safetensors", ".weights.h5")):
             stem = self.filepath[:-len(suffix)] if suffix in (".h5", ".keras", ".hdf5") else self.filepath
@@ -260,22 +266,46 @@ class ModelCheckpoint(_MonitorMixin, Callback):
         if self._initial_best is not None:
             self.best = float(self._initial_best)
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs or {})
+
+    def _on_batch_end(self, batch, logs=None):
+        """With ``save_freq=n``: save after every ``n`` training batches, counted across epochs (Keras's rule)."""
+        seen = batch + 1 if self._last_batch is None or batch <= self._last_batch else batch - self._last_batch
+        self._batches_since_saving += seen
+        self._last_batch = batch
+        if self._batches_since_saving >= self.save_freq:
+            self._batches_since_saving = 0
+            self._save(self._epoch, batch, logs or {})
+
+    def _save(self, epoch: int, batch: int | None, logs: dict) -> None:
+        batch_field = {} if batch is None or "batch" in logs else {"batch": batch + 1}
+        path = self.filepath.format(epoch=epoch + 1, **batch_field, **logs)
         if self.save_best_only:
             value = self._current(logs)
-            if value is None or not self._is_improvement(value):
+            if value is None:
                 return
+            best = "None" if math.isinf(self.best) else f"{self.best:.5f}"
+            if not self._is_improvement(value):
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {best}", file=sys.stderr)
+                return
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: {self.monitor} improved from {best} to {value:.5f}, saving model to "
+                      f"{path}", file=sys.stderr)
             self.best = value
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        elif self.verbose:
+            print(f"Epoch {epoch + 1}: saving model to {path}", file=sys.stderr)
         if not hasattr(self.model, "save"):
             raise MeddlError("ModelCheckpoint needs a model with a save() method (e.g. meddl.Sequential).")
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
             self.model.save(path)
-        if self.verbose:
-            print(f"Epoch {epoch + 1}: saved the model to {path}", file=sys.stderr)
 
     def get_state(self) -> dict:
         return {"best": self.best}

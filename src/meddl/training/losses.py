@@ -11,6 +11,7 @@ loss uses ``log-sum-exp`` forms: no ``log(0)``, no overflow.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ __all__ = [
     "LogCosh",
     "Dice",
     "FunctionLoss",
+    "NoLoss",
     "get",
     "LOSSES",
 ]
@@ -59,6 +61,25 @@ class Loss:
             raise MeddlError(f"{type(self).__name__} in meddl computes over the last axis; axis={axis!r} is not "
                              "supported.")
         self.from_logits = bool(from_logits)
+        if self._has_call():  # Keras names a loss of your own after its class unless you name it
+            self.name = name or _snake_case(type(self).__name__)
+
+    def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+        """Keras's hook for a loss of your own: a subclass that defines ``call(y_true, y_pred)`` returns one
+        loss per sample (or one value for the batch when no sample or class weights are used), written with
+        torch operations (``meddl.ops``); it gets the targets as given and the model's activated outputs."""
+        raise NotImplementedError
+
+    def _has_call(self) -> bool:
+        return type(self).call is not Loss.call
+
+    def _call_values(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        values = self.call(targets, outputs)
+        if not isinstance(values, torch.Tensor):
+            raise MeddlError(f"The loss {self.name!r} must return a torch tensor (one value per sample); got "
+                             f"{type(values).__name__}. Write it with torch operations (meddl.ops) so it can be "
+                             "trained.")
+        return values
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> torch.Tensor:
         """Keras's order: the (weighted) mean loss of predictions ``y_pred`` for targets ``y_true``.
@@ -85,17 +106,38 @@ class Loss:
         return (self.per_sample(outputs, targets) * sample_weight).mean()
 
     def batch_mean(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self._has_call():
+            return self._call_values(outputs, targets).mean()
         return self.per_sample(outputs, targets).mean()
 
     def per_sample(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        if not self._has_call():
+            raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred), as a Keras "
+                                      "loss subclass does.")
+        values = self._call_values(outputs, targets)
+        if values.ndim == 0 or values.shape[0] != outputs.shape[0]:
+            raise MeddlError(f"The loss {self.name!r} must return one value per sample (shape "
+                             f"({outputs.shape[0]},)) to be weighted by sample_weight or class_weight; "
+                             f"got shape {tuple(values.shape)}.")
+        return values.reshape(outputs.shape[0], -1).mean(dim=1)
 
     def prepare_targets(self, y: np.ndarray, n_outputs: int, argument: str = "y") -> torch.Tensor:
-        """Validate ``y`` (already numeric and finite) against ``n_outputs`` and return a tensor."""
-        raise NotImplementedError
+        """Validate ``y`` (already numeric and finite) against ``n_outputs`` and return a tensor.
+
+        A loss of your own (``call``) gets the targets as given, a column ``(N, 1)`` for one output."""
+        if not self._has_call():
+            raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred), as a Keras "
+                                      "loss subclass does.")
+        if y.ndim == 1 and n_outputs == 1:
+            y = y.reshape(-1, 1)
+        return torch.as_tensor(y, dtype=torch.float32)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "from_logits": self.from_logits}
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 def _column_targets(y: np.ndarray, n_outputs: int, loss: str, argument: str) -> np.ndarray:
@@ -449,31 +491,28 @@ class FunctionLoss(Loss):
         self.function = function
         self.name = getattr(function, "__name__", type(function).__name__)
 
-    def _values(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        values = self.function(targets, outputs)
-        if not isinstance(values, torch.Tensor):
-            raise MeddlError(f"The loss function {self.name!r} must return a torch tensor (one value per sample); "
-                             f"got {type(values).__name__}. Write it with torch operations so it can be trained.")
-        return values
-
-    def batch_mean(self, outputs, targets):
-        return self._values(outputs, targets).mean()
-
-    def per_sample(self, outputs, targets):
-        values = self._values(outputs, targets)
-        if values.ndim == 0 or values.shape[0] != outputs.shape[0]:
-            raise MeddlError(f"The loss function {self.name!r} must return one value per sample (shape "
-                             f"({outputs.shape[0]},)) to be weighted by sample_weight or class_weight; "
-                             f"got shape {tuple(values.shape)}.")
-        return values.reshape(outputs.shape[0], -1).mean(dim=1)
-
-    def prepare_targets(self, y, n_outputs, argument="y"):
-        if y.ndim == 1 and n_outputs == 1:
-            y = y.reshape(-1, 1)
-        return torch.as_tensor(y, dtype=torch.float32)
+    def call(self, y_true, y_pred):
+        return self.function(y_true, y_pred)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "function": True}
+
+
+class NoLoss(Loss):
+    """``compile()`` without a loss, as Keras allows: the model trains on the losses its layers add with
+    ``add_loss`` (an endpoint layer that takes the targets as an input); ``y`` may be left out of ``fit``."""
+
+    name = "no_loss"
+
+    def compute(self, outputs, targets, sample_weight=None):
+        first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+        return first.sum() * 0.0  # on the outputs' device and dtype; the added losses are summed onto it
+
+    def prepare_targets(self, y, n_outputs, argument="y"):
+        return torch.as_tensor(np.asarray(y, dtype=np.float32))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": None}
 
 
 LOSSES: dict[str, type[Loss]] = {
@@ -519,6 +558,7 @@ def get(identifier: Any) -> Loss:
 
 
 def check_loss(loss: Any) -> Loss:
-    if loss is None:
-        raise MeddlError("compile() needs a 'loss', e.g. loss='sparse_categorical_crossentropy' or loss='mse'.")
+    """The loss ``compile`` trains with: :class:`NoLoss` for ``None`` (the layers' ``add_loss`` losses alone)."""
+    if loss is None or isinstance(loss, dict) and set(loss) == {"name"} and loss["name"] is None:
+        return NoLoss()
     return get(loss)

@@ -16,6 +16,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 import torch
 
 from meddl.errors import MeddlError
+from meddl.training.metric_state import StateVariable, initial_value
 
 __all__ = ["Metric", "Mean", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
            "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy", "Precision", "Recall", "AUC", "BinaryIoU",
@@ -83,11 +84,36 @@ class Metric:
 
     def __init__(self, name: str | None = None, dtype=None):
         self.name = name or self.default_name
-        self.reset_state()
+        self.dtype = dtype
+        self._variables: list[StateVariable] = []
+        Metric.reset_state(self)  # a subclass's own reset_state may read variables its __init__ has yet to add
+
+    def add_variable(self, shape: Any = (), initializer: Any = "zeros", dtype: Any = None, aggregation: str = "sum",
+                     name: str | None = None) -> StateVariable:
+        """Keras's way for a metric of your own to keep state: a variable it changes in ``update_state`` (with
+        ``assign``, ``assign_add``) and reads in ``result`` (``.value``). ``initializer`` is ``"zeros"``,
+        ``"ones"`` or a number; ``aggregation`` is accepted as in Keras and changes nothing."""
+        name = name or f"variable_{len(self._variables)}"
+        variable = StateVariable(initial_value(shape, initializer, dtype, name), name=name)
+        self._variables.append(variable)
+        return variable
+
+    def add_weight(self, name: str | None = None, shape: Any = (), initializer: Any = "zeros", dtype: Any = None,
+                   aggregation: str = "sum") -> StateVariable:
+        """Keras's older name of :meth:`add_variable` (its first argument is the name)."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, aggregation=aggregation,
+                                 name=name)
+
+    @property
+    def variables(self) -> list[StateVariable]:
+        """The state variables that :meth:`add_variable` made, in order."""
+        return list(self._variables)
 
     def reset_state(self) -> None:
         self._true: list[torch.Tensor] = []
         self._pred: list[torch.Tensor] = []
+        for variable in self._variables:  # Keras's default reset: every variable to zeros
+            variable.reset()
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         if sample_weight is not None:
@@ -337,15 +363,27 @@ class MeanAbsoluteError(Metric):
 def as_training_metric(metric) -> tuple[str, Any]:
     """``(name, fn(y_true, y_pred, kind) -> float)`` for a metric object or a Keras-style metric function."""
     if isinstance(metric, Metric):
+        # A metric of your own (its own update_state, as the Keras guide writes one) gets the whole epoch's rows
+        # in one update_state call: the same result as Keras's batch-by-batch calls for state that sums rows.
+        own_update = type(metric).update_state is not Metric.update_state and \
+            not type(metric).__module__.startswith("meddl.")
+
         def epoch_value(y_true, y_pred, kind, metric=metric):
             if kind == "sparse" and metric.sparse_targets == "one_hot":
                 y_true = torch.nn.functional.one_hot(y_true.long(), y_pred.shape[-1])
             if kind == "sparse" and metric.sparse_targets == "positive_column" and y_pred.shape[-1] == 2:
                 y_pred = y_pred[:, 1]
+            if kind == "sparse" and own_update and y_true.ndim == 1:
+                y_true = y_true.reshape(-1, 1)  # a column of labels, as Keras hands a metric y of shape (N, 1)
             metric.reset_state()
             metric.update_state(y_true, y_pred)
             value = metric.result()
             metric.reset_state()
+            value = value.value if isinstance(value, StateVariable) else value
+            if isinstance(value, torch.Tensor):  # a metric of your own returns a tensor, as in Keras
+                value = value.detach().cpu().numpy()
+            if np.ndim(value) == 0:
+                return float(value)
             if np.ndim(value):
                 raise MeddlError(f"Metric {type(metric).__name__} ('{metric.name}') gives one value per class, which "
                                  "a training log cannot hold; compile it with average='macro', 'micro' or "

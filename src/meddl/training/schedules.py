@@ -15,10 +15,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from meddl.errors import MeddlError, unknown_name_error
+from meddl.errors import MeddlError, missing_name, unknown_name_error
 
-__all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay", "CosineDecay",
-           "serialize", "deserialize"]
+__all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay", "PolynomialDecay",
+           "CosineDecay", "serialize", "deserialize"]
+
+# Keras's schedules that meddl does not have, and what to use instead.
+_NOT_IN_MEDDL = {"CosineDecayRestarts": "use CosineDecay, or a callbacks.LearningRateScheduler whose function restarts "
+                                        "the cosine"}
+
+
+def __getattr__(name: str):
+    raise missing_name("meddl.optimizers.schedules", name, __all__, _NOT_IN_MEDDL)
 
 
 def _positive(value: Any, argument: str, owner: str) -> float:
@@ -82,6 +90,36 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": self.boundaries, "values": self.values}
 
 
+class PolynomialDecay(LearningRateSchedule):
+    """From ``initial`` to ``end_learning_rate`` over ``decay_steps`` along ``(1 − step / decay_steps) ^ power``,
+    then flat; with ``cycle`` the decay starts again, over the next multiple of ``decay_steps`` (Keras's rule)."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, end_learning_rate: float = 0.0001,
+                 power: float = 1.0, cycle: bool = False):
+        self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate", "PolynomialDecay")
+        self.decay_steps = _positive(decay_steps, "decay_steps", "PolynomialDecay")
+        if isinstance(end_learning_rate, bool) or not isinstance(end_learning_rate, (int, float)) \
+                or end_learning_rate < 0:
+            raise MeddlError("The 'end_learning_rate' parameter of PolynomialDecay must be a number >= 0. Got "
+                             f"{end_learning_rate!r} instead.")
+        self.end_learning_rate = float(end_learning_rate)
+        self.power = _positive(power, "power", "PolynomialDecay")
+        self.cycle = bool(cycle)
+
+    def __call__(self, step: int) -> float:
+        decay_steps = self.decay_steps
+        if self.cycle:
+            decay_steps = decay_steps * max(1, math.ceil(step / decay_steps))
+        else:
+            step = min(step, decay_steps)
+        fraction = (1 - step / decay_steps) ** self.power
+        return (self.initial_learning_rate - self.end_learning_rate) * fraction + self.end_learning_rate
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle}
+
+
 class CosineDecay(LearningRateSchedule):
     """Cosine from ``initial`` to ``alpha · initial`` over ``decay_steps`` (Loshchilov & Hutter), then flat."""
 
@@ -100,7 +138,8 @@ class CosineDecay(LearningRateSchedule):
                 "alpha": self.alpha}
 
 
-SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, CosineDecay)}
+SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, PolynomialDecay,
+                                           CosineDecay)}
 
 
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from meddl.version import __version__
 
 __all__ = ["register_class", "registered_class", "registered_classes", "write_document", "read_document",
            "write_arrays", "read_arrays", "custom_object_scope", "custom_object", "register_keras_serializable",
-           "get_custom_objects", "get_registered_name"]
+           "get_custom_objects", "get_registered_name", "serialize_keras_object", "deserialize_keras_object"]
 
 _CLASSES: dict[str, dict[str, type]] = {}
 _CUSTOM_OBJECTS: ContextVar[dict[str, Any]] = ContextVar("meddl_custom_objects", default={})
@@ -111,6 +111,70 @@ def get_custom_objects() -> dict[str, Any]:
 def get_registered_name(obj: Any) -> str:
     """Keras's ``get_registered_name``: ``"package>name"`` for a registered object, else its name."""
     return getattr(obj, "_registered_name", None) or getattr(obj, "__name__", type(obj).__name__)
+
+
+def serialize_keras_object(obj: Any) -> Any:
+    """Keras's ``serialize_keras_object``: a layer, model or other object with ``get_config()`` as plain data
+    (``{"module", "class_name", "config", "registered_name"}``), a function of your own as its registered
+    name; ``None``, strings and numbers as they are. :func:`deserialize_keras_object` makes it again.
+
+    Example:
+        >>> from meddl.layers import Dense
+        >>> spec = serialize_keras_object(Dense(3, activation="relu"))
+        >>> type(deserialize_keras_object(spec)).__name__, spec["config"]["units"]
+        ('Dense', 3)
+    """
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return [serialize_keras_object(item) for item in obj]
+    if isinstance(obj, dict):
+        return {key: serialize_keras_object(value) for key, value in obj.items()}
+    if not isinstance(obj, type) and hasattr(obj, "get_config"):
+        cls = type(obj)
+        return {"module": cls.__module__, "class_name": cls.__name__, "config": obj.get_config(),
+                "registered_name": getattr(cls, "_registered_name", None) or cls.__name__}
+    if callable(obj) and hasattr(obj, "__name__") and obj.__name__ != "<lambda>":
+        return {"module": obj.__module__, "class_name": "function", "config": get_registered_name(obj),
+                "registered_name": "function"}
+    raise MeddlError(f"Cannot serialize {obj!r}: a class instance needs a get_config() method, and a function a "
+                     "name (not a lambda).")
+
+
+def deserialize_keras_object(config: Any, custom_objects: Mapping[str, Any] | None = None, safe_mode: bool = True,
+                             **keras_settings) -> Any:
+    """Keras's ``deserialize_keras_object``: the object :func:`serialize_keras_object` described, its class
+    found in ``custom_objects``, among the registered objects (``register_keras_serializable``) or meddl's
+    own layers and models, and made by its ``from_config``."""
+    if config is None or isinstance(config, (int, float, bool)):
+        return config
+    if isinstance(config, (list, tuple)):
+        return [deserialize_keras_object(item, custom_objects) for item in config]
+    if isinstance(config, str):
+        found = _keras_object(config, custom_objects)
+        return config if found is None else found
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise MeddlError(f"deserialize_keras_object takes what serialize_keras_object returned (a dict with "
+                         f"'class_name' and 'config'). Got {config!r} instead.")
+    class_name, inner = config["class_name"], config.get("config")
+    if class_name == "function":
+        found = _keras_object(str(inner), custom_objects)
+        if found is None:
+            raise MeddlError(f"Unknown function {inner!r}: pass custom_objects={{{str(inner).split('>')[-1]!r}: ...}} "
+                             "or register it with @meddl.saving.register_keras_serializable().")
+        return found
+    found = next((cls for key in (config.get("registered_name"), class_name) if key
+                  for cls in [_keras_object(str(key), custom_objects)] if isinstance(cls, type)), None)
+    if found is None:
+        raise MeddlError(f"Unknown class {class_name!r}: pass custom_objects={{{class_name!r}: {class_name}}} or "
+                         "register it with @meddl.saving.register_keras_serializable().")
+    return found.from_config(dict(inner or {}))
+
+
+def _keras_object(name: str, custom_objects: Mapping[str, Any] | None) -> Any:
+    with custom_object_scope(custom_objects or {}):
+        found = custom_object(name)
+    return found if found is not None else _CLASSES.get("keras", {}).get(name)
 
 
 def register_class(family: str):

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from meddl.errors import unknown_name_error
+from meddl.errors import MeddlError, unknown_name_error
+from meddl.saving import custom_object, get_registered_name
 
 __all__ = ["get", "serialize", "ACTIVATIONS", "OUTPUT_ACTIVATIONS", "linear", "relu", "sigmoid", "tanh", "softmax",
            "gelu", "leaky_relu", "hard_sigmoid", "log_softmax", "hard_silu", "relu6", "mish", "log_sigmoid",
@@ -94,7 +95,13 @@ def get(identifier: str | Callable | None) -> Callable[[torch.Tensor], torch.Ten
         raise unknown_name_error("activation", identifier, ACTIVATIONS)
     name = identifier.lower()
     if name not in ACTIVATIONS:
-        raise unknown_name_error("activation", identifier, ACTIVATIONS)
+        custom = custom_object(identifier)  # a function of your own, saved by name
+        if callable(custom) and not isinstance(custom, type):
+            return custom
+        own = identifier.split(">")[-1]
+        raise MeddlError(f"{unknown_name_error('activation', identifier, ACTIVATIONS)} A function of your own "
+                         f"must be known by name: pass custom_objects={{{own!r}: {own}}} to load_model, or decorate "
+                         "it with @meddl.saving.register_keras_serializable().")
     return ACTIVATIONS[name]
 
 
@@ -102,11 +109,22 @@ def serialize(identifier: str | Callable | None) -> str | None:
     """Return the canonical name of an activation identifier; ``None`` for a callable meddl does not know by name.
 
     A known callable (``torch.relu``, ``meddl.layers.activations.softmax``) gets its name, so a model
-    written with ``Activation(torch.relu)`` still saves as plain data.
+    written with ``Activation(torch.relu)`` still saves as plain data; a function of your own registered
+    with ``register_keras_serializable`` saves as its registered name (``"package>name"``), and one that is
+    not as its ``__name__``, which ``load_model`` finds in ``custom_objects`` (as Keras saves them). A
+    lambda has no name to save.
     """
     get(identifier)
     if identifier is None:
         return "linear"
     if callable(identifier):
-        return next((name for name, function in ACTIVATIONS.items() if function is identifier), None)
-    return identifier.lower()
+        known = next((name for name, function in ACTIVATIONS.items() if function is identifier), None)
+        if known is not None:
+            return known
+        name = getattr(identifier, "__name__", "<lambda>")
+        if getattr(identifier, "_registered_name", None):
+            return get_registered_name(identifier)
+        return None if name == "<lambda>" or not name.isidentifier() else name
+    if identifier.lower() in ACTIVATIONS:
+        return identifier.lower()
+    return identifier

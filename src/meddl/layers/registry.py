@@ -70,7 +70,7 @@ from meddl.layers.spatial_dropout2d import SpatialDropout2D
 from meddl.layers.subtract import Subtract
 from meddl.layers.upsampling import UpSampling1D, UpSampling2D, UpSampling3D
 from meddl.layers.zero_padding2d import ZeroPadding2D
-from meddl.saving import custom_object, custom_object_scope
+from meddl.saving import custom_object, custom_object_scope, register_class
 
 __all__ = ["serialize", "deserialize", "get_layer_class", "register_layer_class", "custom_object_scope",
            "LAYER_CLASSES"]
@@ -93,6 +93,8 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
                 DepthwiseConv2D, SeparableConv2D, Permute, RepeatVector, Identity, Attention, ActivityRegularization)
 }
 SymbolicTensor.OPERATOR_LAYERS.update({"+": Add, "-": Subtract, "*": Multiply})
+for _cls in LAYER_CLASSES.values():  # meddl.saving.deserialize_keras_object finds them by class name
+    register_class("keras")(_cls)
 
 _ALIASES = {"Input": "InputLayer", "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D",
             "MaxPool3D": "MaxPooling3D", "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",
@@ -112,6 +114,7 @@ def register_layer_class(cls: type[Layer]) -> type[Layer]:
         raise MeddlError(f"register_layer_class's argument must be a subclass of meddl.layers.Layer. "
                          f"Got {cls!r} instead.")
     LAYER_CLASSES[cls.__name__] = cls
+    register_class("keras")(cls)
     return cls
 
 

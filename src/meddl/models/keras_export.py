@@ -4,8 +4,9 @@ A ``.keras`` file is a zip of ``config.json`` (the architecture, in Keras's seri
 (each layer's variables under ``layers/<name>/vars``, its sub-layers' under their own groups, as Keras lays
 them out) and ``metadata.json``; a ``.weights.h5`` file is the weights part alone. Keras loads them with
 ``keras.saving.load_model`` / ``load_weights`` (``bench/keras_layer_parity.py`` checks every layer that way),
-and so does meddl. Sequential and functional models are written; a subclassed model, a ``Lambda`` or a layer
-Keras lacks (``ResidualBlock``, a layer of your own) is refused by name, never written half. A compiled
+and so does meddl. Sequential and functional models are written, with layers and activation functions of your
+own as Keras writes them (class or function name, registered name, ``get_config()``); a subclassed model, a
+``Lambda`` or a layer Keras lacks (``ResidualBlock``) is refused by name, never written half. A compiled
 model's optimizer (class and settings, not its state), loss(es), metrics and ``loss_weights`` are written as
 Keras's ``compile_config``, so Keras loads it compiled; what has no Keras counterpart (``AdamL2``, a loss or
 metric of your own) is left out with a ``UserWarning`` (without the optimizer or loss, Keras loads the model
@@ -26,6 +27,7 @@ import numpy as np
 
 from meddl.errors import ModelFileError, import_optional
 from meddl.io import atomic_write_bytes
+from meddl.layers.activations import ACTIVATIONS
 from meddl.layers.base import Layer, snake_case
 from meddl.layers.bidirectional import Bidirectional
 from meddl.layers.input_layer import InputLayer
@@ -34,6 +36,7 @@ from meddl.layers.normalization import Normalization
 from meddl.layers.attention import Attention
 from meddl.layers.time_distributed import TimeDistributed
 from meddl.models import keras_compile
+from meddl.saving import custom_object, get_registered_name
 
 __all__ = ["save_keras_model", "save_keras_weights", "keras_layer_order", "KERAS_VERSION"]
 
@@ -115,11 +118,12 @@ def _layer_spec(layer: Layer) -> dict[str, Any]:
     kind = type(layer).__name__
     if hasattr(layer, "layers") and not isinstance(layer, (Bidirectional, TimeDistributed)):
         return _model_spec(layer)
-    if kind in _NOT_IN_KERAS or type(layer).__module__.split(".")[0] != "meddl":
+    if type(layer).__module__.split(".")[0] != "meddl":
+        return _own_layer_spec(layer)
+    if kind in _NOT_IN_KERAS:
         raise ModelFileError(f"Layer '{layer.name}' ({kind}) has no Keras counterpart that a Keras file could name "
-                             "(a layer of your own, ResidualBlock or Lambda). Save the model in meddl's format (a "
-                             "folder).")
-    config = {key: value for key, value in layer.get_config().items()
+                             "(ResidualBlock or Lambda). Save the model in meddl's format (a folder).")
+    config = {key: _keras_value(key, value) for key, value in layer.get_config().items()
               if key not in ("input_shape",) + _MEDDL_ONLY.get(kind, ())}
     config.update({"name": layer.name, "dtype": "float32"})
     if not layer.trainable:  # (some of Keras's layers take no 'trainable' argument: only a frozen one says it)
@@ -139,6 +143,30 @@ def _layer_spec(layer: Layer) -> dict[str, Any]:
     elif layer.input_shape_ is not None:
         spec["build_config"] = {"input_shape": _batch_shape(layer.input_shape_)}
     return spec
+
+
+def _own_layer_spec(layer: Layer) -> dict[str, Any]:
+    """A layer of your own as Keras writes one: its class, module and registered name (``"package>name"``
+    for a class registered with ``register_keras_serializable``), and its ``get_config()``; Keras and meddl
+    load it from the registration or from ``custom_objects``."""
+    cls = type(layer)
+    config = {key: _keras_value(key, value) for key, value in layer.get_config().items() if key != "input_shape"}
+    config.update({"name": layer.name, "trainable": bool(layer.trainable)})
+    spec = {"module": None if cls.__module__ == "__main__" else cls.__module__, "class_name": cls.__name__,
+            "config": config, "registered_name": get_registered_name(cls)}
+    if layer.input_shape_ is not None:
+        spec["build_config"] = {"input_shape": _batch_shape(layer.input_shape_)}
+    return spec
+
+
+def _keras_value(key: str, value: Any) -> Any:
+    """A config value as Keras writes it: an activation function of your own (saved by its name) as Keras's
+    function record; anything else as it is."""
+    if key in ("activation", "recurrent_activation") and isinstance(value, str) and value not in ACTIVATIONS:
+        function = custom_object(value)
+        return {"module": getattr(function, "__module__", None) if ">" not in value else "builtins",
+                "class_name": "function", "config": value, "registered_name": "function"}
+    return value
 
 
 def _functional_config(model) -> dict[str, Any]:
@@ -171,8 +199,8 @@ def _functional_config(model) -> dict[str, Any]:
             tensors = [tensor_spec(t) for t in node.inputs]
             if node.single_input:
                 args = tensors
-            elif isinstance(layer, MultiHeadAttention):
-                args = tensors  # query, value(, key) as separate arguments
+            elif isinstance(layer, MultiHeadAttention) or node.positional:
+                args = tensors  # query, value(, key) as separate arguments; a call(a, b) of your own
             else:
                 args = [tensors]  # a merge or attention layer takes one list
             kwargs: dict[str, Any] = {}

@@ -41,6 +41,7 @@ from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.input_layer import InputLayer
 from meddl.layers.registry import LAYER_CLASSES, get_layer_class
 from meddl.models import keras_compile
+from meddl.saving import custom_object
 
 __all__ = ["KERAS_SUFFIXES", "load_keras_model", "load_keras_weights"]
 
@@ -181,6 +182,9 @@ def _build_layer(spec: dict[str, Any], notes: dict) -> Layer:
     name = config.get("name")
     if class_name in _MODEL_CLASSES:
         return _build_model(spec, notes)
+    known = class_name in LAYER_CLASSES or class_name in ("Input", "MaxPool2D", "AvgPool2D")
+    if not str(spec.get("module") or "").startswith("keras") and (spec.get("registered_name") or not known):
+        return _build_own_layer(spec, notes)  # a class of your own (Keras 3 names its registration)
     if class_name not in LAYER_CLASSES and str(spec.get("module", "")).startswith("keras.src.ops"):
         raise ModelFileError(f"The Keras model applies Keras's operation {class_name} ('{name}') in its graph, which "
                              "meddl does not read. meddl reads layers, x + y / x - y / x * y, and the padding-mask "
@@ -214,8 +218,10 @@ def _build_layer(spec: dict[str, Any], notes: dict) -> Layer:
         config.pop(key, None)
     if config.pop("trainable", True) is False:
         config["trainable"] = False
-    if isinstance(config.get("activation"), dict):
-        config["activation"] = config["activation"].get("config", {}).get("name", config["activation"])
+    for key in ("activation", "recurrent_activation"):
+        config[key] = _activation(config[key]) if key in config else None
+        if config[key] is None:
+            config.pop(key)
     unknown = {key: value for key, value in config.items() if key not in accepted and key != "name"}
     unsupported = {key: value for key, value in unknown.items()
                    if value not in (None, False, [], {}, "channels_last") and _KERAS_DEFAULTS.get(key) != value}
@@ -226,6 +232,44 @@ def _build_layer(spec: dict[str, Any], notes: dict) -> Layer:
         return cls(**arguments)
     except TypeError as exc:
         raise ModelFileError(f"Layer '{name}' ({class_name}) could not be made in meddl: {exc}.") from None
+
+
+def _activation(value: Any) -> Any:
+    """An activation as meddl's layers take it: Keras's record of a function of your own (``class_name``
+    ``"function"``) becomes its saved name, which meddl finds registered or in ``custom_objects``."""
+    if not isinstance(value, dict):
+        return value
+    if value.get("class_name") == "function":
+        return value.get("config")
+    return (value.get("config") or {}).get("name", value)
+
+
+def _build_own_layer(spec: dict[str, Any], notes: dict) -> Layer:
+    """A layer of your own, found by its registered name (``register_keras_serializable``) or its class name in
+    ``custom_objects``, and made by its ``from_config`` from the config its ``get_config`` wrote."""
+    class_name, config = spec.get("class_name"), dict(spec.get("config", {}))
+    name = config.get("name")
+    cls = next((found for key in (spec.get("registered_name"), class_name) if key
+                for found in [custom_object(str(key))] if isinstance(found, type)), None)
+    if cls is None:
+        registered = spec.get("registered_name")
+        how = f" (registered as {registered!r})" if registered and registered != class_name else ""
+        raise ModelFileError(f"The Keras model uses layer '{name}' of your own class {class_name}{how}: pass "
+                             f"custom_objects={{{class_name!r}: {class_name}}} to load_model, or decorate the class "
+                             "with @meddl.saving.register_keras_serializable().")
+    if not issubclass(cls, Layer):
+        raise ModelFileError(f"The class {cls.__name__} that layer '{name}' names must be a subclass of "
+                             f"meddl.layers.Layer to be loaded by meddl. Got {cls!r}.")
+    if isinstance(config.get("dtype"), dict) or config.get("dtype") == "float32":
+        config.pop("dtype")  # Keras's dtype policy: meddl's layers compute in the model's dtype
+    for key in ("activation", "recurrent_activation"):
+        if isinstance(config.get(key), dict):
+            config[key] = _activation(config[key])
+    try:
+        return cls.from_config(config)
+    except (TypeError, MeddlError) as exc:
+        raise ModelFileError(f"Layer '{name}' ({class_name}) could not be made from its saved config: {exc}. Its "
+                             "get_config() must return every argument its __init__ needs.") from None
 
 
 def _accepted_arguments(cls: type) -> set[str]:

@@ -74,9 +74,11 @@ def save_model(model, path, *, metadata: dict[str, Any] | None = None) -> Path:
     path = Path(path)
     with atomic_directory(path) as tmp:
         weights = write_arrays(tmp / WEIGHTS_FILE, model.named_weights(), format=FORMAT)
+        shape = model.input_shape_
+        build = {"build_input_shape": [list(item) for item in shape] if isinstance(shape, list) else list(shape)}
         write_document(tmp / CONFIG_FILE, {"class": type(model).__name__, "config": model.get_config(),
                                            "compile": model.compile_config(), "metadata": metadata or {},
-                                           "weights": weights}, format=FORMAT)
+                                           "weights": weights, **build}, format=FORMAT)
     return path
 
 
@@ -107,7 +109,8 @@ def load_model(path, *, custom_objects: Mapping[str, type] | None = None, device
     """
     path = Path(path)
     if path.suffix.lower() in keras_import.KERAS_SUFFIXES and path.is_file():
-        model = keras_import.load_keras_model(path, compile=compile)
+        with custom_object_scope(custom_objects or {}):
+            model = keras_import.load_keras_model(path, compile=compile)
         model.device = resolve_device(device)
         model.to(model.device)
         return model
@@ -121,6 +124,10 @@ def load_model(path, *, custom_objects: Mapping[str, type] | None = None, device
             raise ModelFileError(f"The architecture in '{path / CONFIG_FILE}' is incomplete: missing {exc}.") from None
         except MeddlError as exc:
             raise ModelFileError(f"Could not rebuild the model in '{path / CONFIG_FILE}': {exc}") from None
+        if not model.built and document.get("build_input_shape") is not None:
+            # a model of your own whose get_config leaves out the build shape (as Keras's examples write it)
+            shape = document["build_input_shape"]
+            model.build([tuple(item) for item in shape] if shape and isinstance(shape[0], list) else tuple(shape))
         try:
             model.load_named_weights(weights, strict=True)
         except MeddlError as exc:

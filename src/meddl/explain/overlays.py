@@ -86,7 +86,10 @@ def overlay_figure(image: Any, heatmap: Any, *, title: str = "", heatmap_label: 
     axis = fig.add_axes((0.01, 0.01, 0.98, 0.98 * (1 - 0.6 / (7.2 * height / width + 0.6))))
     axis.imshow(panels, interpolation="nearest")
     axis.set_axis_off()
-    for k, label in enumerate(("image", f"{heatmap_label} (0 to max)", "overlay")):
+    # an all-zero map (Grad-CAM of an undertrained network, often) would read as a black "nothing here": say it
+    found = float(np.clip(np.asarray(heatmap, dtype=np.float64), 0.0, None).max(initial=0.0)) > 0
+    middle = f"{heatmap_label} (0 to max)" if found else f"{heatmap_label}: zero everywhere, no evidence found"
+    for k, label in enumerate(("image", middle, "overlay")):
         axis.text((k + 0.5) / 3, 1.01, label, transform=axis.transAxes, ha="center", va="bottom", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=9, y=0.995, va="top")

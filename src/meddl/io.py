@@ -166,6 +166,8 @@ def atomic_directory(path: str | os.PathLike, *,
     the path and why. If the block raises, ``path`` is left exactly as it was.
     """
     path = Path(path)
+    if path.name in ("", ".."):  # "." or "out/..": the temporary goes beside the folder, named after it
+        path = Path(os.path.abspath(path))
     if path.exists() and not path.is_dir():
         raise OutputPathError(f"'{path}' is an existing file; a folder is written there. Choose another path.")
     tmp = Path(_create_beside(path, lambda: tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp",

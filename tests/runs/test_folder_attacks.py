@@ -179,3 +179,13 @@ def test_a_full_disk_while_the_run_folder_is_written_keeps_the_old_run_and_the_c
         meddl.train(QUICK, out=target)
     assert _manifest(target) == before and RunFolder(target).verify().ok
     assert sorted(p.name for p in tmp_path.iterdir()) == [".run.checkpoint", "run"]  # nothing half-written
+
+
+def test_out_dot_inside_a_run_folder_replaces_it_with_its_lock_and_checkpoint_beside_it(run_dir, tmp_path,
+                                                                                         monkeypatch):
+    copy = _copy(run_dir, tmp_path / "run")
+    monkeypatch.chdir(copy)
+    assert RunFolder(".").checkpoint_dir == copy.parent / ".run.checkpoint"  # was '..checkpoint', inside the run
+    run = meddl.train(QUICK, out=".")
+    assert run.path == copy and RunFolder(copy).verify().ok and RunFolder(copy).verify().added == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

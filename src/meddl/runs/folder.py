@@ -138,7 +138,9 @@ class RunFolder:
                   "predictions_*.csv", LOG, AUGMENTATION_EXAMPLES, INPUT_PROFILE) + REBUILDABLE
 
     def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
+        path = Path(path)
+        # "." or "runs/..": the names beside it (lock, checkpoint, temporaries) need the folder's own name
+        self.path = Path(os.path.abspath(path)) if path.name in ("", "..") else path
         # set by check_integrity: what every later read of the folder's files is held to
         self._checked: Verification | None = None
 

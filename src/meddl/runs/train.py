@@ -49,7 +49,7 @@ def train(config: str | Path | dict[str, Any] | RunConfig, out: str | Path | Non
         raise ConfigError("resume=True needs 'out', the run folder of the interrupted run (--out on the command line).")
     config = load_config(config)
     task = get_task(config.task)
-    out = Path(out) if out is not None else default_run_dir(config)
+    out = RunFolder(out).path if out is not None else default_run_dir(config)  # "." made absolute: it is replaced
     distributed = init_from_environment()
     main = is_main_process()
     if distributed and resume:

@@ -1,8 +1,8 @@
 """The kinds of statements of keras.io's "Save, serialize, and export models" guide, in our own program, run
 on meddl.
 
-Covers: model.save("x.keras") and keras.models.load_model, custom objects (a registered layer and a registered
-activation function), custom_objects and custom_object_scope, config-only saving (get_config / from_config,
+Covers: model.save("x.keras") and keras.models.load_model, get_compile_config / compile_from_config, custom
+objects (a registered layer and a registered activation function), custom_objects and custom_object_scope, config-only saving (get_config / from_config,
 to_json / model_from_json, serialize_keras_object / deserialize_keras_object), a subclassed model with
 get_config, weights moved in memory (get_weights / set_weights) between layers and models, weights on disk
 (save_weights / load_weights with Keras's ".weights.h5"), and model.export, which meddl refuses clearly.
@@ -111,6 +111,10 @@ loaded = keras.models.load_model(out / "unregistered.keras",
 with keras.saving.custom_object_scope({"UnregisteredLayer": UnregisteredLayer, "cube": cube}):
     loaded_in_scope = keras.models.load_model(out / "unregistered.keras")
 np.testing.assert_allclose(loaded.predict(custom_input, verbose=0), loaded_in_scope.predict(custom_input, verbose=0))
+
+# The compile settings as plain data, and back.
+compiled_twin = get_model()
+compiled_twin.compile_from_config(reconstructed_model.get_compile_config())
 
 # Config-only saving: the architecture without the weights.
 layer = layers.Dense(3, activation="relu")

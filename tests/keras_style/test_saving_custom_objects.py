@@ -179,3 +179,17 @@ def test_model_export_is_refused_by_name(tmp_path):
         model.export(tmp_path / "exported")
     with pytest.raises(meddl.MeddlError, match=r"format='onnx'.*meddl export RUN_DIR"):
         model.export(tmp_path / "exported", format="onnx")
+
+
+def test_get_compile_config_and_compile_from_config_carry_the_compile_settings():
+    model = meddl.Sequential([layers.Input((4,)), layers.Dense(3, activation="softmax")])
+    assert model.get_compile_config() is None
+    model.compile(optimizer=meddl.optimizers.SGD(learning_rate=0.05, momentum=0.5), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    config = model.get_compile_config()
+    twin = meddl.Sequential([layers.Input((4,)), layers.Dense(3, activation="softmax")])
+    twin.compile_from_config(config)
+    assert twin.get_compile_config() == config and twin.metrics_names == ["loss", "accuracy"]
+    assert twin.optimizer.get_config()["momentum"] == 0.5
+    with pytest.raises(meddl.MeddlError, match="compile_from_config takes what get_compile_config"):
+        twin.compile_from_config({"loss": "mse"})

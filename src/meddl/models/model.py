@@ -704,6 +704,18 @@ class Model(Layer):
                 "loss": None if isinstance(self.loss, losses_module.NoLoss) else self.loss.get_config(),
                 "metrics": self.metric_specs, "precision": self.precision}
 
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """Keras's name for :meth:`compile_config`: the compile settings as plain data (``None`` before compile)."""
+        return self.compile_config()
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """Keras's ``compile_from_config``: compile with what :meth:`get_compile_config` returned."""
+        if not isinstance(config, dict) or "optimizer" not in config or "loss" not in config:
+            raise MeddlError("compile_from_config takes what get_compile_config() returned (a dict with 'optimizer' "
+                             f"and 'loss'). Got {config!r} instead.")
+        self.compile(optimizer=config["optimizer"], loss=config["loss"], metrics=config.get("metrics"),
+                     loss_weights=config.get("loss_weights"), precision=config.get("precision", "fp32"))
+
     def save(self, path, overwrite: bool = True, *, metadata: dict[str, Any] | None = None,
              **keras_settings) -> None:
         """Save to a folder: architecture + compile settings as JSON, weights as safetensors (atomic).

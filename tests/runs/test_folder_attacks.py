@@ -189,3 +189,14 @@ def test_out_dot_inside_a_run_folder_replaces_it_with_its_lock_and_checkpoint_be
     run = meddl.train(QUICK, out=".")
     assert run.path == copy and RunFolder(copy).verify().ok and RunFolder(copy).verify().added == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_out_inside_an_input_folder_is_refused(run_dir, tmp_path):
+    copy = _copy(run_dir, tmp_path / "run")
+    for inside in (copy / "site", copy / "model" / "x"):  # a site update written into the original run
+        with pytest.raises(RunFolderError, match="lies inside the run's own input"):
+            with RunFolder.reserve(inside, inputs=[copy]):
+                pass
+    assert RunFolder(copy).verify().added == []
+    with RunFolder.reserve(tmp_path / "site", inputs=[copy]):  # beside it is fine
+        pass

@@ -484,6 +484,9 @@ class RunFolder:
             if source == resolved or resolved in source.parents:
                 raise RunFolderError(f"--out '{path}' holds the run's own input '{source}'; replacing it would "
                                      f"destroy the data. Choose an --out outside the data folder.")
+            if source.is_dir() and source in resolved.parents:  # a new class of images, files in the original run
+                raise RunFolderError(f"--out '{path}' lies inside the run's own input '{source}'; writing there "
+                                     f"would change that folder. Choose an --out outside it.")
         problem = self._replace_problem(path, path) if path.is_dir() and not path.is_symlink() else None
         if problem:
             raise RunFolderError(f"--out '{path}': {problem}. Choose a new --out, or move those files out first.")

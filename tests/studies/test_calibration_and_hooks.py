@@ -70,3 +70,12 @@ def test_tune_command_errors_are_one_line(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["tune", "x.yaml", "--out", "o", "--time-budget", "soon"])
+
+
+@pytest.mark.parametrize("folds", ["1", "0"])
+def test_tune_command_refuses_too_few_nested_folds_before_searching(tmp_path, capsys, folds):
+    config = tmp_path / "dx.yaml"
+    config.write_text("task: diagnosis\ndata: {source: builtin, name: wisconsin-breast-cancer}\n")
+    assert main(["tune", str(config), "--out", str(tmp_path / "out"), "--nested", folds]) == 1
+    assert f"--nested must be at least 2 outer folds; got {folds}." in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # no search ran

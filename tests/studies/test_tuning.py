@@ -97,6 +97,17 @@ def test_unreachable_storage_is_a_config_error(noisy_table):
         run_search(small_config(noisy_table), trials=1, storage="postgresql+psycopg://nobody@/x?host=/nonexistent")
 
 
+def test_storage_errors_hide_the_password_and_an_unwritable_sqlite_file_is_a_config_error(noisy_table, tmp_path):
+    with pytest.raises(ConfigError, match=r"--storage 'postgresql\+psycopg://nobody:\*\*\*@/x") as error:
+        run_search(small_config(noisy_table), trials=1,
+                   storage="postgresql+psycopg://nobody:secret@/x?host=/nonexistent")
+    assert "secret" not in str(error.value)
+    missing = tmp_path / "no-such-folder" / "study.db"
+    with pytest.raises(ConfigError, match=r"--storage 'sqlite:///.*no-such-folder/study.db': cannot open the "
+                                          r"Optuna storage .*folder exists"):
+        run_search(small_config(noisy_table), trials=1, storage=f"sqlite:///{missing}")
+
+
 def test_wrong_search_key_names_the_key(noisy_table):
     config = small_config(noisy_table)
     config["tune"]["space"]["learning_rate"] = {"low": 0.001, "high": 0.01}

@@ -42,6 +42,8 @@ def add_tune_parser(commands) -> None:
 def cmd_tune(args) -> int:
     if args.trials is not None and args.trials < 1:
         raise ConfigError(f"--trials must be >= 1; got {args.trials}.")
+    if args.nested is not None and args.nested < 2:  # before the search, not after it
+        raise ConfigError(f"--nested must be at least 2 outer folds; got {args.nested}.")
     config = load_config(args.config)
     result = tune(config, args.out, trials=args.trials, time_budget=args.time_budget, n_jobs=args.n_jobs,
                   storage=args.storage, study_name=args.study_name, verbose=args.verbose)
@@ -60,7 +62,7 @@ def cmd_tune(args) -> int:
             print(f"Test {result.metric} of the best config (the estimate to quote): {entry['value']:.4f}"
                   + (f"  [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else ""))
         metrics["best_run"] = result.best_run.metrics
-    if args.nested:
+    if args.nested is not None:
         nested = nested_tune(config, args.out, folds=args.nested, trials=args.trials, time_budget=args.time_budget)
         ci = f"  [{nested.ci95[0]:.4f}, {nested.ci95[1]:.4f}]" if nested.ci95 else ""
         print(f"Nested CV ({args.nested} outer folds) {nested.metric}: {nested.mean:.4f}{ci}  "

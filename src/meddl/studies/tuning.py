@@ -84,16 +84,28 @@ def _storage(url: str | None, out: Path | None):
         for attempt in range(5):
             try:
                 return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
-            except Exception:
+            except Exception as exc:  # noqa: BLE001 - SQLAlchemy's many connection errors
                 if attempt == 4:
-                    raise
+                    raise _storage_error(url, exc, "the URL, and that the file's folder exists and can be "
+                                                   "written to") from None
                 time.sleep(0.5 * (attempt + 1))
     try:
         return optuna.storages.RDBStorage(url)
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy's many connection errors
-        raise ConfigError(f"--storage {url.split('@')[-1]!r}: cannot open the Optuna storage ({type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0][:200]}). Check the URL, the server and the driver "
-                          "(PostgreSQL: postgresql+psycopg://user@host/db).") from None
+        raise _storage_error(url, exc, "the URL, the server and the driver "
+                                       "(PostgreSQL: postgresql+psycopg://user@host/db)") from None
+
+
+def _storage_error(url: str, exc: BaseException, check: str) -> ConfigError:
+    """--storage could not be opened: the URL (its password hidden), SQLAlchemy's reason and what to check."""
+    from sqlalchemy.engine import make_url  # optional, with Optuna (meddl[tune])
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL at all: it has no password to hide either
+        shown = url
+    return ConfigError(f"--storage {shown!r}: cannot open the Optuna storage ({type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0][:200]}). Check {check}.")
 
 
 def _sampler_and_pruner(seed: int, pruning: bool, folds: int = 0):

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from meddl.data import BUILTIN_DATASETS, TabularPreprocessor, load_builtin
+from meddl.data import BUILTIN_DATASETS, TabularPreprocessor, builtin_key, load_builtin
 from meddl.errors import ConfigError
 
 SURVIVAL = ["gbsg2", "whas500", "veterans-lung-cancer", "aids", "flchain"]
@@ -62,3 +62,9 @@ def test_names_are_forgiving_and_unknown_names_suggest():
     with pytest.raises(ConfigError, match="must be a string"):
         load_builtin(3)
     assert set(SURVIVAL) < set(BUILTIN_DATASETS)
+
+
+def test_builtin_key_forgives_case_and_underscores_and_names_the_key_it_was_given():
+    assert builtin_key(" WHAS500 ") == "whas500" and builtin_key("Veterans_Lung_Cancer") == "veterans-lung-cancer"
+    with pytest.raises(ConfigError, match=r"Unknown built-in dataset \(data.name\) 'gbsg'.*Did you mean 'gbsg2'"):
+        builtin_key("gbsg", "built-in dataset (data.name)")

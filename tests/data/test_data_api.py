@@ -19,6 +19,8 @@ EXPECTED = {
     "check_no_identifier_features", "find_identifier_columns",
     # Keras's image_dataset_from_directory: a lazily read folder as a DataLoader for fit
     "image_dataset_from_directory", "timeseries_dataset_from_array",
+    # a config's built-in dataset name is checked at load
+    "builtin_key",
 }
 OPTIONAL = ["monai", "pydicom", "nibabel", "PIL", "sksurv", "h5py"]
 

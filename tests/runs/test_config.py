@@ -28,6 +28,8 @@ def test_only_task_and_data_are_required():
      r"data: 'label' and 'patient_id' both name column 'dx'"),
     ({"task": "survival", "data": {"source": "csv", "path": "a", "duration": "t", "event": "t"}},
      r"data: 'duration' and 'event' both name column 't'"),
+    ({"task": "diagnosis", "data": {"source": "builtin", "name": "breast_cancer"}},
+     r"data: Unknown built-in dataset \(data.name\) 'breast_cancer'.*Did you mean 'wisconsin-breast-cancer'"),
 ])
 def test_errors_point_at_the_key(config, message):
     with pytest.raises(ConfigError, match=message):

@@ -11,7 +11,7 @@ scikit-survival) are imported only by the functions that need them.
 """
 
 from meddl.errors import MissingDependencyError
-from meddl.data.builtin import BUILTIN_DATASETS, BuiltinDataset, load_builtin
+from meddl.data.builtin import BUILTIN_DATASETS, BuiltinDataset, builtin_key, load_builtin
 from meddl.data.checks import check_labels
 from meddl.data.classes import (
     RARE_CLASS_ROWS,
@@ -82,6 +82,7 @@ __all__ = [
     "SurvivalArrays",
     "TabularPreprocessor",
     "apply_label_map",
+    "builtin_key",
     "check_label_spellings",
     "check_labels",
     "check_no_identifier_features",

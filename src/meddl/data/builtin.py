@@ -160,9 +160,18 @@ def load_builtin(name: str) -> BuiltinDataset:
         >>> data.duration_column, data.event_column, len(data.frame)
         ('duration', 'event', 686)
     """
+    return _LOADERS[builtin_key(name)]()
+
+
+def builtin_key(name: str, kind: str = "built-in dataset") -> str:
+    """The built-in dataset ``name`` means (case, spaces and ``_`` for ``-`` forgiven), or a ConfigError.
+
+    >>> builtin_key(" Wisconsin_Breast_Cancer")
+    'wisconsin-breast-cancer'
+    """
     if not isinstance(name, str):
         raise ConfigError(f"Dataset name must be a string. Got {name!r} instead.")
     key = name.strip().lower().replace("_", "-")
     if key not in _LOADERS:
-        raise unknown_name_error("built-in dataset", name, BUILTIN_DATASETS, error_class=ConfigError)
-    return _LOADERS[key]()
+        raise unknown_name_error(kind, name, BUILTIN_DATASETS, error_class=ConfigError)
+    return key

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
+from meddl.data import builtin_key
 from meddl.errors import ConfigError, did_you_mean
 from meddl.io import read_yaml
 from meddl.runs.tuning_config import TrackingConfig, TuneConfig, parse_duration
@@ -79,6 +80,8 @@ class DataConfig(Section):
     def _check_required(self):
         if self.source == "builtin" and not (self.name or self.path):
             raise ValueError("source 'builtin' needs 'name', e.g. name: wisconsin-breast-cancer")
+        if self.source == "builtin":  # an unknown name is refused at load, before any training
+            builtin_key(self.name or self.path, f"built-in dataset (data.{'name' if self.name else 'path'})")
         if self.source == "medmnist" and not (self.name or self.path):
             raise ValueError("source 'medmnist' needs 'path' (an .npz file) or 'name' (e.g. pneumoniamnist)")
         if self.source not in ("builtin", "medmnist") and not self.path:

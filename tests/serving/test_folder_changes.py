@@ -1,5 +1,6 @@
 """A run folder that changes on disk while the server runs: the server answers with the copy it checked at its start,
-and says so truthfully (its hashes and the audit trail name that copy, not the files now on disk)."""
+says so truthfully (its hashes and the audit trail name that copy, not the files now on disk), and /ready lists
+the files that changed (a restart would refuse them)."""
 
 import hashlib
 import json
@@ -47,6 +48,7 @@ def test_a_run_changed_after_the_server_started_is_served_and_audited_as_it_was_
     headers = {"Authorization": f"Bearer {key}"}
     client = TestClient(app)
     described = client.get("/v1/models/sepsis", headers=headers).json()
+    assert "changed_on_disk" not in client.get("/ready", headers=headers).json()
     before = client.post("/v1/models/sepsis/predict", json=PATIENTS["sepsis"], headers=headers).json()
 
     _flip_last_byte(copy / "model" / "model.safetensors")  # weights, threshold and split edited on disk
@@ -54,6 +56,9 @@ def test_a_run_changed_after_the_server_started_is_served_and_audited_as_it_was_
     (copy / "run.json").write_text(json.dumps({**info, "threshold": 0.001}))
     (copy / "split.csv").write_text("row_id,split\n")
     assert not RunFolder(copy).verify().ok  # `meddl verify` sees the change; a restarted server would refuse
+    ready = client.get("/ready", headers=headers)  # the server says so, and still answers with its checked copy
+    assert ready.status_code == 200 and ready.json()["changed_on_disk"] == {
+        "sepsis": ["model/model.safetensors", "run.json", "split.csv"]}
 
     after = client.post("/v1/models/sepsis/predict?explain=true", json=PATIENTS["sepsis"], headers=headers)
     assert after.status_code == 200, after.text

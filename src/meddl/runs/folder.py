@@ -397,17 +397,26 @@ class RunFolder:
         """What :meth:`check_integrity` found (the manifest's digests, as checked), or ``None`` before it."""
         return self._checked
 
+    def changed_since_check(self) -> list[str]:
+        """The files replaced, written or removed since :meth:`check_integrity` (by inode, size and modification
+        time: no file is read), e.g. for a server to say that the run on disk is no longer the one it serves."""
+        if self._checked is None:
+            return []
+        changed = []
+        for name, signature in self._checked.signatures.items():
+            path = self.path / name
+            try:
+                if _signature(path) != signature:
+                    changed.append(name)
+            except OSError:
+                changed.append(name)
+        return changed
+
     def confirm_unchanged(self) -> None:
         """After reading a checked folder: raise ``ModelFileError`` if any file was replaced or written since
         the check (its inode, size or modification time differ), e.g. by a ``meddl train`` replacing the folder
         while it was being loaded, which could otherwise mix files of two runs."""
-        if self._checked is None:
-            return
-        changed = []
-        for name, signature in self._checked.signatures.items():
-            path = self.path / name
-            if not path.is_file() or _signature(path) != signature:
-                changed.append(name)
+        changed = self.changed_since_check()
         if changed:
             raise ModelFileError(f"The run folder '{self.path}' changed while it was being loaded ("
                                  f"{', '.join(repr(n) for n in changed[:5])}{', ...' if len(changed) > 5 else ''}); "

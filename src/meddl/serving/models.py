@@ -127,6 +127,11 @@ class ServedModel:
                                                     self.run.input_profile) if self.kind == "table" else []
         self._lock = threading.Lock()
 
+    def changed_on_disk(self) -> list[str]:
+        """Files of the run folder replaced, written or removed since the server checked it (no file is read):
+        the server goes on answering with the checked copy, but a restart would load (or refuse) the new files."""
+        return self.run.folder.changed_since_check()
+
     @contextmanager
     def _turn(self) -> Iterator[None]:
         """Hold the model for one call; refuse (503) after waiting ``lock_wait_s`` for the call before."""

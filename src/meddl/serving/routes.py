@@ -154,6 +154,10 @@ async def ready(request: Request):
     database = await anyio.to_thread.run_sync(database_status, state.engine)
     body = {"status": "ready" if database == "reachable" and state.models else "not ready",
             "models": sorted(state.models), "database": database, "meddl_version": __version__}
+    # still ready: each model answers with the copy checked at the start; but a restart would not serve it
+    changed = {name: files for name, model in state.models.items() if (files := model.changed_on_disk())}
+    if changed:
+        body["changed_on_disk"] = changed
     return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
 
 

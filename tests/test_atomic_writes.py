@@ -74,3 +74,16 @@ def test_an_output_that_is_a_link_to_a_folder_keeps_the_folder(tmp_path):
         (tmp / "b.txt").write_text("new")
     assert (kept / "a.txt").read_text() == "mine" and not link.is_symlink() and (link / "b.txt").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "link"]
+
+
+def test_a_hidden_folder_counts_as_something_to_lose_a_hidden_file_does_not(tmp_path):
+    out = tmp_path / "out"
+    (out / ".git").mkdir(parents=True)
+    with pytest.raises(OutputPathError, match="it holds '.git'"):
+        with atomic_directory(out) as tmp:
+            (tmp / "result.txt").write_text("new")
+    (out / ".git").rmdir()
+    (out / ".DS_Store").write_text("")
+    with atomic_directory(out) as tmp:
+        (tmp / "result.txt").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == ["result.txt"]

@@ -140,9 +140,9 @@ def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
 
 def entries_lost(old: Path, new: Path) -> str | None:
     """Why replacing folder ``old`` by ``new`` would destroy something (entries of ``old`` that ``new`` lacks,
-    hidden ones aside), or ``None``: the default rule of :func:`atomic_directory`."""
-    lost = sorted(entry.name for entry in old.iterdir()
-                  if not entry.name.startswith(".") and not os.path.lexists(new / entry.name))
+    hidden files aside), or ``None``: the default rule of :func:`atomic_directory`."""
+    lost = sorted(entry.name for entry in old.iterdir()  # hidden files (.DS_Store) aside; hidden folders (.git) count
+                  if not (entry.name.startswith(".") and not entry.is_dir()) and not os.path.lexists(new / entry.name))
     if not lost:
         return None
     return (f"it holds {', '.join(repr(n) for n in lost[:3])}{', ...' if len(lost) > 3 else ''}, which the new "

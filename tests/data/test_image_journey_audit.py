@@ -26,6 +26,17 @@ def test_windowed_values_are_kept_not_min_max_scaled_per_image():
     np.testing.assert_allclose(restored.transform(low), low)
 
 
+def test_a_windowed_model_given_8_bit_or_raw_values_scales_them_and_says_so():
+    preprocessor = ImagePreprocessor(scaling="none").fit(np.full((2, 4, 4, 1), 0.5, dtype=np.float32))
+    png = np.full((1, 4, 4, 1), 51, dtype=np.uint8)
+    np.testing.assert_allclose(preprocessor.transform(png), 0.2)
+    assert "8-bit image(s) divided by 255" in preprocessor.notes_[0]
+    hounsfield = np.linspace(-1000, 1000, 16, dtype=np.float32).reshape(1, 4, 4, 1)
+    scaled = preprocessor.transform(hounsfield)
+    assert scaled.min() == 0 and scaled.max() == 1
+    assert "not windowed as the training images were" in preprocessor.notes_[0]
+
+
 def test_unknown_scaling_is_refused_by_name():
     with pytest.raises(ConfigError, match=r"'scaling' parameter of ImagePreprocessor must be one of .*Got 'minmax'"):
         ImagePreprocessor(scaling="minmax").fit(np.zeros((1, 4, 4, 1), dtype=np.uint8))

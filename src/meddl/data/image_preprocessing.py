@@ -79,9 +79,16 @@ class ImagePreprocessor:
             scaled = images.astype(np.float32) / 255.0
         elif self.scaling_ == "divide_255" and images.max(initial=0) <= 1.0:
             scaled = images.astype(np.float32)
-        elif self.scaling_ == "none":
+        elif self.scaling_ == "none" and images.dtype == np.uint8:  # e.g. a PNG export of a windowed CT
+            scaled = images.astype(np.float32) / 255.0
+            self.notes_.append(f"{len(images)} 8-bit image(s) divided by 255; the model was trained on values "
+                               f"windowed to [0, 1] (data.window).")
+        elif self.scaling_ == "none" and images.min(initial=0) >= 0 and images.max(initial=0) <= 1:
             scaled = images.astype(np.float32)
         else:
+            if self.scaling_ == "none":  # raw values (not windowed): kept as they are, they would be far off
+                self.notes_.append(f"{len(images)} image(s) with values outside [0, 1], not windowed as the "
+                                   f"training images were (data.window): each scaled to its own minimum and maximum.")
             flat = images.reshape(len(images), -1).astype(np.float32)
             low, high = flat.min(axis=1, keepdims=True), flat.max(axis=1, keepdims=True)
             scaled = ((flat - low) / np.maximum(high - low, 1e-8)).reshape(images.shape)

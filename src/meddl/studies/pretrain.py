@@ -79,7 +79,9 @@ def _training_images(config, log) -> tuple[np.ndarray, Any, int]:
     y, _ = encode_classes(data.target, class_names=data.class_names, positive_class=config.data.positive_class)
     splits = split_rows(data, y, config.data.split)
     images = data.features[splits.train]
-    preprocessor = ImagePreprocessor().fit(images)
+    # scaled as the supervised run of this config scales them (meddl.runs.supervised): a DICOM window is kept
+    windowed = getattr(config.data, "window", None) is not None
+    preprocessor = ImagePreprocessor(scaling="none" if windowed else "auto").fit(images)
     log(f"Pretraining on the {len(images)} training images of {data.source} (labels unused; "
         f"{len(splits.val)} validation and {len(splits.test)} test images left out).")
     return preprocessor.transform(images), preprocessor, len(data)

@@ -3,8 +3,8 @@ on meddl.
 
 Covers: model.save("x.keras") and keras.models.load_model, get_compile_config / compile_from_config, custom
 objects (a registered layer and a registered activation function), custom_objects and custom_object_scope, config-only saving (get_config / from_config,
-to_json / model_from_json, serialize_keras_object / deserialize_keras_object), a subclassed model with
-get_config, weights moved in memory (get_weights / set_weights) between layers and models, weights on disk
+to_json / model_from_json, serialize_keras_object / deserialize_keras_object), a registered subclassed model
+saved to a .keras file through its get_config, weights moved in memory (get_weights / set_weights) between layers and models, weights on disk
 (save_weights / load_weights with Keras's ".weights.h5"), and model.export, which meddl refuses clearly.
 
 Run: python examples/keras_style/saving_guide.py [--out folder]
@@ -151,10 +151,8 @@ mlp = ThreeLayerMLP([64, 64, 10])
 mlp(np.zeros((1, 32), dtype="float32"))
 serialized_mlp = keras.saving.serialize_keras_object(mlp)
 deserialized_mlp = keras.saving.deserialize_keras_object(serialized_mlp, custom_objects={"ThreeLayerMLP": ThreeLayerMLP})
-# Keras also writes a registered subclassed model to a .keras file; meddl refuses that (its call is Python
-# code) and saves it in meddl's own format, a folder, which rebuilds it through get_config.
-mlp.save(out / "mlp")
-reloaded_mlp = keras.models.load_model(out / "mlp")
+mlp.save(out / "mlp.keras")  # its class (registered) and get_config, and its weights by attribute, as Keras
+reloaded_mlp = keras.models.load_model(out / "mlp.keras")
 mlp_input = np.random.random((2, 32)).astype("float32")
 np.testing.assert_allclose(mlp.predict(mlp_input, verbose=0), reloaded_mlp.predict(mlp_input, verbose=0), rtol=1e-6)
 

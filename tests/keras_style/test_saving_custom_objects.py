@@ -193,3 +193,57 @@ def test_get_compile_config_and_compile_from_config_carry_the_compile_settings()
     assert twin.optimizer.get_config()["momentum"] == 0.5
     with pytest.raises(meddl.MeddlError, match="compile_from_config takes what get_compile_config"):
         twin.compile_from_config({"loss": "mse"})
+
+
+@meddl.saving.register_keras_serializable(package="GuideTest")
+class StackedMLP(meddl.Model):
+    def __init__(self, hidden_units, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_units = hidden_units
+        self.dense_layers = [layers.Dense(units, activation="tanh") for units in hidden_units]
+        self.head = layers.Dense(1)
+
+    def call(self, inputs):
+        x = inputs
+        for dense in self.dense_layers:
+            x = dense(x)
+        return self.head(x)
+
+    def get_config(self):
+        return {"hidden_units": self.hidden_units}
+
+
+# Keras 3.15.1's predictions of fixtures/subclassed_mlp.keras for PROBE (make_custom_objects.py prints them)
+KERAS_MLP_PREDICTIONS = [[0.26630738377571106], [0.21400271356105804]]
+
+
+def test_a_registered_subclassed_model_in_a_keras_file_both_ways(tmp_path):
+    model = meddl.models.load_model(FIXTURE.with_name("subclassed_mlp.keras"))
+    assert type(model) is StackedMLP and model.hidden_units == [3, 2] and model.input_shape_ == (4,)
+    np.testing.assert_allclose(model.predict(PROBE, verbose=0), KERAS_MLP_PREDICTIONS, rtol=1e-6)
+    model.save(tmp_path / "mlp.keras")  # written as Keras writes it: weights under the attributes' names
+    config = json.loads(zipfile.ZipFile(tmp_path / "mlp.keras").read("config.json"))
+    assert config["registered_name"] == "GuideTest>StackedMLP" and config["config"] == {"hidden_units": [3, 2]}
+    reloaded = meddl.models.load_model(tmp_path / "mlp.keras")
+    np.testing.assert_allclose(reloaded.predict(PROBE, verbose=0), KERAS_MLP_PREDICTIONS, rtol=1e-6)
+
+
+def test_an_unknown_subclassed_model_in_a_keras_file_names_what_to_pass(tmp_path):
+    class Unnamed(meddl.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def get_config(self):
+            return {}
+
+    model = Unnamed()
+    model(PROBE)
+    model.save(tmp_path / "unnamed.keras")
+    with pytest.raises(meddl.ModelFileError, match=r"subclassed model Unnamed.*custom_objects=\{'Unnamed': Unnamed\}"):
+        meddl.models.load_model(tmp_path / "unnamed.keras")
+    loaded = meddl.models.load_model(tmp_path / "unnamed.keras", custom_objects={"Unnamed": Unnamed})
+    np.testing.assert_allclose(loaded.predict(PROBE, verbose=0), model.predict(PROBE, verbose=0), rtol=1e-6)

@@ -4,9 +4,10 @@ A ``.keras`` file is a zip of ``config.json`` (the architecture, in Keras's seri
 (each layer's variables under ``layers/<name>/vars``, its sub-layers' under their own groups, as Keras lays
 them out) and ``metadata.json``; a ``.weights.h5`` file is the weights part alone. Keras loads them with
 ``keras.saving.load_model`` / ``load_weights`` (``bench/keras_layer_parity.py`` checks every layer that way),
-and so does meddl. Sequential and functional models are written, with layers and activation functions of your
-own as Keras writes them (class or function name, registered name, ``get_config()``); a subclassed model, a
-``Lambda`` or a layer Keras lacks (``ResidualBlock``) is refused by name, never written half. A compiled
+and so does meddl. Sequential, functional and subclassed models are written, with layers and activation functions
+of your own as Keras writes them (class or function name, registered name, ``get_config()``); a subclassed model
+inside another model, a ``Lambda`` or a layer Keras lacks (``ResidualBlock``) is refused by name, never written
+half. A compiled
 model's optimizer (class and settings, not its state), loss(es), metrics and ``loss_weights`` are written as
 Keras's ``compile_config``, so Keras loads it compiled; what has no Keras counterpart (``AdamL2``, a loss or
 metric of your own) is left out with a ``UserWarning`` (without the optimizer or loss, Keras loads the model
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 from meddl.errors import ModelFileError, import_optional
 from meddl.io import atomic_write_bytes
@@ -38,7 +40,7 @@ from meddl.layers.time_distributed import TimeDistributed
 from meddl.models import keras_compile
 from meddl.saving import custom_object, get_registered_name
 
-__all__ = ["save_keras_model", "save_keras_weights", "keras_layer_order", "KERAS_VERSION"]
+__all__ = ["save_keras_model", "save_keras_weights", "keras_layer_order", "own_model_layers", "KERAS_VERSION"]
 
 #: the Keras version the files say they were written for (the format meddl writes and reads)
 KERAS_VERSION = "3.15.1"
@@ -80,15 +82,44 @@ def _model_spec(model, top: bool = False) -> dict[str, Any]:
         config = _sequential_config(model)
     elif getattr(model, "_graph_model", False):
         config = _functional_config(model)
+    elif top:
+        return _own_model_spec(model)
     else:
-        raise ModelFileError(f"Model '{model.name}' is a subclassed model ({kind}): its call is Python code, which a "
-                             "Keras file cannot hold. Save it in meddl's format (a folder), or rebuild it as a "
-                             "functional model.")
+        raise ModelFileError(f"Model '{model.name}' is a subclassed model ({kind}) inside another model: a Keras "
+                             "file holds one only as the whole model. Save it in meddl's format (a folder), or "
+                             "rebuild it as a functional model.")
     spec = {"module": "keras" if kind == "Sequential" else "keras.src.models.functional",
             "class_name": kind if kind == "Sequential" else "Functional", "config": config, "registered_name": None}
     if top or kind == "Sequential":
         spec["build_config"] = {"input_shape": _batch_shape(model.input_shape_)}
     return spec
+
+
+def _own_model_spec(model) -> dict[str, Any]:
+    """A subclassed model as Keras writes one: its class and registered name, its ``get_config()`` and the
+    shape it was built for; Keras and meddl rebuild it from the registration or ``custom_objects``."""
+    if model.input_shape_ is None:
+        raise ModelFileError(f"Model '{model.name}' is not built: call it on data before saving it as a Keras file.")
+    cls = type(model)
+    config = {key: value for key, value in model.get_config().items() if key != "build_input_shape"}
+    return {"module": None if cls.__module__ == "__main__" else cls.__module__, "class_name": cls.__name__,
+            "config": config, "registered_name": get_registered_name(cls),
+            "build_config": {"input_shape": _batch_shape(model.input_shape_)}}
+
+
+def own_model_layers(model) -> list[tuple[str, Layer]]:
+    """A subclassed model's layers under the paths Keras 3 writes their weights: the attribute's name
+    (``head``), or for a list attribute its name and the layer's class in snake case, ``_1``, ``_2`` ... for the
+    next of a class (``dense_layers/dense_1``)."""
+    paths = []
+    for attribute, child in model._modules.items():
+        if isinstance(child, Layer):
+            paths.append((attribute, child))
+        elif isinstance(child, (nn.ModuleList, nn.Sequential)):
+            used: dict[str, int] = {}
+            paths += [(f"{attribute}/{_unique(snake_case(_keras_class(layer)), used)}", layer)
+                      for layer in child if isinstance(layer, Layer)]
+    return paths
 
 
 def _batch_shape(shape):
@@ -269,7 +300,17 @@ def _weights_h5(model) -> bytes:
 
 def _write_model(group, model) -> None:
     """Each layer under ``layers/<its class in snake_case>`` (``_1``, ``_2`` ... for the next of a class), in
-    the order Keras will list the loaded model's layers, as Keras names the groups (not by the layers' names)."""
+    the order Keras will list the loaded model's layers, as Keras names the groups (not by the layers' names);
+    a subclassed model's layers under their attributes' names (:func:`own_model_layers`)."""
+    if type(model).__name__ != "Sequential" and not getattr(model, "_graph_model", False):
+        for path, layer in own_model_layers(model):
+            child = group.create_group(path)
+            if hasattr(layer, "layers") and not isinstance(layer, (Bidirectional, TimeDistributed)):
+                _write_model(child, layer)
+                child.create_group("vars").attrs["name"] = layer.name
+            else:
+                _write_layer(child, layer)
+        return
     layers = group.create_group("layers")
     used: dict[str, int] = {}
     ordered = model.layers if type(model).__name__ == "Sequential" else keras_layer_order(model)

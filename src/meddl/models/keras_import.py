@@ -40,7 +40,7 @@ from meddl.layers.normalization import Normalization
 from meddl.layers.time_distributed import TimeDistributed
 from meddl.layers.input_layer import InputLayer
 from meddl.layers.registry import LAYER_CLASSES, get_layer_class
-from meddl.models import keras_compile
+from meddl.models import keras_compile, keras_export
 from meddl.saving import custom_object
 
 __all__ = ["KERAS_SUFFIXES", "load_keras_model", "load_keras_weights"]
@@ -172,8 +172,29 @@ def _build_model(spec: dict[str, Any], notes: dict) -> Layer:
         return model
     if class_name in ("Functional", "Model"):
         return _build_functional(config, notes)
-    raise ModelFileError(f"The Keras file holds a {class_name!r}, not a Sequential or functional model: subclassed "
-                         "Keras models carry Python code and cannot be imported. Rebuild it as a functional model.")
+    return _build_own_model(spec)
+
+
+def _build_own_model(spec: dict[str, Any]) -> Layer:
+    """A subclassed model, found by its registered name or class name (registration or ``custom_objects``),
+    made by its ``from_config`` and built for the shape the file records."""
+    class_name, registered = spec.get("class_name"), spec.get("registered_name")
+    cls = next((found for key in (registered, class_name) if key
+                for found in [custom_object(str(key))] if isinstance(found, type)), None)
+    if cls is None or not hasattr(cls, "fit"):
+        how = f" (registered as {registered!r})" if registered and registered != class_name else ""
+        raise ModelFileError(f"The Keras file holds the subclassed model {class_name}{how}, whose call is Python "
+                             f"code: pass custom_objects={{{class_name!r}: {class_name}}} to load_model (a subclass "
+                             "of meddl.Model), or decorate it with @meddl.saving.register_keras_serializable().")
+    try:
+        model = cls.from_config(dict(spec.get("config") or {}))
+    except (TypeError, MeddlError) as exc:
+        raise ModelFileError(f"The model {class_name} could not be made from its saved config: {exc}. Its "
+                             "get_config() must return every argument its __init__ needs.") from None
+    shape = (spec.get("build_config") or {}).get("input_shape")
+    if shape and not model.built:  # Keras records the batch axis too (the size of the call that built it)
+        model.build([tuple(item[1:]) for item in shape] if isinstance(shape[0], (list, tuple)) else tuple(shape[1:]))
+    return model
 
 
 def _build_layer(spec: dict[str, Any], notes: dict) -> Layer:
@@ -475,6 +496,14 @@ def _keras3_groups(group) -> dict[str, Any]:
 
 
 def _load_keras3_weights(model, handle) -> None:
+    if type(model).__name__ != "Sequential" and not getattr(model, "_graph_model", False):
+        for path, layer in keras_export.own_model_layers(model):  # a subclassed model: by attribute
+            group = handle.get(path)
+            if hasattr(layer, "layers") and group is not None and "layers" in group:
+                _load_keras3_weights(layer, group)
+            else:
+                _set(layer, _keras3_arrays(group) if group is not None else [])
+        return
     groups = _keras3_groups(handle)
     for layer in model.layers:
         if isinstance(layer, InputLayer):

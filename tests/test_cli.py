@@ -60,6 +60,11 @@ def test_train_predict_evaluate_report(tmp_path, capsys):
     (run_dir / "report.html").unlink()
     assert main(["report", str(run_dir)]) == 0  # a rebuild keeps the saved Explanations section
     assert "Explanations" in (run_dir / "report.html").read_text()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics["test"]["n"] = 10_000  # a number edited after training never reaches a report
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    assert main(["report", str(run_dir)]) == 1
+    assert "'metrics.json' has changed since the run was written" in capsys.readouterr().err
 
 
 def test_errors_are_one_line_and_exit_code_1(tmp_path, capsys):

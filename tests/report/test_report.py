@@ -74,15 +74,20 @@ def test_regression_report_and_missing_files_are_skipped(tmp_path):
     assert "history.csv" in html  # the report says which file was missing
 
 
-def test_report_from_an_almost_empty_run_folder(tmp_path):
-    html = rebuild_report(tmp_path).read_text()
-    assert _section_titles(html) == ["Model card"]
-    assert NOT_FOR_CLINICAL_USE in html
+def test_report_is_not_written_into_a_folder_that_is_not_a_run(tmp_path):
+    (tmp_path / "report.html").write_text("my own notes")  # a user's folder: nothing in it may be replaced
+    with pytest.raises(ModelFileError, match=r"run.json' is missing: .* is not a complete meddl run folder"):
+        rebuild_report(tmp_path)
+    assert (tmp_path / "report.html").read_text() == "my own notes"
 
 
 def test_report_errors_for_a_missing_folder_or_corrupt_json(tmp_path):
     with pytest.raises(ModelFileError, match="does not exist or is not a folder"):
         rebuild_report(tmp_path / "nope")
-    (tmp_path / "metrics.json").write_text("{truncated")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ModelFileError, match="does not exist or is not a folder"):
+        rebuild_report(tmp_path / "notes.txt")
+    run_dir = write_run(tmp_path / "bin", "binary")  # a meddl 0.1.0-style folder: no manifest to check against
+    (run_dir / "metrics.json").write_text("{truncated")
     with pytest.raises(ModelFileError, match="metrics.json' is not valid JSON"):
-        rebuild_report(tmp_path)
+        rebuild_report(run_dir)

@@ -55,5 +55,14 @@ def write_report(folder: RunFolder, extra_sections: Sequence[Section] = ()) -> P
 
 
 def rebuild_report(run_dir: str | Path) -> Path:
-    """``meddl report RUN``: rebuild a run folder's ``report.html`` from its files."""
-    return write_report(RunFolder(run_dir))
+    """``meddl report RUN``: rebuild a run folder's ``report.html`` from its files.
+
+    Only a run folder (one with ``run.json``) whose files are the ones its manifest records: a report is
+    never written into another folder (over a ``report.html`` of the user's), nor from altered numbers.
+    """
+    folder = RunFolder(run_dir)
+    if not folder.path.is_dir():
+        raise ModelFileError(f"Run folder '{folder.path}' does not exist or is not a folder.")
+    folder.require()
+    folder.check_integrity()
+    return write_report(folder)

@@ -64,10 +64,9 @@ def test_image_options_of_another_source_are_refused_not_ignored(tmp_path):
     config = meddl.load_config({**folder, "data": {**folder["data"], "labels_csv": "labels.csv"}})
     with pytest.raises(ConfigError, match=r"data.labels_csv is set .*'image_folder' does not read it.*subfolder"):
         load_images(config.data)
-    nifti = {"task": "diagnosis", "data": {"source": "nifti", "path": str(tmp_path), "labels_csv": "l.csv",
-                                           "window": [40, 400]}}
-    with pytest.raises(ConfigError, match=r"data.window is set .*'nifti' does not read it.*'dicom' only"):
-        load_images(meddl.load_config(nifti).data)
+    windowed = {**folder, "data": {**folder["data"], "window": [40, 400]}}
+    with pytest.raises(ConfigError, match=r"data.window is set .*'image_folder' does not read it.*'dicom' and 'nifti'"):
+        load_images(meddl.load_config(windowed).data)
 
 
 def test_nifti_volumes_are_refused_naming_a_file(tmp_path):
@@ -135,3 +134,20 @@ def test_an_npz_of_new_cases_with_only_a_test_split_is_predicted_and_evaluated(t
     predictions = run.predict(str(tmp_path / "new.npz"))
     assert list(predictions["row_id"]) == [f"test-{i}" for i in range(6)]
     assert run.evaluate(str(tmp_path / "new.npz"), n_resamples=20)["n"] == 6
+
+
+def test_ct_stored_as_nifti_slices_can_be_windowed_too(tmp_path):
+    slices, rows = tmp_path / "slices", []
+    slices.mkdir()
+    for i in range(12):
+        label, level = ("tumour", 60.0) if i % 2 else ("healthy", -100.0)
+        nib.save(nib.Nifti1Image(np.full((10, 10), level, dtype=np.float32), np.eye(4)), slices / f"s{i}.nii.gz")
+        rows.append((f"s{i}.nii.gz", label))
+    pd.DataFrame(rows, columns=["file", "label"]).to_csv(slices / "labels.csv", index=False)
+    config = {"task": "diagnosis", "data": {"source": "nifti", "path": str(slices), "window": [40, 400],
+                                            "labels_csv": str(slices / "labels.csv")},
+              "training": QUICK, "evaluation": {"n_resamples": 20}}
+    run = meddl.train(config, out=tmp_path / "run")
+    assert run.preprocessor.scaling_ == "none"
+    x, _, _ = run.features([str(slices / "s1.nii.gz"), str(slices / "s0.nii.gz")])
+    np.testing.assert_allclose(x.reshape(2, -1).mean(axis=1), [0.55, 0.15], atol=1e-5)  # (HU - (40 - 200)) / 400

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from meddl.errors import import_optional
-from meddl.data.images import ImageDataset, read_labelled_dataset
+from meddl.data.images import ImageDataset, read_labelled_dataset, window_values
 from meddl.errors import ConfigError, DataError
 
 __all__ = ["read_dicom_image", "read_dicom_dataset"]
@@ -79,11 +79,7 @@ def _read_dicom(path, window) -> tuple[np.ndarray, bool]:
     values = np.asarray(apply_modality_lut(pixels, dataset), dtype=np.float32)
     if window is not None:
         center, width = _header_window(dataset, path) if isinstance(window, str) else window
-        transforms = import_optional("monai.transforms", "Windowing DICOM images")
-        scale = transforms.ScaleIntensityRange(
-            a_min=center - width / 2, a_max=center + width / 2, b_min=0.0, b_max=1.0, clip=True
-        )
-        values = np.asarray(scale(values), dtype=np.float32)
+        values = window_values(values, center, width)
     if dataset.get("PhotometricInterpretation") == "MONOCHROME1":
         # MONOCHROME1: low values are displayed bright. Invert so that high = bright, as in
         # MONOCHROME2 (within [0, 1] after windowing, else within the image's own range).

@@ -88,7 +88,7 @@ def read_image_files(
             DICOM/NIfTI with MONAI (area when shrinking), as in training.
         color: PNG/JPEG only: ``"auto"`` (1 channel if all are grayscale, else 3),
             ``"grayscale"`` (PIL's luminance) or ``"rgb"``.
-        window: DICOM only: as in :func:`meddl.data.read_dicom_image`.
+        window: DICOM and NIfTI: as in :func:`meddl.data.read_dicom_image` (NIfTI: ``(center, width)`` only).
         kind: One of :data:`IMAGE_FILE_KINDS`, or ``None`` to tell by the file names.
         skip_unreadable: Skip (and list in ``skipped``) files that cannot be read.
         spatial_ndim: DICOM/NIfTI: refuse a file with another number of spatial axes
@@ -130,5 +130,5 @@ def read_image_files(
         _check_window(window)
         return read_array_files(paths, lambda path: _dicom_channel_last(path, window), image_size=image_size,
                                 skip_unreadable=skip_unreadable, spatial_ndim=spatial_ndim)
-    return read_array_files(paths, lambda path: read_nifti(path)[..., None], image_size=image_size,
+    return read_array_files(paths, lambda path: read_nifti(path, window=window)[..., None], image_size=image_size,
                             skip_unreadable=skip_unreadable, spatial_ndim=spatial_ndim)

@@ -100,6 +100,14 @@ def resize_array(array: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
     return np.moveaxis(out, 0, -1).astype(np.float32)
 
 
+def window_values(values: np.ndarray, center: float, width: float) -> np.ndarray:
+    """Map ``[center - width/2, center + width/2]`` linearly to ``[0, 1]``, clipping (a CT display window)."""
+    transforms = import_optional("monai.transforms", "Windowing images")
+    scale = transforms.ScaleIntensityRange(a_min=center - width / 2, a_max=center + width / 2, b_min=0.0, b_max=1.0,
+                                           clip=True)
+    return np.asarray(scale(values), dtype=np.float32)
+
+
 def stack_arrays(arrays: list[np.ndarray], paths: list[str], image_size) -> tuple[np.ndarray, dict]:
     """Stack channel-last float arrays into one batch, resizing to ``image_size`` if given.
 

@@ -8,19 +8,22 @@ from pathlib import Path
 import numpy as np
 
 from meddl.errors import import_optional
-from meddl.data.images import ImageDataset, read_labelled_dataset
-from meddl.errors import DataError
+from meddl.data.dicom import _check_window
+from meddl.data.images import ImageDataset, read_labelled_dataset, window_values
+from meddl.errors import ConfigError, DataError
 
 __all__ = ["read_nifti", "read_nifti_dataset"]
 
 
-def read_nifti(path: str | os.PathLike, *, canonical: bool = False) -> np.ndarray:
+def read_nifti(path: str | os.PathLike, *, canonical: bool = False, window=None) -> np.ndarray:
     """Read a NIfTI file as a float32 2-D image or 3-D volume.
 
     The header's ``scl_slope``/``scl_inter`` scaling is applied. Axes are the
     stored voxel axes ``(i, j[, k])`` (nibabel's order), unless ``canonical``
     reorders them to the closest RAS+ orientation. Trailing axes of length 1
     are dropped, so a 2-D image stored as ``(X, Y, 1)`` comes back as ``(X, Y)``.
+    ``window=(center, width)`` maps ``[center - width/2, center + width/2]`` to
+    ``[0, 1]`` and clips, as for DICOM (CT stored as NIfTI holds Hounsfield units).
 
     Raises:
         DataError: if the file is missing, not NIfTI, corrupt, or has more than
@@ -29,6 +32,10 @@ def read_nifti(path: str | os.PathLike, *, canonical: bool = False) -> np.ndarra
     Example:
         >>> volume = read_nifti("brain.nii.gz")  # doctest: +SKIP
     """
+    if isinstance(window, str):
+        raise ConfigError(f"The 'window' parameter of read_nifti must be None or a (center, width) pair: a NIfTI "
+                          f"header has no display window. Got {window!r} instead.")
+    window = _check_window(window)
     nibabel = import_optional("nibabel", "Reading NIfTI files")
     path = Path(path)
     if not path.is_file():
@@ -52,7 +59,7 @@ def read_nifti(path: str | os.PathLike, *, canonical: bool = False) -> np.ndarra
             f"NIfTI file '{path}' has shape {values.shape}; meddl reads 2-D images and 3-D volumes "
             f"(4-D series are not supported: split them into one file per volume)."
         )
-    return values
+    return values if window is None else window_values(values, *window)
 
 
 def read_nifti_dataset(
@@ -63,6 +70,7 @@ def read_nifti_dataset(
     image_size=None,
     *,
     canonical: bool = False,
+    window=None,
     skip_unreadable: bool = False,
 ) -> ImageDataset:
     """Read NIfTI images/volumes with labels from a table mapping file -> label.
@@ -74,6 +82,7 @@ def read_nifti_dataset(
         file_column, label_column: Column names in the table.
         image_size: Resize every image to this size (int or tuple); needed when sizes differ.
         canonical: Reorient to the closest RAS+ orientation (see :func:`read_nifti`).
+        window: ``None`` or ``(center, width)``, as in :func:`read_nifti`.
         skip_unreadable: Skip (and list in ``skipped``) unreadable files instead of raising.
 
     Returns:
@@ -87,5 +96,5 @@ def read_nifti_dataset(
         label_column=label_column,
         image_size=image_size,
         skip_unreadable=skip_unreadable,
-        reader=lambda path: read_nifti(path, canonical=canonical)[..., None],
+        reader=lambda path: read_nifti(path, canonical=canonical, window=window)[..., None],
     )

@@ -196,7 +196,7 @@ def load_images(data: DataConfig) -> LoadedData:
 
 
 #: The image options of a data section, and the sources that read each: set for another source it would do nothing.
-_IMAGE_OPTION_SOURCES = {"window": ("dicom",), "labels_csv": ("dicom", "nifti"), "color": ("image_folder",)}
+_IMAGE_OPTION_SOURCES = {"window": ("dicom", "nifti"), "labels_csv": ("dicom", "nifti"), "color": ("image_folder",)}
 
 
 def check_image_options(data: DataConfig) -> None:
@@ -252,7 +252,7 @@ def _read_images(data: DataConfig) -> LoadedData:
                                              skip_unreadable=data.skip_unreadable)
     else:
         dataset = readers.read_nifti_dataset(data.path, data.labels_csv, file_column=data.file_column,
-                                             label_column=data.label_column, image_size=size,
+                                             label_column=data.label_column, image_size=size, window=data.window,
                                              skip_unreadable=data.skip_unreadable)
     names = data.class_names or list(dataset.class_names)
     target = np.asarray([names[int(v)] for v in dataset.labels], dtype=object)

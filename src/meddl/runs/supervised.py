@@ -88,7 +88,8 @@ def _fit_features(data: LoadedData, splits: PreparedSplits, config: RunConfig, l
                     for rows in (splits.train, splits.val, splits.test)]
         log(f"Images {preprocessor.input_shape_} scaled by {preprocessor.scaling_}: "
             f"{IMAGE_SCALINGS[preprocessor.scaling_]}"
-            + ("; set data.window: [center, width] to keep a DICOM's absolute values." if config.data.source == "dicom"
+            + ("; set data.window: [center, width] to keep absolute values such as Hounsfield units."
+               if config.data.source in ("dicom", "nifti")
                and preprocessor.scaling_ == "per_image_minmax" else "."))
     return preprocessor, matrices
 

@@ -49,7 +49,7 @@ class SupervisedDataConfig(DataConfig):
     labels_csv: str | None = None
     file_column: str = "file"
     label_column: str = "label"
-    window: tuple[float, float] | None = None  # DICOM: (center, width) mapped to [0, 1], e.g. [40, 400] for CT
+    window: tuple[float, float] | None = None  # DICOM or NIfTI: (center, width) mapped to [0, 1], e.g. [40, 400] for CT
     color: Literal["auto", "grayscale", "rgb"] = "auto"  # image folders: auto = grayscale unless an image is in colour
 
     @field_validator("positive_class", mode="before")

@@ -95,6 +95,25 @@ def test_users_and_audit_commands(tmp_path, capsys, monkeypatch):
     assert "Row 2 was changed" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("command", ["verify", "anchor", "export"])
+def test_audit_commands_never_make_a_new_empty_trail(tmp_path, capsys, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)  # the default --db, meddl-serve.db, is relative to this folder
+    extra = ["--out", str(tmp_path / "a.csv")] if command == "export" else []
+    missing = tmp_path / "no-folder" / "serve.db"
+    assert main(["audit", command, "--db", f"sqlite:///{missing}", *extra]) == 1
+    assert f"No database at '{missing}'" in capsys.readouterr().err
+    assert main(["audit", command, *extra]) == 1
+    assert "No database at 'meddl-serve.db' (the 'db' URL 'sqlite:///meddl-serve.db', the default" in \
+        capsys.readouterr().err
+    assert not missing.parent.exists() and not (tmp_path / "meddl-serve.db").exists()  # nothing was created
+    other = sa.create_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    with other.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE notes (x TEXT)")
+    assert main(["audit", command, "--db", f"sqlite:///{tmp_path / 'other.db'}", *extra]) == 1
+    assert "holds no meddl audit trail (no table 'meddl_audit_log')" in capsys.readouterr().err
+    assert sa.inspect(other).get_table_names() == ["notes"]
+
+
 def test_serve_refuses_to_start_without_users_or_with_a_tampered_run(trained, tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 'empty.db'}"
     assert main(["serve", str(trained("sepsis")), "--db", db]) == 1

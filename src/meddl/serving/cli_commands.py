@@ -107,7 +107,7 @@ def cmd_users(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    trail = AuditTrail(make_engine(args.db))
+    trail = AuditTrail(make_engine(args.db, existing=True))  # never a new, empty trail that verifies
     if args.audit_command == "verify":
         try:
             anchors = read_anchors(args.anchors) if args.anchors else []

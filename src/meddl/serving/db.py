@@ -85,8 +85,11 @@ def _sqlite_connection_setup(engine: sa.Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str | None = None, *, create_schema: bool = True) -> sa.Engine:
+def make_engine(url: str | None = None, *, create_schema: bool = True, existing: bool = False) -> sa.Engine:
     """An engine for ``url`` (default ``sqlite:///meddl-serve.db``), with the schema created if missing.
+
+    ``existing=True`` (``meddl audit``) opens only a database that already holds meddl's audit trail: a
+    missing SQLite file is not created (checking a new, empty one would report an intact trail of 0 rows).
 
     Raises:
         ConfigError: a URL SQLAlchemy cannot parse, a driver that is not installed,
@@ -100,6 +103,11 @@ def make_engine(url: str | None = None, *, create_schema: bool = True) -> sa.Eng
         if parsed.get_backend_name() == "sqlite":
             database = parsed.database or ""
             if database and database != ":memory:":
+                if existing and not Path(database).expanduser().is_file():
+                    raise ConfigError(f"No database at '{database}' (the 'db' URL {_redacted(url)!r}"
+                                      f"{', the default' if url == DEFAULT_DB_URL else ''}; a relative path is "
+                                      f"from this folder, {str(Path.cwd())!r}). Pass --db with the URL that "
+                                      f"meddl serve used.")
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
             _sqlite_connection_setup(engine)
@@ -108,6 +116,15 @@ def make_engine(url: str | None = None, *, create_schema: bool = True) -> sa.Eng
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ConfigError(f"The 'db' URL {_redacted(url)!r} cannot be used: {exc}. Use sqlite:///path/to/file.db "
                           f"or postgresql://user:password@host/database.") from None
+    if existing:
+        try:
+            has_trail = sa.inspect(engine).has_table(AUDIT_LOG.name)
+        except sa.exc.OperationalError as exc:
+            raise ConfigError(f"Cannot reach the database {_redacted(url)!r}: {exc.orig}. Check that the server "
+                              f"runs and the URL is right.") from None
+        if not has_trail:
+            raise ConfigError(f"The database {_redacted(url)!r} holds no meddl audit trail (no table "
+                              f"{AUDIT_LOG.name!r}). Pass --db with the URL that meddl serve used.")
     if create_schema:
         try:
             METADATA.create_all(engine)

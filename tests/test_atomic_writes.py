@@ -4,6 +4,7 @@ being replaced when the disk is full. Each test fails without its fix in meddl.i
 from __future__ import annotations
 
 import errno
+import importlib
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,16 @@ def test_a_hidden_folder_counts_as_something_to_lose_a_hidden_file_does_not(tmp_
     with atomic_directory(out) as tmp:
         (tmp / "result.txt").write_text("new")
     assert sorted(p.name for p in out.iterdir()) == ["result.txt"]
+
+
+@pytest.mark.parametrize("study", ["cross_validate", "learning_curve"])
+def test_a_study_refuses_a_users_folder_before_any_training(tmp_path, monkeypatch, study):
+    users = tmp_path / "Documents"
+    users.mkdir()
+    (users / "patients.csv").write_text("id,age\n1,70\n")
+    trained = []
+    for module in ("meddl.studies.cross_validation", "meddl.studies.learning_curve"):
+        monkeypatch.setattr(importlib.import_module(module), "train_supervised", lambda *a, **k: trained.append(1))
+    with pytest.raises(OutputPathError, match="holds 'patients.csv' but no .*nothing was computed"):
+        getattr(importlib.import_module("meddl.studies"), study)(QUICK, out=users)
+    assert trained == [] and sorted(p.name for p in users.iterdir()) == ["patients.csv"]

@@ -75,8 +75,10 @@ def _no_space_error(path: Path, exc: OSError) -> OutputPathError:
                            f"another location) and try again.")
 
 
-def check_output_folder(path: str | os.PathLike) -> Path:
-    """Before a long computation: refuse an output folder that is an existing file or cannot be written.
+def check_output_folder(path: str | os.PathLike, *, holds: str | None = None) -> Path:
+    """Before a long computation: refuse an output folder that is an existing file or cannot be written, or
+    (with ``holds``, the document the writer's output always has) a non-empty folder without that document,
+    which :func:`atomic_directory` with :func:`replaceable_if_it_holds` would refuse to replace at the end.
 
     Raises:
         OutputPathError: naming the path, so nothing is computed only to be thrown away.
@@ -84,6 +86,13 @@ def check_output_folder(path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputPathError(f"'{path}' is an existing file; a folder is written there. Choose another path.")
+    if holds is not None and path.is_dir() and not (path / holds).is_file():
+        held = sorted(entry.name for entry in path.iterdir() if not (entry.name.startswith(".") and entry.is_file()))
+        if held:
+            raise OutputPathError(f"'{path}' is a folder that holds {', '.join(repr(n) for n in held[:3])}"
+                                  f"{', ...' if len(held) > 3 else ''} but no {holds}, so it is not an earlier "
+                                  f"output of this command and would not be replaced; nothing was computed. "
+                                  f"Choose a new or empty folder.")
     probe = _create_beside(path, lambda: tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent))
     os.close(probe[0])
     os.unlink(probe[1])

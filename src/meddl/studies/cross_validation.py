@@ -145,7 +145,7 @@ def cross_validate(config, folds: int = 5, repeats: int = 1, out: str | Path | N
         raise ConfigError(f"The 'val_size' parameter of cross_validate must be a float in (0, 1): each fold needs a "
                           f"validation part for early stopping and the threshold. Got {fraction!r} instead.")
     out = Path(out) if out is not None else Path("runs") / f"cv-{config.task}-{dt.datetime.now():%Y%m%d-%H%M%S}"
-    check_output_folder(out)  # a file or an unwritable place is refused before any training
+    check_output_folder(out, holds="summary.json")  # a file, an unwritable place or a user's folder: refused first
     log = RunLog(echo=verbose)
     log(f"meddl cv: {folds} folds x {repeats} repeat(s), task {config.task}, data source {config.data.source}.")
     data, y, class_names = load_targets(config, log)

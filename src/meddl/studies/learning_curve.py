@@ -161,7 +161,7 @@ def learning_curve(config, fractions=(0.1, 0.25, 0.5, 1.0), out: str | Path | No
     config = load_config(config)
     fractions = _check_fractions(fractions)
     out = Path(out) if out is not None else Path("runs") / f"learning-curve-{dt.datetime.now():%Y%m%d-%H%M%S}"
-    check_output_folder(out)  # a file or an unwritable place is refused before any training
+    check_output_folder(out, holds="learning_curve.json")  # a file, an unwritable place or a user's folder: refused first
     log = RunLog(echo=verbose)
     log(f"meddl learning-curve: fractions {fractions}, task {config.task}, data source {config.data.source}.")
     data, y, class_names = load_targets(config, log)
